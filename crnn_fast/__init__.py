@@ -1,0 +1,17 @@
+"""crnn_fast: fused CTC (and, as they land, LSTM and convolution) kernels for CRNN.
+
+``crnn_fast.backends()`` tells what was compiled and which backend is in use.
+"""
+
+from ._backend import backends
+from ._version import __version__
+from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss
+
+__all__ = [
+    "BeamResult",
+    "GreedyResult",
+    "__version__",
+    "backends",
+    "ctc_greedy_decode",
+    "ctc_loss",
+]

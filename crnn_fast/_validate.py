@@ -1,0 +1,80 @@
+"""Argument checks for the NumPy fallback path, with the same messages as the bindings.
+
+The compiled path validates in C++ (csrc/); these keep the fallback equally strict and turn
+friendly inputs (any integer dtype for lengths and labels) into the kernels' int32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_float_array(x, name: str, ndim: int, layout: str, dtypes=(np.float32, np.float64)):
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
+    if x.dtype not in [np.dtype(d) for d in dtypes]:
+        raise TypeError(f"{name} must have dtype {' or '.join(map(str, dtypes))}, got {x.dtype}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must have rank {ndim} {layout}, got shape {x.shape}")
+    return x
+
+
+def as_int32(x, name: str, ndim: int, layout: str) -> np.ndarray:
+    """Any integer array (or list) -> C-contiguous int32, checking the values fit."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array, got dtype {a.dtype}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must have rank {ndim} {layout}, got shape {a.shape}")
+    if a.size and (a.min() < np.iinfo(np.int32).min or a.max() > np.iinfo(np.int32).max):
+        raise ValueError(f"{name} has values outside the int32 range")
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+def check_scores(x: np.ndarray, name: str, T: int, B: int, C: int) -> None:
+    if B == 0:
+        raise ValueError(f"{name} has an empty batch (B = 0), shape {x.shape}")
+    if T == 0:
+        raise ValueError(f"{name} has no frames (T = 0), shape {x.shape}")
+    if C < 2:
+        raise ValueError(f"{name} needs C >= 2 classes (blank + 1), shape {x.shape}")
+
+
+def resolve_blank(blank: int | None, C: int) -> int:
+    b = C - 1 if blank is None or blank == -1 else int(blank)
+    if not 0 <= b < C:
+        raise ValueError(f"blank must be in [0, C) = [0, {C}), got {blank}")
+    return b
+
+
+def check_dim(a: np.ndarray, axis: int, want: int, name: str, what: str) -> None:
+    if a.shape[axis] != want:
+        raise ValueError(f"{name} must have shape[{axis}] == {what} = {want}, got shape {a.shape}")
+
+
+def check_lengths(v: np.ndarray, hi: int, name: str, hi_name: str) -> None:
+    bad = np.flatnonzero((v < 0) | (v > hi))
+    if bad.size:
+        b = int(bad[0])
+        raise ValueError(f"{name}[{b}] = {v[b]} is outside [0, {hi_name} = {hi}]")
+
+
+def check_labels(labels: np.ndarray, label_lengths: np.ndarray, C: int, blank: int) -> None:
+    for b, L in enumerate(label_lengths):
+        row = labels[b, :L]
+        bad = np.flatnonzero((row < 0) | (row >= C) | (row == blank))
+        if bad.size:
+            j = int(bad[0])
+            v = int(row[j])
+            why = "equals blank" if v == blank else "is outside [0, C)"
+            raise ValueError(
+                f"labels[{b}, {j}] = {v} {why} (C = {C}, blank = {blank}); "
+                "only labels[b, :label_lengths[b]] are read"
+            )
+
+
+def check_finite(x: np.ndarray, lengths: np.ndarray, name: str, batch_axis: int = 1) -> None:
+    for b, n in enumerate(lengths):
+        frames = x[:n, b] if batch_axis == 1 else x[b, :n]
+        if not np.all(np.isfinite(frames)):
+            raise ValueError(f"{name} contains NaN or Inf within the frames read (batch index {b})")

@@ -1,0 +1,123 @@
+"""Public NumPy-level CTC API: loss + gradient, greedy decoding, prefix beam search.
+
+Each function runs the compiled CPU kernel when ``crnn_fast._C`` is available (see
+``crnn_fast.backends()``) and the float64 NumPy reference otherwise; both validate their
+arguments and raise ``TypeError``/``ValueError`` naming the offending one.
+Layouts: scores/logits ``(T, B, C)`` time-major (decoders accept ``batch_first``), labels
+``(B, S)`` padded, lengths ``(B,)``. ``blank=None`` means ``C - 1`` (MindOCR's convention).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backend
+from . import _validate as v
+from .reference import ctc as ref
+from .reference.ctc import GreedyResult
+from .reference.ctc_beam import BeamResult
+
+__all__ = ["BeamResult", "GreedyResult", "ctc_greedy_decode", "ctc_loss", "ctc_prefix_beam_search"]
+
+
+def ctc_loss(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    input_lengths: np.ndarray,
+    label_lengths: np.ndarray,
+    *,
+    blank: int | None = None,
+    zero_infinity: bool = False,
+    compute_grad: bool = True,
+    num_threads: int = 0,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-sample CTC loss ``(B,)`` and its gradient w.r.t. the raw logits ``(T, B, C)``.
+
+    ``logits`` is float32 or float64 ``(T, B, C)`` (log-softmax is applied inside); outputs
+    have its dtype. Infeasible samples (label needs more frames than ``input_lengths``) get
+    loss ``inf`` (0 with ``zero_infinity``) and zero gradient; frames past a sample's
+    input length get zero gradient. Reduction over the batch is the caller's.
+    """
+    labels = v.as_int32(labels, "labels", 2, "(B, S)")
+    input_lengths = v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
+    label_lengths = v.as_int32(label_lengths, "label_lengths", 1, "(B,)")
+    if _backend.use_compiled():
+        b = -1 if blank is None else blank
+        return _backend._C.ctc_loss(
+            logits,
+            labels,
+            input_lengths,
+            label_lengths,
+            b,
+            zero_infinity,
+            compute_grad,
+            num_threads,
+        )
+    logits = v.as_float_array(logits, "logits", 3, "(T, B, C)")
+    T, B, C = logits.shape
+    v.check_scores(logits, "logits", T, B, C)
+    v.check_dim(labels, 0, B, "labels", "B")
+    v.check_dim(input_lengths, 0, B, "input_lengths", "B")
+    v.check_dim(label_lengths, 0, B, "label_lengths", "B")
+    blank = v.resolve_blank(blank, C)
+    v.check_lengths(input_lengths, T, "input_lengths", "T")
+    v.check_lengths(label_lengths, labels.shape[1], "label_lengths", "S")
+    v.check_labels(labels, label_lengths, C, blank)
+    v.check_finite(logits, input_lengths, "logits")
+    loss, grad = ref.ctc_loss(
+        logits, labels, input_lengths, label_lengths, blank, zero_infinity, compute_grad
+    )
+    return loss.astype(logits.dtype), None if grad is None else grad.astype(logits.dtype)
+
+
+def _decoder_args(scores, input_lengths, blank, input_kind, batch_first):
+    scores = v.as_float_array(
+        scores, "scores", 3, "(B, T, C)" if batch_first else "(T, B, C)", dtypes=(np.float32,)
+    )
+    T, B = (scores.shape[1], scores.shape[0]) if batch_first else scores.shape[:2]
+    C = scores.shape[2]
+    v.check_scores(scores, "scores", T, B, C)
+    if input_kind not in ref.INPUT_KINDS:
+        raise ValueError(f"input_kind must be 'logits', 'probs' or 'log_probs', got {input_kind!r}")
+    lens = None
+    if input_lengths is not None:
+        lens = v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
+        v.check_dim(lens, 0, B, "input_lengths", "B")
+        v.check_lengths(lens, T, "input_lengths", "T")
+    blank = v.resolve_blank(blank, C)
+    v.check_finite(
+        scores,
+        np.full(B, T) if lens is None else lens,
+        "scores",
+        batch_axis=0 if batch_first else 1,
+    )
+    return scores, lens, blank
+
+
+def ctc_greedy_decode(
+    scores: np.ndarray,
+    input_lengths: np.ndarray | None = None,
+    *,
+    blank: int | None = None,
+    input_kind: str = "logits",
+    batch_first: bool = False,
+    num_threads: int = 0,
+) -> GreedyResult:
+    """Greedy (best-path) decoding of float32 ``scores (T, B, C)`` (``(B, T, C)`` if batch_first).
+
+    ``input_kind``: ``"logits"`` (softmax applied for the probabilities), ``"probs"`` (e.g.
+    MindOCR's eval-mode output, batch-first) or ``"log_probs"``. Returns ids ``(B, T)`` (-1
+    padded), lengths ``(B,)``, probs ``(B, T)`` (max probability of each emitted frame, 0
+    padded; MindOCR's confidence is their mean) and frames ``(B, T)`` (-1 padded).
+    """
+    if _backend.use_compiled():
+        lens = (
+            None if input_lengths is None else v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
+        )
+        b = -1 if blank is None else blank
+        return GreedyResult(
+            *_backend._C.ctc_greedy_decode(scores, lens, b, input_kind, batch_first, num_threads)
+        )
+    scores, lens, blank = _decoder_args(scores, input_lengths, blank, input_kind, batch_first)
+    r = ref.ctc_greedy_decode(scores, lens, blank, input_kind, batch_first)
+    return GreedyResult(r.ids, r.lengths, r.probs.astype(np.float32), r.frames)

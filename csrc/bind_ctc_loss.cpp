@@ -1,0 +1,97 @@
+// pybind11 binding of the fused CPU CTC loss (validation, allocation, dispatch only).
+#include <pybind11/stl.h>
+
+#include <optional>
+
+#include "../kernels/cpu/ctc_loss.h"
+#include "bind_util.h"
+
+namespace crnn {
+namespace bind {
+namespace {
+
+template <typename T>
+py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handle in_len_obj,
+                         py::handle lab_len_obj, int64_t blank_arg, bool zero_infinity,
+                         bool compute_grad, int num_threads) {
+  auto logits = checked_array<T>(logits_obj, "logits", 3, "(T, B, C)");
+  const int64_t T_ = logits.shape(0), B = logits.shape(1), C = logits.shape(2);
+  require(B > 0, "logits has an empty batch (B = 0), shape " + shape_str(logits));
+  require(T_ > 0, "logits has no frames (T = 0), shape " + shape_str(logits));
+  require(C >= 2, "logits needs C >= 2 classes (blank + 1), shape " + shape_str(logits));
+  auto labels = checked_array<int32_t>(labels_obj, "labels", 2, "(B, S)");
+  require_dim(labels, 0, B, "labels", "B");
+  const int64_t S = labels.shape(1);
+  auto in_len = checked_array<int32_t>(in_len_obj, "input_lengths", 1, "(B,)");
+  require_dim(in_len, 0, B, "input_lengths", "B");
+  auto lab_len = checked_array<int32_t>(lab_len_obj, "label_lengths", 1, "(B,)");
+  require_dim(lab_len, 0, B, "label_lengths", "B");
+  const int32_t blank = resolve_blank(blank_arg, C);
+
+  check_lengths(in_len.data(), B, T_, "input_lengths", "T");
+  check_lengths(lab_len.data(), B, S, "label_lengths", "S");
+  const int32_t *lab = labels.data();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < lab_len.data()[b]; ++j) {
+      const int32_t v = lab[b * S + j];
+      if (v < 0 || v >= C || v == blank)
+        throw py::value_error("labels[" + std::to_string(b) + ", " + std::to_string(j) +
+                              "] = " + std::to_string(v) +
+                              (v == blank ? " equals blank" : " is outside [0, C)") +
+                              " (C = " + std::to_string(C) + ", blank = " + std::to_string(blank) +
+                              "); only labels[b, :label_lengths[b]]" + " are read");
+    }
+
+  py::array_t<T> loss(B);
+  std::optional<py::array_t<T>> grad;
+  if (compute_grad) grad.emplace(std::vector<py::ssize_t>{T_, B, C});
+  int32_t err = -1;
+  crnn_ctc_loss_options opt{};
+  opt.blank = blank;
+  opt.zero_infinity = zero_infinity;
+  opt.num_threads = num_threads;
+  opt.error_index = &err;
+  crnn_status_t st;
+  {
+    const size_t ws_bytes = crnn_ctc_loss_workspace_size(T_, B, C, S, sizeof(T), &opt);
+    void *ws = scratch(ws_bytes);
+    T *g = grad ? grad->mutable_data() : nullptr;
+    py::gil_scoped_release nogil;
+    if constexpr (sizeof(T) == 4)
+      st = crnn_ctc_loss_f32(loss.mutable_data(), g, logits.data(), lab, in_len.data(),
+                             lab_len.data(), T_, B, C, S, ws, ws_bytes, &opt);
+    else
+      st = crnn_ctc_loss_f64(loss.mutable_data(), g, logits.data(), lab, in_len.data(),
+                             lab_len.data(), T_, B, C, S, ws, ws_bytes, &opt);
+  }
+  raise_status(st, err, "logits");
+  if (grad) return py::make_tuple(loss, *grad);
+  return py::make_tuple(loss, py::none());
+}
+
+py::tuple ctc_loss(py::handle logits, py::handle labels, py::handle input_lengths,
+                   py::handle label_lengths, int64_t blank, bool zero_infinity, bool compute_grad,
+                   int num_threads) {
+  if (py::isinstance<py::array>(logits) &&
+      py::reinterpret_borrow<py::array>(logits).dtype().equal(py::dtype::of<double>()))
+    return ctc_loss_typed<double>(logits, labels, input_lengths, label_lengths, blank,
+                                  zero_infinity, compute_grad, num_threads);
+  return ctc_loss_typed<float>(logits, labels, input_lengths, label_lengths, blank, zero_infinity,
+                               compute_grad, num_threads);
+}
+
+}  // namespace
+
+void bind_ctc_loss(py::module_ &m) {
+  m.def("ctc_loss", &ctc_loss, py::arg("logits"), py::arg("labels"), py::arg("input_lengths"),
+        py::arg("label_lengths"), py::arg("blank") = -1, py::arg("zero_infinity") = false,
+        py::arg("compute_grad") = true, py::arg("num_threads") = 0,
+        R"doc(Fused CTC loss + gradient w.r.t. the raw logits (CPU).
+
+logits (T, B, C) float32|float64, labels (B, S) int32 padded, input_lengths (B,) int32,
+label_lengths (B,) int32; blank=-1 means C-1. Returns (loss (B,), grad (T, B, C) or None)
+in the dtype of logits. Infeasible samples: loss inf (0 with zero_infinity), grad 0.)doc");
+}
+
+}  // namespace bind
+}  // namespace crnn

@@ -1,0 +1,59 @@
+// The one compiled extension, crnn_fast._C: pybind11 bindings (NumPy in/out).
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+namespace py = pybind11;
+
+namespace crnn {
+namespace bind {
+void bind_ctc_loss(py::module_ &m);
+void bind_ctc_greedy(py::module_ &m);
+}  // namespace bind
+}  // namespace crnn
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace {
+
+// Which clone CRNN_SIMD_CLONES functions resolve to on this CPU (same test as GCC's resolver).
+std::string runtime_simd() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CRNN_NO_CLONES)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    return "avx512 (skylake-avx512 clone)";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return "avx2+fma (haswell clone)";
+  return "baseline x86-64";
+#else
+  return "compiler baseline (no runtime dispatch)";
+#endif
+}
+
+py::dict build_info() {
+  py::dict d;
+  d["compiler"] = std::string(__VERSION__);
+  d["simd_runtime"] = runtime_simd();
+#ifdef _OPENMP
+  d["openmp"] = true;
+  d["max_threads"] = omp_get_max_threads();
+#else
+  d["openmp"] = false;
+  d["max_threads"] = 1;
+#endif
+  d["cuda_compiled"] = CRNN_FAST_CUDA_COMPILED != 0;
+  d["build_type"] = std::string(CRNN_FAST_BUILD_TYPE);
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "crnn_fast compiled kernels (CPU; CUDA when built with nvcc)";
+  m.def("build_info", &build_info, "What this extension was compiled with and dispatches to.");
+  crnn::bind::bind_ctc_loss(m);
+  crnn::bind::bind_ctc_greedy(m);
+}

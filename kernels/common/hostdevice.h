@@ -1,0 +1,11 @@
+// Host/device qualifiers shared by the CPU (g++) and CUDA (nvcc) builds.
+// On the host CRNN_HD expands to nothing, so the same scalar math compiles in both.
+#pragma once
+
+#if defined(__CUDACC__)
+#define CRNN_HD __host__ __device__
+#define CRNN_HD_INLINE __host__ __device__ __forceinline__
+#else
+#define CRNN_HD
+#define CRNN_HD_INLINE inline __attribute__((always_inline))
+#endif

@@ -1,0 +1,167 @@
+// CPU-only helpers: thread count, runtime SIMD dispatch, row reductions over C classes.
+//
+// SIMD policy: the library is compiled for the portable x86-64 baseline, and the hot
+// per-sample functions carry CRNN_SIMD_CLONES: GCC emits AVX-512 (skylake-avx512), AVX2+FMA
+// (haswell) and baseline clones and picks one at load time (ifunc), so one wheel runs
+// everywhere and still uses the host's vector units. The row helpers below are
+// always_inline so they are compiled into each clone.
+#pragma once
+
+#include <stdint.h>
+
+#include <atomic>
+
+#include "../common/fast_math.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CRNN_NO_CLONES)
+#define CRNN_SIMD_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CRNN_SIMD_CLONES
+#endif
+
+namespace crnn {
+namespace cpu {
+
+inline int resolve_threads(int32_t requested, int64_t work_items) {
+#ifdef _OPENMP
+  int64_t n = requested > 0 ? requested : omp_get_max_threads();
+#else
+  int64_t n = 1;
+  (void)requested;
+#endif
+  if (n > work_items) n = work_items;
+  return n < 1 ? 1 : static_cast<int>(n);
+}
+
+inline int thread_index() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// Keeps the smallest batch index that failed, across threads.
+struct FirstError {
+  std::atomic<int64_t> index{INT64_MAX};
+  std::atomic<int> status{0};
+  void record(int64_t b, int st) {
+    int64_t cur = index.load();
+    while (b < cur && !index.compare_exchange_weak(cur, b)) {
+    }
+    int zero = 0;
+    status.compare_exchange_strong(zero, st);
+  }
+  bool failed() const { return status.load() != 0; }
+};
+
+inline size_t align_up(size_t n, size_t a = 64) {
+  return (n + a - 1) / a * a;
+}
+
+// Row reductions use GCC vector extensions (8 float / 4 double lanes, lowered to SSE pairs in
+// the baseline clone). Auto-vectorized `omp simd reduction` loops spill their lane arrays to
+// the stack and stall on store forwarding: 3-5x slower on the CRNN rows (C = 37).
+template <typename T>
+struct Vec {
+  typedef T type __attribute__((vector_size(32)));
+  static constexpr int64_t kLanes = 32 / sizeof(T);
+};
+
+template <typename T>
+CRNN_HD_INLINE typename Vec<T>::type vload(const T *p) {
+  typename Vec<T>::type v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// max over x[0..n) and whether every element is finite.
+template <typename T>
+CRNN_HD_INLINE T row_max(const T *x, int64_t n, bool *finite) {
+  typedef typename Vec<T>::type V;
+  constexpr int64_t K = Vec<T>::kLanes;
+  V m = V{} + neg_inf<T>(), chk = V{};  // chk accumulates x * 0: NaN once any x is NaN/Inf
+  int64_t i = 0;
+  for (; i + K <= n; i += K) {
+    const V v = vload(x + i);
+    m = v > m ? v : m;
+    chk += v * T(0);
+  }
+  if (i < n && n >= K) {  // overlapping tail vector: max and the check are idempotent
+    const V v = vload(x + n - K);
+    m = v > m ? v : m;
+    chk += v * T(0);
+    i = n;
+  }
+  T r = neg_inf<T>(), c = 0;
+  for (int64_t j = 0; j < K; ++j) r = m[j] > r ? m[j] : r, c += chk[j];
+  for (; i < n; ++i) r = x[i] > r ? x[i] : r, c += x[i] * T(0);
+  *finite = c == T(0);
+  return r;
+}
+
+template <typename T>
+CRNN_HD_INLINE T row_sum(const T *x, int64_t n) {
+  typedef typename Vec<T>::type V;
+  constexpr int64_t K = Vec<T>::kLanes;
+  V acc = V{};
+  int64_t i = 0;
+  for (; i + K <= n; i += K) acc += vload(x + i);
+  T r = 0;
+  for (int64_t j = 0; j < K; ++j) r += acc[j];
+  for (; i < n; ++i) r += x[i];
+  return r;
+}
+
+// out[i] = exp(x[i] - m); returns their sum. The float path runs whole 8-lane vectors; the
+// tail is one more vector ending at n, overlapping lanes already done (rewritten with the
+// same values, masked out of the sum), so short rows (C = 37) have no scalar remainder.
+template <typename T>
+CRNN_HD_INLINE T row_exp_sum(const T *x, int64_t n, T m, T *out) {
+  if constexpr (sizeof(T) == sizeof(float)) {
+    if (n >= 8) {
+      typedef detail::f32x8 V;
+      V acc = V{};
+      int64_t i = 0;
+      for (; i + 8 <= n; i += 8) {
+        const V e = exp_poly<V>(vload(x + i) - m);
+        __builtin_memcpy(out + i, &e, sizeof(V));
+        acc += e;
+      }
+      if (i < n) {
+        const V lane = {0, 1, 2, 3, 4, 5, 6, 7};
+        const float done = static_cast<float>(8 - (n - i));  // lanes overlapping [.., i)
+        const V e = exp_poly<V>(vload(x + n - 8) - m);
+        __builtin_memcpy(out + n - 8, &e, sizeof(V));
+        acc += lane >= done ? e : V{};
+      }
+      T r = 0;
+      for (int j = 0; j < 8; ++j) r += acc[j];
+      return r;
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) out[i] = exp_fast<T>(x[i] - m);
+  return row_sum(out, n);
+}
+
+template <typename T>
+CRNN_HD_INLINE void row_scale(T *x, int64_t n, T a) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) x[i] *= a;
+}
+
+// First index holding the value m (the row maximum), as NumPy's argmax.
+template <typename T>
+CRNN_HD_INLINE int64_t row_find(const T *x, int64_t n, T m) {
+  for (int64_t i = 0; i < n; ++i)
+    if (x[i] == m) return i;
+  return 0;
+}
+
+}  // namespace cpu
+}  // namespace crnn

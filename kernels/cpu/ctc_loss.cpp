@@ -1,0 +1,260 @@
+// Fused CTC loss + gradient (CPU). See ctc_loss.h for the contract.
+//
+// Per sample, in log space:
+//   pass 1  for each frame: max + finiteness check, exp(x - max) written straight into the
+//           grad row and scaled to the softmax (the row is read from memory once), and the
+//           log-probabilities of the 2L+1 extended states gathered into `logy`;
+//   alpha   forward recursion over states, vectorized across s (row-padded with -inf);
+//   beta    backward recursion; at each frame gamma = exp(alpha + beta - ll) is subtracted
+//           from the softmax at the state's class, so grad = softmax - occupancy.
+// beta is kept in two rows only; alpha (T x (2L+3)) is kept whole.
+#include "ctc_loss.h"
+
+#include <string.h>
+
+#include "../common/ctc_math.h"
+#include "cpu_common.h"
+
+namespace {
+
+using crnn::neg_inf;
+
+// State loops run over a multiple of kLanes (pad lanes hold -inf), so the vectorized loops
+// have no scalar remainder: ~1.5x faster at the CRNN shape, where 2L+1 is ~10-47.
+constexpr int64_t kLanes = 8;
+inline int64_t padded_states(int64_t L) {
+  return (2 * L + 1 + kLanes - 1) / kLanes * kLanes;
+}
+
+struct Layout {
+  int64_t P, W;  // padded extended states, padded alpha/beta row width (2 leading -inf)
+  size_t alpha, logy, beta, skip, gamma, ext, row, bytes;  // byte offsets in a thread's slice
+};
+
+// Mirrors the carving in ctc_sample line by line.
+Layout layout_for(int64_t T, int64_t C, int64_t S, size_t eb) {
+  Layout l;
+  l.P = padded_states(S);
+  l.W = l.P + kLanes;
+  size_t off = 0;
+  l.alpha = off;
+  off = crnn::cpu::align_up(off + T * l.W * eb);
+  l.logy = off;
+  off = crnn::cpu::align_up(off + T * l.P * eb);
+  l.beta = off;
+  off = crnn::cpu::align_up(off + 2 * l.W * eb);
+  l.skip = off;
+  off = crnn::cpu::align_up(off + l.W * eb);
+  l.gamma = off;
+  off = crnn::cpu::align_up(off + l.P * eb);
+  l.ext = off;
+  off = crnn::cpu::align_up(off + l.P * sizeof(int32_t));
+  l.row = off;
+  off = crnn::cpu::align_up(off + C * eb);
+  l.bytes = off;
+  return l;
+}
+
+template <typename T>
+CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *label, int64_t Tb,
+                              int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
+                              const crnn_ctc_loss_options &opt, char *ws, const Layout &lay) {
+  const int64_t BC = B * C, Sp = 2 * L + 1, P = padded_states(L), W = P + kLanes;
+  T *alpha = reinterpret_cast<T *>(ws + lay.alpha);  // (Tb, W): [-inf, -inf, states..., pad]
+  T *logy = reinterpret_cast<T *>(ws + lay.logy);    // (Tb, P)
+  T *bcur = reinterpret_cast<T *>(ws + lay.beta);    // (W): beta_t(s), pad -inf
+  T *bl = bcur + W;                                  // (W): beta_t(s) + logy_t(s)
+  T *skip = reinterpret_cast<T *>(ws + lay.skip);    // (W): 0 if s-2 -> s allowed else -inf
+  T *gam = reinterpret_cast<T *>(ws + lay.gamma);    // (P)
+  int32_t *ext = reinterpret_cast<int32_t *>(ws + lay.ext);
+  T *row = reinterpret_cast<T *>(ws + lay.row);  // (C) exp terms when grad is NULL
+  const T ninf = neg_inf<T>();
+
+  if (grad)
+    for (int64_t t = Tb; t < Tn; ++t) memset(grad + t * BC + b * C, 0, C * sizeof(T));
+  const bool feasible = Tb >= crnn::ctc_min_frames(label, L);
+  const T infeasible_loss = opt.zero_infinity ? T(0) : static_cast<T>(INFINITY);
+
+  for (int64_t s = 0; s < Sp; ++s) ext[s] = crnn::ctc_state_class(label, s, opt.blank);
+  for (int64_t s = 0; s < W; ++s) skip[s] = s < Sp && crnn::ctc_can_skip(label, s) ? T(0) : ninf;
+
+  for (int64_t t = 0; t < Tb; ++t) {
+    const T *x = logits + t * BC + b * C;
+    bool finite;
+    const T m = crnn::cpu::row_max(x, C, &finite);
+    if (!finite) return CRNN_STATUS_NONFINITE_INPUT;
+    if (!feasible) continue;                    // still checked for NaN/Inf, like feasible samples
+    T *g = grad ? grad + t * BC + b * C : row;  // softmax goes straight to the grad row
+    const T sum = crnn::cpu::row_exp_sum(x, C, m, g);
+    if (grad) crnn::cpu::row_scale(g, C, T(1) / sum);
+    const T lse = m + crnn::log_fast<T>(sum);
+    T *ly = logy + t * P;
+    for (int64_t s = 0; s < Sp; ++s) ly[s] = x[ext[s]] - lse;
+    for (int64_t s = Sp; s < P; ++s) ly[s] = ninf;
+  }
+  if (Tb == 0 || !feasible) {
+    *loss = feasible ? T(0) : infeasible_loss;
+    if (grad && !feasible)
+      for (int64_t t = 0; t < Tb; ++t) memset(grad + t * BC + b * C, 0, C * sizeof(T));
+    return CRNN_STATUS_SUCCESS;
+  }
+
+  for (int64_t s = 0; s < W; ++s) alpha[s] = s >= 2 && s < 4 && s - 2 < Sp ? logy[s - 2] : ninf;
+  for (int64_t t = 1; t < Tb; ++t) {
+    const T *prev = alpha + (t - 1) * W;
+    T *cur = alpha + t * W;
+    const T *ly = logy + t * P;
+    cur[0] = cur[1] = ninf;
+#pragma omp simd
+    for (int64_t s = 0; s < P; ++s)
+      cur[s + 2] = ly[s] + crnn::log_add_exp3(prev[s + 2], prev[s + 1], prev[s] + skip[s]);
+  }
+  const T *last = alpha + (Tb - 1) * W + 2;
+  const T ll = Sp > 1 ? crnn::log_add_exp(last[Sp - 1], last[Sp - 2]) : last[0];
+  if (!(ll > ninf)) {  // underflow of a feasible path: treat as infeasible
+    *loss = infeasible_loss;
+    if (grad)
+      for (int64_t t = 0; t < Tb; ++t) memset(grad + t * BC + b * C, 0, C * sizeof(T));
+    return CRNN_STATUS_SUCCESS;
+  }
+  *loss = -ll;
+  if (!grad) return CRNN_STATUS_SUCCESS;
+
+  for (int64_t s = 0; s < W; ++s) bcur[s] = (s < Sp && s >= Sp - 2) ? T(0) : ninf;
+  for (int64_t s = P; s < W; ++s) bl[s] = ninf;
+  for (int64_t t = Tb - 1; t >= 0; --t) {
+    const T *a = alpha + t * W + 2;
+#pragma omp simd
+    for (int64_t s = 0; s < P; ++s) gam[s] = crnn::exp_fast<T>(a[s] + bcur[s] - ll);
+    T *g = grad + t * BC + b * C;
+    for (int64_t s = 0; s < Sp; ++s) g[ext[s]] -= gam[s];
+    if (t == 0) break;
+    const T *ly = logy + t * P;
+#pragma omp simd
+    for (int64_t s = 0; s < P; ++s) bl[s] = bcur[s] + ly[s];
+#pragma omp simd
+    for (int64_t s = 0; s < P; ++s)
+      bcur[s] = crnn::log_add_exp3(bl[s], bl[s + 1], bl[s + 2] + skip[s + 2]);
+  }
+  return CRNN_STATUS_SUCCESS;
+}
+
+CRNN_SIMD_CLONES int ctc_sample_f32(float *loss, float *grad, const float *logits,
+                                    const int32_t *label, int64_t Tb, int64_t L, int64_t Tn,
+                                    int64_t B, int64_t C, int64_t b,
+                                    const crnn_ctc_loss_options &opt, char *ws, const Layout &lay) {
+  return ctc_sample<float>(loss, grad, logits, label, Tb, L, Tn, B, C, b, opt, ws, lay);
+}
+
+int ctc_sample_f64(double *loss, double *grad, const double *logits, const int32_t *label,
+                   int64_t Tb, int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
+                   const crnn_ctc_loss_options &opt, char *ws, const Layout &lay) {
+  return ctc_sample<double>(loss, grad, logits, label, Tb, L, Tn, B, C, b, opt, ws, lay);
+}
+
+inline int ctc_sample_any(float *l, float *g, const float *x, const int32_t *lab, int64_t Tb,
+                          int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
+                          const crnn_ctc_loss_options &o, char *ws, const Layout &lay) {
+  return ctc_sample_f32(l, g, x, lab, Tb, L, Tn, B, C, b, o, ws, lay);
+}
+inline int ctc_sample_any(double *l, double *g, const double *x, const int32_t *lab, int64_t Tb,
+                          int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
+                          const crnn_ctc_loss_options &o, char *ws, const Layout &lay) {
+  return ctc_sample_f64(l, g, x, lab, Tb, L, Tn, B, C, b, o, ws, lay);
+}
+
+template <typename T>
+crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *labels,
+                            const int32_t *input_lengths, const int32_t *label_lengths, int64_t Tn,
+                            int64_t B, int64_t C, int64_t S, void *workspace,
+                            size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
+  if (opt && opt->error_index) *opt->error_index = -1;
+  if (!opt || !loss || (B > 0 && (!labels || !input_lengths || !label_lengths)) ||
+      (Tn > 0 && B > 0 && !logits) || Tn < 0 || B < 0 || C < 2 || S < 0 || opt->blank < 0 ||
+      opt->blank >= C)
+    return CRNN_STATUS_INVALID_VALUE;
+  const char *what = nullptr;
+  const int64_t bad =
+      crnn_ctc_check_targets(labels, input_lengths, label_lengths, Tn, B, C, S, opt->blank, &what);
+  if (bad >= 0) {
+    if (opt->error_index) *opt->error_index = static_cast<int32_t>(bad);
+    return CRNN_STATUS_INVALID_VALUE;
+  }
+  if (B == 0) return CRNN_STATUS_SUCCESS;
+  if (workspace_bytes < crnn_ctc_loss_workspace_size(Tn, B, C, S, sizeof(T), opt) || !workspace)
+    return CRNN_STATUS_WORKSPACE_TOO_SMALL;
+
+  const Layout lay = layout_for(Tn, C, S, sizeof(T));
+  const int nt = crnn::cpu::resolve_threads(opt->num_threads, B);
+  char *ws0 = static_cast<char *>(workspace);
+  crnn::cpu::FirstError err;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t b = 0; b < B; ++b) {
+    char *ws = ws0 + crnn::cpu::thread_index() * lay.bytes;
+    const int st = ctc_sample_any(loss + b, grad, logits, labels + b * S, input_lengths[b],
+                                  label_lengths[b], Tn, B, C, b, *opt, ws, lay);
+    if (st != CRNN_STATUS_SUCCESS) {
+      loss[b] = static_cast<T>(NAN);
+      err.record(b, st);
+    }
+  }
+  if (err.failed()) {
+    if (opt->error_index) *opt->error_index = static_cast<int32_t>(err.index.load());
+    return static_cast<crnn_status_t>(err.status.load());
+  }
+  return CRNN_STATUS_SUCCESS;
+}
+
+}  // namespace
+
+extern "C" {
+
+size_t crnn_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S, size_t elem_bytes,
+                                    const crnn_ctc_loss_options *opt) {
+  if (T < 0 || B <= 0 || S < 0 || C < 0) return 0;
+  const int nt = crnn::cpu::resolve_threads(opt ? opt->num_threads : 0, B);
+  return nt * layout_for(T, C, S, elem_bytes).bytes;
+}
+
+int64_t crnn_ctc_check_targets(const int32_t *labels, const int32_t *input_lengths,
+                               const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                               int64_t S, int32_t blank, const char **what) {
+  for (int64_t b = 0; b < B; ++b) {
+    if (input_lengths[b] < 0 || input_lengths[b] > T) {
+      *what = "input_lengths";
+      return b;
+    }
+    if (label_lengths[b] < 0 || label_lengths[b] > S) {
+      *what = "label_lengths";
+      return b;
+    }
+    for (int64_t j = 0; j < label_lengths[b]; ++j) {
+      const int32_t v = labels[b * S + j];
+      if (v < 0 || v >= C || v == blank) {
+        *what = "labels";
+        return b;
+      }
+    }
+  }
+  return -1;
+}
+
+crnn_status_t crnn_ctc_loss_f32(float *loss, float *grad, const float *logits,
+                                const int32_t *labels, const int32_t *input_lengths,
+                                const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                                int64_t S, void *workspace, size_t workspace_bytes,
+                                const crnn_ctc_loss_options *opt) {
+  return ctc_loss_impl<float>(loss, grad, logits, labels, input_lengths, label_lengths, T, B, C, S,
+                              workspace, workspace_bytes, opt);
+}
+
+crnn_status_t crnn_ctc_loss_f64(double *loss, double *grad, const double *logits,
+                                const int32_t *labels, const int32_t *input_lengths,
+                                const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                                int64_t S, void *workspace, size_t workspace_bytes,
+                                const crnn_ctc_loss_options *opt) {
+  return ctc_loss_impl<double>(loss, grad, logits, labels, input_lengths, label_lengths, T, B, C, S,
+                               workspace, workspace_bytes, opt);
+}
+
+}  // extern "C"

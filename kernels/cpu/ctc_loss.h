@@ -1,0 +1,52 @@
+// Fused CTC loss + gradient on the CPU.
+//
+// One pass per sample computes the log-softmax over classes, alpha, beta, the negative
+// log-likelihood and the gradient w.r.t. the raw logits; samples run in parallel (OpenMP).
+//
+// Layouts (dense, row-major):
+//   logits        (T, B, C)  raw scores; log-softmax is applied inside
+//   labels        (B, S)     int32, padded: only labels[b, :label_lengths[b]] are read
+//   input_lengths (B)        int32 in [0, T]; frames t >= input_lengths[b] are ignored
+//   label_lengths (B)        int32 in [0, S]
+//   loss          (B)        out: -log p(label | logits); +inf (or 0 with zero_infinity)
+//                            when the label needs more frames than input_lengths[b]
+//   grad          (T, B, C)  out, may be NULL (loss only): d loss[b] / d logits[t, b, :];
+//                            zero for t >= input_lengths[b] and for infeasible samples
+// Status: INVALID_VALUE for bad sizes/lengths/labels (label == blank or outside [0, C)),
+// NONFINITE_INPUT for NaN/Inf among the frames read; error_index gets the batch index.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Bytes of scratch the call needs; elem_bytes is 4 (float32) or 8 (float64).
+size_t crnn_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S, size_t elem_bytes,
+                                    const crnn_ctc_loss_options *opt);
+
+crnn_status_t crnn_ctc_loss_f32(float *loss, float *grad, const float *logits,
+                                const int32_t *labels, const int32_t *input_lengths,
+                                const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                                int64_t S, void *workspace, size_t workspace_bytes,
+                                const crnn_ctc_loss_options *opt);
+
+crnn_status_t crnn_ctc_loss_f64(double *loss, double *grad, const double *logits,
+                                const int32_t *labels, const int32_t *input_lengths,
+                                const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                                int64_t S, void *workspace, size_t workspace_bytes,
+                                const crnn_ctc_loss_options *opt);
+
+// Checks lengths and labels as the kernels do (shared by the bindings for their messages).
+// Returns the first bad batch index, or -1; *what names the failing argument.
+int64_t crnn_ctc_check_targets(const int32_t *labels, const int32_t *input_lengths,
+                               const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                               int64_t S, int32_t blank, const char **what);
+
+#ifdef __cplusplus
+}
+#endif

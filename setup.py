@@ -1,0 +1,52 @@
+"""Build crnn_fast._C with CMake (pybind11). Environment knobs:
+
+CRNN_FAST_CUDA=AUTO|ON|OFF   compile the CUDA kernels when nvcc is found (default AUTO)
+CRNN_FAST_BUILD_TYPE=Release  CMake build type
+CMAKE_ARGS="..."              extra CMake arguments
+"""
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class CMakeExtension(Extension):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, sources=[])
+
+
+class CMakeBuild(build_ext):
+    def build_extension(self, ext: Extension) -> None:
+        import pybind11
+
+        out_dir = Path(self.get_ext_fullpath(ext.name)).parent.resolve()
+        build_dir = Path(self.build_temp).resolve() / "cmake"
+        build_dir.mkdir(parents=True, exist_ok=True)
+        cfg = os.environ.get("CRNN_FAST_BUILD_TYPE", "Release")
+        args = [
+            f"-DCMAKE_BUILD_TYPE={cfg}",
+            f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={out_dir}",
+            f"-DPython_EXECUTABLE={sys.executable}",
+            f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+            f"-DCRNN_FAST_CUDA={os.environ.get('CRNN_FAST_CUDA', 'AUTO')}",
+        ]
+        try:
+            import ninja  # noqa: F401
+
+            args.append("-GNinja")
+        except ImportError:
+            pass
+        args += shlex.split(os.environ.get("CMAKE_ARGS", ""))
+        src = Path(__file__).parent.resolve()
+        subprocess.run(["cmake", "-S", str(src), "-B", str(build_dir), *args], check=True)
+        jobs = str(os.cpu_count() or 2)
+        # Builds _C and, when CMake enabled CUDA, the CUDA library next to it.
+        subprocess.run(["cmake", "--build", str(build_dir), "-j", jobs], check=True)
+
+
+setup(ext_modules=[CMakeExtension("crnn_fast._C")], cmdclass={"build_ext": CMakeBuild})
