@@ -78,3 +78,15 @@ def check_finite(x: np.ndarray, lengths: np.ndarray, name: str, batch_axis: int 
         frames = x[:n, b] if batch_axis == 1 else x[b, :n]
         if not np.all(np.isfinite(frames)):
             raise ValueError(f"{name} contains NaN or Inf within the frames read (batch index {b})")
+
+
+def output_array(out, name: str, shape: tuple, dtype) -> np.ndarray:
+    """A caller-provided output (exact dtype/shape, C-contiguous, writeable) or a new one."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    as_float_array(out, name, len(shape), "", dtypes=(dtype,))
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"{name} must be a writeable C-contiguous array")
+    return out

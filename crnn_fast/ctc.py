@@ -30,6 +30,8 @@ def ctc_loss(
     zero_infinity: bool = False,
     compute_grad: bool = True,
     num_threads: int = 0,
+    loss_out: np.ndarray | None = None,
+    grad_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Per-sample CTC loss ``(B,)`` and its gradient w.r.t. the raw logits ``(T, B, C)``.
 
@@ -37,6 +39,9 @@ def ctc_loss(
     have its dtype. Infeasible samples (label needs more frames than ``input_lengths``) get
     loss ``inf`` (0 with ``zero_infinity``) and zero gradient; frames past a sample's
     input length get zero gradient. Reduction over the batch is the caller's.
+    ``loss_out``/``grad_out``: optional preallocated outputs (logits' dtype, shapes ``(B,)``
+    and ``(T, B, C)``, C-contiguous) that are filled and returned; reusing them across calls
+    avoids the page faults of a fresh gradient array.
     """
     labels = v.as_int32(labels, "labels", 2, "(B, S)")
     input_lengths = v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
@@ -52,6 +57,8 @@ def ctc_loss(
             zero_infinity,
             compute_grad,
             num_threads,
+            loss_out,
+            grad_out,
         )
     logits = v.as_float_array(logits, "logits", 3, "(T, B, C)")
     T, B, C = logits.shape
@@ -64,10 +71,17 @@ def ctc_loss(
     v.check_lengths(label_lengths, labels.shape[1], "label_lengths", "S")
     v.check_labels(labels, label_lengths, C, blank)
     v.check_finite(logits, input_lengths, "logits")
+    loss_out = v.output_array(loss_out, "loss_out", (B,), logits.dtype)
+    if compute_grad:
+        grad_out = v.output_array(grad_out, "grad_out", (T, B, C), logits.dtype)
     loss, grad = ref.ctc_loss(
         logits, labels, input_lengths, label_lengths, blank, zero_infinity, compute_grad
     )
-    return loss.astype(logits.dtype), None if grad is None else grad.astype(logits.dtype)
+    loss_out[...] = loss
+    if not compute_grad:
+        return loss_out, None
+    grad_out[...] = grad
+    return loss_out, grad_out
 
 
 def _decoder_args(scores, input_lengths, blank, input_kind, batch_first):

@@ -10,10 +10,25 @@ namespace crnn {
 namespace bind {
 namespace {
 
+// A caller-provided output: exact dtype and shape, C-contiguous and writeable (no copy).
+template <typename T>
+using c_array = py::array_t<T, py::array::c_style>;
+
+template <typename T>
+c_array<T> output_array(py::handle obj, const char *name, std::vector<py::ssize_t> shape) {
+  if (obj.is_none()) return c_array<T>(shape);
+  auto a = checked_array<T>(obj, name, static_cast<int>(shape.size()), "");
+  for (size_t i = 0; i < shape.size(); ++i) require_dim(a, static_cast<int>(i), shape[i], name, "");
+  require(a.ptr() == obj.ptr() && a.writeable(),
+          std::string(name) + " must be a writeable C-contiguous array");
+  return a;
+}
+
 template <typename T>
 py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handle in_len_obj,
                          py::handle lab_len_obj, int64_t blank_arg, bool zero_infinity,
-                         bool compute_grad, int num_threads) {
+                         bool compute_grad, int num_threads, py::handle loss_out,
+                         py::handle grad_out) {
   auto logits = checked_array<T>(logits_obj, "logits", 3, "(T, B, C)");
   const int64_t T_ = logits.shape(0), B = logits.shape(1), C = logits.shape(2);
   require(B > 0, "logits has an empty batch (B = 0), shape " + shape_str(logits));
@@ -42,9 +57,9 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
                               "); only labels[b, :label_lengths[b]]" + " are read");
     }
 
-  py::array_t<T> loss(B);
-  std::optional<py::array_t<T>> grad;
-  if (compute_grad) grad.emplace(std::vector<py::ssize_t>{T_, B, C});
+  c_array<T> loss = output_array<T>(loss_out, "loss_out", {B});
+  std::optional<c_array<T>> grad;
+  if (compute_grad) grad.emplace(output_array<T>(grad_out, "grad_out", {T_, B, C}));
   int32_t err = -1;
   crnn_ctc_loss_options opt{};
   opt.blank = blank;
@@ -71,13 +86,13 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
 
 py::tuple ctc_loss(py::handle logits, py::handle labels, py::handle input_lengths,
                    py::handle label_lengths, int64_t blank, bool zero_infinity, bool compute_grad,
-                   int num_threads) {
+                   int num_threads, py::handle loss_out, py::handle grad_out) {
   if (py::isinstance<py::array>(logits) &&
       py::reinterpret_borrow<py::array>(logits).dtype().equal(py::dtype::of<double>()))
     return ctc_loss_typed<double>(logits, labels, input_lengths, label_lengths, blank,
-                                  zero_infinity, compute_grad, num_threads);
+                                  zero_infinity, compute_grad, num_threads, loss_out, grad_out);
   return ctc_loss_typed<float>(logits, labels, input_lengths, label_lengths, blank, zero_infinity,
-                               compute_grad, num_threads);
+                               compute_grad, num_threads, loss_out, grad_out);
 }
 
 }  // namespace
@@ -86,11 +101,14 @@ void bind_ctc_loss(py::module_ &m) {
   m.def("ctc_loss", &ctc_loss, py::arg("logits"), py::arg("labels"), py::arg("input_lengths"),
         py::arg("label_lengths"), py::arg("blank") = -1, py::arg("zero_infinity") = false,
         py::arg("compute_grad") = true, py::arg("num_threads") = 0,
+        py::arg("loss_out") = py::none(), py::arg("grad_out") = py::none(),
         R"doc(Fused CTC loss + gradient w.r.t. the raw logits (CPU).
 
 logits (T, B, C) float32|float64, labels (B, S) int32 padded, input_lengths (B,) int32,
 label_lengths (B,) int32; blank=-1 means C-1. Returns (loss (B,), grad (T, B, C) or None)
-in the dtype of logits. Infeasible samples: loss inf (0 with zero_infinity), grad 0.)doc");
+in the dtype of logits. Infeasible samples: loss inf (0 with zero_infinity), grad 0.
+loss_out / grad_out: optional preallocated outputs (exact dtype and shape, C-contiguous),
+e.g. reused across steps to skip page faults on a fresh (T, B, C) gradient.)doc");
 }
 
 }  // namespace bind

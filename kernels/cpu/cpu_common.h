@@ -118,13 +118,13 @@ CRNN_HD_INLINE T row_sum(const T *x, int64_t n) {
   return r;
 }
 
-// out[i] = exp(x[i] - m); returns their sum. The float path runs whole 8-lane vectors; the
-// tail is one more vector ending at n, overlapping lanes already done (rewritten with the
-// same values, masked out of the sum), so short rows (C = 37) have no scalar remainder.
-template <typename T>
-CRNN_HD_INLINE T row_exp_sum(const T *x, int64_t n, T m, T *out) {
+// out[i] = exp(x[i] - m); returns their sum. Short float rows (8 <= n < 256, e.g. C = 37)
+// run whole 8-lane vectors plus one tail vector ending at n that overlaps lanes already done
+// (rewritten with the same values, masked out of the sum): no scalar remainder, 2x faster
+// there. Long rows (C = 6625) are faster as an `omp simd` reduction (1.4x, measured).
+template <typename T> CRNN_HD_INLINE T row_exp_sum(const T *x, int64_t n, T m, T *out) {
   if constexpr (sizeof(T) == sizeof(float)) {
-    if (n >= 8) {
+    if (n >= 8 && n < 256) {
       typedef detail::f32x8 V;
       V acc = V{};
       int64_t i = 0;
@@ -145,8 +145,14 @@ CRNN_HD_INLINE T row_exp_sum(const T *x, int64_t n, T m, T *out) {
       return r;
     }
   }
-  for (int64_t i = 0; i < n; ++i) out[i] = exp_fast<T>(x[i] - m);
-  return row_sum(out, n);
+  T r = 0;
+#pragma omp simd reduction(+ : r)
+  for (int64_t i = 0; i < n; ++i) {
+    const T e = exp_fast<T>(x[i] - m);
+    out[i] = e;
+    r += e;
+  }
+  return r;
 }
 
 template <typename T>
