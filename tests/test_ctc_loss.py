@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import assert_close, max_err, random_labels
 
 import crnn_fast
 from crnn_fast.reference import ctc_loss as ref_ctc_loss
-from helpers import assert_close, max_err, random_labels
 
 TOL = {np.float64: (1e-9, 1e-9, 1e-9), np.float32: (2e-6, 2e-6, 1e-6)}  # loss atol, rtol, grad
 
@@ -135,9 +135,7 @@ def test_poisoned_outputs_are_fully_written(backend, rng, dtype):
     loss_out = np.full(7, np.nan, dtype)
     grad_out = np.full((12, 7, 9), np.nan, dtype)
     xd = x.astype(dtype)
-    loss, grad = crnn_fast.ctc_loss(
-        xd, labels, in_len, lens, loss_out=loss_out, grad_out=grad_out
-    )
+    loss, grad = crnn_fast.ctc_loss(xd, labels, in_len, lens, loss_out=loss_out, grad_out=grad_out)
     assert loss is loss_out and grad is grad_out
     ref_loss, ref_grad = ref_ctc_loss(xd.astype(np.float64), labels, in_len, lens)
     assert_close(loss, ref_loss, *TOL[dtype][:2], "loss")

@@ -6,10 +6,10 @@ import itertools
 
 import numpy as np
 import pytest
+from helpers import assert_close, random_labels
 
 from crnn_fast.reference import ctc as ref
-from crnn_fast.reference import ctc_loss, ctc_greedy_decode, log_softmax
-from helpers import assert_close, random_labels
+from crnn_fast.reference import ctc_greedy_decode, ctc_loss, log_softmax
 
 
 def collapse(path, blank):

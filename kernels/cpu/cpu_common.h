@@ -122,7 +122,8 @@ CRNN_HD_INLINE T row_sum(const T *x, int64_t n) {
 // run whole 8-lane vectors plus one tail vector ending at n that overlaps lanes already done
 // (rewritten with the same values, masked out of the sum): no scalar remainder, 2x faster
 // there. Long rows (C = 6625) are faster as an `omp simd` reduction (1.4x, measured).
-template <typename T> CRNN_HD_INLINE T row_exp_sum(const T *x, int64_t n, T m, T *out) {
+template <typename T>
+CRNN_HD_INLINE T row_exp_sum(const T *x, int64_t n, T m, T *out) {
   if constexpr (sizeof(T) == sizeof(float)) {
     if (n >= 8 && n < 256) {
       typedef detail::f32x8 V;
