@@ -121,8 +121,8 @@ def test_report_max_errors(rng, capsys):
             assert_close(loss, rl, *TOL[dt][:2], "loss")
             assert_grad_close(grad, rg, rl, dt, "grad")
     with capsys.disabled():
-        for r in rows:
-            print("T=%d B=%d C=%d %s: loss abs %.2e (rel %.2e), grad abs %.2e" % r)
+        for T, B, C, dt, el, rel, eg in rows:
+            print(f"T={T} B={B} C={C} {dt}: loss abs {el:.2e} (rel {rel:.2e}), grad abs {eg:.2e}")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
