@@ -22,12 +22,9 @@ namespace {
 std::string runtime_simd() {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CRNN_NO_CLONES)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-    return "avx512 (skylake-avx512 clone)";
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return "avx2+fma (haswell clone)";
-  return "baseline x86-64";
+  if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4 clone (AVX-512)";
+  if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3 clone (AVX2+FMA)";
+  return "baseline x86-64 clone (SSE2)";
 #else
   return "compiler baseline (no runtime dispatch)";
 #endif
