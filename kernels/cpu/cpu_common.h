@@ -162,12 +162,43 @@ CRNN_HD_INLINE void row_scale(T *x, int64_t n, T a) {
   for (int64_t i = 0; i < n; ++i) x[i] *= a;
 }
 
-// First index holding the value m (the row maximum), as NumPy's argmax.
-template <typename T>
-CRNN_HD_INLINE int64_t row_find(const T *x, int64_t n, T m) {
-  for (int64_t i = 0; i < n; ++i)
-    if (x[i] == m) return i;
-  return 0;
+// max over x[0..n) (float), its first index (as NumPy's argmax) and whether all are finite:
+// one pass, lane-wise running max and index, then the smallest index holding the max.
+CRNN_HD_INLINE float row_argmax(const float *x, int64_t n, int64_t *arg, bool *finite) {
+  typedef detail::f32x8 V;
+  typedef detail::i32x8 VI;
+  if (n < 8) {
+    float m = neg_inf<float>(), c = 0;
+    *arg = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (x[i] > m) m = x[i], *arg = i;
+      c += x[i] * 0.0f;
+    }
+    *finite = c == 0.0f;
+    return m;
+  }
+  const VI lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  V m = V{} + neg_inf<float>(), chk = V{};
+  VI idx = VI{};
+  const auto step = [&](int64_t i) __attribute__((always_inline)) {
+    const V v = vload(x + i);
+    const auto gt = v > m;
+    m = gt ? v : m;
+    idx = gt ? lane + static_cast<int32_t>(i) : idx;
+    chk += v * 0.0f;
+  };
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) step(i);
+  if (i < n) step(n - 8);  // overlapping tail: re-seen elements keep their own index
+  float r = neg_inf<float>();
+  float c = 0;
+  for (int j = 0; j < 8; ++j) r = m[j] > r ? m[j] : r, c += chk[j];
+  int32_t best = INT32_MAX;
+  for (int j = 0; j < 8; ++j)
+    if (m[j] == r && idx[j] < best) best = idx[j];
+  *arg = r == neg_inf<float>() ? 0 : best;
+  *finite = c == 0.0f;
+  return r;
 }
 
 }  // namespace cpu

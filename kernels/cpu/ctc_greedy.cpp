@@ -12,9 +12,10 @@ CRNN_SIMD_CLONES int greedy_sample(int32_t *ids, int32_t *length, float *probs, 
   for (int64_t t = 0; t < Tb; ++t) {
     const float *x = scores + t * frame_stride;
     bool finite;
-    const float m = crnn::cpu::row_max(x, C, &finite);
+    int64_t arg;
+    const float m = crnn::cpu::row_argmax(x, C, &arg, &finite);
     if (!finite) return CRNN_STATUS_NONFINITE_INPUT;
-    const int32_t id = static_cast<int32_t>(crnn::cpu::row_find(x, C, m));
+    const int32_t id = static_cast<int32_t>(arg);
     if (id != opt.blank && id != prev) {
       float p = m;
       if (opt.input_kind == CRNN_CTC_LOGITS)
