@@ -21,6 +21,8 @@ def as_float_array(x, name: str, ndim: int, layout: str, dtypes=(np.float32, np.
 
 def as_int32(x, name: str, ndim: int, layout: str) -> np.ndarray:
     """Any integer array (or list) -> C-contiguous int32, checking the values fit."""
+    if type(x) is np.ndarray and x.dtype == np.int32 and x.ndim == ndim:
+        return x  # hot path: nothing to convert (the kernels copy non-contiguous input)
     a = np.asarray(x)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array, got dtype {a.dtype}")
