@@ -1,0 +1,220 @@
+"""Markdown tables and a bar chart from a pytest-benchmark JSON of ``benchmarks/bench_ctc.py``.
+
+Usage::
+
+    python benchmarks/report.py benchmarks/results/ctc.json [--md OUT.md] [--png OUT.png]
+
+Per group (``op/shape``): provider, median and IQR in ms, rounds, ``x crnn_fast`` =
+provider median / crnn_fast median (so 12x means the provider is 12 times slower), and where a
+benchmark records ``bytes`` the effective GB/s; ``loss+grad`` groups also get the share of the
+memory floor reached (floor median / provider median; the floor is ``np.copyto`` of the
+logits into the gradient buffer, i.e. logits read + gradient write). Rows that record
+``time_scale`` (a subset of the batch was timed) are scaled to the full batch and say so.
+Defaults write ``ctc.md`` and ``ctc.png`` next to the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OP_ORDER = ["loss+grad", "greedy", "greedy-probs", "beam10"]
+SHAPE_ORDER = ["crnn", "large"]
+SHAPE_TEXT = {
+    "crnn": "T=25 B=64 C=37, labels 1..23",
+    "large": "T=40 B=256 C=6625, labels 1..40",
+}
+REFERENCE = "crnn_fast"
+FLOOR = "memory-floor"
+
+
+@dataclass
+class Row:
+    """One provider's result in a group, times in seconds (already scaled to the full batch)."""
+
+    provider: str
+    median: float
+    iqr: float
+    rounds: int
+    nbytes: int | None
+    scale: float
+    note: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider} (scaled x{self.scale:g})" if self.scale != 1 else self.provider
+
+
+def load_groups(data: dict[str, Any]) -> dict[str, list[Row]]:
+    """Rows per group, groups in report order and rows fastest first."""
+    groups: dict[str, list[Row]] = {}
+    for bench in data["benchmarks"]:
+        info, stats = bench.get("extra_info", {}), bench["stats"]
+        scale = float(info.get("time_scale", 1.0))
+        note = info.get("note", "")
+        if "measured_batch" in info:
+            per_sample = stats["median"] / info["measured_batch"] * 1e3
+            note = f"{note}; {per_sample:.0f} ms per sample"
+        if info.get("top1_checked"):
+            ties = info.get("top1_ties", 0)
+            note = f"{note}; top-1 == crnn_fast on {info['top1_checked']} samples ({ties} ties)"
+        row = Row(
+            provider=info.get("provider", bench["name"]),
+            median=stats["median"] * scale,
+            iqr=stats["iqr"] * scale,
+            rounds=int(stats["rounds"]),
+            nbytes=info.get("bytes"),
+            scale=scale,
+            note=note,
+        )
+        groups.setdefault(bench.get("group") or bench["name"], []).append(row)
+
+    def order(group: str) -> tuple[int, int, str]:
+        op, _, shape = group.partition("/")
+        rank = OP_ORDER.index(op) if op in OP_ORDER else len(OP_ORDER)
+        srank = SHAPE_ORDER.index(shape) if shape in SHAPE_ORDER else len(SHAPE_ORDER)
+        return rank, srank, group
+
+    return {g: sorted(groups[g], key=lambda r: r.median) for g in sorted(groups, key=order)}
+
+
+def _find(rows: list[Row], provider: str) -> Row | None:
+    return next((r for r in rows if r.provider == provider), None)
+
+
+def group_table(group: str, rows: list[Row]) -> str:
+    """The Markdown table for one group."""
+    ref, floor = _find(rows, REFERENCE), _find(rows, FLOOR)
+    with_floor = floor is not None
+    with_bw = any(r.nbytes for r in rows)
+    head = ["provider", "median ms", "IQR ms", "rounds", "x crnn_fast"]
+    head += ["floor share"] if with_floor else []
+    head += ["GB/s"] if with_bw else []
+    head += ["notes"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [
+            f"**{r.label}**" if r.provider == REFERENCE else r.label,
+            _ms(r.median),
+            _ms(r.iqr),
+            str(r.rounds),
+            f"{r.median / ref.median:.2f}x" if ref else "n/a",
+        ]
+        if with_floor:
+            cells.append(f"{100 * floor.median / r.median:.3g} %")
+        if with_bw:
+            cells.append(f"{r.nbytes / r.median / 1e9:.2f}" if r.nbytes else "")
+        cells.append(r.note.replace("|", "/"))
+        lines.append("| " + " | ".join(cells) + " |")
+    op, _, shape = group.partition("/")
+    title = f"### {group}" + (f" ({SHAPE_TEXT[shape]})" if shape in SHAPE_TEXT else "")
+    extra = [] if ref else [f"\n_No {REFERENCE} row: the provider was skipped in this run._"]
+    return "\n".join([title, "", *lines, *extra])
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1e3
+    return f"{ms:.3f}" if ms < 1 else f"{ms:.2f}" if ms < 100 else f"{ms:,.0f}"
+
+
+def header(data: dict[str, Any]) -> str:
+    """Run metadata: date, CPU, library versions, crnn_fast build, commit."""
+    mi, ci = data.get("machine_info", {}), data.get("commit_info", {})
+    cpu = mi.get("cpu", {})
+    versions = mi.get("versions", {})
+    build = mi.get("crnn_fast", {})
+    vtext = ", ".join(f"{k} {v}" for k, v in versions.items() if v)
+    lines = [
+        "# CTC benchmarks: crnn_fast vs stock MindSpore, PyTorch CPU, NumPy",
+        "",
+        f"- run: {data.get('datetime', '?')}, commit {ci.get('id', '?')[:10]}"
+        + (" (dirty)" if ci.get("dirty") else "")
+        + f", branch {ci.get('branch', '?')}",
+        f"- CPU: {cpu.get('brand_raw', '?')}, {cpu.get('count', '?')} logical cores; "
+        f"Python {mi.get('python_version', '?')}; {vtext}",
+        f"- crnn_fast {build.get('version', '?')}, backend {build.get('active', '?')}, build "
+        + ", ".join(f"{k}={v}" for k, v in build.get("build", {}).items()),
+        "- median of the rounds shown; `x crnn_fast` = provider median / crnn_fast median "
+        "(> 1: crnn_fast is faster); floor share = memory-floor median / provider median; "
+        "GB/s = recorded bytes / median (loss+grad: logits read + grad write; decoders: "
+        "scores read).",
+        "- MindSpore runs in PYNATIVE mode on CPU; every provider of a group ran in the same "
+        "pytest session (2 shared cores: expect noise).",
+    ]
+    return "\n".join(lines)
+
+
+def render_markdown(data: dict[str, Any], groups: dict[str, list[Row]]) -> str:
+    """The whole report: header and one table per group."""
+    parts = [header(data)] + [group_table(g, rows) for g, rows in groups.items()]
+    return "\n\n".join(parts) + "\n"
+
+
+def plot(groups: dict[str, list[Row]], path: Path) -> None:
+    """Log-scale horizontal bars of the median (ms) per provider, one panel per group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(groups)
+    ncols = 2 if n > 1 else 1
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7 * ncols, 2.4 * nrows + 0.6), squeeze=False)
+    for ax, (group, rows) in zip(axes.flat, groups.items()):
+        labels = [r.label for r in rows]
+        ms = [r.median * 1e3 for r in rows]
+        colors = [
+            "tab:green"
+            if r.provider.startswith(REFERENCE)
+            else "tab:gray"
+            if r.provider == FLOOR
+            else "tab:blue"
+            for r in rows
+        ]
+        ax.barh(labels, ms, color=colors)
+        ax.set_xscale("log")
+        ax.invert_yaxis()
+        ax.set_title(group, fontsize=10)
+        ax.set_xlabel("median ms (log)")
+        ax.tick_params(labelsize=8)
+        for y, v in enumerate(ms):
+            ax.text(v, y, f" {_ms(v / 1e3)}", va="center", fontsize=7)
+        ax.set_xlim(min(ms) / 2, max(ms) * 8)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    fig.suptitle("CTC kernels: median time per call (lower is better)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the Markdown report and write it plus the chart next to the JSON (or as given)."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("json", type=Path, help="pytest-benchmark JSON (--benchmark-json=...)")
+    p.add_argument("--md", type=Path, help="Markdown output (default: <json stem>.md)")
+    p.add_argument("--png", type=Path, help="chart output (default: <json stem>.png)")
+    p.add_argument("--no-plot", action="store_true", help="skip the chart (no matplotlib)")
+    args = p.parse_args(argv)
+    data = json.loads(args.json.read_text())
+    groups = load_groups(data)
+    if not groups:
+        print(f"no benchmarks in {args.json}", file=sys.stderr)
+        return 1
+    text = render_markdown(data, groups)
+    print(text)
+    md = args.md or args.json.with_suffix(".md")
+    md.write_text(text)
+    if not args.no_plot:
+        plot(groups, args.png or args.json.with_suffix(".png"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
