@@ -57,18 +57,27 @@ Layout layout_for(int64_t T, int64_t C, int64_t S, size_t eb) {
   return l;
 }
 
-// Subtracts the row maximum from x[0..n) and returns it (0 for an all -inf row). Keeping
-// alpha/beta near 0 with their log-scale in double makes gamma = exp(alpha + beta - ll)
-// exact to float32 rounding; without it the float32 gradient error grew with |loss| (1e-3
-// at T = 256, 6e-5 with it).
+// States s that can lie on a complete path at frame t (reachable from the start and still
+// able to finish within Tb frames): [Sp - 2(Tb - t), 2(t + 1)), widened to whole kLanes
+// chunks. Skipping the rest halves the recursion work at the CRNN shape (T = 25, L ~ 12).
+struct Band {
+  int64_t lo, hi;
+};
+inline Band band(int64_t t, int64_t Tb, int64_t Sp, int64_t P) {
+  const int64_t lo = Sp - 2 * (Tb - t), hi = 2 * (t + 1);
+  return {lo <= 0 ? 0 : lo / kLanes * kLanes, hi >= P ? P : (hi + kLanes - 1) / kLanes * kLanes};
+}
+
+// Rows are kept near 0 in log space, their log-scale in double (acc_a/acc_b), so that
+// gamma = exp(alpha + beta - ll) is exact to float32 rounding (without it the float32
+// gradient error grew with |loss|: 1e-3 at T = 256). Row t is shifted by the maximum of row
+// t - 2, not t - 1: that reduction then runs beside the recursion instead of inside its
+// latency chain.
 template <typename T>
-CRNN_HD_INLINE T normalize_row(T *x, int64_t n) {
+CRNN_HD_INLINE T row_scale_of(const T *row, Band band) {
   bool finite;
-  T c = crnn::cpu::row_max(x, n, &finite);
-  c = c == neg_inf<T>() ? T(0) : c;
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) x[i] -= c;
-  return c;
+  const T c = crnn::cpu::row_max(row + band.lo, band.hi - band.lo, &finite);
+  return c == neg_inf<T>() ? T(0) : c;
 }
 
 // alpha_t(s) = logy_t(s) + lse(alpha_{t-1}(s), alpha_{t-1}(s-1), alpha_{t-1}(s-2) if skip);
@@ -114,6 +123,8 @@ CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *
   for (int64_t s = 0; s < Sp; ++s) ext[s] = crnn::ctc_state_class(label, s, opt.blank);
   for (int64_t s = 0; s < W; ++s) skip[s] = s < Sp && crnn::ctc_can_skip(label, s) ? T(0) : ninf;
 
+  if (feasible)
+    for (int64_t i = 0; i < Tb * W; ++i) logy[i] = ninf;
   for (int64_t t = 0; t < Tb; ++t) {
     const T *x = logits + t * BC + b * C;
     bool finite;
@@ -124,9 +135,8 @@ CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *
     const T sum = crnn::cpu::row_exp_sum(x, C, m, g);
     if (grad) crnn::cpu::row_scale(g, C, T(1) / sum);
     const T lse = m + crnn::log_fast<T>(sum);
-    T *ly = logy + t * W;
+    T *ly = logy + t * W;  // pad lanes [Sp, W) were set to -inf above
     for (int64_t s = 0; s < Sp; ++s) ly[s] = x[ext[s]] - lse;
-    for (int64_t s = Sp; s < W; ++s) ly[s] = ninf;
   }
   if (Tb == 0 || !feasible) {
     *loss = feasible ? T(0) : infeasible_loss;
@@ -134,31 +144,33 @@ CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *
     return CRNN_STATUS_SUCCESS;
   }
 
-  T *a0 = alpha, *bT = beta + (Tb - 1) * W;
-  for (int64_t s = 0; s < W; ++s) a0[s] = s >= 2 && s < 4 && s - 2 < Sp ? logy[s - 2] : ninf;
-  for (int64_t s = 0; s < W; ++s) bT[s] = s < Sp && s >= Sp - 2 ? T(0) : ninf;
-  acc_a[0] = normalize_row(a0 + 2, P);
+  // Only states in the band of frame t can be on a complete path; the rest stay -inf.
+  for (int64_t i = 0; i < Tb * W; ++i) alpha[i] = ninf;
+  if (grad)
+    for (int64_t i = 0; i < Tb * W; ++i) beta[i] = ninf;
+  T *bT = beta + (Tb - 1) * W;
+  for (int64_t s = 0; s < 2 && s < Sp; ++s) alpha[s + 2] = logy[s];
+  for (int64_t s = Sp - 2 < 0 ? 0 : Sp - 2; s < Sp; ++s) bT[s] = 0;
+  acc_a[0] = 0;
   acc_b[Tb - 1] = 0;
   for (int64_t k = 1; k < Tb; ++k) {
+    const Band ba = band(k, Tb, Sp, P);
     T *ac = alpha + k * W;
     const T *ap = ac - W, *lya = logy + k * W;
-    const int64_t t = Tb - 1 - k;
-    T *bc = beta + t * W;
-    const T *bn = bc + W, *lyb = logy + (t + 1) * W;
-    ac[0] = ac[1] = ninf;
-    if (grad) {  // one loop for both chains: each is latency-bound, together they overlap
+    const T sa = k >= 2 ? row_scale_of(ap - W + 2, band(k - 2, Tb, Sp, P)) : T(0);
 #pragma omp simd
-      for (int64_t s = 0; s < P; ++s) {
-        ac[s + 2] = alpha_state(ap, lya, skip, s);
-        bc[s] = beta_state(bn, lyb, skip, s);
-      }
-      for (int64_t s = P; s < W; ++s) bc[s] = ninf;
-      acc_b[t] = acc_b[t + 1] + normalize_row(bc, P);
-    } else {
+    for (int64_t s = ba.lo; s < ba.hi; ++s) ac[s + 2] = alpha_state(ap, lya, skip, s) - sa;
+    acc_a[k] = acc_a[k - 1] + sa;
+    if (grad) {  // the beta chain in the same iteration: both are latency-bound, they overlap
+      const int64_t t = Tb - 1 - k;
+      const Band bb = band(t, Tb, Sp, P);
+      T *bc = beta + t * W;
+      const T *bn = bc + W, *lyb = logy + (t + 1) * W;
+      const T sb = t + 2 < Tb ? row_scale_of(bn + W, band(t + 2, Tb, Sp, P)) : T(0);
 #pragma omp simd
-      for (int64_t s = 0; s < P; ++s) ac[s + 2] = alpha_state(ap, lya, skip, s);
+      for (int64_t s = bb.lo; s < bb.hi; ++s) bc[s] = beta_state(bn, lyb, skip, s) - sb;
+      acc_b[t] = acc_b[t + 1] + sb;
     }
-    acc_a[k] = acc_a[k - 1] + normalize_row(ac + 2, P);
   }
   const T *last = alpha + (Tb - 1) * W + 2;
   const double ll =
@@ -172,12 +184,14 @@ CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *
   if (!grad) return CRNN_STATUS_SUCCESS;
 
   for (int64_t t = 0; t < Tb; ++t) {
+    const Band bt = band(t, Tb, Sp, P);
     const T *a = alpha + t * W + 2, *be = beta + t * W;
     const T off = static_cast<T>(acc_a[t] + acc_b[t] - ll);  // alpha * beta / p <= 1
 #pragma omp simd
-    for (int64_t s = 0; s < P; ++s) gam[s] = crnn::exp_fast<T>(a[s] + be[s] + off);
+    for (int64_t s = bt.lo; s < bt.hi; ++s) gam[s] = crnn::exp_fast<T>(a[s] + be[s] + off);
     T *g = grad + t * BC + b * C;
-    for (int64_t s = 0; s < Sp; ++s) g[ext[s]] -= gam[s];
+    const int64_t hi = bt.hi < Sp ? bt.hi : Sp;
+    for (int64_t s = bt.lo; s < hi; ++s) g[ext[s]] -= gam[s];
   }
   return CRNN_STATUS_SUCCESS;
 }
