@@ -5,7 +5,7 @@
 
 from ._backend import backends
 from ._version import __version__
-from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss
+from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_prefix_beam_search
 
 __all__ = [
     "BeamResult",
@@ -14,4 +14,5 @@ __all__ = [
     "backends",
     "ctc_greedy_decode",
     "ctc_loss",
+    "ctc_prefix_beam_search",
 ]

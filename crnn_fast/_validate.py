@@ -13,7 +13,8 @@ def as_float_array(x, name: str, ndim: int, layout: str, dtypes=(np.float32, np.
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
     if x.dtype not in [np.dtype(d) for d in dtypes]:
-        raise TypeError(f"{name} must have dtype {' or '.join(map(str, dtypes))}, got {x.dtype}")
+        want = " or ".join(str(np.dtype(d)) for d in dtypes)
+        raise TypeError(f"{name} must have dtype {want}, got {x.dtype}")
     if x.ndim != ndim:
         raise ValueError(f"{name} must have rank {ndim} {layout}, got shape {x.shape}")
     return x

@@ -9,13 +9,20 @@ Layouts: scores/logits ``(T, B, C)`` time-major (decoders accept ``batch_first``
 
 from __future__ import annotations
 
+import math
+import numbers
+import operator
+
 import numpy as np
 
 from . import _backend
 from . import _validate as v
 from .reference import ctc as ref
+from .reference import ctc_beam as ref_beam
 from .reference.ctc import GreedyResult
 from .reference.ctc_beam import BeamResult
+
+BEAM_MAX_WIDTH = 4096  # CRNN_CTC_BEAM_MAX_WIDTH (kernels/cpu/ctc_beam_search.h)
 
 __all__ = ["BeamResult", "GreedyResult", "ctc_greedy_decode", "ctc_loss", "ctc_prefix_beam_search"]
 
@@ -135,3 +142,84 @@ def ctc_greedy_decode(
     scores, lens, blank = _decoder_args(scores, input_lengths, blank, input_kind, batch_first)
     r = ref.ctc_greedy_decode(scores, lens, blank, input_kind, batch_first)
     return GreedyResult(r.ids, r.lengths, r.probs.astype(np.float32), r.frames)
+
+
+def _beam_options(beam_width, top_n, top_k, logp_cutoff, T: int) -> tuple[int, int, int, float]:
+    """The beam options as the binding checks them (same messages)."""
+    beam_width, top_n, top_k = (
+        operator.index(beam_width),
+        operator.index(top_n),
+        operator.index(top_k),
+    )
+    if not isinstance(logp_cutoff, numbers.Real):
+        raise TypeError(f"logp_cutoff must be a real number, got {type(logp_cutoff).__name__}")
+    logp_cutoff = float(logp_cutoff)
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+    if beam_width > BEAM_MAX_WIDTH:
+        raise ValueError(f"beam_width must be <= {BEAM_MAX_WIDTH}, got {beam_width}")
+    if not 1 <= top_n <= beam_width:
+        raise ValueError(f"top_n must be in [1, beam_width = {beam_width}], got {top_n}")
+    if math.isnan(logp_cutoff):
+        raise ValueError("logp_cutoff must not be NaN")
+    if T > (2**29 - 1) // beam_width:
+        raise ValueError(f"T * beam_width = {T} * {beam_width} is too large (prefix trie capacity)")
+    return beam_width, top_n, top_k, logp_cutoff
+
+
+def ctc_prefix_beam_search(
+    scores: np.ndarray,
+    input_lengths: np.ndarray | None = None,
+    *,
+    blank: int | None = None,
+    beam_width: int = 10,
+    top_n: int = 1,
+    top_k: int = 0,
+    logp_cutoff: float = -math.inf,
+    input_kind: str = "logits",
+    batch_first: bool = False,
+    num_threads: int = 0,
+) -> BeamResult:
+    """CTC prefix beam search over float32 ``scores (T, B, C)`` (``(B, T, C)`` if batch_first).
+
+    Keeps the ``beam_width`` most probable label prefixes per frame, merging the alignments of
+    equal prefixes exactly (semantics: ``crnn_fast.reference.ctc_beam``). ``top_k > 0`` extends
+    prefixes only by the ``top_k`` most probable non-blank tokens of a frame, ``logp_cutoff``
+    skips tokens with a lower log-probability. ``input_kind`` as in :func:`ctc_greedy_decode`;
+    ``"probs"`` must be non-negative. Returns ids ``(B, top_n, T)`` int32 (-1 padded), lengths
+    ``(B, top_n)`` int32 and scores ``(B, top_n)`` float64 log-probabilities, best first
+    (``-inf`` where fewer than ``top_n`` prefixes exist).
+    """
+    if _backend.use_compiled():
+        lens = (
+            None if input_lengths is None else v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
+        )
+        b = -1 if blank is None else blank
+        return BeamResult(
+            *_backend._C.ctc_prefix_beam_search(
+                scores,
+                lens,
+                b,
+                beam_width,
+                top_n,
+                top_k,
+                logp_cutoff,
+                input_kind,
+                batch_first,
+                num_threads,
+            )
+        )
+    scores, lens, blank = _decoder_args(scores, input_lengths, blank, input_kind, batch_first)
+    T, B = (scores.shape[1], scores.shape[0]) if batch_first else scores.shape[:2]
+    beam_width, top_n, top_k, logp_cutoff = _beam_options(beam_width, top_n, top_k, logp_cutoff, T)
+    if input_kind == "probs":
+        for b, n in enumerate(np.full(B, T) if lens is None else lens):
+            frames = scores[b, :n] if batch_first else scores[:n, b]
+            if np.any(frames < 0):
+                raise ValueError(
+                    f"scores has negative values with input_kind='probs' (batch index {b})"
+                )
+    with np.errstate(invalid="ignore", divide="ignore"):  # unread frames may hold NaN/Inf
+        return ref_beam.ctc_prefix_beam_search(
+            scores, lens, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first
+        )

@@ -1,0 +1,97 @@
+// pybind11 binding of the CPU CTC prefix beam search (validation, allocation, dispatch only).
+#include <cmath>
+#include <limits>
+
+#include "../kernels/cpu/ctc_beam_search.h"
+#include "bind_util.h"
+
+namespace crnn {
+namespace bind {
+namespace {
+
+// Beam options checked with the messages the NumPy path (crnn_fast/ctc.py) also uses.
+void check_beam_options(int64_t beam_width, int64_t top_n, double logp_cutoff) {
+  require(beam_width >= 1, "beam_width must be >= 1, got " + std::to_string(beam_width));
+  require(beam_width <= CRNN_CTC_BEAM_MAX_WIDTH,
+          "beam_width must be <= " + std::to_string(CRNN_CTC_BEAM_MAX_WIDTH) + ", got " +
+              std::to_string(beam_width));
+  require(top_n >= 1 && top_n <= beam_width,
+          "top_n must be in [1, beam_width = " + std::to_string(beam_width) + "], got " +
+              std::to_string(top_n));
+  require(!std::isnan(logp_cutoff), "logp_cutoff must not be NaN");
+}
+
+py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, int64_t blank_arg,
+                                 int64_t beam_width, int64_t top_n, int64_t top_k,
+                                 double logp_cutoff, const std::string &input_kind,
+                                 bool batch_first, int num_threads) {
+  auto scores =
+      checked_array<float>(scores_obj, "scores", 3, batch_first ? "(B, T, C)" : "(T, B, C)");
+  const int64_t T_ = scores.shape(batch_first ? 1 : 0);
+  const int64_t B = scores.shape(batch_first ? 0 : 1), C = scores.shape(2);
+  require(B > 0, "scores has an empty batch (B = 0), shape " + shape_str(scores));
+  require(T_ > 0, "scores has no frames (T = 0), shape " + shape_str(scores));
+  require(C >= 2, "scores needs C >= 2 classes (blank + 1), shape " + shape_str(scores));
+  crnn_ctc_decode_options opt{};
+  opt.blank = resolve_blank(blank_arg, C);
+  opt.input_kind = input_kind_from(input_kind);
+  opt.batch_first = batch_first;
+  opt.num_threads = num_threads;
+  check_beam_options(beam_width, top_n, logp_cutoff);
+  opt.beam_width = static_cast<int32_t>(beam_width);
+  opt.top_n = static_cast<int32_t>(top_n);
+  opt.top_k = top_k <= 0 || top_k >= C ? 0 : static_cast<int32_t>(top_k);  // >= C-1: all
+  opt.logp_cutoff = static_cast<float>(logp_cutoff);
+  int32_t err = -1;
+  opt.error_index = &err;
+  const int32_t *lens = nullptr;
+  py::array_t<int32_t, py::array::c_style> in_len;
+  if (!in_len_obj.is_none()) {
+    in_len = checked_array<int32_t>(in_len_obj, "input_lengths", 1, "(B,)");
+    require_dim(in_len, 0, B, "input_lengths", "B");
+    check_lengths(in_len.data(), B, T_, "input_lengths", "T");
+    lens = in_len.data();
+  }
+  const size_t ws_bytes = crnn_ctc_beam_search_workspace_size(T_, B, C, &opt);
+  require(ws_bytes > 0, "T * beam_width = " + std::to_string(T_) + " * " +
+                            std::to_string(beam_width) + " is too large (prefix trie capacity)");
+  const py::ssize_t N = top_n;
+  py::array_t<int32_t> ids({B, N, T_}), lengths({B, N});
+  py::array_t<double> out_scores({B, N});
+  crnn_status_t st;
+  {
+    void *ws = scratch(ws_bytes);
+    py::gil_scoped_release nogil;
+    st = crnn_ctc_beam_search_f32(ids.mutable_data(), lengths.mutable_data(),
+                                  out_scores.mutable_data(), scores.data(), lens, T_, B, C, ws,
+                                  ws_bytes, &opt);
+  }
+  // Every other invalid value was rejected above: only a negative probability is left.
+  if (st == CRNN_STATUS_INVALID_VALUE && opt.input_kind == CRNN_CTC_PROBS && err >= 0)
+    throw py::value_error("scores has negative values with input_kind='probs' (batch index " +
+                          std::to_string(err) + ")");
+  raise_status(st, err, "scores");
+  return py::make_tuple(ids, lengths, out_scores);
+}
+
+}  // namespace
+
+void bind_ctc_beam_search(py::module_ &m) {
+  m.def("ctc_prefix_beam_search", &ctc_prefix_beam_search, py::arg("scores"),
+        py::arg("input_lengths") = py::none(), py::arg("blank") = -1, py::arg("beam_width") = 10,
+        py::arg("top_n") = 1, py::arg("top_k") = 0,
+        py::arg("logp_cutoff") = -std::numeric_limits<double>::infinity(),
+        py::arg("input_kind") = "logits", py::arg("batch_first") = false,
+        py::arg("num_threads") = 0,
+        R"doc(CTC prefix beam search (CPU), the semantics of crnn_fast.reference.ctc_beam.
+
+scores (T, B, C) float32 (or (B, T, C) with batch_first), input_kind 'logits'|'probs'|
+'log_probs' (negative probs raise ValueError), input_lengths (B,) int32 or None, blank=-1 means
+C-1. beam_width in [1, 4096], top_n in [1, beam_width], top_k <= 0: extend by every non-blank
+token, logp_cutoff: skip extensions with log-prob below it. Returns ids (B, top_n, T) int32
+(-1 padded), lengths (B, top_n) int32, scores (B, top_n) float64 log-probabilities, best
+first (-inf where fewer than top_n prefixes exist).)doc");
+}
+
+}  // namespace bind
+}  // namespace crnn
