@@ -25,33 +25,15 @@ py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, i
                                  int64_t beam_width, int64_t top_n, int64_t top_k,
                                  double logp_cutoff, const std::string &input_kind,
                                  bool batch_first, int num_threads) {
-  auto scores =
-      checked_array<float>(scores_obj, "scores", 3, batch_first ? "(B, T, C)" : "(T, B, C)");
-  const int64_t T_ = scores.shape(batch_first ? 1 : 0);
-  const int64_t B = scores.shape(batch_first ? 0 : 1), C = scores.shape(2);
-  require(B > 0, "scores has an empty batch (B = 0), shape " + shape_str(scores));
-  require(T_ > 0, "scores has no frames (T = 0), shape " + shape_str(scores));
-  require(C >= 2, "scores needs C >= 2 classes (blank + 1), shape " + shape_str(scores));
-  crnn_ctc_decode_options opt{};
-  opt.blank = resolve_blank(blank_arg, C);
-  opt.input_kind = input_kind_from(input_kind);
-  opt.batch_first = batch_first;
-  opt.num_threads = num_threads;
   check_beam_options(beam_width, top_n, logp_cutoff);
+  DecodeInputs d;
+  parse_decode_inputs(d, scores_obj, in_len_obj, blank_arg, input_kind, batch_first, num_threads);
+  const int64_t T_ = d.T, B = d.B, C = d.C;
+  crnn_ctc_decode_options &opt = d.opt;
   opt.beam_width = static_cast<int32_t>(beam_width);
   opt.top_n = static_cast<int32_t>(top_n);
   opt.top_k = top_k <= 0 || top_k >= C ? 0 : static_cast<int32_t>(top_k);  // >= C-1: all
   opt.logp_cutoff = static_cast<float>(logp_cutoff);
-  int32_t err = -1;
-  opt.error_index = &err;
-  const int32_t *lens = nullptr;
-  py::array_t<int32_t, py::array::c_style> in_len;
-  if (!in_len_obj.is_none()) {
-    in_len = checked_array<int32_t>(in_len_obj, "input_lengths", 1, "(B,)");
-    require_dim(in_len, 0, B, "input_lengths", "B");
-    check_lengths(in_len.data(), B, T_, "input_lengths", "T");
-    lens = in_len.data();
-  }
   const size_t ws_bytes = crnn_ctc_beam_search_workspace_size(T_, B, C, &opt);
   require(ws_bytes > 0, "T * beam_width = " + std::to_string(T_) + " * " +
                             std::to_string(beam_width) + " is too large (prefix trie capacity)");
@@ -63,14 +45,14 @@ py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, i
     void *ws = scratch(ws_bytes);
     py::gil_scoped_release nogil;
     st = crnn_ctc_beam_search_f32(ids.mutable_data(), lengths.mutable_data(),
-                                  out_scores.mutable_data(), scores.data(), lens, T_, B, C, ws,
+                                  out_scores.mutable_data(), d.scores.data(), d.lens, T_, B, C, ws,
                                   ws_bytes, &opt);
   }
   // Every other invalid value was rejected above: only a negative probability is left.
-  if (st == CRNN_STATUS_INVALID_VALUE && opt.input_kind == CRNN_CTC_PROBS && err >= 0)
+  if (st == CRNN_STATUS_INVALID_VALUE && opt.input_kind == CRNN_CTC_PROBS && d.err >= 0)
     throw py::value_error("scores has negative values with input_kind='probs' (batch index " +
-                          std::to_string(err) + ")");
-  raise_status(st, err, "scores");
+                          std::to_string(d.err) + ")");
+  raise_status(st, d.err, "scores");
   return py::make_tuple(ids, lengths, out_scores);
 }
 

@@ -96,5 +96,41 @@ inline void check_lengths(const int32_t *v, int64_t B, int64_t hi, const char *n
                             std::to_string(hi) + "]");
 }
 
+// Inputs shared by the decoder bindings: scores (T, B, C) float32 (or (B, T, C) with
+// batch_first), optional input_lengths (B,), and the common decode options. Fill in place:
+// opt.error_index points at err.
+struct DecodeInputs {
+  py::array_t<float, py::array::c_style> scores;
+  py::array_t<int32_t, py::array::c_style> in_len;
+  const int32_t *lens = nullptr;  // NULL: every sample has T frames
+  int64_t T = 0, B = 0, C = 0;
+  int32_t err = -1;
+  crnn_ctc_decode_options opt{};
+};
+
+inline void parse_decode_inputs(DecodeInputs &d, py::handle scores_obj, py::handle in_len_obj,
+                                int64_t blank, const std::string &input_kind, bool batch_first,
+                                int num_threads) {
+  d.scores = checked_array<float>(scores_obj, "scores", 3, batch_first ? "(B, T, C)" : "(T, B, C)");
+  d.T = d.scores.shape(batch_first ? 1 : 0);
+  d.B = d.scores.shape(batch_first ? 0 : 1);
+  d.C = d.scores.shape(2);
+  const std::string shape = shape_str(d.scores);
+  require(d.B > 0, "scores has an empty batch (B = 0), shape " + shape);
+  require(d.T > 0, "scores has no frames (T = 0), shape " + shape);
+  require(d.C >= 2, "scores needs C >= 2 classes (blank + 1), shape " + shape);
+  d.opt.blank = resolve_blank(blank, d.C);
+  d.opt.input_kind = input_kind_from(input_kind);
+  d.opt.batch_first = batch_first;
+  d.opt.num_threads = num_threads;
+  d.opt.error_index = &d.err;
+  if (!in_len_obj.is_none()) {
+    d.in_len = checked_array<int32_t>(in_len_obj, "input_lengths", 1, "(B,)");
+    require_dim(d.in_len, 0, d.B, "input_lengths", "B");
+    check_lengths(d.in_len.data(), d.B, d.T, "input_lengths", "T");
+    d.lens = d.in_len.data();
+  }
+}
+
 }  // namespace bind
 }  // namespace crnn

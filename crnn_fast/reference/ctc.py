@@ -137,6 +137,18 @@ def ctc_loss(
     return loss, grad
 
 
+def decoder_inputs(scores, input_lengths, blank, input_kind, batch_first):
+    """Shared decoder preamble: time-major scores ``(T, B, C)``, lengths ``(B,)``, the blank
+    index (default ``C - 1``) and float64 log-probs ``(T, B, C)``."""
+    scores = np.asarray(scores)
+    if batch_first:
+        scores = scores.transpose(1, 0, 2)
+    T, B, C = scores.shape
+    blank = C - 1 if blank is None else int(blank)
+    lens = np.full(B, T) if input_lengths is None else np.asarray(input_lengths)
+    return scores, lens, blank, to_log_probs(scores, input_kind)
+
+
 class GreedyResult(NamedTuple):
     """Greedy decoding output: ids ``(B, T)`` (-1 padded), lengths ``(B,)``, probs ``(B, T)``
     (frame max probability per emitted id, 0 padded), frames ``(B, T)`` (-1 padded)."""
@@ -155,13 +167,8 @@ def ctc_greedy_decode(
     batch_first: bool = False,
 ) -> GreedyResult:
     """Best-path decoding: argmax per frame, merge repeats, drop blank (MindOCR's rule)."""
-    scores = np.asarray(scores)
-    if batch_first:
-        scores = scores.transpose(1, 0, 2)
+    scores, lens, blank, lp = decoder_inputs(scores, input_lengths, blank, input_kind, batch_first)
     T, B, C = scores.shape
-    blank = C - 1 if blank is None else int(blank)
-    lens = np.full(B, T) if input_lengths is None else np.asarray(input_lengths)
-    lp = to_log_probs(scores, input_kind)
     ids = np.full((B, T), -1, dtype=np.int32)
     probs = np.zeros((B, T))
     frames = np.full((B, T), -1, dtype=np.int32)

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .ctc import to_log_probs
+from .ctc import decoder_inputs
 
 NEG_INF = -math.inf
 
@@ -89,13 +89,8 @@ def ctc_prefix_beam_search(
     batch_first: bool = False,
 ) -> BeamResult:
     """CTC prefix beam search over ``scores (T, B, C)`` (or ``(B, T, C)`` if batch_first)."""
-    scores = np.asarray(scores)
-    if batch_first:
-        scores = scores.transpose(1, 0, 2)
+    scores, lens, blank, lp = decoder_inputs(scores, input_lengths, blank, input_kind, batch_first)
     T, B, C = scores.shape
-    blank = C - 1 if blank is None else int(blank)
-    lens = np.full(B, T) if input_lengths is None else np.asarray(input_lengths)
-    lp = to_log_probs(scores, input_kind)
     ids = np.full((B, top_n, T), -1, dtype=np.int32)
     lengths = np.zeros((B, top_n), dtype=np.int32)
     out_scores = np.full((B, top_n), NEG_INF)

@@ -12,21 +12,10 @@
 #include <random>
 #include <vector>
 
+#include "check.h"
 #include "cpu/ctc_beam_search.h"
 
 namespace {
-
-int failures = 0;
-
-#define CHECK(cond, ...)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      ++failures;                                                     \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fprintf(stderr, "\n");                                          \
-    }                                                                 \
-  } while (0)
 
 struct Out {
   std::vector<int32_t> ids, lengths;

@@ -7,20 +7,10 @@
 #include <random>
 #include <vector>
 
+#include "check.h"
 #include "common/fast_math.h"
 #include "cpu/ctc_greedy.h"
 #include "cpu/ctc_loss.h"
-
-static int failures = 0;
-#define CHECK(cond, ...)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      ++failures;                                                     \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fprintf(stderr, "\n");                                          \
-    }                                                                 \
-  } while (0)
 
 static void test_fast_math() {
   double worst_exp = 0, worst_log = 0;
