@@ -30,7 +30,7 @@ inline int64_t padded_states(int64_t L) {
 
 struct Layout {
   int64_t P, W;  // padded extended states; row width with kLanes pad lanes
-  size_t alpha, beta, acc_a, acc_b, logy, skip, gamma, ext, row, bytes;  // byte offsets
+  size_t alpha, beta, acc_a, acc_b, logy, skip, gamma, ext, row, frame, bytes;  // byte offsets
 };
 
 // One thread's slice for labels up to S; mirrors the carving in ctc_sample.
@@ -53,6 +53,7 @@ Layout layout_for(int64_t T, int64_t C, int64_t S, size_t eb) {
   l.gamma = take(l.P * eb);
   l.ext = take(l.P * sizeof(int32_t));
   l.row = take(C * eb);
+  l.frame = take(2 * T * eb);
   l.bytes = off;
   return l;
 }
@@ -109,6 +110,7 @@ CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *
   T *gam = reinterpret_cast<T *>(ws + lay.gamma);  // (P)
   int32_t *ext = reinterpret_cast<int32_t *>(ws + lay.ext);  // (Sp) class of each state
   T *row = reinterpret_cast<T *>(ws + lay.row);              // (C) exp terms when grad is NULL
+  T *fmax = reinterpret_cast<T *>(ws + lay.frame), *fsum = fmax + Tn;  // (Tb) per frame
   const T ninf = neg_inf<T>();
 
   if (grad)
@@ -125,18 +127,29 @@ CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *
 
   if (feasible)
     for (int64_t i = 0; i < Tb * W; ++i) logy[i] = ninf;
+  // Pass 1 in two phases, so the per-frame chains (max -> exp-sum -> log) of different
+  // frames overlap and the logs run as one vector loop over frames.
   for (int64_t t = 0; t < Tb; ++t) {
     const T *x = logits + t * BC + b * C;
     bool finite;
-    const T m = crnn::cpu::row_max(x, C, &finite);
+    fmax[t] = crnn::cpu::row_max(x, C, &finite);
     if (!finite) return CRNN_STATUS_NONFINITE_INPUT;
-    if (!feasible) continue;                    // still checked for NaN/Inf, like feasible samples
-    T *g = grad ? grad + t * BC + b * C : row;  // softmax goes straight to the grad row
-    const T sum = crnn::cpu::row_exp_sum(x, C, m, g);
-    if (grad) crnn::cpu::row_scale(g, C, T(1) / sum);
-    const T lse = m + crnn::log_fast<T>(sum);
-    T *ly = logy + t * W;  // pad lanes [Sp, W) were set to -inf above
-    for (int64_t s = 0; s < Sp; ++s) ly[s] = x[ext[s]] - lse;
+    if (!feasible) continue;  // still checked for NaN/Inf, like feasible samples
+    fsum[t] = crnn::cpu::row_exp_sum(x, C, fmax[t], grad ? grad + t * BC + b * C : row);
+  }
+  if (feasible) {
+#pragma omp simd
+    for (int64_t t = 0; t < Tb; ++t) fmax[t] += crnn::log_fast<T>(fsum[t]);  // now the lse
+    for (int64_t t = 0; t < Tb; ++t) {
+      const T *x = logits + t * BC + b * C;
+      if (grad) crnn::cpu::row_scale(grad + t * BC + b * C, C, T(1) / fsum[t]);  // softmax
+      T *ly = logy + t * W;  // only band states are read; the rest stay -inf (set above)
+      const Band bt = band(t, Tb, Sp, P);
+      const int64_t hi = bt.hi < Sp ? bt.hi : Sp;
+      const T lse = fmax[t];
+#pragma omp simd
+      for (int64_t s = bt.lo; s < hi; ++s) ly[s] = x[ext[s]] - lse;
+    }
   }
   if (Tb == 0 || !feasible) {
     *loss = feasible ? T(0) : infeasible_loss;
