@@ -30,7 +30,8 @@ def test_version_and_backends():
 
 
 def test_forced_backend_and_bad_value():
-    ok = run_py("import crnn_fast; print(crnn_fast.backends()['active'])", CRNN_FAST_BACKEND="numpy")
+    code = "import crnn_fast; print(crnn_fast.backends()['active'])"
+    ok = run_py(code, CRNN_FAST_BACKEND="numpy")
     assert ok.returncode == 0 and ok.stdout.strip() == "numpy"
     bad = run_py("import crnn_fast", CRNN_FAST_BACKEND="cuda9")
     assert bad.returncode != 0 and "CRNN_FAST_BACKEND must be one of" in bad.stderr
