@@ -20,8 +20,6 @@ from crnn_fast import _backend
 from crnn_fast.reference import ctc_beam as ref_beam
 from crnn_fast.reference.ctc import log_softmax, to_log_probs
 
-needs_c = pytest.mark.skipif(_backend._C is None, reason="crnn_fast._C not compiled")
-
 
 def check_well_formed(r, T: int, C: int, blank: int) -> None:
     """ids (B, N, T) int32: labels in [0, C) and != blank, then exactly -1 padding; no NaN."""
@@ -94,7 +92,6 @@ SHAPES = [
 ]
 
 
-@needs_c
 @pytest.mark.parametrize("T,B,C,W,N,K", SHAPES)
 @pytest.mark.parametrize("blank_at", ["first", "last"])
 def test_matches_reference(T, B, C, W, N, K, blank_at):
@@ -106,7 +103,6 @@ def test_matches_reference(T, B, C, W, N, K, blank_at):
     assert_matches_reference(x, lens, blank=blank, beam_width=W, top_n=N, top_k=K)
 
 
-@needs_c
 @pytest.mark.parametrize("input_kind", ["logits", "probs", "log_probs"])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_matches_reference_input_kinds(input_kind, batch_first):
@@ -129,7 +125,6 @@ def test_matches_reference_input_kinds(input_kind, batch_first):
     assert np.all(np.isneginf(want.scores[1, 1:]))
 
 
-@needs_c
 @pytest.mark.parametrize("top_k", [0, 1, 3, 36, 100])
 @pytest.mark.parametrize("cutoff", [-math.inf, -4.0, -2.0, 0.5])
 def test_matches_reference_pruning(top_k, cutoff):
@@ -144,7 +139,6 @@ def test_matches_reference_pruning(top_k, cutoff):
     )
 
 
-@needs_c
 def test_matches_reference_probs_with_zeros():
     """probs == 0 gives log-prob -inf: those extensions carry no mass; finite scores agree."""
     rng = np.random.default_rng(3)

@@ -80,21 +80,27 @@ CRNN_HD_INLINE typename Vec<T>::type vload(const T *p) {
   return v;
 }
 
+#if defined(__clang__)
+#define CRNN_SHUFFLE8(v, a, b, c, d, e, f, g, h) \
+  __builtin_shufflevector(v, v, a, b, c, d, e, f, g, h)
+#else
+#define CRNN_SHUFFLE8(v, a, b, c, d, e, f, g, h) \
+  __builtin_shuffle(v, detail::i32x8{a, b, c, d, e, f, g, h})
+#endif
+
 // Horizontal sum / max of 8 float lanes as a shuffle tree (3 steps instead of a 7-add chain).
 CRNN_HD_INLINE float hsum8(detail::f32x8 v) {
-  typedef detail::i32x8 I;
-  v += __builtin_shuffle(v, I{4, 5, 6, 7, 0, 1, 2, 3});
-  v += __builtin_shuffle(v, I{2, 3, 0, 1, 6, 7, 4, 5});
-  v += __builtin_shuffle(v, I{1, 0, 3, 2, 5, 4, 7, 6});
+  v += CRNN_SHUFFLE8(v, 4, 5, 6, 7, 0, 1, 2, 3);
+  v += CRNN_SHUFFLE8(v, 2, 3, 0, 1, 6, 7, 4, 5);
+  v += CRNN_SHUFFLE8(v, 1, 0, 3, 2, 5, 4, 7, 6);
   return v[0];
 }
 CRNN_HD_INLINE float hmax8(detail::f32x8 v) {
-  typedef detail::i32x8 I;
-  detail::f32x8 w = __builtin_shuffle(v, I{4, 5, 6, 7, 0, 1, 2, 3});
+  detail::f32x8 w = CRNN_SHUFFLE8(v, 4, 5, 6, 7, 0, 1, 2, 3);
   v = v > w ? v : w;
-  w = __builtin_shuffle(v, I{2, 3, 0, 1, 6, 7, 4, 5});
+  w = CRNN_SHUFFLE8(v, 2, 3, 0, 1, 6, 7, 4, 5);
   v = v > w ? v : w;
-  w = __builtin_shuffle(v, I{1, 0, 3, 2, 5, 4, 7, 6});
+  w = CRNN_SHUFFLE8(v, 1, 0, 3, 2, 5, 4, 7, 6);
   v = v > w ? v : w;
   return v[0];
 }
