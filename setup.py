@@ -23,6 +23,7 @@ class CMakeExtension(Extension):
 class CMakeBuild(build_ext):
     def build_extension(self, ext: Extension) -> None:
         import pybind11
+        import scipy_openblas32
 
         out_dir = Path(self.get_ext_fullpath(ext.name)).parent.resolve()
         build_dir = Path(self.build_temp).resolve() / "cmake"
@@ -34,6 +35,8 @@ class CMakeBuild(build_ext):
             f"-DPython_EXECUTABLE={sys.executable}",
             f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
             f"-DCRNN_FAST_CUDA={os.environ.get('CRNN_FAST_CUDA', 'AUTO')}",
+            f"-DCRNN_OPENBLAS_INCLUDE_DIR={scipy_openblas32.get_include_dir()}",
+            f"-DCRNN_OPENBLAS_LIB_DIR={scipy_openblas32.get_lib_dir()}",
         ]
         try:
             import ninja  # noqa: F401

@@ -5,14 +5,17 @@
 
 from ._backend import backends
 from ._version import __version__
+from .lstm import LSTMOutput, lstm_forward
 from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_prefix_beam_search
 
 __all__ = [
     "BeamResult",
     "GreedyResult",
+    "LSTMOutput",
     "__version__",
     "backends",
     "ctc_greedy_decode",
     "ctc_loss",
     "ctc_prefix_beam_search",
+    "lstm_forward",
 ]

@@ -14,6 +14,8 @@ log = logging.getLogger("crnn_fast")
 
 _C: ModuleType | None
 try:
+    import scipy_openblas32  # noqa: F401  loads libscipy_openblas.so, which _C links to
+
     from . import _C  # type: ignore[attr-defined]
 
     _IMPORT_ERROR: str | None = None

@@ -9,6 +9,7 @@ namespace crnn {
 namespace bind {
 void bind_ctc_loss(py::module_ &m);
 void bind_ctc_greedy(py::module_ &m);
+void bind_lstm(py::module_ &m);
 void bind_ctc_beam_search(py::module_ &m);
 }  // namespace bind
 }  // namespace crnn
@@ -54,5 +55,6 @@ PYBIND11_MODULE(_C, m) {
   m.def("build_info", &build_info, "What this extension was compiled with and dispatches to.");
   crnn::bind::bind_ctc_loss(m);
   crnn::bind::bind_ctc_greedy(m);
+  crnn::bind::bind_lstm(m);
   crnn::bind::bind_ctc_beam_search(m);
 }

@@ -135,6 +135,20 @@ CRNN_HD_INLINE T row_max(const T *x, int64_t n, bool *finite) {
   return r;
 }
 
+// True when every element of x[0..n) is finite (vectorized: accumulates x * 0).
+template <typename T>
+CRNN_HD_INLINE bool all_finite(const T *x, int64_t n) {
+  typedef typename Vec<T>::type V;
+  constexpr int64_t K = Vec<T>::kLanes;
+  V chk = V{};
+  int64_t i = 0;
+  for (; i + K <= n; i += K) chk += vload(x + i) * T(0);
+  T c = 0;
+  for (int64_t j = 0; j < K; ++j) c += chk[j];
+  for (; i < n; ++i) c += x[i] * T(0);
+  return c == T(0);
+}
+
 template <typename T>
 CRNN_HD_INLINE T row_sum(const T *x, int64_t n) {
   typedef typename Vec<T>::type V;

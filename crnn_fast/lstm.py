@@ -1,0 +1,113 @@
+"""Public NumPy-level LSTM API: the fused multi-layer, (bi)directional stack (forward).
+
+Semantics and parameter names are MindSpore's / PyTorch's ``nn.LSTM``: gate order i, f, g, o,
+both biases, ``params`` keyed ``weight_ih_l{k}[_reverse]`` (4H, in), ``weight_hh_l{k}[_reverse]``
+(4H, H), ``bias_ih_l{k}[_reverse]`` / ``bias_hh_l{k}[_reverse]`` (4H). Runs the compiled CPU
+kernel when available, else the float64 NumPy reference (cast back to float32).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _backend
+from . import _validate as v
+from .reference import lstm as ref
+
+__all__ = ["LSTMOutput", "lstm_forward"]
+
+
+class LSTMOutput(NamedTuple):
+    """output ``(T, B, D*H)`` (``(B, T, D*H)`` if batch_first), h_n / c_n ``(L*D, B, H)``, and
+    in training mode the reserve the backward consumes (opaque), else None."""
+
+    output: np.ndarray
+    h_n: np.ndarray
+    c_n: np.ndarray
+    reserve: Any
+
+
+def _check_numpy_args(x, params, H, L, bidirectional, has_bias, h0, c0, seq_length):
+    T, B, I = x.shape
+    if min(T, B, I) < 1:
+        raise ValueError(f"x must have T, B, I >= 1, got shape {x.shape}")
+    if H < 1:
+        raise ValueError(f"hidden_size must be >= 1, got {H}")
+    if L < 1:
+        raise ValueError(f"num_layers must be >= 1, got {L}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x contains NaN or Inf")
+    D = 2 if bidirectional else 1
+    for name in ref.lstm_param_names(L, bidirectional, has_bias):
+        if name not in params:
+            raise ValueError(f"params is missing '{name}'")
+        layer = int(name.split("_l")[1].split("_")[0])
+        cols = I if layer == 0 else D * H
+        shape = (4 * H, H) if "weight_hh" in name else (4 * H, cols) if "weight" in name else (4 * H,)
+        label = f"params['{name}']"
+        a = v.as_float_array(params[name], label, len(shape), "", dtypes=(np.float32,))
+        if a.shape != shape:
+            raise ValueError(f"{label} must have shape {shape}, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{label} contains NaN or Inf")
+    for name, s in (("h0", h0), ("c0", c0)):
+        if s is not None:
+            v.as_float_array(s, name, 3, "(L*D, B, H)", dtypes=(np.float32,))
+            if s.shape != (L * D, B, H):
+                raise ValueError(f"{name} must have shape {(L * D, B, H)}, got {s.shape}")
+            if not np.all(np.isfinite(s)):
+                raise ValueError(f"{name} contains NaN or Inf")
+    if seq_length is not None:
+        v.check_dim(seq_length, 0, B, "seq_length", "B")
+        v.check_lengths(seq_length, T, "seq_length", "T")
+
+
+def lstm_forward(
+    x: np.ndarray,
+    params: dict[str, np.ndarray],
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    has_bias: bool = True,
+    h0: np.ndarray | None = None,
+    c0: np.ndarray | None = None,
+    seq_length: np.ndarray | None = None,
+    batch_first: bool = False,
+    training: bool = False,
+    num_threads: int = 0,
+) -> LSTMOutput:
+    """Forward of the whole LSTM stack on float32 ``x (T, B, I)`` (``(B, T, I)`` if batch_first).
+
+    ``seq_length (B,)``: frames past a sample's length give zero output and leave its state
+    alone; the reverse direction starts at the sample's last valid frame. ``training`` also
+    returns the reserve (activated gates, cell states, inner layer outputs) for the backward.
+    """
+    x = v.as_float_array(x, "x", 3, "(B, T, I)" if batch_first else "(T, B, I)", (np.float32,))
+    if batch_first:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2))
+    if seq_length is not None:
+        seq_length = v.as_int32(seq_length, "seq_length", 1, "(B,)")
+    if _backend.use_compiled():
+        y, h_n, c_n, reserve = _backend._C.lstm_forward(
+            x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length,
+            training, num_threads,
+        )
+    else:
+        _check_numpy_args(x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0,
+                          seq_length)
+        names = ref.lstm_param_names(num_layers, bidirectional, has_bias)
+        r = ref.lstm_forward(
+            x.astype(np.float64),
+            {k: np.asarray(params[k], np.float64) for k in names},
+            hidden_size, num_layers, bidirectional,
+            None if h0 is None else h0.astype(np.float64),
+            None if c0 is None else c0.astype(np.float64), seq_length,
+        )
+        y, h_n, c_n = (a.astype(np.float32) for a in (r.output, r.h_n, r.c_n))
+        reserve = r.cache if training else None
+    if batch_first:
+        y = np.ascontiguousarray(y.transpose(1, 0, 2))
+    return LSTMOutput(y, h_n, c_n, reserve)

@@ -1,0 +1,57 @@
+// Fused multi-layer, (bi)directional LSTM stack on the CPU (forward; backward follows).
+//
+// Layouts (dense, row-major, time-major; MindSpore's / PyTorch's nn.LSTM conventions):
+//   x        (T, B, I)          input of layer 0
+//   y        (T, B, D*H)        output of the last layer, forward direction's H first
+//   h0, c0   (L*D, B, H)        initial states, index layer * D + direction; NULL = zeros
+//   h_n, c_n (L*D, B, H)        final states (at each sample's last valid frame)
+//   seq_length (B) int32 in [0, T] or NULL (all T): frames t >= len_b give zero output and
+//            leave the state alone; the reverse direction starts at frame len_b - 1
+//   weights  per layer l, direction d at index l*D + d: w_ih (4H, I_l) with I_0 = I and
+//            I_l = D*H, w_hh (4H, H), b_ih and b_hh (4H) or NULL (has_bias = 0);
+//            gate order i, f, g, o; gates = x w_ih^T + b_ih + h w_hh^T + b_hh
+//   reserve  (training only, crnn_lstm_reserve_size floats; NULL = inference) what the
+//            backward consumes, per layer l: per direction d the activated gates
+//            (T, B, 4H) [i f g o] and the cell states (T, B, H); then, for l < L-1, the
+//            layer's output (T, B, D*H) (the next layer's input)
+// The input projection of all T frames is one GEMM per direction (OpenBLAS, all cores);
+// the recurrence runs both directions concurrently, each step a (B, H) x (H, 4H) GEMM fused
+// with bias, gate nonlinearities and the cell update.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct crnn_lstm_desc {
+  int64_t T, B, I, H;
+  int32_t num_layers;
+  int32_t bidirectional;
+  int32_t has_bias;
+  int32_t num_threads;  // <= 0: the OpenMP default
+} crnn_lstm_desc;
+
+typedef struct crnn_lstm_weights_f32 {
+  const float *const *w_ih;  // [L*D] pointers, each (4H, I_l)
+  const float *const *w_hh;  // [L*D] pointers, each (4H, H)
+  const float *const *b_ih;  // [L*D] pointers, each (4H); ignored when has_bias = 0
+  const float *const *b_hh;
+} crnn_lstm_weights_f32;
+
+size_t crnn_lstm_forward_workspace_size(const crnn_lstm_desc *d);  // bytes
+size_t crnn_lstm_reserve_size(const crnn_lstm_desc *d);            // floats
+
+crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *reserve,
+                                    const float *x, const float *h0, const float *c0,
+                                    const int32_t *seq_length, const crnn_lstm_weights_f32 *w,
+                                    const crnn_lstm_desc *d, void *workspace,
+                                    size_t workspace_bytes);
+
+#ifdef __cplusplus
+}
+#endif
