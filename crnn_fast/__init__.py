@@ -5,8 +5,8 @@
 
 from ._backend import backends
 from ._version import __version__
-from .lstm import LSTMOutput, lstm_forward
 from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_prefix_beam_search
+from .lstm import LSTMOutput, lstm_forward
 
 __all__ = [
     "BeamResult",

@@ -45,7 +45,9 @@ def _check_numpy_args(x, params, H, L, bidirectional, has_bias, h0, c0, seq_leng
             raise ValueError(f"params is missing '{name}'")
         layer = int(name.split("_l")[1].split("_")[0])
         cols = I if layer == 0 else D * H
-        shape = (4 * H, H) if "weight_hh" in name else (4 * H, cols) if "weight" in name else (4 * H,)
+        shape = (
+            (4 * H, H) if "weight_hh" in name else (4 * H, cols) if "weight" in name else (4 * H,)
+        )
         label = f"params['{name}']"
         a = v.as_float_array(params[name], label, len(shape), "", dtypes=(np.float32,))
         if a.shape != shape:
@@ -92,19 +94,32 @@ def lstm_forward(
         seq_length = v.as_int32(seq_length, "seq_length", 1, "(B,)")
     if _backend.use_compiled():
         y, h_n, c_n, reserve = _backend._C.lstm_forward(
-            x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length,
-            training, num_threads,
+            x,
+            params,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            has_bias,
+            h0,
+            c0,
+            seq_length,
+            training,
+            num_threads,
         )
     else:
-        _check_numpy_args(x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0,
-                          seq_length)
+        _check_numpy_args(
+            x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length
+        )
         names = ref.lstm_param_names(num_layers, bidirectional, has_bias)
         r = ref.lstm_forward(
             x.astype(np.float64),
             {k: np.asarray(params[k], np.float64) for k in names},
-            hidden_size, num_layers, bidirectional,
+            hidden_size,
+            num_layers,
+            bidirectional,
             None if h0 is None else h0.astype(np.float64),
-            None if c0 is None else c0.astype(np.float64), seq_length,
+            None if c0 is None else c0.astype(np.float64),
+            seq_length,
         )
         y, h_n, c_n = (a.astype(np.float32) for a in (r.output, r.h_n, r.c_n))
         reserve = r.cache if training else None

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import assert_close
 
 import crnn_fast
 from crnn_fast.reference import lstm as ref
-from helpers import assert_close
 
 CASES = {
     # name: (T, B, I, H, L, bidirectional, has_bias, with_state, ragged, batch_first)
@@ -44,13 +44,27 @@ def test_matches_reference(backend, rng, case, training):
     params, x, h0, c0, lens = make_case(rng, T, B, I, H, L, bi, bias, state, ragged)
     xin = np.ascontiguousarray(x.transpose(1, 0, 2)) if batch_first else x
     out = crnn_fast.lstm_forward(
-        xin, params, H, num_layers=L, bidirectional=bi, has_bias=bias, h0=h0, c0=c0,
-        seq_length=lens, batch_first=batch_first, training=training,
+        xin,
+        params,
+        H,
+        num_layers=L,
+        bidirectional=bi,
+        has_bias=bias,
+        h0=h0,
+        c0=c0,
+        seq_length=lens,
+        batch_first=batch_first,
+        training=training,
     )
     r = ref.lstm_forward(
-        x.astype(np.float64), {k: p.astype(np.float64) for k, p in params.items()}, H, L, bi,
+        x.astype(np.float64),
+        {k: p.astype(np.float64) for k, p in params.items()},
+        H,
+        L,
+        bi,
         None if h0 is None else h0.astype(np.float64),
-        None if c0 is None else c0.astype(np.float64), lens,
+        None if c0 is None else c0.astype(np.float64),
+        lens,
     )
     y = out.output.transpose(1, 0, 2) if batch_first else out.output
     assert out.output.dtype == np.float32 and y.shape == r.output.shape
@@ -96,8 +110,9 @@ BAD = [
 @pytest.mark.parametrize("mutate,exc,msg", BAD, ids=[b[2] for b in BAD])
 def test_bad_input(backend, rng, mutate, exc, msg):
     params = ref.init_lstm_params(3, 2, 1, False, True, rng=rng, dtype=np.float32)
-    call = dict(x=np.zeros((4, 2, 3), np.float32), params=params, hidden_size=2, h0=None,
-                seq_length=None)
+    call = dict(
+        x=np.zeros((4, 2, 3), np.float32), params=params, hidden_size=2, h0=None, seq_length=None
+    )
     mutate(call)
     with pytest.raises(exc) as info:
         crnn_fast.lstm_forward(call.pop("x"), call.pop("params"), call.pop("hidden_size"), **call)

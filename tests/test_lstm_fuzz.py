@@ -23,8 +23,9 @@ def lstm_calls(draw):
         x.flat[draw(st.integers(0, x.size - 1))] = draw(st.sampled_from([np.nan, np.inf]))
     if draw(st.booleans()):
         x = x[..., ::-1]  # non-contiguous
-    params = ref.init_lstm_params(max(I, 1), max(H, 1), max(L, 1), bi, bias, rng=rng,
-                                  dtype=np.float32)
+    params = ref.init_lstm_params(
+        max(I, 1), max(H, 1), max(L, 1), bi, bias, rng=rng, dtype=np.float32
+    )
     if params and draw(st.booleans()):
         name = draw(st.sampled_from(sorted(params)))
         choice = draw(st.integers(0, 3))
