@@ -6,16 +6,18 @@
 from ._backend import backends
 from ._version import __version__
 from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_prefix_beam_search
-from .lstm import LSTMOutput, lstm_forward
+from .lstm import LSTMGrads, LSTMOutput, lstm_backward, lstm_forward
 
 __all__ = [
     "BeamResult",
     "GreedyResult",
+    "LSTMGrads",
     "LSTMOutput",
     "__version__",
     "backends",
     "ctc_greedy_decode",
     "ctc_loss",
     "ctc_prefix_beam_search",
+    "lstm_backward",
     "lstm_forward",
 ]

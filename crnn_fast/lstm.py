@@ -16,7 +16,7 @@ from . import _backend
 from . import _validate as v
 from .reference import lstm as ref
 
-__all__ = ["LSTMOutput", "lstm_forward"]
+__all__ = ["LSTMGrads", "LSTMOutput", "lstm_backward", "lstm_forward"]
 
 
 class LSTMOutput(NamedTuple):
@@ -27,6 +27,15 @@ class LSTMOutput(NamedTuple):
     h_n: np.ndarray
     c_n: np.ndarray
     reserve: Any
+
+
+class LSTMGrads(NamedTuple):
+    """Gradients: d_x like x, d_h0 / d_c0 ``(L*D, B, H)``, d_params ``{name: array}``."""
+
+    d_x: np.ndarray
+    d_h0: np.ndarray
+    d_c0: np.ndarray
+    d_params: dict[str, np.ndarray]
 
 
 def _check_numpy_args(x, params, H, L, bidirectional, has_bias, h0, c0, seq_length):
@@ -126,3 +135,63 @@ def lstm_forward(
     if batch_first:
         y = np.ascontiguousarray(y.transpose(1, 0, 2))
     return LSTMOutput(y, h_n, c_n, reserve)
+
+
+def lstm_backward(
+    d_output: np.ndarray,
+    d_h_n: np.ndarray | None,
+    d_c_n: np.ndarray | None,
+    *,
+    x: np.ndarray,
+    output: np.ndarray,
+    reserve: Any,
+    params: dict[str, np.ndarray],
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    has_bias: bool = True,
+    h0: np.ndarray | None = None,
+    c0: np.ndarray | None = None,
+    seq_length: np.ndarray | None = None,
+    batch_first: bool = False,
+    num_threads: int = 0,
+) -> LSTMGrads:
+    """Backward through time of ``lstm_forward(..., training=True)``.
+
+    ``d_output`` is shaped like ``output``; ``d_h_n``/``d_c_n`` ``(L*D, B, H)`` or None (zero).
+    Pass the forward's ``x``, ``output``, ``reserve`` and the same arguments. Returns the
+    gradients of x, h0, c0 and every parameter (float32).
+    """
+    if batch_first:
+        d_output, x, output = (
+            np.ascontiguousarray(np.asarray(a).transpose(1, 0, 2)) for a in (d_output, x, output)
+        )
+    if seq_length is not None:
+        seq_length = v.as_int32(seq_length, "seq_length", 1, "(B,)")
+    if _backend.use_compiled():
+        dx, dh0, dc0, grads = _backend._C.lstm_backward(
+            d_output,
+            d_h_n,
+            d_c_n,
+            x,
+            output,
+            params,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            has_bias,
+            h0,
+            c0,
+            seq_length,
+            reserve,
+            num_threads,
+        )
+    else:
+        if not isinstance(reserve, ref.LSTMCache):
+            raise TypeError("reserve must be what lstm_forward(training=True) returned")
+        g = ref.lstm_backward(d_output, d_h_n, d_c_n, reserve)
+        dx, dh0, dc0 = (a.astype(np.float32) for a in (g.d_x, g.d_h0, g.d_c0))
+        grads = {k: a.astype(np.float32) for k, a in g.d_params.items()}
+    if batch_first:
+        dx = np.ascontiguousarray(dx.transpose(1, 0, 2))
+    return LSTMGrads(dx, dh0, dc0, dict(grads))

@@ -66,3 +66,64 @@ def test_fuzz_lstm_forward_binding(call):
     assert y.shape == (T, B, D * H) and h_n.shape == c_n.shape == (L * D, B, H)
     assert np.isfinite(y).all() and np.isfinite(h_n).all() and np.isfinite(c_n).all()
     assert (reserve is not None) == training
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=st.sampled_from(["d_output", "d_h_n", "output", "reserve", "x", "seq_length"]),
+    how=st.sampled_from(["shape", "dtype", "nan", "none", "list"]),
+    seed=st.integers(0, 2**16),
+)
+def test_fuzz_lstm_backward_binding(which, how, seed):
+    """One argument of a valid backward call broken at a time: error or valid gradients."""
+    if backend_mod._C is None:
+        pytest.fail("crnn_fast._C is not compiled: the cpu backend cannot be tested")
+    rng = np.random.default_rng(seed)
+    T, B, I, H, L = 3, 2, 4, 3, 2
+    params = ref.init_lstm_params(I, H, L, True, True, rng=rng, dtype=np.float32)
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    seq = np.array([3, 1], np.int32)
+    y, h_n, c_n, res = backend_mod._C.lstm_forward(
+        x, params, H, L, True, True, None, None, seq, True
+    )
+    args = dict(
+        d_output=np.ones_like(y),
+        d_h_n=np.ones_like(h_n),
+        output=y,
+        reserve=res,
+        x=x,
+        seq_length=seq,
+    )
+    a = args[which]
+    if how == "shape":
+        args[which] = a[..., :-1] if a.shape[-1] > 1 else np.concatenate([a, a], -1)
+    elif how == "dtype":
+        args[which] = a.astype(np.float64)
+    elif how == "nan" and a.dtype == np.float32:
+        args[which] = a.copy()
+        args[which].flat[0] = np.nan
+    elif how == "none":
+        args[which] = None
+    elif how == "list":
+        args[which] = a.tolist()
+    try:
+        dx, dh0, dc0, grads = backend_mod._C.lstm_backward(
+            args["d_output"],
+            args["d_h_n"],
+            None,
+            args["x"],
+            args["output"],
+            params,
+            H,
+            L,
+            True,
+            True,
+            None,
+            None,
+            args["seq_length"],
+            args["reserve"],
+        )
+    except (TypeError, ValueError):
+        return
+    assert dx.shape == x.shape and np.isfinite(dx).all() and set(grads) == set(params)
+    assert all(np.isfinite(g).all() for g in grads.values())

@@ -33,6 +33,14 @@ inline void gemm_rows_parallel(int nt, int64_t M, int64_t N, int64_t K, const fl
   }
 }
 
+// C (M, N) = op(A) . op(B) + beta C with explicit transposes (row-major, leading dims given).
+inline void gemm_t(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_t K, const float *A,
+                   int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  scipy_cblas_sgemm(CblasRowMajor, a_trans ? CblasTrans : CblasNoTrans,
+                    b_trans ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda, B, ldb, beta, C,
+                    ldc);
+}
+
 // OpenBLAS's own thread count (its pthread pool, separate from OpenMP).
 inline int blas_threads() {
   return scipy_openblas_get_num_threads();

@@ -52,6 +52,25 @@ crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *res
                                     const crnn_lstm_desc *d, void *workspace,
                                     size_t workspace_bytes);
 
+// Backward of the stack through time. Inputs: the forward's x, y (its output), h0/c0 (NULL =
+// zeros), seq_length and training reserve; upstream gradients dy (T, B, D*H) and dh_n, dc_n
+// (L*D, B, H) (NULL = zeros). Outputs (all overwritten): dx (T, B, I); dh0, dc0 (L*D, B, H)
+// (may be NULL); per layer/direction [L*D] pointers dw_ih (4H, I_l), dw_hh (4H, H),
+// db_ih, db_hh (4H) (the two bias gradients are equal; ignored when has_bias = 0).
+// Per layer: one pass back through time per (direction, batch slice) with fused pointwise gate
+// derivatives and a (b, 4H) x (4H, H) GEMM per step; then the weight and input gradients as
+// GEMMs over all T*B rows at once.
+size_t crnn_lstm_backward_workspace_size(const crnn_lstm_desc *d);  // bytes
+
+crnn_status_t crnn_lstm_backward_f32(float *dx, float *dh0, float *dc0, float *const *dw_ih,
+                                     float *const *dw_hh, float *const *db_ih, float *const *db_hh,
+                                     const float *dy, const float *dh_n, const float *dc_n,
+                                     const float *x, const float *y, const float *h0,
+                                     const float *c0, const int32_t *seq_length,
+                                     const float *reserve, const crnn_lstm_weights_f32 *w,
+                                     const crnn_lstm_desc *d, void *workspace,
+                                     size_t workspace_bytes);
+
 #ifdef __cplusplus
 }
 #endif

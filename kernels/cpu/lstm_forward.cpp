@@ -15,15 +15,15 @@
 #include "blas.h"
 #include "cpu_common.h"
 #include "lstm.h"
+#include "lstm_layout.h"
 
 namespace {
 
-struct Dims {
-  int64_t T, B, I, H, L, D, G;  // G = 4H
-};
+using Dims = crnn::cpu::LstmDims;
+using crnn::cpu::zero_tail;
 
 Dims dims_of(const crnn_lstm_desc *d) {
-  return {d->T, d->B, d->I, d->H, d->num_layers, d->bidirectional ? 2 : 1, 4 * d->H};
+  return crnn::cpu::lstm_dims(d);
 }
 
 struct Workspace {
@@ -50,14 +50,10 @@ Workspace workspace_of(const Dims &k) {
   return w;
 }
 
-// Reserve floats of layer l: per direction gates (T, B, 4H) + cells (T, B, H), then the
-// layer output (T, B, D*H) unless l is the last layer.
 int64_t reserve_of_layer(const Dims &k, int64_t l) {
-  return k.D * k.T * k.B * (k.G + k.H) + (l < k.L - 1 ? k.T * k.B * k.D * k.H : 0);
+  return crnn::cpu::lstm_reserve_of_layer(k, l);
 }
 
-// One direction of one layer over all frames. y points at this direction's first column
-// (row stride y_stride); gates_res/cell_res are NULL in inference.
 // Samples [b0, b1) only: samples are independent in the recurrence, so each (direction,
 // batch slice) runs on its own core with no synchronisation. h, c, g are full (B, .) arrays.
 template <bool kTrain>
@@ -109,14 +105,6 @@ CRNN_SIMD_CLONES void recurrence_f32(float *y, int64_t y_stride, float *h, float
                       k);
 }
 
-// Zeroes the rows (t, b), t >= len_b, b in [b0, b1): `cols` floats at p, row stride `stride`.
-void zero_tail(float *p, int64_t stride, int64_t cols, const int32_t *len, int64_t b0, int64_t b1,
-               const Dims &k) {
-  if (!len) return;
-  for (int64_t b = b0; b < b1; ++b)
-    for (int64_t t = len[b]; t < k.T; ++t) memset(p + (t * k.B + b) * stride, 0, cols * 4);
-}
-
 }  // namespace
 
 extern "C" {
@@ -139,17 +127,9 @@ crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *res
                                     const int32_t *seq_length, const crnn_lstm_weights_f32 *w,
                                     const crnn_lstm_desc *d, void *workspace,
                                     size_t workspace_bytes) {
-  if (!d || !w || !y || !h_n || !c_n || !x || !w->w_ih || !w->w_hh ||
-      (d->has_bias && (!w->b_ih || !w->b_hh)) || d->T <= 0 || d->B <= 0 || d->I <= 0 || d->H <= 0 ||
-      d->num_layers <= 0)
+  if (!y || !h_n || !c_n || !x || !crnn::cpu::lstm_args_ok(d, w, seq_length))
     return CRNN_STATUS_INVALID_VALUE;
   const Dims k = dims_of(d);
-  for (int64_t i = 0; i < k.L * k.D; ++i)
-    if (!w->w_ih[i] || !w->w_hh[i] || (d->has_bias && (!w->b_ih[i] || !w->b_hh[i])))
-      return CRNN_STATUS_INVALID_VALUE;
-  if (seq_length)
-    for (int64_t b = 0; b < k.B; ++b)
-      if (seq_length[b] < 0 || seq_length[b] > k.T) return CRNN_STATUS_INVALID_VALUE;
   const Workspace ws = workspace_of(k);
   if (!workspace || workspace_bytes < ws.bytes) return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   char *base = static_cast<char *>(workspace);

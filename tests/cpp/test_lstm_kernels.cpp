@@ -1,4 +1,4 @@
-// C++ tests of the fused CPU LSTM forward against a naive float64 LSTM written here from the
+// C++ tests of the fused CPU LSTM forward and backward against a naive float64 LSTM written here from the
 // equations (gate order i, f, g, o; both biases; seq_length; h0/c0), with NaN-poisoned
 // outputs; status codes on bad input. Run by ctest (CI: also under ASan + UBSan).
 #include <math.h>
@@ -161,15 +161,91 @@ void test_statuses() {
         "H = 0");
 }
 
+// Backward: every output written (NaN-poisoned), and d x, d h0 and d w_ih of loss =
+// sum(y * R) match central finite differences of the naive float64 forward.
+void test_backward_finite_differences() {
+  std::mt19937 rng(2);
+  const int64_t T = 4, B = 3, I = 3, H = 4, L = 2, D = 2;
+  Net n = make_net(rng, T, B, I, H, L, D, true);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(T * B * I), h0(L * D * B * H), c0(h0.size()), R(T * B * D * H);
+  for (auto *v : {&x, &h0, &c0, &R})
+    for (auto &f : *v) f = nd(rng);
+  const int32_t len[3] = {4, 0, 2};
+  crnn_lstm_desc d{T, B, I, H, int32_t(L), 1, 1, 0};
+  std::vector<const float *> wi, wh, bi, bh;
+  for (size_t i = 0; i < n.w_ih.size(); ++i)
+    wi.push_back(n.w_ih[i].data()), wh.push_back(n.w_hh[i].data()), bi.push_back(n.b_ih[i].data()),
+        bh.push_back(n.b_hh[i].data());
+  crnn_lstm_weights_f32 w{wi.data(), wh.data(), bi.data(), bh.data()};
+  std::vector<float> y(T * B * D * H), hn(h0.size()), cn(h0.size());
+  std::vector<float> res(crnn_lstm_reserve_size(&d));
+  std::vector<char> ws(crnn_lstm_forward_workspace_size(&d));
+  CHECK(crnn_lstm_forward_f32(y.data(), hn.data(), cn.data(), res.data(), x.data(), h0.data(),
+                              c0.data(), len, &w, &d, ws.data(), ws.size()) == CRNN_STATUS_SUCCESS,
+        "forward");
+  std::vector<float> dx(x.size(), NAN), dh0(h0.size(), NAN), dc0(h0.size(), NAN);
+  std::vector<std::vector<float>> gwi, gwh, gbi, gbh;
+  std::vector<float *> pwi, pwh, pbi, pbh;
+  for (size_t i = 0; i < n.w_ih.size(); ++i) {
+    gwi.emplace_back(n.w_ih[i].size(), NAN), gwh.emplace_back(n.w_hh[i].size(), NAN);
+    gbi.emplace_back(n.b_ih[i].size(), NAN), gbh.emplace_back(n.b_hh[i].size(), NAN);
+  }
+  for (size_t i = 0; i < gwi.size(); ++i)
+    pwi.push_back(gwi[i].data()), pwh.push_back(gwh[i].data()), pbi.push_back(gbi[i].data()),
+        pbh.push_back(gbh[i].data());
+  std::vector<char> wsb(crnn_lstm_backward_workspace_size(&d));
+  CHECK(crnn_lstm_backward_f32(dx.data(), dh0.data(), dc0.data(), pwi.data(), pwh.data(),
+                               pbi.data(), pbh.data(), R.data(), nullptr, nullptr, x.data(),
+                               y.data(), h0.data(), c0.data(), len, res.data(), &w, &d, wsb.data(),
+                               wsb.size()) == CRNN_STATUS_SUCCESS,
+        "backward");
+  for (auto *v : {&dx, &dh0, &dc0})
+    for (float f : *v) CHECK(!isnan(f), "gradient left unwritten");
+  for (auto *g : {&gwi, &gwh, &gbi, &gbh})
+    for (auto &v : *g)
+      for (float f : v) CHECK(!isnan(f), "weight gradient left unwritten");
+
+  const auto loss = [&](const Net &net, const std::vector<float> &xx,
+                        const std::vector<float> &hh) {
+    std::vector<double> yy, a, b;
+    naive(net, xx, hh.data(), c0.data(), len, yy, a, b);
+    double s = 0;
+    for (size_t i = 0; i < yy.size(); ++i) s += yy[i] * R[i];
+    return s;
+  };
+  const float eps = 1e-2f;
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    std::vector<float> xp = x, xm = x;
+    xp[i] += eps, xm[i] -= eps;
+    worst = fmax(worst, fabs((loss(n, xp, h0) - loss(n, xm, h0)) / (2 * eps) - dx[i]));
+  }
+  for (size_t i = 0; i < h0.size(); ++i) {
+    std::vector<float> hp = h0, hm = h0;
+    hp[i] += eps, hm[i] -= eps;
+    worst = fmax(worst, fabs((loss(n, x, hp) - loss(n, x, hm)) / (2 * eps) - dh0[i]));
+  }
+  for (size_t k = 0; k < n.w_ih.size(); ++k)
+    for (size_t i = 0; i < n.w_ih[k].size(); ++i) {
+      Net np = n, nm = n;
+      np.w_ih[k][i] += eps, nm.w_ih[k][i] -= eps;
+      worst = fmax(worst, fabs((loss(np, x, h0) - loss(nm, x, h0)) / (2 * eps) - gwi[k][i]));
+    }
+  printf("lstm backward vs finite differences: max abs err %.3g\n", worst);
+  CHECK(worst < 2e-3, "backward vs finite differences: %g", worst);  // eps^2 truncation
+}
+
 }  // namespace
 
 int main() {
   test_against_naive();
   test_statuses();
+  test_backward_finite_differences();
   if (failures) {
-    fprintf(stderr, "test_lstm_forward: %d check(s) failed\n", failures);
+    fprintf(stderr, "test_lstm_kernels: %d check(s) failed\n", failures);
     return 1;
   }
-  printf("test_lstm_forward: all checks passed\n");
+  printf("test_lstm_kernels: all checks passed\n");
   return 0;
 }
