@@ -1,4 +1,4 @@
-"""Markdown tables and a bar chart from a pytest-benchmark JSON of ``benchmarks/bench_ctc.py``.
+"""Markdown tables and a bar chart from a pytest-benchmark JSON of ``benchmarks/bench_*.py``.
 
 Usage::
 
@@ -24,13 +24,18 @@ from pathlib import Path
 from typing import Any
 
 OP_ORDER = ["loss+grad", "greedy", "greedy-probs", "beam10"]
-SHAPE_ORDER = ["crnn", "large"]
+OP_ORDER += ["lstm-infer", "lstm-train-fwd", "lstm-fwd+bwd"]
+SHAPE_ORDER = ["crnn", "large", "b256"]
 SHAPE_TEXT = {
     "crnn": "T=25 B=64 C=37, labels 1..23",
     "large": "T=40 B=256 C=6625, labels 1..40",
 }
+LSTM_SHAPE_TEXT = {
+    "crnn": "nn.LSTM(512, 256, 2 layers, bidirectional), T=25 B=64",
+    "b256": "nn.LSTM(512, 256, 2 layers, bidirectional), T=25 B=256",
+}
 REFERENCE = "crnn_fast"
-FLOOR = "memory-floor"
+FLOORS = ("memory-floor", "sgemm-ceiling")  # what a provider's share is measured against
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Row:
     nbytes: int | None
     scale: float
     note: str
+    flops: float | None = None
 
     @property
     def label(self) -> str:
@@ -71,6 +77,7 @@ def load_groups(data: dict[str, Any]) -> dict[str, list[Row]]:
             nbytes=info.get("bytes"),
             scale=scale,
             note=note,
+            flops=info.get("flops"),
         )
         groups.setdefault(bench.get("group") or bench["name"], []).append(row)
 
@@ -89,12 +96,15 @@ def _find(rows: list[Row], provider: str) -> Row | None:
 
 def group_table(group: str, rows: list[Row]) -> str:
     """The Markdown table for one group."""
-    ref, floor = _find(rows, REFERENCE), _find(rows, FLOOR)
+    ref = _find(rows, REFERENCE)
+    floor = next((r for r in rows if r.provider in FLOORS), None)
     with_floor = floor is not None
     with_bw = any(r.nbytes for r in rows)
+    with_flops = any(r.flops for r in rows)
     head = ["provider", "median ms", "IQR ms", "rounds", "x crnn_fast"]
-    head += ["floor share"] if with_floor else []
+    head += [f"share of {floor.provider}"] if with_floor else []
     head += ["GB/s"] if with_bw else []
+    head += ["GFLOP/s"] if with_flops else []
     head += ["notes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -109,10 +119,13 @@ def group_table(group: str, rows: list[Row]) -> str:
             cells.append(f"{100 * floor.median / r.median:.3g} %")
         if with_bw:
             cells.append(f"{r.nbytes / r.median / 1e9:.2f}" if r.nbytes else "")
+        if with_flops:
+            cells.append(f"{r.flops / r.median / 1e9:.0f}" if r.flops else "")
         cells.append(r.note.replace("|", "/"))
         lines.append("| " + " | ".join(cells) + " |")
     op, _, shape = group.partition("/")
-    title = f"### {group}" + (f" ({SHAPE_TEXT[shape]})" if shape in SHAPE_TEXT else "")
+    texts = LSTM_SHAPE_TEXT if op.startswith("lstm") else SHAPE_TEXT
+    title = f"### {group}" + (f" ({texts[shape]})" if shape in texts else "")
     extra = [] if ref else [f"\n_No {REFERENCE} row: the provider was skipped in this run._"]
     return "\n".join([title, "", *lines, *extra])
 
@@ -130,7 +143,7 @@ def header(data: dict[str, Any]) -> str:
     build = mi.get("crnn_fast", {})
     vtext = ", ".join(f"{k} {v}" for k, v in versions.items() if v)
     lines = [
-        "# CTC benchmarks: crnn_fast vs stock MindSpore, PyTorch CPU, NumPy",
+        "# crnn_fast benchmarks vs stock MindSpore, PyTorch CPU, NumPy",
         "",
         f"- run: {data.get('datetime', '?')}, commit {ci.get('id', '?')[:10]}"
         + (" (dirty)" if ci.get("dirty") else "")
@@ -140,9 +153,9 @@ def header(data: dict[str, Any]) -> str:
         f"- crnn_fast {build.get('version', '?')}, backend {build.get('active', '?')}, build "
         + ", ".join(f"{k}={v}" for k, v in build.get("build", {}).items()),
         "- median of the rounds shown; `x crnn_fast` = provider median / crnn_fast median "
-        "(> 1: crnn_fast is faster); floor share = memory-floor median / provider median; "
-        "GB/s = recorded bytes / median (loss+grad: logits read + grad write; decoders: "
-        "scores read).",
+        "(> 1: crnn_fast is faster); share of memory-floor / sgemm-ceiling = that row's median / "
+        "provider median; GB/s = recorded bytes / median (loss+grad: logits read + grad write; "
+        "decoders: scores read); GFLOP/s = LSTM FLOPs / median.",
         "- MindSpore runs in PYNATIVE mode on CPU; every provider of a group ran in the same "
         "pytest session (2 shared cores: expect noise).",
     ]
@@ -173,7 +186,7 @@ def plot(groups: dict[str, list[Row]], path: Path) -> None:
             "tab:green"
             if r.provider.startswith(REFERENCE)
             else "tab:gray"
-            if r.provider == FLOOR
+            if r.provider in FLOORS
             else "tab:blue"
             for r in rows
         ]
@@ -188,7 +201,7 @@ def plot(groups: dict[str, list[Row]], path: Path) -> None:
         ax.set_xlim(min(ms) / 2, max(ms) * 8)
     for ax in axes.flat[n:]:
         ax.axis("off")
-    fig.suptitle("CTC kernels: median time per call (lower is better)", fontsize=11)
+    fig.suptitle("crnn_fast: median time per call (lower is better)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -26,8 +26,18 @@ static void test_fast_math() {
     const double r = fabs(crnn::log_fast<float>(x) - want) / fmax(fabs(want), 1e-30);
     if (fabs(want) > 1e-3 && r > worst_log) worst_log = r;
   }
-  printf("exp_fast<float> max rel err %.3g, log_fast<float> max rel err %.3g\n", worst_exp,
-         worst_log);
+  double worst_sig = 0, worst_tanh = 0;  // absolute errors: what the LSTM cell update sees
+  for (double x = -30; x < 30; x += 1e-4) {
+    const float xf = static_cast<float>(x);
+    worst_sig = fmax(worst_sig, fabs(crnn::sigmoid_fast<float>(xf) - 1 / (1 + exp(-double(xf)))));
+    worst_tanh = fmax(worst_tanh, fabs(crnn::tanh_fast<float>(xf) - tanh(double(xf))));
+  }
+  printf(
+      "exp_fast<float> max rel err %.3g, log_fast<float> max rel err %.3g, "
+      "sigmoid_fast max abs err %.3g, tanh_fast max abs err %.3g\n",
+      worst_exp, worst_log, worst_sig, worst_tanh);
+  CHECK(worst_sig < 2e-7, "sigmoid abs err %g", worst_sig);
+  CHECK(worst_tanh < 4e-7, "tanh abs err %g", worst_tanh);
   CHECK(worst_exp < 4e-7, "exp rel err %g", worst_exp);
   CHECK(worst_log < 4e-7, "log rel err %g", worst_log);
   CHECK(crnn::exp_fast<float>(-INFINITY) == 0.0f, "exp(-inf)");
