@@ -171,6 +171,7 @@ def render_markdown(data: dict[str, Any], groups: dict[str, list[Row]]) -> str:
 def plot(groups: dict[str, list[Row]], path: Path) -> None:
     """Log-scale horizontal bars of the median (ms) per provider, one panel per group."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -192,6 +193,7 @@ def plot(groups: dict[str, list[Row]], path: Path) -> None:
         ]
         ax.barh(labels, ms, color=colors)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.invert_yaxis()
         ax.set_title(group, fontsize=10)
         ax.set_xlabel("median ms (log)")
