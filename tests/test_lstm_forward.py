@@ -37,6 +37,22 @@ def make_case(rng, T, B, I, H, L, bi, bias, state, ragged):
     return params, x, h0, c0, lens
 
 
+def reference_forward(x, params, H, L, bi, h0, c0, lens, batch_first=False):
+    """The float64 reference on float64 copies of the float32 inputs."""
+    f64 = lambda a: None if a is None else a.astype(np.float64)
+    return ref.lstm_forward(
+        f64(x),
+        {k: f64(p) for k, p in params.items()},
+        H,
+        L,
+        bi,
+        f64(h0),
+        f64(c0),
+        lens,
+        batch_first,
+    )
+
+
 @pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("case", list(CASES))
 def test_matches_reference(backend, rng, case, training):
@@ -56,16 +72,7 @@ def test_matches_reference(backend, rng, case, training):
         batch_first=batch_first,
         training=training,
     )
-    r = ref.lstm_forward(
-        x.astype(np.float64),
-        {k: p.astype(np.float64) for k, p in params.items()},
-        H,
-        L,
-        bi,
-        None if h0 is None else h0.astype(np.float64),
-        None if c0 is None else c0.astype(np.float64),
-        lens,
-    )
+    r = reference_forward(x, params, H, L, bi, h0, c0, lens)
     y = out.output.transpose(1, 0, 2) if batch_first else out.output
     assert out.output.dtype == np.float32 and y.shape == r.output.shape
     assert_close(y, r.output, 2e-6, 0, "output")
@@ -152,17 +159,7 @@ def test_backward_matches_reference(backend, rng, case):
         hidden_size=H,
         **kw,
     )
-    r = ref.lstm_forward(
-        xin.astype(np.float64),
-        {k: p.astype(np.float64) for k, p in params.items()},
-        H,
-        L,
-        bi,
-        None if h0 is None else h0.astype(np.float64),
-        None if c0 is None else c0.astype(np.float64),
-        lens,
-        batch_first,
-    )
+    r = reference_forward(xin, params, H, L, bi, h0, c0, lens, batch_first)
     rg = ref.lstm_backward(
         d_out.astype(np.float64), d_hn.astype(np.float64), d_cn.astype(np.float64), r.cache
     )

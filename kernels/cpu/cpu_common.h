@@ -64,6 +64,17 @@ inline size_t align_up(size_t n, size_t a = 64) {
   return (n + a - 1) / a * a;
 }
 
+// Carves a workspace: take(bytes) returns the next 64-byte-aligned offset. The size query and
+// the kernel call the same layout function built on it, so they cannot disagree.
+struct Carver {
+  size_t off = 0;
+  size_t take(size_t bytes) {
+    const size_t at = off;
+    off = align_up(off + bytes);
+    return at;
+  }
+};
+
 // Row reductions use GCC vector extensions (8 float / 4 double lanes, lowered to SSE pairs in
 // the baseline clone). Auto-vectorized `omp simd reduction` loops spill their lane arrays to
 // the stack and stall on store forwarding: 3-5x slower on the CRNN rows (C = 37).

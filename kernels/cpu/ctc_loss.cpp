@@ -38,12 +38,8 @@ Layout layout_for(int64_t T, int64_t C, int64_t S, size_t eb) {
   Layout l;
   l.P = padded_states(S);
   l.W = l.P + kLanes;
-  size_t off = 0;
-  const auto take = [&off](size_t bytes) {
-    const size_t at = off;
-    off = crnn::cpu::align_up(off + bytes);
-    return at;
-  };
+  crnn::cpu::Carver c;
+  const auto take = [&c](size_t bytes) { return c.take(bytes); };
   l.alpha = take(T * l.W * eb);
   l.beta = take(T * l.W * eb);
   l.acc_a = take(T * sizeof(double));
@@ -54,7 +50,7 @@ Layout layout_for(int64_t T, int64_t C, int64_t S, size_t eb) {
   l.ext = take(l.P * sizeof(int32_t));
   l.row = take(C * eb);
   l.frame = take(2 * T * eb);
-  l.bytes = off;
+  l.bytes = c.off;
   return l;
 }
 

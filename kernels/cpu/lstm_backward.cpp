@@ -25,12 +25,8 @@ struct Workspace {
 
 // Mirrors the carving in crnn_lstm_backward_f32.
 Workspace workspace_of(const LstmDims &k) {
-  size_t off = 0;
-  const auto take = [&off](size_t bytes) {
-    const size_t at = off;
-    off = crnn::cpu::align_up(off + bytes);
-    return at;
-  };
+  crnn::cpu::Carver c;
+  const auto take = [&c](size_t bytes) { return c.take(bytes); };
   const size_t f = sizeof(float), layer = k.L > 1 ? k.T * k.B * k.D * k.H * f : 0;
   Workspace w;
   w.dz = take(k.D * k.T * k.B * k.G * f);   // dZ (T, B, 4H) per direction
@@ -41,7 +37,7 @@ Workspace workspace_of(const LstmDims &k) {
   w.hprev = take(k.T * k.B * k.H * f);      // h entering each frame (T, B, H)
   w.buf0 = take(layer);                     // gradients of inner layer outputs, ping-pong
   w.buf1 = take(layer);
-  w.bytes = off;
+  w.bytes = c.off;
   return w;
 }
 

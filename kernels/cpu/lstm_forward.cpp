@@ -32,12 +32,8 @@ struct Workspace {
 
 // Mirrors the carving in crnn_lstm_forward_f32.
 Workspace workspace_of(const Dims &k) {
-  size_t off = 0;
-  const auto take = [&off](size_t bytes) {
-    const size_t at = off;
-    off = crnn::cpu::align_up(off + bytes);
-    return at;
-  };
+  crnn::cpu::Carver c;
+  const auto take = [&c](size_t bytes) { return c.take(bytes); };
   const size_t f = sizeof(float), layer_out = k.L > 1 ? k.T * k.B * k.D * k.H * f : 0;
   Workspace w;
   w.gx = take(k.D * k.T * k.B * k.G * f);   // input projections (T, B, 4H) per direction
@@ -46,7 +42,7 @@ Workspace workspace_of(const Dims &k) {
   w.bias = take(k.D * k.G * f);             // b_ih + b_hh per direction
   w.buf0 = take(layer_out);                 // inference: layer outputs, ping-pong
   w.buf1 = take(layer_out);
-  w.bytes = off;
+  w.bytes = c.off;
   return w;
 }
 

@@ -1,5 +1,5 @@
-// C++ tests of the fused CPU LSTM forward and backward against a naive float64 LSTM written here from the
-// equations (gate order i, f, g, o; both biases; seq_length; h0/c0), with NaN-poisoned
+// C++ tests of the fused CPU LSTM forward and backward against a naive float64 LSTM written here
+// from the equations (gate order i, f, g, o; both biases; seq_length; h0/c0), with NaN-poisoned
 // outputs; status codes on bad input. Run by ctest (CI: also under ASan + UBSan).
 #include <math.h>
 #include <stdio.h>
