@@ -39,7 +39,10 @@ def make_case(rng, T, B, I, H, L, bi, bias, state, ragged):
 
 def reference_forward(x, params, H, L, bi, h0, c0, lens, batch_first=False):
     """The float64 reference on float64 copies of the float32 inputs."""
-    f64 = lambda a: None if a is None else a.astype(np.float64)
+
+    def f64(a):
+        return None if a is None else a.astype(np.float64)
+
     return ref.lstm_forward(
         f64(x),
         {k: f64(p) for k, p in params.items()},
