@@ -1,4 +1,5 @@
-"""crnn_fast.lstm_forward (compiled CPU kernel and NumPy fallback) vs the float64 reference.
+"""crnn_fast.lstm_forward / lstm_backward (compiled CPU kernels and NumPy fallback) vs the
+float64 reference.
 
 float32 kernel vs float64 reference: outputs and states within 2e-6 absolute on these shapes
 (weights U(-1/sqrt(H), 1/sqrt(H)) as MindSpore initialises them; fast sigmoid/tanh ~1e-7).
