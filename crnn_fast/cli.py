@@ -4,7 +4,8 @@
 1..10 characters padded to 23 as MindOCR pads them), checks the compiled kernels against the
 float64 NumPy reference, decodes with greedy and prefix beam search, and times crnn_fast
 against the NumPy reference and, when they are installed, PyTorch's CPU ``F.ctc_loss`` and
-MindSpore's ``ops.CTCLoss`` in the same run.
+MindSpore's ``ops.CTCLoss`` in the same run; then does the same for MindOCR's BiLSTM neck
+(forward + backward, see ``crnn_fast.demo_lstm``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 import crnn_fast
+from crnn_fast import demo_lstm
 from crnn_fast.reference import ctc_loss as ref_ctc_loss
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"  # MindOCR's default dict; blank = 36
@@ -126,11 +128,35 @@ def demo(args: argparse.Namespace) -> int:
     )
     for name, ms in times.items():
         print(f"  {name:26} {ms:9.3f} ms   {ms / base:7.1f}x the crnn_fast time")
+
+    lstm_err = demo_lstm.check_against_reference(args.seed)
+    print(
+        f"\nBiLSTM stack vs float64 reference: max |doutput| {lstm_err[0]:.2e}, "
+        f"max |dgrad| {lstm_err[1]:.2e}"
+    )
+    lstm_rows = demo_lstm.providers(24, B, args.seed)
+    lstm_times = {}
+    for name, fn in tqdm(lstm_rows.items(), desc="timing", unit="provider", disable=args.json):
+        lstm_times[name] = timeit(
+            fn, 3 if name.startswith("MindSpore") else max(3, args.reps // 20)
+        )
+    base = lstm_times["crnn_fast (CPU kernels)"]
+    print(f"\nMindOCR neck BiLSTM(512, 256, 2 layers), T=24 B={B}, forward + backward (median):")
+    for name, ms in lstm_times.items():
+        print(f"  {name:26} {ms:9.1f} ms   {ms / base:7.1f}x the crnn_fast time")
     if args.json:
         json.dump(
-            {"times_ms": times, "max_err": [err_l, err_g], "recovered": [ok, ok_beam]}, sys.stdout
+            {
+                "times_ms": times,
+                "lstm_times_ms": lstm_times,
+                "max_err": [err_l, err_g],
+                "lstm_max_err": list(lstm_err),
+                "recovered": [ok, ok_beam],
+            },
+            sys.stdout,
         )
-    return 0 if err_l < 1e-3 and err_g < 1e-3 else 1
+    ok_num = err_l < 1e-3 and err_g < 1e-3 and max(lstm_err) < 1e-4
+    return 0 if ok_num else 1
 
 
 def main(argv: list[str] | None = None) -> int:
