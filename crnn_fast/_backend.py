@@ -13,6 +13,7 @@ from types import ModuleType
 log = logging.getLogger("crnn_fast")
 
 _C: ModuleType | None
+scipy_openblas32: ModuleType | None = None
 try:
     import scipy_openblas32  # noqa: F401  loads libscipy_openblas.so, which _C links to
 
@@ -50,6 +51,7 @@ def backends() -> dict:
     if _C is not None:
         build = dict(_C.build_info())
         info["cuda"] = bool(build.pop("cuda_compiled"))
+        build["blas"] = scipy_openblas32.get_openblas_config().strip()
         info["build"] = build
     else:
         info["cuda"] = False
