@@ -170,4 +170,33 @@ def test_lstm(benchmark: Any, request: pytest.FixtureRequest, shape: str, op: st
         benchmark.extra_info["note"] = f"{reps} x sgemm ({T * B}, {8 * H}, {I}), all cores"
         flops = reps * 2.0 * T * B * 8 * H * I
         benchmark.extra_info["flops"] = flops
-    run_timed(benchmark, fn, budget_s=4.0, min_rounds=3, max_rounds=15)
+    out = run_timed(benchmark, fn, budget_s=4.0, min_rounds=3, max_rounds=15)
+    if provider in ("torch", "mindspore"):
+        benchmark.extra_info["note"] = _check_against_crnn_fast(provider, op, out, x, params)
+
+
+def _check_against_crnn_fast(provider: str, op: str, out: Any, x, params) -> str:
+    """The peer's output (forward) or input gradient (fwd+bwd) vs crnn_fast's, untimed."""
+    kw = dict(num_layers=L, bidirectional=True)
+    f = crnn_fast.lstm_forward(x, params, H, training=True, **kw)
+    if op == "lstm-fwd+bwd":
+        want = crnn_fast.lstm_backward(
+            np.ones_like(f.output),
+            None,
+            None,
+            x=x,
+            output=f.output,
+            reserve=f.reserve,
+            params=params,
+            hidden_size=H,
+            **kw,
+        ).d_x
+        got = out[0] if provider == "mindspore" else out.numpy()
+        what = "d_x"
+    else:
+        want = f.output
+        got = out if provider == "mindspore" else out[0].detach().numpy()
+        what = "output"
+    err = float(np.abs(np.asarray(got) - want).max())
+    assert err < 1e-4, f"{provider} {what} differs from crnn_fast by {err}"
+    return f"{what} matches crnn_fast to {err:.1e}"
