@@ -23,6 +23,7 @@ import pytest
 from benchutil import run_timed, tag
 
 import crnn_fast
+from crnn_fast import demo_lstm
 from crnn_fast.reference import lstm as ref
 
 SHAPES = {"crnn": dict(T=25, B=64), "b256": dict(T=25, B=256)}
@@ -51,65 +52,33 @@ def data(shape: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def _crnn_fast(op: str, x, params):
-    kw = dict(num_layers=L, bidirectional=True)
-    if op != "lstm-fwd+bwd":
-        return lambda: crnn_fast.lstm_forward(x, params, H, training=op == "lstm-train-fwd", **kw)
-
-    def fwd_bwd():
-        f = crnn_fast.lstm_forward(x, params, H, training=True, **kw)
-        return crnn_fast.lstm_backward(
-            np.ones_like(f.output),
-            None,
-            None,
-            x=x,
-            output=f.output,
-            reserve=f.reserve,
-            params=params,
-            hidden_size=H,
-            **kw,
-        )
-
-    return fwd_bwd
+    if op == "lstm-fwd+bwd":
+        return demo_lstm.fwd_bwd_fn("crnn_fast", x, params)
+    kw = dict(num_layers=L, bidirectional=True, training=op == "lstm-train-fwd")
+    return lambda: crnn_fast.lstm_forward(x, params, H, **kw).output
 
 
 def _torch(torch, op: str, x, params):
-    m = torch.nn.LSTM(I, H, L, bidirectional=True)
-    m.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})
+    if op == "lstm-fwd+bwd":
+        return demo_lstm.fwd_bwd_fn("torch", x, params)
+    m = demo_lstm.torch_module(params)
     xt = torch.from_numpy(x)
-    if op == "lstm-infer":
-
-        def infer():
-            with torch.no_grad():
-                return m(xt)
-
-        return infer
     if op == "lstm-train-fwd":
-        return lambda: m(xt.requires_grad_())
+        return lambda: m(xt.requires_grad_())[0].detach().numpy()
 
-    def fwd_bwd():
-        xr = xt.detach().requires_grad_()
-        y, _ = m(xr)
-        y.backward(torch.ones_like(y))
-        return xr.grad
+    def infer():
+        with torch.no_grad():
+            return m(xt)[0].numpy()
 
-    return fwd_bwd
+    return infer
 
 
 def _mindspore(ms, op: str, x, params):
-    net = ms.nn.LSTM(I, H, L, has_bias=True, bidirectional=True)
-    ms.load_param_into_net(net, {k: ms.Parameter(ms.Tensor(v), name=k) for k, v in params.items()})
+    if op == "lstm-fwd+bwd":
+        return demo_lstm.fwd_bwd_fn("mindspore", x, params)
+    net = demo_lstm.mindspore_module(params)
     xt = ms.Tensor(x)
-    if op != "lstm-fwd+bwd":  # PYNATIVE has no separate no-grad forward for nn.LSTM
-        return lambda: net(xt)[0].asnumpy()
-    grad_fn = ms.value_and_grad(
-        lambda z: net(z)[0].sum(), grad_position=0, weights=net.trainable_params()
-    )
-
-    def fwd_bwd():
-        loss, (dx, dw) = grad_fn(xt)
-        return dx.asnumpy(), [g.asnumpy() for g in dw]
-
-    return fwd_bwd
+    return lambda: net(xt)[0].asnumpy()  # PYNATIVE has no separate no-grad forward
 
 
 def _sgemm_ceiling(op: str, T: int, B: int):
@@ -177,26 +146,8 @@ def test_lstm(benchmark: Any, request: pytest.FixtureRequest, shape: str, op: st
 
 def _check_against_crnn_fast(provider: str, op: str, out: Any, x, params) -> str:
     """The peer's output (forward) or input gradient (fwd+bwd) vs crnn_fast's, untimed."""
-    kw = dict(num_layers=L, bidirectional=True)
-    f = crnn_fast.lstm_forward(x, params, H, training=True, **kw)
-    if op == "lstm-fwd+bwd":
-        want = crnn_fast.lstm_backward(
-            np.ones_like(f.output),
-            None,
-            None,
-            x=x,
-            output=f.output,
-            reserve=f.reserve,
-            params=params,
-            hidden_size=H,
-            **kw,
-        ).d_x
-        got = out[0] if provider == "mindspore" else out.numpy()
-        what = "d_x"
-    else:
-        want = f.output
-        got = out if provider == "mindspore" else out[0].detach().numpy()
-        what = "output"
-    err = float(np.abs(np.asarray(got) - want).max())
+    f, g = demo_lstm.crnn_fast_fwd_bwd(x, params)
+    what, want = ("d_x", g.d_x) if op == "lstm-fwd+bwd" else ("output", f.output)
+    err = float(np.abs(np.asarray(out) - want).max())
     assert err < 1e-4, f"{provider} {what} differs from crnn_fast by {err}"
     return f"{what} matches crnn_fast to {err:.1e}"

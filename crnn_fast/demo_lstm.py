@@ -1,10 +1,11 @@
-"""The LSTM part of ``crnn-fast demo``: MindOCR's neck ``nn.LSTM(512, 256, 2 layers,
-bidirectional)`` on generated features, checked against the float64 reference and timed
-(forward + backward) against PyTorch and MindSpore when they are installed."""
+"""MindOCR's BiLSTM neck (``nn.LSTM(512, 256, 2 layers, bidirectional)``) in crnn_fast, PyTorch
+and MindSpore: forward + backward builders shared by ``crnn-fast demo`` and
+``benchmarks/bench_lstm.py``, and the demo's check against the float64 reference."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -12,6 +13,88 @@ import crnn_fast
 from crnn_fast.reference import lstm as ref
 
 I, H, L = 512, 256, 2
+PEERS = {
+    "crnn_fast": "crnn_fast (CPU kernels)",
+    "torch": "PyTorch nn.LSTM",
+    "mindspore": "MindSpore nn.LSTM",
+}
+
+
+def _dims(params: dict[str, np.ndarray]) -> tuple[int, int]:
+    """(hidden size, layers) of a bidirectional parameter dict."""
+    return params["weight_hh_l0"].shape[1], sum(k.startswith("weight_ih_l") for k in params) // 2
+
+
+def crnn_fast_fwd_bwd(x: np.ndarray, params: dict[str, np.ndarray], **kw: Any):
+    """crnn_fast forward (training) + backward with upstream ones: (LSTMOutput, LSTMGrads)."""
+    hidden, layers = _dims(params)
+    kw = dict(num_layers=layers, bidirectional=True, **kw)
+    f = crnn_fast.lstm_forward(x, params, hidden, training=True, **kw)
+    g = crnn_fast.lstm_backward(
+        np.ones_like(f.output),
+        None,
+        None,
+        x=x,
+        output=f.output,
+        reserve=f.reserve,
+        params=params,
+        hidden_size=hidden,
+        **kw,
+    )
+    return f, g
+
+
+def torch_module(params: dict[str, np.ndarray]):
+    import torch
+
+    hidden, layers = _dims(params)
+    m = torch.nn.LSTM(params["weight_ih_l0"].shape[1], hidden, layers, bidirectional=True)
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})
+    return m
+
+
+def mindspore_module(params: dict[str, np.ndarray]):
+    import mindspore as ms
+
+    hidden, layers = _dims(params)
+    net = ms.nn.LSTM(
+        params["weight_ih_l0"].shape[1], hidden, layers, has_bias=True, bidirectional=True
+    )
+    ms.load_param_into_net(net, {k: ms.Parameter(ms.Tensor(v), name=k) for k, v in params.items()})
+    return net
+
+
+def fwd_bwd_fn(peer: str, x: np.ndarray, params: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """A call running forward + backward (gradients of sum(output) w.r.t. x and all weights)
+    in ``peer``; it returns d_x as a NumPy array. ImportError when the peer is missing."""
+    if peer == "crnn_fast":
+        return lambda: crnn_fast_fwd_bwd(x, params)[1].d_x
+    if peer == "torch":
+        import torch
+
+        m = torch_module(params)
+
+        def torch_fb():
+            xr = torch.from_numpy(x).requires_grad_()
+            y, _ = m(xr)
+            y.backward(torch.ones_like(y))
+            return xr.grad.numpy()
+
+        return torch_fb
+    import mindspore as ms
+
+    net = mindspore_module(params)
+    grad_fn = ms.value_and_grad(
+        lambda z: net(z)[0].sum(), grad_position=0, weights=net.trainable_params()
+    )
+    xt = ms.Tensor(x)
+
+    def ms_fb():
+        _, (dx, dw) = grad_fn(xt)
+        [w.asnumpy() for w in dw]  # materialise: PYNATIVE CPU ops return before finishing
+        return dx.asnumpy()
+
+    return ms_fb
 
 
 def check_against_reference(seed: int) -> tuple[float, float]:
@@ -20,12 +103,7 @@ def check_against_reference(seed: int) -> tuple[float, float]:
     params = ref.init_lstm_params(24, 16, L, True, True, rng=rng, dtype=np.float32)
     x = rng.standard_normal((9, 4, 24)).astype(np.float32)
     lens = np.array([9, 5, 1, 7], np.int32)
-    kw = dict(num_layers=L, bidirectional=True, seq_length=lens)
-    f = crnn_fast.lstm_forward(x, params, 16, training=True, **kw)
-    d = np.ones_like(f.output)
-    g = crnn_fast.lstm_backward(
-        d, None, None, x=x, output=f.output, reserve=f.reserve, params=params, hidden_size=16, **kw
-    )
+    f, g = crnn_fast_fwd_bwd(x, params, seq_length=lens)
     r = ref.lstm_forward(
         x.astype(np.float64),
         {k: v.astype(np.float64) for k, v in params.items()},
@@ -34,7 +112,7 @@ def check_against_reference(seed: int) -> tuple[float, float]:
         True,
         seq_length=lens,
     )
-    rg = ref.lstm_backward(d.astype(np.float64), None, None, r.cache)
+    rg = ref.lstm_backward(np.ones_like(r.output), None, None, r.cache)
     err_y = float(np.abs(f.output - r.output).max())
     err_g = max(
         float(np.abs(g.d_x - rg.d_x).max()),
@@ -43,59 +121,15 @@ def check_against_reference(seed: int) -> tuple[float, float]:
     return err_y, err_g
 
 
-def providers(T: int, B: int, seed: int) -> dict[str, Callable[[], object]]:
-    """forward + backward (upstream ones) of the neck for each available implementation."""
+def providers(T: int, B: int, seed: int) -> dict[str, Callable[[], Any]]:
+    """forward + backward of the neck for each available implementation, by display name."""
     rng = np.random.default_rng(seed)
     params = ref.init_lstm_params(I, H, L, True, True, rng=rng, dtype=np.float32)
     x = rng.standard_normal((T, B, I)).astype(np.float32)
-    kw = dict(num_layers=L, bidirectional=True)
-
-    def ours():
-        f = crnn_fast.lstm_forward(x, params, H, training=True, **kw)
-        return crnn_fast.lstm_backward(
-            np.ones_like(f.output),
-            None,
-            None,
-            x=x,
-            output=f.output,
-            reserve=f.reserve,
-            params=params,
-            hidden_size=H,
-            **kw,
-        )
-
-    rows: dict[str, Callable[[], object]] = {"crnn_fast (CPU kernels)": ours}
-    try:
-        import torch
-
-        m = torch.nn.LSTM(I, H, L, bidirectional=True)
-        m.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})
-
-        def torch_fb():
-            xr = torch.from_numpy(x).requires_grad_()
-            y, _ = m(xr)
-            y.backward(torch.ones_like(y))
-
-        rows["PyTorch nn.LSTM"] = torch_fb
-    except ImportError:
-        print("  (PyTorch: not installed, skipped)")
-    try:
-        import mindspore as ms
-
-        net = ms.nn.LSTM(I, H, L, has_bias=True, bidirectional=True)
-        ms.load_param_into_net(
-            net, {k: ms.Parameter(ms.Tensor(v), name=k) for k, v in params.items()}
-        )
-        grad_fn = ms.value_and_grad(
-            lambda z: net(z)[0].sum(), grad_position=0, weights=net.trainable_params()
-        )
-        xt = ms.Tensor(x)
-
-        def ms_fb():
-            _, (dx, dw) = grad_fn(xt)
-            return dx.asnumpy(), [w.asnumpy() for w in dw]
-
-        rows["MindSpore nn.LSTM"] = ms_fb
-    except ImportError:
-        print("  (MindSpore: not installed, skipped)")
+    rows: dict[str, Callable[[], Any]] = {}
+    for peer, name in PEERS.items():
+        try:
+            rows[name] = fwd_bwd_fn(peer, x, params)
+        except ImportError:
+            print(f"  ({name}: not installed, skipped)")
     return rows
