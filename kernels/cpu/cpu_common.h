@@ -64,6 +64,13 @@ inline size_t align_up(size_t n, size_t a = 64) {
   return (n + a - 1) / a * a;
 }
 
+// Runs fn(r0, r1) over [0, M) split into nt contiguous chunks, one per OpenMP thread.
+template <typename F>
+void parallel_chunks(int nt, int64_t M, F fn) {
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int c = 0; c < nt; ++c) fn(M * c / nt, M * (c + 1) / nt);
+}
+
 // Carves a workspace: take(bytes) returns the next 64-byte-aligned offset. The size query and
 // the kernel call the same layout function built on it, so they cannot disagree.
 struct Carver {

@@ -88,8 +88,8 @@ CRNN_SIMD_CLONES void bptt_slice(const LayerIO &io, int64_t b0, int64_t b1, cons
         dc[j] = dcj * f;
       }
     }
-    crnn::cpu::gemm_t(false, false, b1 - b0, H, G, io.step + b0 * G, G, io.w_hh, H, 0.0f,
-                      io.dhn + b0 * H, H);
+    crnn::cpu::gemm(false, false, b1 - b0, H, G, io.step + b0 * G, G, io.w_hh, H, 0.0f,
+                    io.dhn + b0 * H, H);
     for (int64_t b = b0; b < b1; ++b)
       if (step < (io.len ? io.len[b] : k.T)) memcpy(io.dh + b * H, io.dhn + b * H, H * 4);
   }
@@ -98,13 +98,6 @@ CRNN_SIMD_CLONES void bptt_slice(const LayerIO &io, int64_t b0, int64_t b1, cons
     if (io.dh0) memcpy(io.dh0 + s, io.dh + b * H, H * 4);
     if (io.dc0) memcpy(io.dc0 + s, io.dc + b * H, H * 4);
   }
-}
-
-// Runs fn(r0, r1) over [0, M) split into nt contiguous chunks, one per OpenMP thread.
-template <typename F>
-void parallel_rows(int nt, int64_t M, F fn) {
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-  for (int c = 0; c < nt; ++c) fn(M * c / nt, M * (c + 1) / nt);
 }
 
 }  // namespace
@@ -185,7 +178,7 @@ crnn_status_t crnn_lstm_backward_f32(float *dx, float *dh0, float *dc0, float *c
       const int64_t idx = l * k.D + dir;
       const float *dz = at(ws.dz) + dir * TB * G;
       // h entering each frame: the previous processed frame's output, or h0 at the first.
-      parallel_rows(nt, k.B, [&](int64_t b0, int64_t b1) {
+      crnn::cpu::parallel_chunks(nt, k.B, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b) {
           const int64_t Tb = seq_length ? seq_length[b] : k.T;
           const float *h_init = h0 ? h0 + (idx * k.B + b) * H : zero;
@@ -199,20 +192,20 @@ crnn_status_t crnn_lstm_backward_f32(float *dx, float *dh0, float *dc0, float *c
           }
         }
       });
-      parallel_rows(nt, G, [&](int64_t r0, int64_t r1) {
-        crnn::cpu::gemm_t(true, false, r1 - r0, H, TB, dz + r0, G, hprev, H, 0.0f,
-                          dw_hh[idx] + r0 * H, H);
-        crnn::cpu::gemm_t(true, false, r1 - r0, in_size, TB, dz + r0, G, in, in_size, 0.0f,
-                          dw_ih[idx] + r0 * in_size, in_size);
+      crnn::cpu::parallel_chunks(nt, G, [&](int64_t r0, int64_t r1) {
+        crnn::cpu::gemm(true, false, r1 - r0, H, TB, dz + r0, G, hprev, H, 0.0f,
+                        dw_hh[idx] + r0 * H, H);
+        crnn::cpu::gemm(true, false, r1 - r0, in_size, TB, dz + r0, G, in, in_size, 0.0f,
+                        dw_ih[idx] + r0 * in_size, in_size);
         if (!d->has_bias) return;
         for (int64_t j = r0; j < r1; ++j) db_ih[idx][j] = 0.0f;
         for (int64_t t = 0; t < TB; ++t)
           for (int64_t j = r0; j < r1; ++j) db_ih[idx][j] += dz[t * G + j];
         memcpy(db_hh[idx] + r0, db_ih[idx] + r0, (r1 - r0) * 4);
       });
-      parallel_rows(nt, TB, [&](int64_t m0, int64_t m1) {
-        crnn::cpu::gemm_t(false, false, m1 - m0, in_size, G, dz + m0 * G, G, w->w_ih[idx], in_size,
-                          dir == 0 ? 0.0f : 1.0f, din + m0 * in_size, in_size);
+      crnn::cpu::parallel_chunks(nt, TB, [&](int64_t m0, int64_t m1) {
+        crnn::cpu::gemm(false, false, m1 - m0, in_size, G, dz + m0 * G, G, w->w_ih[idx], in_size,
+                        dir == 0 ? 0.0f : 1.0f, din + m0 * in_size, in_size);
       });
     }
   }

@@ -59,7 +59,7 @@ CRNN_HD_INLINE void recurrence(float *y, int64_t y_stride, float *h, float *c, f
                                int64_t b0, int64_t b1, const Dims &k) {
   const int64_t B = k.B, H = k.H, G = k.G;
   for (int64_t step = 0; step < k.T; ++step) {
-    crnn::cpu::gemm(b1 - b0, G, H, 1.0f, h + b0 * H, H, w_hh, H, true, 0.0f, g + b0 * G, G);
+    crnn::cpu::gemm(false, true, b1 - b0, G, H, h + b0 * H, H, w_hh, H, 0.0f, g + b0 * G, G);
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t Tb = len ? len[b] : k.T;
       if (step >= Tb) continue;  // past this sample's length: state frozen
@@ -146,7 +146,11 @@ crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *res
     float *out = l == k.L - 1 ? y : reserve ? res_out : bufs[l % 2];
     for (int64_t dir = 0; dir < k.D; ++dir) {
       const int64_t idx = l * k.D + dir;
-      crnn::cpu::gemm_rows_parallel(nt, TB, k.G, in_size, in, w->w_ih[idx], gx + dir * TB * k.G);
+      float *gxd = gx + dir * TB * k.G;
+      crnn::cpu::parallel_chunks(nt, TB, [&](int64_t m0, int64_t m1) {
+        crnn::cpu::gemm(false, true, m1 - m0, k.G, in_size, in + m0 * in_size, in_size,
+                        w->w_ih[idx], in_size, 0.0f, gxd + m0 * k.G, k.G);
+      });
       for (int64_t j = 0; j < k.G; ++j)
         bias[dir * k.G + j] = d->has_bias ? w->b_ih[idx][j] + w->b_hh[idx][j] : 0.0f;
     }
