@@ -8,6 +8,15 @@ from ._version import __version__
 from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_prefix_beam_search
 from .lstm import LSTMGrads, LSTMOutput, lstm_backward, lstm_forward
 
+
+def patch(cell):  # noqa: ANN001, ANN201  (imports MindSpore only when called)
+    """Swap every stock ``mindspore.nn.LSTM`` in ``cell`` for ``crnn_fast.nn.LSTM`` in place,
+    keeping its Parameters; returns the count. See ``crnn_fast.nn.patch``."""
+    from .nn.patch import patch as _patch
+
+    return _patch(cell)
+
+
 __all__ = [
     "BeamResult",
     "GreedyResult",
@@ -20,4 +29,5 @@ __all__ = [
     "ctc_prefix_beam_search",
     "lstm_backward",
     "lstm_forward",
+    "patch",
 ]

@@ -1,7 +1,8 @@
 """Backend selection: the compiled extension when it loads, else the NumPy reference.
 
-Chosen once at import, logged, and forced with ``CRNN_FAST_BACKEND=cpu|numpy`` (``stock``,
-MindSpore's own ops, arrives with the MindSpore layers).
+Chosen once at import, logged, and forced with ``CRNN_FAST_BACKEND=cpu|numpy|stock``.
+``stock`` makes the MindSpore layers (``crnn_fast.nn``) run MindSpore's own ops, for A/B runs;
+the NumPy-level functions then use the compiled kernels when they loaded.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ except ImportError as exc:  # not compiled, or built for another Python
     _C = None
     _IMPORT_ERROR = str(exc)
 
-KNOWN_BACKENDS = ("cpu", "numpy")
+KNOWN_BACKENDS = ("cpu", "numpy", "stock")
 
 
 def _choose() -> str:
@@ -61,4 +62,5 @@ def backends() -> dict:
 
 
 def use_compiled() -> bool:
-    return BACKEND == "cpu"
+    """Whether the NumPy-level API runs the compiled kernels."""
+    return _C is not None and BACKEND != "numpy"

@@ -93,3 +93,20 @@ def output_array(out, name: str, shape: tuple, dtype) -> np.ndarray:
     if not (out.flags.c_contiguous and out.flags.writeable):
         raise ValueError(f"{name} must be a writeable C-contiguous array")
     return out
+
+
+def label_lengths_from_padding(labels: np.ndarray, C: int, blank: int) -> np.ndarray:
+    """Label lengths (B,) int32 of labels padded MindOCR-style: a label ends at its first
+    padding value (``blank`` or outside [0, C)); a valid label after padding is an error."""
+    valid = (labels != blank) & (labels >= 0) & (labels < C)
+    S = labels.shape[1]
+    lengths = np.where(valid.all(1), S, np.argmin(valid, 1)).astype(np.int32)
+    for b, n in enumerate(lengths):
+        after = np.flatnonzero(valid[b, n:])
+        if after.size:
+            j = int(n + after[0])
+            raise ValueError(
+                f"labels[{b}, {j}] = {int(labels[b, j])} follows padding at position {n} "
+                f"(pad with blank = {blank} only at the end)"
+            )
+    return lengths

@@ -3,6 +3,9 @@
 
 #include <string>
 
+#include "../kernels/cpu/lstm.h"
+#include "aot_util.h"
+
 namespace py = pybind11;
 
 namespace crnn {
@@ -57,4 +60,14 @@ PYBIND11_MODULE(_C, m) {
   crnn::bind::bind_ctc_greedy(m);
   crnn::bind::bind_lstm(m);
   crnn::bind::bind_ctc_beam_search(m);
+  m.def("aot_last_error", &crnn::aot::last_error,
+        "Message of the last failed MindSpore aot entry point ('' if none failed yet).");
+  m.def(
+      "lstm_reserve_size",
+      [](int64_t T, int64_t B, int64_t I, int64_t H, int num_layers, bool bidirectional) {
+        const crnn_lstm_desc d{T, B, I, H, num_layers, bidirectional, 1, 0};
+        return crnn_lstm_reserve_size(&d);
+      },
+      py::arg("T"), py::arg("B"), py::arg("I"), py::arg("H"), py::arg("num_layers"),
+      py::arg("bidirectional"), "Floats of the training reserve of crnn_lstm_forward_f32.");
 }

@@ -1,0 +1,23 @@
+"""crnn_fast kernels as MindSpore ops: ``ops.Custom`` aot (``crnn_fast._C``) with bprop, or
+the same ops as ``pyfunc`` over the NumPy reference when nothing is compiled.
+
+The backend is chosen once at import (``cpu`` when ``crnn_fast._C`` loads, else ``numpy``),
+logged, and forced with ``CRNN_FAST_BACKEND=cpu|numpy|stock`` (``stock``: the
+``crnn_fast.nn`` layers run MindSpore's own ops instead, for A/B runs). Importing this package
+imports MindSpore; the NumPy-level API (``crnn_fast.ctc_loss`` ...) does not need it.
+"""
+
+from ._custom import aot_library, backend, last_error
+from .ctc_greedy import CTCGreedyOp
+from .ctc_loss import CTCLossOp
+from .lstm_stack import LSTMStack, flat_layout
+
+__all__ = [
+    "CTCGreedyOp",
+    "CTCLossOp",
+    "LSTMStack",
+    "aot_library",
+    "backend",
+    "flat_layout",
+    "last_error",
+]

@@ -1,0 +1,145 @@
+"""Plumbing shared by the MindSpore custom ops: backend, aot library, placeholders, errors.
+
+An aot op is ``ops.Custom("<path of crnn_fast._C>:<entry>", func_type="aot")``; the NumPy
+fallback is the same op as ``func_type="pyfunc"`` over the float64 reference. Shape and dtype
+errors are raised by the ops' shape/dtype inference (a ``ValueError``/``TypeError`` at the call
+in PYNATIVE, at compile time in GRAPH mode). Value errors found inside an aot kernel (a label
+out of range, NaN in the logits) can only surface as MindSpore's ``RuntimeError: Return value
+from CPU AOT kernel(...)'s function(...) is N`` (N = ``crnn_status_t``: 1 invalid value, 2 NaN/Inf);
+the kernel prints its message to stderr first and ``last_error()`` returns it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+import mindspore as ms
+import numpy as np
+from mindspore import Tensor, nn, ops
+
+from .. import _backend
+
+# Stand-in for an absent optional input (the entry's config says not to read it).
+NONE_F32 = Tensor(np.zeros(1, np.float32))
+NONE_I32 = Tensor(np.zeros(1, np.int32))
+
+
+def backend() -> str:
+    """The backend the ops were built for: ``cpu`` (aot), ``numpy`` (pyfunc) or ``stock``."""
+    return _backend.BACKEND
+
+
+def last_error() -> str:
+    """Message of the last failed aot kernel (or NumPy pyfunc) call ('' if none failed)."""
+    aot = "" if _backend._C is None else _backend._C.aot_last_error()
+    return aot or _PY_LAST_ERROR[0]
+
+
+def aot_library() -> str:
+    """Path of the shared library holding the aot entry points (``crnn_fast._C``)."""
+    if _backend._C is None:
+        raise RuntimeError(f"crnn_fast._C is not compiled/loadable: {_backend._IMPORT_ERROR}")
+    path = os.path.realpath(_backend._C.__file__)
+    allowed = os.environ.get("MS_CUSTOM_AOT_WHITE_LIST")
+    if allowed and not path.startswith(os.path.realpath(allowed) + os.sep):
+        raise RuntimeError(
+            f"MS_CUSTOM_AOT_WHITE_LIST={allowed!r} excludes crnn_fast's aot library {path!r}: "
+            "MindSpore refuses aot libraries outside that directory. Unset it, point it at a "
+            "directory containing the library, or run with CRNN_FAST_BACKEND=numpy|stock."
+        )
+    return path
+
+
+_PY_LAST_ERROR = [""]
+
+
+def is_pynative() -> bool:
+    return ms.get_context("mode") == ms.PYNATIVE_MODE
+
+
+class EagerCheckCell(nn.Cell):
+    """A Cell whose ``construct`` may validate input values on the host when it runs eagerly.
+
+    ``self.eager`` is True only while ``__call__`` runs in PYNATIVE mode; inside a compiled
+    graph (GRAPH mode, ``ms.jit``, or as part of a compiled parent) it is False, so a branch
+    ``if self.eager: check(...)`` is removed at compile time.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.eager = False
+
+    def __call__(self, *args, **kwargs):
+        self.eager = is_pynative()
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self.eager = False
+
+
+def host(t) -> np.ndarray:
+    """A (small) tensor's values on the host, for eager checks."""
+    return t.asnumpy() if hasattr(t, "asnumpy") else np.asarray(t)
+
+
+def guarded_pyfunc(fn: Callable, fail_outputs: Callable, *arrays):
+    """Runs a pyfunc body. An exception raised in a pyfunc kills the process in PYNATIVE mode
+    (MindSpore 2.10 segfaults), so there it is printed, kept for ``last_error()`` and the op
+    returns ``fail_outputs(*arrays)`` (NaN / -1 filled); in GRAPH mode it propagates. (The
+    pyfunc itself must list its parameters: MindSpore reads ``*args`` as a tuple input.)"""
+    try:
+        return fn(*arrays)
+    except Exception as exc:
+        if not is_pynative():
+            raise
+        msg = f"crnn_fast pyfunc {getattr(fn, '__name__', 'op')}: {type(exc).__name__}: {exc}"
+        _PY_LAST_ERROR[0] = msg
+        print(msg, file=sys.stderr)
+        return fail_outputs(*arrays)
+
+
+def custom(
+    entry_or_fn: str | Callable,
+    out_shape: Callable,
+    out_dtype: Callable,
+    bprop: Callable | None = None,
+) -> ops.Custom:
+    """An aot op for an entry name of ``_C``, or a pyfunc op for a Python function."""
+    if isinstance(entry_or_fn, str):
+        func, func_type = f"{aot_library()}:{entry_or_fn}", "aot"
+    else:
+        func, func_type = entry_or_fn, "pyfunc"
+    return ops.Custom(
+        func, out_shape=out_shape, out_dtype=out_dtype, func_type=func_type, bprop=bprop
+    )
+
+
+def int_config(*values: int) -> Tensor:
+    """A small int32 tensor of entry options."""
+    return Tensor(np.asarray(values, np.int32))
+
+
+def require(ok: bool, msg: str) -> None:
+    if not ok:
+        raise ValueError(msg)
+
+
+def element_type(dtype):
+    """The element type of a dtype handed to out_dtype (a TensorType there)."""
+    return dtype.element_type() if hasattr(dtype, "element_type") else dtype
+
+
+def require_float32(dtype, name: str) -> None:
+    from mindspore import dtype as mstype
+
+    if element_type(dtype) != mstype.float32:
+        raise TypeError(f"{name} must be float32 (the layers cast for you), got {dtype}")
+
+
+def require_int32(dtype, name: str) -> None:
+    from mindspore import dtype as mstype
+
+    if element_type(dtype) != mstype.int32:
+        raise TypeError(f"{name} must be int32, got {dtype}")

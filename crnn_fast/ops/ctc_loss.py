@@ -1,0 +1,112 @@
+"""CTC loss with its gradient as one MindSpore op (aot kernel or NumPy pyfunc) with bprop.
+
+``CTCLossOp(blank, zero_infinity)(logits, labels, input_lengths=None, label_lengths=None)
+-> (loss, grad)``: logits (T, B, C) float32 raw scores (log-softmax inside), labels (B, S)
+int32, input_lengths / label_lengths (B,) int32. Without ``input_lengths`` every sample has T
+frames; without ``label_lengths`` a label ends at its first padding value (``blank`` or outside
+[0, C)), as MindOCR pads with C-1. loss (B,) per sample; grad (T, B, C) = d loss[b] / d logits
+is computed in the same pass and scaled by the incoming gradient in the bprop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mindspore import nn, ops
+
+from .. import _validate as v
+from ..reference import ctc as ref
+from . import _custom as c
+from ._custom import NONE_I32
+
+
+def _bprop(logits, labels, in_len, lab_len, cfg, out, dout):
+    """d/dlogits = grad (T, B, C) scaled by the incoming per-sample gradient (B,)."""
+    dlogits = out[1] * ops.expand_dims(ops.expand_dims(dout[0], 0), 2)
+    return (
+        dlogits,
+        ops.zeros_like(labels),
+        ops.zeros_like(in_len),
+        ops.zeros_like(lab_len),
+        ops.zeros_like(cfg),
+    )
+
+
+class CTCLossOp(nn.Cell):
+    """Fused CTC loss + gradient (see the module docstring)."""
+
+    def __init__(self, blank: int = -1, zero_infinity: bool = False, backend: str | None = None):
+        super().__init__()
+        self.backend = backend or c.backend()
+        if self.backend not in ("cpu", "numpy"):
+            raise ValueError(f"CTCLossOp backend must be 'cpu' or 'numpy', got {self.backend!r}")
+        self.blank, self.zero_infinity = int(blank), bool(zero_infinity)  # blank < 0: C + blank
+        if self.backend == "cpu":
+            fn = "crnn_aot_ctc_loss"
+        else:
+            fn = self._np_loss
+        self.op = c.custom(fn, self._shape, self._dtype, _bprop)
+        zi = int(self.zero_infinity)
+        self.cfg_00 = c.int_config(blank, zi, 0, 0)
+        self.cfg_01 = c.int_config(blank, zi, 0, 1)
+        self.cfg_10 = c.int_config(blank, zi, 1, 0)
+        self.cfg_11 = c.int_config(blank, zi, 1, 1)
+
+    def _shape(self, logits, labels, in_len, lab_len, cfg):
+        c.require(len(logits) == 3, f"logits must have rank 3 (T, B, C), got shape {tuple(logits)}")
+        T, B, C = logits
+        c.require(B >= 1, f"logits has an empty batch (B = 0), shape {tuple(logits)}")
+        c.require(C >= 2, f"logits needs C >= 2 classes (blank + 1), shape {tuple(logits)}")
+        blank = self.blank if self.blank >= 0 else C + self.blank
+        c.require(
+            0 <= blank < C, f"blank must be in [0, C = {C}) (or -1 for C-1), got {self.blank}"
+        )
+        c.require(
+            len(labels) == 2 and labels[0] == B,
+            f"labels must have shape (B, S) with B = {B}, got {tuple(labels)}",
+        )
+        for name, s in (("input_lengths", in_len), ("label_lengths", lab_len)):
+            c.require(tuple(s) in ((1,), (B,)), f"{name} must have shape ({B},), got {tuple(s)}")
+        return [B], [T, B, C]
+
+    def _dtype(self, logits, labels, in_len, lab_len, cfg):
+        c.require_float32(logits, "logits")
+        for name, t in (("labels", labels), ("input_lengths", in_len), ("label_lengths", lab_len)):
+            c.require_int32(t, name)
+        return logits, logits
+
+    def construct(self, logits, labels, input_lengths=None, label_lengths=None):
+        if input_lengths is None:
+            cfg = self.cfg_00 if label_lengths is None else self.cfg_01
+            input_lengths = NONE_I32
+        else:
+            cfg = self.cfg_10 if label_lengths is None else self.cfg_11
+        if label_lengths is None:
+            label_lengths = NONE_I32
+        return self.op(logits, labels, input_lengths, label_lengths, cfg)
+
+    @staticmethod
+    def _np_fail(logits, *rest):
+        return np.full(logits.shape[1], np.nan, np.float32), np.full(
+            logits.shape, np.nan, np.float32
+        )
+
+    def _np_loss(self, logits, labels, in_len, lab_len, cfg):
+        args = (logits, labels, in_len, lab_len, cfg)
+        return c.guarded_pyfunc(self._np_loss_run, self._np_fail, *args)
+
+    def _np_loss_run(self, logits, labels, in_len, lab_len, cfg):
+        T, B, C = logits.shape
+        blank = int(cfg[0]) if cfg[0] >= 0 else C + int(cfg[0])
+        if not cfg[2]:
+            in_len = np.full(B, T, np.int32)
+        if not cfg[3]:
+            lab_len = v.label_lengths_from_padding(labels, C, blank)
+        loss, grad = ref.ctc_loss(
+            logits.astype(np.float64),
+            labels,
+            in_len,
+            lab_len,
+            blank=blank,
+            zero_infinity=bool(cfg[1]),
+        )
+        return loss.astype(np.float32), grad.astype(np.float32)

@@ -1,0 +1,255 @@
+"""The whole LSTM stack (all layers, both directions) as one MindSpore op, forward + bprop.
+
+``LSTMStack(input_size, hidden_size, num_layers, bidirectional, has_bias)(x, h0, c0, seq_length,
+weights) -> (y, h_n, c_n)``: x (T, B, I) float32 time-major; h0, c0 (L*D, B, H) float32 or None
+(zeros); seq_length (B,) int32 or None (all T); weights 1-D float32, every parameter flattened
+and concatenated in ``flat_layout`` order; y (T, B, D*H), h_n, c_n (L*D, B, H).
+In training mode the forward also writes the reserve its bprop consumes; in inference mode the
+bprop (if a gradient is asked for anyway) recomputes the training forward first.
+
+MindSpore parses a bprop once per Python function and shares the graph between all instances,
+so the ops here are module-level and stateless: the configuration travels in shapes (a config
+tensor of shape (L, D, H), 1-D / 2-D stand-ins for absent h0 / seq_length; see csrc/aot_lstm.cpp).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mindspore import Tensor, nn, ops
+
+from ..reference import lstm as ref
+from . import _custom as c
+
+NO_STATE = Tensor(np.zeros(1, np.float32))  # h0 / c0 absent (1-D)
+NO_SEQ = Tensor(np.zeros((1, 1), np.int32))  # seq_length absent (2-D)
+
+
+def flat_layout(
+    input_size: int, hidden_size: int, num_layers: int, bidirectional: bool, has_bias: bool
+) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape) of each parameter in the flat weights: kind-major (weight_ih, weight_hh,
+    bias_ih, bias_hh), then layer, then direction -- the aot entries' order."""
+    D, H = (2 if bidirectional else 1), hidden_size
+    kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[: 4 if has_bias else 2]
+    out = []
+    for kind in kinds:
+        for layer in range(num_layers):
+            for d in range(D):
+                name = f"{kind}_l{layer}{'_reverse' if d else ''}"
+                if kind == "weight_ih":
+                    shape: tuple[int, ...] = (4 * H, input_size if layer == 0 else D * H)
+                elif kind == "weight_hh":
+                    shape = (4 * H, H)
+                else:
+                    shape = (4 * H,)
+                out.append((name, shape))
+    return out
+
+
+def _config(x, h0, seq, cfg, w):
+    """(T, B, I, L, D, H, has_bias, has_hx, has_seq) from the shapes, checked."""
+    c.require(len(x) == 3, f"x must have rank 3 (T, B, I), got shape {tuple(x)}")
+    T, B, I = x
+    L, D, H = cfg
+    n = [sum(int(np.prod(s)) for _, s in flat_layout(I, H, L, D == 2, b)) for b in (False, True)]
+    if len(w) == 1 and w[0] not in n:
+        for b in (True, False):  # the input size the weights were made for, if any
+            base = sum(int(np.prod(s)) for _, s in flat_layout(0, H, L, D == 2, b))
+            if (w[0] - base) % (4 * H * D) == 0 and w[0] > base:
+                c.require(
+                    False,
+                    f"x must have shape[2] == input_size = {(w[0] - base) // (4 * H * D)}, "
+                    f"got shape {tuple(x)}",
+                )
+    c.require(
+        len(w) == 1 and w[0] in n,
+        f"weights must be the {n[1]} (or {n[0]} without biases) flattened parameters of an "
+        f"LSTM({I}, {H}, num_layers={L}, bidirectional={D == 2}), got shape {tuple(w)}",
+    )
+    has_hx, has_seq = len(h0) == 3, len(seq) == 1
+    state = (L * D, B, H)
+    c.require(not has_hx or tuple(h0) == state, f"h0 / c0 must have shape {state}, got {h0}")
+    c.require(not has_seq or tuple(seq) == (B,), f"seq_length must have shape ({B},), got {seq}")
+    return T, B, I, L, D, H, w[0] == n[1], has_hx, has_seq
+
+
+def _fwd_shape(x, h0, c0, seq, cfg, w):
+    T, B, _, L, D, H, *_ = _config(x, h0, seq, cfg, w)
+    return [T, B, D * H], [L * D, B, H], [L * D, B, H]
+
+
+def _fwd_shape_train(x, h0, c0, seq, cfg, w):
+    T, B, I, L, D, H, *_ = _config(x, h0, seq, cfg, w)
+    reserve = int(c._backend._C.lstm_reserve_size(T, B, I, H, L, D == 2))
+    return [T, B, D * H], [L * D, B, H], [L * D, B, H], [reserve]
+
+
+def _fwd_shape_train_np(x, h0, c0, seq, cfg, w):
+    return (*_fwd_shape(x, h0, c0, seq, cfg, w), [1])  # the NumPy bprop recomputes
+
+
+def _fwd_dtype(x, h0, c0, seq, cfg, w):
+    for name, t in (("x", x), ("h0", h0), ("c0", c0), ("weights", w)):
+        c.require_float32(t, name)
+    c.require_int32(seq, "seq_length")
+    return x, x, x
+
+
+def _fwd_dtype_train(x, h0, c0, seq, cfg, w):
+    return (*_fwd_dtype(x, h0, c0, seq, cfg, w), x)
+
+
+def _bwd_shape(x, h0, c0, seq, cfg, w, y, reserve, dy, dh, dc):
+    return list(x), list(dh), list(dc), list(w)
+
+
+def _bwd_dtype(x, h0, c0, seq, cfg, w, y, reserve, dy, dh, dc):
+    return x, x, x, x
+
+
+def _grads(bwd_op, x, h0, c0, seq, cfg, w, y, reserve, dout):
+    dx, dh0, dc0, dw = bwd_op(x, h0, c0, seq, cfg, w, y, reserve, dout[0], dout[1], dout[2])
+    if h0.ndim != 3:
+        dh0, dc0 = ops.zeros_like(h0), ops.zeros_like(c0)
+    return dx, dh0, dc0, ops.zeros_like(seq), ops.zeros_like(cfg), dw
+
+
+# ---- NumPy fallback bodies (pyfunc): the float64 reference ----
+def _np_forward(x, h0, c0, seq, cfg, w):
+    L, D, H = cfg.shape
+    T, B, I = x.shape
+    has_bias = w.size != sum(int(np.prod(s)) for _, s in flat_layout(I, H, L, D == 2, False))
+    params, off = {}, 0
+    for name, shape in flat_layout(I, H, L, D == 2, has_bias):
+        n = int(np.prod(shape))
+        params[name] = w[off : off + n].reshape(shape).astype(np.float64)
+        off += n
+    r = ref.lstm_forward(
+        x.astype(np.float64),
+        params,
+        H,
+        L,
+        D == 2,
+        h0.astype(np.float64) if h0.ndim == 3 else None,
+        c0.astype(np.float64) if c0.ndim == 3 else None,
+        seq.astype(np.int32) if seq.ndim == 1 else None,
+    )
+    return r, [name for name, _ in flat_layout(I, H, L, D == 2, has_bias)]
+
+
+def _np_fail(x, h0, c0, seq, cfg, w):
+    L, D, H = cfg.shape
+    state = np.full((L * D, x.shape[1], H), np.nan, np.float32)
+    y = np.full((x.shape[0], x.shape[1], D * H), np.nan, np.float32)
+    return y, state, state.copy()
+
+
+def _np_infer_run(x, h0, c0, seq, cfg, w):
+    r, _ = _np_forward(x, h0, c0, seq, cfg, w)
+    return tuple(a.astype(np.float32) for a in (r.output, r.h_n, r.c_n))
+
+
+def _np_infer(x, h0, c0, seq, cfg, w):
+    return c.guarded_pyfunc(_np_infer_run, _np_fail, x, h0, c0, seq, cfg, w)
+
+
+def _np_train(x, h0, c0, seq, cfg, w):
+    fail = lambda *a: (*_np_fail(*a), np.zeros(1, np.float32))  # noqa: E731
+    run = lambda *a: (*_np_infer_run(*a), np.zeros(1, np.float32))  # noqa: E731
+    return c.guarded_pyfunc(run, fail, x, h0, c0, seq, cfg, w)
+
+
+def _np_backward_run(x, h0, c0, seq, cfg, w, y, reserve, dy, dh, dc):
+    r, names = _np_forward(x, h0, c0, seq, cfg, w)
+    g = ref.lstm_backward(*(a.astype(np.float64) for a in (dy, dh, dc)), r.cache)
+    dw = np.concatenate([g.d_params[name].ravel() for name in names])
+    return tuple(a.astype(np.float32) for a in (g.d_x, g.d_h0, g.d_c0, dw))
+
+
+def _np_backward_fail(x, h0, c0, seq, cfg, w, y, reserve, dy, dh, dc):
+    nan = lambda a: np.full(a.shape, np.nan, np.float32)  # noqa: E731
+    return nan(x), nan(dh), nan(dc), nan(w)
+
+
+def _np_backward(x, h0, c0, seq, cfg, w, y, reserve, dy, dh, dc):
+    args = (x, h0, c0, seq, cfg, w, y, reserve, dy, dh, dc)
+    return c.guarded_pyfunc(_np_backward_run, _np_backward_fail, *args)
+
+
+# ---- the ops, built once per backend, with one bprop function each ----
+class _Ops:
+    train = infer = bwd = None
+
+
+AOT, NP = _Ops(), _Ops()
+
+
+def _aot_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
+    return _grads(AOT.bwd, x, h0, c0, seq, cfg, w, out[0], out[3], dout)
+
+
+def _aot_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
+    y, _, _, reserve = AOT.train(x, h0, c0, seq, cfg, w)
+    return _grads(AOT.bwd, x, h0, c0, seq, cfg, w, y, reserve, dout)
+
+
+def _np_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
+    return _grads(NP.bwd, x, h0, c0, seq, cfg, w, out[0], out[3], dout)
+
+
+def _np_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
+    # the NumPy backward recomputes the forward: y stands in for the absent reserve
+    return _grads(NP.bwd, x, h0, c0, seq, cfg, w, out[0], out[0], dout)
+
+
+def lstm_ops(backend: str) -> _Ops:
+    """The (train, infer, bwd) ops of a backend ('cpu' aot or 'numpy' pyfunc), built once."""
+    if backend == "cpu":
+        if AOT.train is None:
+            AOT.bwd = c.custom("crnn_aot_lstm_backward", _bwd_shape, _bwd_dtype)
+            AOT.train = c.custom(
+                "crnn_aot_lstm_forward_train", _fwd_shape_train, _fwd_dtype_train, _aot_bprop_train
+            )
+            AOT.infer = c.custom(
+                "crnn_aot_lstm_forward_infer", _fwd_shape, _fwd_dtype, _aot_bprop_infer
+            )
+        return AOT
+    if backend == "numpy":
+        if NP.train is None:
+            NP.bwd = c.custom(_np_backward, _bwd_shape, _bwd_dtype)
+            NP.train = c.custom(_np_train, _fwd_shape_train_np, _fwd_dtype_train, _np_bprop_train)
+            NP.infer = c.custom(_np_infer, _fwd_shape, _fwd_dtype, _np_bprop_infer)
+        return NP
+    raise ValueError(f"LSTMStack backend must be 'cpu' or 'numpy', got {backend!r}")
+
+
+class LSTMStack(nn.Cell):
+    """One fused op for an LSTM stack of fixed configuration (see the module docstring)."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        has_bias: bool = True,
+        backend: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.backend = backend or c.backend()
+        ops_ = lstm_ops(self.backend)
+        self.train_op, self.infer_op = ops_.train, ops_.infer
+        self.layout = flat_layout(input_size, hidden_size, num_layers, bidirectional, has_bias)
+        D = 2 if bidirectional else 1
+        self.cfg = Tensor(np.zeros((num_layers, D, hidden_size), np.int8))
+
+    def construct(self, x, h0=None, c0=None, seq_length=None, weights=None):
+        if h0 is None:
+            h0, c0 = NO_STATE, NO_STATE
+        if seq_length is None:
+            seq_length = NO_SEQ
+        if self.training:
+            y, h_n, c_n, _ = self.train_op(x, h0, c0, seq_length, self.cfg, weights)
+        else:
+            y, h_n, c_n = self.infer_op(x, h0, c0, seq_length, self.cfg, weights)
+        return y, h_n, c_n

@@ -1,0 +1,188 @@
+// MindSpore aot entry points of the fused LSTM stack (thin adapters over kernels/cpu/lstm.h).
+//
+// The configuration travels in shapes, so that MindSpore's shape inference and the bprop (whose
+// parsed graph MindSpore shares between all instances of a Python function) need no state:
+// Forward inputs, in order:
+//   0 x (T, B, I) float32
+//   1 h0, 2 c0 (L*D, B, H) float32, or any 1-D stand-in for zeros
+//   3 seq_length (B,) int32, or any 2-D stand-in for "all T"
+//   4 config, any dtype, shape (L, D, H): num_layers, directions (1 or 2), hidden size
+//   5 weights, 1-D float32: every parameter flattened and concatenated, grouped by kind, each
+//     kind in layer * D + direction order: the L*D w_ih (4H, I_l), the L*D w_hh (4H, H), then
+//     (with biases) the L*D b_ih (4H,) and the L*D b_hh (4H,); has_bias follows from the size.
+// Forward outputs: 6 y (T, B, D*H), 7 h_n, 8 c_n (L*D, B, H), and for the training entry
+// 9 reserve (crnn_lstm_reserve_size floats, 1-D).
+// Backward inputs: 0-5 as the forward, 6 y, 7 reserve, 8 dy, 9 dh_n, 10 dc_n; outputs 11 dx,
+// 12 dh0, 13 dc0, 14 dweights (the layout of `weights`).
+#include <vector>
+
+#include "../kernels/cpu/checks.h"
+#include "../kernels/cpu/lstm.h"
+#include "aot_util.h"
+
+namespace crnn {
+namespace aot {
+namespace {
+
+struct LstmCall {
+  crnn_lstm_desc desc{};
+  int64_t D = 1, LD = 1, num_weights = 0;
+  bool has_hx = false, has_seq = false;
+  std::vector<const float *> w[4];  // w_ih, w_hh, b_ih, b_hh
+  std::vector<int64_t> offset[4];   // of each parameter within the flat weights
+  crnn_lstm_weights_f32 weights() const {
+    return {w[0].data(), w[1].data(), desc.has_bias ? w[2].data() : nullptr,
+            desc.has_bias ? w[3].data() : nullptr};
+  }
+};
+
+void require(bool ok, const std::string &msg) {
+  if (!ok) fail(CRNN_STATUS_INVALID_VALUE, msg);
+}
+
+void require_finite(const Args &a, int i, const std::string &name) {
+  if (!crnn_all_finite_f32(a.ptr<float>(i), a.numel(i)))
+    fail(CRNN_STATUS_NONFINITE_INPUT, name + " contains NaN or Inf");
+}
+
+// Parses and checks the inputs shared by all entries; `n_total` is the entry's tensor count.
+LstmCall parse(const Args &a, int n_total) {
+  LstmCall c;
+  require(a.n == n_total,
+          "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
+  require(a.ndims[4] == 3,
+          "config must have shape (num_layers, directions, hidden_size), got " + a.shape(4));
+  const int64_t L = a.dim(4, 0), H = a.dim(4, 2);
+  c.D = a.dim(4, 1);
+  require(L >= 1 && L < (1 << 20), "num_layers must be >= 1, got " + std::to_string(L));
+  require(c.D == 1 || c.D == 2, "directions must be 1 or 2, got " + std::to_string(c.D));
+  require(H >= 1, "hidden_size must be >= 1, got " + std::to_string(H));
+  c.LD = L * c.D;
+  c.has_hx = a.ndims[1] == 3;
+  c.has_seq = a.ndims[3] == 1;
+  a.expect(0, "x", "float32", 3, "(T, B, I)");
+  const int64_t T = a.dim(0, 0), B = a.dim(0, 1), I = a.dim(0, 2);
+  require(T >= 1 && B >= 1 && I >= 1, "x must have T, B, I >= 1, got shape " + a.shape(0));
+  a.expect(5, "weights", "float32", 1, "(n,)");
+  int64_t total = 0, matrices = 0;
+  for (int k = 0; k < 4; ++k)
+    for (int64_t idx = 0; idx < c.LD; ++idx) {
+      c.offset[k].push_back(total);
+      total += k >= 2 ? 4 * H : 4 * H * (k == 1 ? H : idx < c.D ? I : c.D * H);
+      if (k == 1 && idx == c.LD - 1) matrices = total;
+    }
+  const int32_t has_bias = a.dim(5, 0) == total;
+  require(has_bias || a.dim(5, 0) == matrices, "weights must hold the " + std::to_string(total) +
+                                                   " (with biases) or " + std::to_string(matrices) +
+                                                   " (without) flattened parameters, got shape " +
+                                                   a.shape(5));
+  c.num_weights = has_bias ? total : matrices;
+  c.desc = crnn_lstm_desc{T, B, I, H, static_cast<int32_t>(L), c.D == 2, has_bias, 0};
+  require_finite(a, 5, "weights");
+  for (int k = 0; k < (has_bias ? 4 : 2); ++k)
+    for (int64_t off : c.offset[k]) c.w[k].push_back(a.ptr<float>(5) + off);
+  require_finite(a, 0, "x");
+  if (c.has_hx) {
+    for (int i : {1, 2}) {
+      const char *name = i == 1 ? "h0" : "c0";
+      a.expect(i, name, "float32", 3, "(L*D, B, H)");
+      a.expect_dims(i, name, {c.LD, B, H});
+      require_finite(a, i, name);
+    }
+  }
+  if (c.has_seq) {
+    a.expect(3, "seq_length", "int32", 1, "(B,)");
+    a.expect_dims(3, "seq_length", {B});
+    const int32_t *s = a.ptr<int32_t>(3);
+    for (int64_t b = 0; b < B; ++b)
+      require(s[b] >= 0 && s[b] <= T, "seq_length[" + std::to_string(b) +
+                                          "] = " + std::to_string(s[b]) +
+                                          " is outside [0, T = " + std::to_string(T) + "]");
+  }
+  return c;
+}
+
+void expect_output(const Args &a, int i, const char *name, std::initializer_list<int64_t> dims) {
+  a.expect(i, name, "float32", static_cast<int>(dims.size()), "");
+  a.expect_dims(i, name, dims);
+}
+
+int forward(const char *entry, int nparam, void **params, int *ndims, int64_t **shapes,
+            const char **dtypes, bool training) {
+  return guarded(entry, [&] {
+    const Args a{nparam, params, ndims, shapes, dtypes};
+    const LstmCall c = parse(a, training ? 10 : 9);
+    const crnn_lstm_desc &d = c.desc;
+    const int o = 6;
+    expect_output(a, o, "y", {d.T, d.B, c.D * d.H});
+    expect_output(a, o + 1, "h_n", {c.LD, d.B, d.H});
+    expect_output(a, o + 2, "c_n", {c.LD, d.B, d.H});
+    float *reserve = nullptr;
+    if (training) {
+      expect_output(a, o + 3, "reserve", {static_cast<int64_t>(crnn_lstm_reserve_size(&d))});
+      reserve = a.ptr<float>(o + 3);
+    }
+    const size_t ws = crnn_lstm_forward_workspace_size(&d);
+    const crnn_lstm_weights_f32 w = c.weights();
+    check_status(
+        crnn_lstm_forward_f32(a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2), reserve,
+                              a.ptr<float>(0), c.has_hx ? a.ptr<float>(1) : nullptr,
+                              c.has_hx ? a.ptr<float>(2) : nullptr,
+                              c.has_seq ? a.ptr<int32_t>(3) : nullptr, &w, &d, scratch(ws), ws),
+        -1, "LSTM forward");
+  });
+}
+
+}  // namespace
+}  // namespace aot
+}  // namespace crnn
+
+using crnn::aot::Args;
+
+CRNN_AOT_EXPORT int crnn_aot_lstm_forward_train(int nparam, void **params, int *ndims,
+                                                int64_t **shapes, const char **dtypes, void *,
+                                                void *) {
+  return crnn::aot::forward("lstm_forward_train", nparam, params, ndims, shapes, dtypes, true);
+}
+
+CRNN_AOT_EXPORT int crnn_aot_lstm_forward_infer(int nparam, void **params, int *ndims,
+                                                int64_t **shapes, const char **dtypes, void *,
+                                                void *) {
+  return crnn::aot::forward("lstm_forward_infer", nparam, params, ndims, shapes, dtypes, false);
+}
+
+CRNN_AOT_EXPORT int crnn_aot_lstm_backward(int nparam, void **params, int *ndims, int64_t **shapes,
+                                           const char **dtypes, void *, void *) {
+  using namespace crnn::aot;
+  return guarded("lstm_backward", [&] {
+    const Args a{nparam, params, ndims, shapes, dtypes};
+    const LstmCall c = parse(a, 15);
+    const crnn_lstm_desc &d = c.desc;
+    const int i = 6;
+    expect_output(a, i, "y", {d.T, d.B, c.D * d.H});
+    expect_output(a, i + 1, "reserve", {static_cast<int64_t>(crnn_lstm_reserve_size(&d))});
+    expect_output(a, i + 2, "dy", {d.T, d.B, c.D * d.H});
+    expect_output(a, i + 3, "dh_n", {c.LD, d.B, d.H});
+    expect_output(a, i + 4, "dc_n", {c.LD, d.B, d.H});
+    for (int k : {2, 3, 4}) require_finite(a, i + k, k == 2 ? "dy" : k == 3 ? "dh_n" : "dc_n");
+    const int o = i + 5;
+    expect_output(a, o, "dx", {d.T, d.B, d.I});
+    expect_output(a, o + 1, "dh0", {c.LD, d.B, d.H});
+    expect_output(a, o + 2, "dc0", {c.LD, d.B, d.H});
+    expect_output(a, o + 3, "dweights", {c.num_weights});
+    std::vector<float *> g[4];
+    for (int k = 0; k < 4; ++k)
+      for (int64_t off : c.offset[k]) g[k].push_back(a.ptr<float>(o + 3) + off);
+    if (!d.has_bias) g[2] = g[3] = std::vector<float *>(c.LD, nullptr);
+    const size_t ws = crnn_lstm_backward_workspace_size(&d);
+    const crnn_lstm_weights_f32 w = c.weights();
+    check_status(
+        crnn_lstm_backward_f32(
+            a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2), g[0].data(), g[1].data(),
+            g[2].data(), g[3].data(), a.ptr<float>(i + 2), a.ptr<float>(i + 3), a.ptr<float>(i + 4),
+            a.ptr<float>(0), a.ptr<float>(i), c.has_hx ? a.ptr<float>(1) : nullptr,
+            c.has_hx ? a.ptr<float>(2) : nullptr, c.has_seq ? a.ptr<int32_t>(3) : nullptr,
+            a.ptr<float>(i + 1), &w, &d, scratch(ws), ws),
+        -1, "LSTM backward");
+  });
+}

@@ -1,0 +1,88 @@
+// Plumbing of the aot entry points: last-error store, scratch, argument checks.
+#include "aot_util.h"
+
+#include <stdio.h>
+
+#include <mutex>
+#include <vector>
+
+namespace crnn {
+namespace aot {
+namespace {
+std::mutex g_error_mutex;
+std::string g_last_error;  // guarded by g_error_mutex; MindSpore may call from any thread
+}  // namespace
+
+void fail(crnn_status_t code, const std::string &msg) {
+  throw Error{code, msg};
+}
+
+void set_last_error(const std::string &msg) {
+  {
+    std::lock_guard<std::mutex> lock(g_error_mutex);
+    g_last_error = msg;
+  }
+  fprintf(stderr, "%s\n", msg.c_str());
+  fflush(stderr);
+}
+
+std::string last_error() {
+  std::lock_guard<std::mutex> lock(g_error_mutex);
+  return g_last_error;
+}
+
+void *scratch(size_t bytes) {
+  thread_local std::vector<char> buf;
+  if (buf.size() < bytes) buf.resize(bytes);
+  return buf.data();
+}
+
+int32_t *int_scratch(size_t n) {
+  thread_local std::vector<int32_t> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+int64_t Args::numel(int i) const {
+  int64_t n = 1;
+  for (int d = 0; d < ndims[i]; ++d) n *= shapes[i][d];
+  return n;
+}
+
+std::string Args::shape(int i) const {
+  std::string s = "(";
+  for (int d = 0; d < ndims[i]; ++d) s += (d ? ", " : "") + std::to_string(shapes[i][d]);
+  return s + (ndims[i] == 1 ? ",)" : ")");
+}
+
+void Args::expect(int i, const char *name, const char *dtype, int ndim, const char *layout) const {
+  if (i >= n) fail(CRNN_STATUS_INVALID_VALUE, std::string("missing argument ") + name);
+  if (std::string(dtypes[i]) != dtype)
+    fail(CRNN_STATUS_INVALID_VALUE,
+         std::string(name) + " must have dtype " + dtype + ", got " + dtypes[i]);
+  if (ndims[i] != ndim)
+    fail(CRNN_STATUS_INVALID_VALUE, std::string(name) + " must have rank " + std::to_string(ndim) +
+                                        " " + layout + ", got shape " + shape(i));
+}
+
+void Args::expect_dims(int i, const char *name, std::initializer_list<int64_t> dims) const {
+  int d = 0;
+  bool ok = static_cast<int>(dims.size()) == ndims[i];
+  for (int64_t want : dims) ok = ok && shapes[i][d++] == want;
+  if (!ok) {
+    std::string w = "(";
+    d = 0;
+    for (int64_t want : dims) w += (d++ ? ", " : "") + std::to_string(want);
+    fail(CRNN_STATUS_INVALID_VALUE, std::string(name) + " must have shape " + w +
+                                        (dims.size() == 1 ? ",)" : ")") + ", got " + shape(i));
+  }
+}
+
+void check_status(crnn_status_t st, int32_t index, const std::string &what) {
+  if (st == CRNN_STATUS_SUCCESS) return;
+  const std::string where = index >= 0 ? " (batch index " + std::to_string(index) + ")" : "";
+  fail(st, what + ": " + crnn_status_string(st) + where);
+}
+
+}  // namespace aot
+}  // namespace crnn

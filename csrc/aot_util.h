@@ -1,0 +1,76 @@
+// Shared plumbing of the MindSpore aot entry points (aot_lstm.cpp, aot_ctc.cpp).
+//
+// MindSpore calls `int Entry(int nparam, void **params, int *ndims, int64_t **shapes,
+// const char **dtypes, void *stream, void *extra)` with the inputs first, then the outputs, all
+// dense row-major on the host. A non-zero return becomes a RuntimeError that carries only the
+// number, so every entry stores a message (read back by `crnn_fast._C.aot_last_error()`) and
+// prints it to stderr before returning a crnn_status_t code.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <string>
+
+#include "../kernels/common/status.h"
+
+#define CRNN_AOT_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace crnn {
+namespace aot {
+
+// Thrown inside an entry; `guarded` turns it into the return code and the stored message.
+struct Error {
+  crnn_status_t code;
+  std::string msg;
+};
+
+[[noreturn]] void fail(crnn_status_t code, const std::string &msg);
+void set_last_error(const std::string &msg);
+std::string last_error();
+
+// Bytes of per-thread scratch, reused across calls (the kernels never allocate).
+void *scratch(size_t bytes);
+// int32 scratch of n elements, separate from `scratch`.
+int32_t *int_scratch(size_t n);
+
+struct Args {
+  int n;
+  void **p;
+  int *ndims;
+  int64_t **shapes;
+  const char **dtypes;
+
+  int64_t dim(int i, int d) const { return shapes[i][d]; }
+  int64_t numel(int i) const;
+  std::string shape(int i) const;
+  template <typename T>
+  T *ptr(int i) const {
+    return static_cast<T *>(p[i]);
+  }
+  // Requires tensor i to have `dtype` and rank `ndim`; `name` and `layout` go in the message.
+  void expect(int i, const char *name, const char *dtype, int ndim, const char *layout) const;
+  // Requires tensor i to have exactly the given dims.
+  void expect_dims(int i, const char *name, std::initializer_list<int64_t> dims) const;
+};
+
+// Runs `body` and maps failures to a return code (0 = success) and the last-error message.
+template <typename F>
+int guarded(const char *entry, F &&body) {
+  try {
+    body();
+    return 0;
+  } catch (const Error &e) {
+    set_last_error(std::string("crnn_fast aot ") + entry + ": " + e.msg);
+    return static_cast<int>(e.code);
+  } catch (const std::exception &e) {
+    set_last_error(std::string("crnn_fast aot ") + entry + ": " + e.what());
+    return static_cast<int>(CRNN_STATUS_EXECUTION_FAILED);
+  }
+}
+
+// Raises (via fail) with `what` when a kernel status is not success.
+void check_status(crnn_status_t st, int32_t index, const std::string &what);
+
+}  // namespace aot
+}  // namespace crnn
