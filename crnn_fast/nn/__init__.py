@@ -1,11 +1,21 @@
 """Drop-in MindSpore layers running crnn_fast's kernels (importing this imports MindSpore).
 
-``LSTM`` (== ``mindspore.nn.LSTM``), ``CTCLoss`` (MindOCR's contract), and ``patch(cell)``
-which swaps every stock ``nn.LSTM`` inside a model for ``LSTM`` keeping its parameters.
+``LSTM`` (== ``mindspore.nn.LSTM``), ``CTCLoss`` (MindOCR's contract), the CTC decoders and
+MindOCR's string postprocess (``CTCLabelDecode``), and ``patch(cell)`` which swaps every stock
+``nn.LSTM`` inside a model for ``LSTM`` keeping its parameters.
 """
 
 from .ctc_loss import CTCLoss
+from .decoders import CTCBeamSearchDecoder, CTCGreedyDecoder
 from .lstm import LSTM
 from .patch import patch
+from .postprocess import CTCLabelDecode
 
-__all__ = ["CTCLoss", "LSTM", "patch"]
+__all__ = [
+    "CTCBeamSearchDecoder",
+    "CTCGreedyDecoder",
+    "CTCLabelDecode",
+    "CTCLoss",
+    "LSTM",
+    "patch",
+]

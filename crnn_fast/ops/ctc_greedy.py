@@ -86,6 +86,8 @@ class CTCGreedyOp(nn.Cell):
         return c.guarded_pyfunc(self._np_decode_run, self._np_fail, scores, in_len, cfg)
 
     def _np_decode_run(self, scores, in_len, cfg):
+        if not np.isfinite(scores).all():
+            raise ValueError("scores contains NaN or Inf")
         C = scores.shape[2]
         blank = int(cfg[0]) if cfg[0] >= 0 else C + int(cfg[0])
         r = ref.ctc_greedy_decode(

@@ -95,6 +95,8 @@ class CTCLossOp(nn.Cell):
         return c.guarded_pyfunc(self._np_loss_run, self._np_fail, *args)
 
     def _np_loss_run(self, logits, labels, in_len, lab_len, cfg):
+        if not np.isfinite(logits).all():
+            raise ValueError("logits contains NaN or Inf")
         T, B, C = logits.shape
         blank = int(cfg[0]) if cfg[0] >= 0 else C + int(cfg[0])
         if not cfg[2]:

@@ -116,6 +116,9 @@ def _grads(bwd_op, x, h0, c0, seq, cfg, w, y, reserve, dout):
 
 # ---- NumPy fallback bodies (pyfunc): the float64 reference ----
 def _np_forward(x, h0, c0, seq, cfg, w):
+    for name, a in (("x", x), ("h0", h0), ("c0", c0), ("weights", w)):
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or Inf")
     L, D, H = cfg.shape
     T, B, I = x.shape
     has_bias = w.size != sum(int(np.prod(s)) for _, s in flat_layout(I, H, L, D == 2, False))
