@@ -17,9 +17,7 @@ void bind_ctc_beam_search(py::module_ &m);
 }  // namespace bind
 }  // namespace crnn
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "../kernels/cpu/thread_pool.h"
 
 namespace {
 
@@ -39,13 +37,8 @@ py::dict build_info() {
   py::dict d;
   d["compiler"] = std::string(__VERSION__);
   d["simd_runtime"] = runtime_simd();
-#ifdef _OPENMP
-  d["openmp"] = true;
-  d["max_threads"] = omp_get_max_threads();
-#else
-  d["openmp"] = false;
-  d["max_threads"] = 1;
-#endif
+  d["threads"] = "crnn_fast pool (CRNN_FAST_NUM_THREADS, else the CPU affinity mask)";
+  d["max_threads"] = crnn::cpu::max_threads();
   d["cuda_compiled"] = CRNN_FAST_CUDA_COMPILED != 0;
   d["build_type"] = std::string(CRNN_FAST_BUILD_TYPE);
   return d;

@@ -75,8 +75,24 @@ class EagerCheckCell(nn.Cell):
         self.eager = is_pynative()
         try:
             return super().__call__(*args, **kwargs)
+        except Exception:
+            if self.eager:
+                _reset_pynative_grad()
+            raise
         finally:
             self.eager = False
+
+
+def _reset_pynative_grad() -> None:
+    """MindSpore 2.10 keeps a half-built PYNATIVE grad graph after an exception inside
+    ``value_and_grad`` and every later grad call fails ("Only support integers ... as index");
+    clearing the executor's resources restores it (private API, so best effort)."""
+    try:
+        from mindspore.common.api import _pynative_executor
+
+        _pynative_executor.clear_res()
+    except Exception:  # noqa: BLE001  (a missing private API must not mask the real error)
+        pass
 
 
 def host(t) -> np.ndarray:

@@ -41,7 +41,7 @@ typedef enum crnn_ctc_input_kind {
 typedef struct crnn_ctc_loss_options {
   int32_t blank;          // blank class index, 0 <= blank < C (MindOCR: C-1)
   int32_t zero_infinity;  // infeasible sample: loss 0 instead of +inf (grad is 0 either way)
-  int32_t num_threads;    // <= 0: the OpenMP default
+  int32_t num_threads;    // <= 0: the CPU pool default (max_threads)
   int32_t *error_index;   // optional out: batch index of the first failing sample, else -1
 } crnn_ctc_loss_options;
 
@@ -50,7 +50,7 @@ typedef struct crnn_ctc_decode_options {
   int32_t blank;
   int32_t input_kind;    // crnn_ctc_input_kind
   int32_t batch_first;   // 0: scores are (T, B, C); 1: (B, T, C)
-  int32_t num_threads;   // <= 0: the OpenMP default
+  int32_t num_threads;   // <= 0: the CPU pool default (max_threads)
   int32_t beam_width;    // beam search only: beams kept per frame (>= 1)
   int32_t top_n;         // beam search only: sequences returned per sample (1..beam_width)
   int32_t top_k;         // beam search only: extend by the k best non-blank tokens (<= 0: all)

@@ -18,7 +18,7 @@ inline void gemm(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_t K, co
                     ldc);
 }
 
-// OpenBLAS's own pthread pool is switched off: the kernels split GEMMs over their OpenMP
+// OpenBLAS's own pthread pool is switched off: the kernels split GEMMs over their pool
 // threads (parallel_chunks) and call OpenBLAS single-threaded inside them.
 inline void set_blas_threads(int n) {
   scipy_openblas_set_num_threads(n);

@@ -12,10 +12,7 @@
 #include <atomic>
 
 #include "../common/fast_math.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "thread_pool.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CRNN_NO_CLONES)
 #define CRNN_SIMD_CLONES \
@@ -28,22 +25,10 @@ namespace crnn {
 namespace cpu {
 
 inline int resolve_threads(int32_t requested, int64_t work_items) {
-#ifdef _OPENMP
-  int64_t n = requested > 0 ? requested : omp_get_max_threads();
-#else
-  int64_t n = 1;
-  (void)requested;
-#endif
+  int64_t n = requested > 0 ? requested : max_threads();
+  if (n > max_threads()) n = max_threads();
   if (n > work_items) n = work_items;
   return n < 1 ? 1 : static_cast<int>(n);
-}
-
-inline int thread_index() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
 }
 
 // Keeps the smallest batch index that failed, across threads.
@@ -64,11 +49,10 @@ inline size_t align_up(size_t n, size_t a = 64) {
   return (n + a - 1) / a * a;
 }
 
-// Runs fn(r0, r1) over [0, M) split into nt contiguous chunks, one per OpenMP thread.
+// Runs fn(r0, r1) over [0, M) split into nt contiguous chunks, one per pool thread.
 template <typename F>
 void parallel_chunks(int nt, int64_t M, F fn) {
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-  for (int c = 0; c < nt; ++c) fn(M * c / nt, M * (c + 1) / nt);
+  parallel_for(nt, nt, false, [&](int64_t c, int) { fn(M * c / nt, M * (c + 1) / nt); });
 }
 
 // Carves a workspace: take(bytes) returns the next 64-byte-aligned offset. The size query and

@@ -369,19 +369,18 @@ extern "C" crnn_status_t crnn_ctc_beam_search_f32(int32_t *ids, int32_t *lengths
   const int nt = crnn::cpu::resolve_threads(opt->num_threads, B);
   char *ws0 = static_cast<char *>(workspace);
   crnn::cpu::FirstError err;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-  for (int64_t b = 0; b < B; ++b) {
+  crnn::cpu::parallel_for(nt, B, true, [&](int64_t b, int tid) {
     const int64_t Tb = input_lengths ? input_lengths[b] : T;
     int32_t *ids_b = ids + b * N * T;
     const float *x_b = T > 0 ? x + b * sample_stride : nullptr;  // x may be NULL when T = 0
     const int st = beam_sample(ids_b, lengths + b * N, scores + b * N, x_b, Tb, T, frame_stride, C,
-                               *opt, ws0 + crnn::cpu::thread_index() * lay.bytes, lay);
+                               *opt, ws0 + tid * lay.bytes, lay);
     if (st != CRNN_STATUS_SUCCESS) {
       for (int64_t j = 0; j < N * T; ++j) ids_b[j] = -1;
       for (int64_t k = 0; k < N; ++k) lengths[b * N + k] = 0, scores[b * N + k] = NAN;
       err.record(b, st);
     }
-  }
+  });
   if (err.failed()) {
     if (opt->error_index) *opt->error_index = static_cast<int32_t>(err.index.load());
     return static_cast<crnn_status_t>(err.status.load());

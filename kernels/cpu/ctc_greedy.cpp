@@ -73,15 +73,14 @@ extern "C" crnn_status_t crnn_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
   const int nt = crnn::cpu::resolve_threads(opt->num_threads, B);
   const size_t row_bytes = crnn::cpu::align_up(C * sizeof(float));
   crnn::cpu::FirstError err;
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t b = 0; b < B; ++b) {
+  crnn::cpu::parallel_for(nt, B, false, [&](int64_t b, int tid) {
     const int64_t Tb = input_lengths ? input_lengths[b] : T;
-    const int st = greedy_sample(ids + b * T, lengths + b, probs + b * T, frames + b * T,
-                                 scores + b * sample_stride, Tb, T, frame_stride, C, *opt,
-                                 reinterpret_cast<float *>(static_cast<char *>(workspace) +
-                                                           crnn::cpu::thread_index() * row_bytes));
+    const int st =
+        greedy_sample(ids + b * T, lengths + b, probs + b * T, frames + b * T,
+                      scores + b * sample_stride, Tb, T, frame_stride, C, *opt,
+                      reinterpret_cast<float *>(static_cast<char *>(workspace) + tid * row_bytes));
     if (st != CRNN_STATUS_SUCCESS) err.record(b, st);
-  }
+  });
   if (err.failed()) {
     if (opt->error_index) *opt->error_index = static_cast<int32_t>(err.index.load());
     return static_cast<crnn_status_t>(err.status.load());

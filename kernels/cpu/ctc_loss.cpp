@@ -259,16 +259,15 @@ crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *la
   const int nt = crnn::cpu::resolve_threads(opt->num_threads, B);
   char *ws0 = static_cast<char *>(workspace);
   crnn::cpu::FirstError err;
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t b = 0; b < B; ++b) {
-    char *ws = ws0 + crnn::cpu::thread_index() * lay.bytes;
+  crnn::cpu::parallel_for(nt, B, false, [&](int64_t b, int tid) {
+    char *ws = ws0 + tid * lay.bytes;
     const int st = ctc_sample_any(loss + b, grad, logits, labels + b * S, input_lengths[b],
                                   label_lengths[b], Tn, B, C, b, *opt, ws, lay);
     if (st != CRNN_STATUS_SUCCESS) {
       loss[b] = static_cast<T>(NAN);
       err.record(b, st);
     }
-  }
+  });
   if (err.failed()) {
     if (opt->error_index) *opt->error_index = static_cast<int32_t>(err.index.load());
     return static_cast<crnn_status_t>(err.status.load());

@@ -1,7 +1,7 @@
 // Fused CTC loss + gradient on the CPU.
 //
 // One pass per sample computes the log-softmax over classes, alpha, beta, the negative
-// log-likelihood and the gradient w.r.t. the raw logits; samples run in parallel (OpenMP).
+// log-likelihood and the gradient w.r.t. the raw logits; samples run in parallel (thread_pool.h).
 //
 // Layouts (dense, row-major):
 //   logits        (T, B, C)  raw scores; log-softmax is applied inside

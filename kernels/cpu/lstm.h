@@ -33,7 +33,7 @@ typedef struct crnn_lstm_desc {
   int32_t num_layers;
   int32_t bidirectional;
   int32_t has_bias;
-  int32_t num_threads;  // <= 0: the OpenMP default
+  int32_t num_threads;  // <= 0: crnn::cpu::max_threads()
 } crnn_lstm_desc;
 
 typedef struct crnn_lstm_weights_f32 {

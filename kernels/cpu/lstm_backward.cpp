@@ -132,7 +132,7 @@ crnn_status_t crnn_lstm_backward_f32(float *dx, float *dh0, float *dc0, float *c
   memset(zero, 0, k.H * 4);
   const int64_t TB = k.T * k.B, BH = k.B * k.H, DH = k.D * k.H, G = k.G, H = k.H;
   const int nt = crnn::cpu::resolve_threads(d->num_threads, k.B * k.D);
-  crnn::cpu::set_blas_threads(1);  // parallelism is ours (OpenMP)
+  crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h)
 
   // Reserve offsets of each layer (walked top-down here, so precompute).
   std::vector<const float *> res_layer(k.L);
@@ -147,8 +147,7 @@ crnn_status_t crnn_lstm_backward_f32(float *dx, float *dh0, float *dc0, float *c
     float *din = l == 0 ? dx : bufs[l % 2];
 
     const int64_t slices = nt >= k.D ? nt / k.D : 1, units = k.D * slices;
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-    for (int64_t u = 0; u < units; ++u) {
+    crnn::cpu::parallel_for(nt, units, false, [&](int64_t u, int) {
       const int64_t dir = u / slices, s = u % slices, idx = l * k.D + dir;
       const float *gates = res_layer[l] + dir * TB * (G + H);
       LayerIO io{gates,
@@ -172,7 +171,7 @@ crnn_status_t crnn_lstm_backward_f32(float *dx, float *dh0, float *dc0, float *c
                  dir,
                  idx};
       bptt_slice(io, k.B * s / slices, k.B * (s + 1) / slices, k);
-    }
+    });
 
     for (int64_t dir = 0; dir < k.D; ++dir) {
       const int64_t idx = l * k.D + dir;

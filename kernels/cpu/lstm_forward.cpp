@@ -5,7 +5,7 @@
 // (direction, batch slice) runs on its own core with no synchronisation (samples are
 // independent), each step a (b, H) x (H, 4H) GEMM followed by one fused, vectorized pass:
 // bias add, sigmoid/tanh, cell update, output write (and, in training, the activated gates
-// and cell states for the backward). OpenBLAS runs single-threaded inside our OpenMP
+// and cell states for the backward). OpenBLAS runs single-threaded inside our pool
 // threads: two spinning thread pools on two cores halved the speed.
 #include <string.h>
 
@@ -136,7 +136,7 @@ crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *res
                     reinterpret_cast<float *>(base + ws.buf1)};
   const int64_t TB = k.T * k.B, BH = k.B * k.H, DH = k.D * k.H;
   const int nt = crnn::cpu::resolve_threads(d->num_threads, k.B * k.D);
-  crnn::cpu::set_blas_threads(1);  // parallelism is ours (OpenMP): no second thread pool
+  crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h): no second pool
 
   const float *in = x;
   int64_t in_size = k.I;
@@ -156,8 +156,7 @@ crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *res
     }
     // Work units (direction, batch slice): nt / D slices per direction.
     const int64_t slices = nt >= k.D ? nt / k.D : 1, units = k.D * slices;
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-    for (int64_t u = 0; u < units; ++u) {
+    crnn::cpu::parallel_for(nt, units, false, [&](int64_t u, int) {
       const int64_t dir = u / slices, s = u % slices;
       const int64_t b0 = k.B * s / slices, b1 = k.B * (s + 1) / slices, nb = b1 - b0;
       const int64_t idx = l * k.D + dir;
@@ -181,7 +180,7 @@ crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *res
                      b1, k);
       memcpy(h_n + idx * BH + b0 * k.H, h + b0 * k.H, nb * k.H * 4);
       memcpy(c_n + idx * BH + b0 * k.H, c + b0 * k.H, nb * k.H * 4);
-    }
+    });
     if (reserve) res += reserve_of_layer(k, l);
     in = out;
     in_size = DH;

@@ -171,3 +171,21 @@ def test_graph_mode_errors(ms_mode, rng):
     with pytest.raises(RuntimeError, match="is 2"):
         cops.CTCLossOp()(Tensor(nan), Tensor(labels))[0].asnumpy()
     assert "logits: non-finite input" in cops.last_error()
+
+
+def test_grad_still_works_after_a_rejected_input(rng):
+    """An exception inside PYNATIVE value_and_grad leaves MindSpore 2.10's grad state broken
+    unless it is reset; crnn_fast's Cells reset it, so training can go on."""
+    logits, labels, *_ = case(rng)
+    bad = labels.copy()
+    bad[3, 3] = 1
+    grad_fn = ms.value_and_grad(cnn.CTCLoss(), 0)
+    with pytest.raises(ValueError, match="follows padding"):
+        grad_fn(Tensor(logits), Tensor(bad))
+    lstm = nn.LSTM(3, 2)
+    value, grad = ms.value_and_grad(lambda x: lstm(x)[0].sum(), 0)(
+        Tensor(np.ones((2, 1, 3), np.float32))
+    )
+    assert np.isfinite(grad.asnumpy()).all()
+    value, grad = grad_fn(Tensor(logits), Tensor(labels))
+    assert np.isfinite(grad.asnumpy()).all()

@@ -1,0 +1,40 @@
+"""Cells of bench_ms_ops.py (GRAPH mode parses construct from source, so they live in a file)."""
+
+from __future__ import annotations
+
+from mindspore import nn
+
+
+class WeightedSum(nn.Cell):
+    """sum(lstm(x)[0] * w): every output element gets its own upstream gradient."""
+
+    def __init__(self, lstm, w):
+        super().__init__()
+        self.lstm, self.w = lstm, w
+
+    def construct(self, x):
+        y, _ = self.lstm(x)
+        return (y * self.w).sum()
+
+
+class MeanCTC(nn.Cell):
+    """MindOCR's loss call: CTCLoss(pred (T, B, C), label (B, S)) -> mean over the batch."""
+
+    def __init__(self, loss):
+        super().__init__()
+        self.loss = loss
+
+    def construct(self, logits, labels):
+        return self.loss(logits, labels)
+
+
+class OneOp(nn.Cell):
+    """A single primitive call (for the fixed per-call cost)."""
+
+    def __init__(self, op):
+        super().__init__()
+        self.op = op
+
+    def construct(self, a, b):
+        out = self.op(a, b)
+        return out if isinstance(out, tuple) else (out,)

@@ -1,0 +1,32 @@
+// The CPU kernels' own fork-join thread pool (replaces OpenMP's `parallel for`).
+//
+// Why not OpenMP: libgomp's idle workers spin for ~300k iterations after each parallel region,
+// and the policy is fixed by OMP_WAIT_POLICY when libgomp loads -- which MindSpore does before
+// crnn_fast is imported. Inside MindSpore (whose own threads also busy-wait) those spinning
+// workers took a core from the framework and made the ops 2-4x slower on a 2-core machine.
+// Here idle workers spin briefly, then sleep on a condition variable.
+//
+// Thread count: CRNN_FAST_NUM_THREADS, else the CPUs this process may run on (OMP_NUM_THREADS
+// is ignored: MindSpore sets it to 1 for the whole process when it is imported). One job runs at a
+// time; a call made while the pool is busy (another thread, or nested inside a task) runs serially
+// on the calling thread. Safe across fork(): the child builds a new pool on first use.
+#pragma once
+
+#include <stdint.h>
+
+#include <functional>
+
+namespace crnn {
+namespace cpu {
+
+// Threads the kernels use by default (>= 1).
+int max_threads();
+
+// Runs fn(i, thread) for every i in [0, n) on min(nt, max_threads()) threads, the caller being
+// thread 0 and `thread` < nt the slot to index per-thread scratch with. Static schedule: thread
+// t runs the contiguous block [n*t/nt, n*(t+1)/nt) (so with n == nt every task gets its own
+// thread); dynamic: tasks go out in order to whichever thread is free. fn must not throw.
+void parallel_for(int nt, int64_t n, bool dynamic, const std::function<void(int64_t, int)> &fn);
+
+}  // namespace cpu
+}  // namespace crnn
