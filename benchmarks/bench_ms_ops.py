@@ -7,9 +7,12 @@ Groups (``op/mode``):
 * ``ms-lstm-fwd+bwd``: ``value_and_grad`` of ``sum(y * w)`` w.r.t. x and every weight;
 * ``ms-ctc-loss+grad``: ``value_and_grad`` of MindOCR's CTC loss (mean) w.r.t. the logits,
   T=25 B=64 C=37 (crnn_fast.nn.CTCLoss vs the stock ops.CTCLoss MindOCR uses);
+* ``ms-ctc-loss+grad-x10``: ten such losses (of differently scaled logits) summed in one GRAPH
+  cell: the per-loss cost inside a compiled training step, without the graph launch;
 * ``aot-overhead``: fixed cost of one call on a tiny input: a crnn_fast aot op (CTC loss op,
   T=B=1, C=2) vs a stock ``ops.add`` of 4 elements, and vs a whole GRAPH-mode cell call.
 
+Modes: ``pynative``, ``pynative-sync`` (``pynative_synchronize=True``) and ``graph``.
 Providers: ``crnn_fast`` (the crnn_fast.nn layer through MindSpore), ``mindspore`` (stock),
 ``crnn_fast-kernel`` (the same kernel through the NumPy API: what the op wraps), ``torch``.
 Every call materialises its outputs (``asnumpy``): MindSpore's CPU ops return before finishing.
@@ -29,7 +32,7 @@ from crnn_fast import demo_lstm
 from crnn_fast.reference import lstm as ref
 
 T, B, I, H, L = 25, 64, 512, 256, 2
-MODES = ["pynative", "graph"]
+MODES = ["pynative", "pynative-sync", "graph"]
 PROVIDERS = ["crnn_fast", "mindspore", "crnn_fast-kernel", "torch"]
 # framework-independent providers are timed once, in the pynative group
 CASES = [(m, p) for m in MODES for p in PROVIDERS if m == "pynative" or p in PROVIDERS[:2]]
@@ -54,7 +57,10 @@ def lstm_data() -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
 
 
 def _set_mode(ms, mode: str) -> None:
+    """pynative-sync: PYNATIVE with ``pynative_synchronize=True`` (ops run on the Python thread;
+    no asynchronous pipeline whose threads busy-wait next to the kernels' own)."""
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
+    ms.set_context(pynative_synchronize=mode == "pynative-sync")
 
 
 def _ms_layer(ms, provider: str, params, monkeypatch):
@@ -177,6 +183,25 @@ def test_ms_ctc(benchmark, request, monkeypatch, ms, mode: str, provider: str):
         fn = _ctc_call(ms, provider, monkeypatch)
         tag(benchmark, "ms-ctc-loss+grad", mode, provider)
         run_timed(benchmark, fn, budget_s=3.0)
+    finally:
+        _set_mode(ms, "pynative")
+
+
+@pytest.mark.parametrize("provider", ["crnn_fast", "mindspore"])
+def test_ms_ctc_x10_graph(benchmark, monkeypatch, ms, provider: str):
+    """Ten losses in one graph: the in-graph cost of one loss+grad (time / 10 is reported)."""
+    from ms_cells import TenCTC
+
+    import crnn_fast.nn as cnn
+
+    d = get_data("crnn")
+    monkeypatch.setattr(backend_mod, "BACKEND", "cpu" if provider == "crnn_fast" else "stock")
+    _set_mode(ms, "graph")
+    try:
+        grad_fn = ms.value_and_grad(TenCTC(cnn.CTCLoss()), 0)
+        logits, labels = ms.Tensor(d.logits), ms.Tensor(d.labels)
+        tag(benchmark, "ms-ctc-loss+grad-x10", "graph", provider, time_scale=0.1)
+        run_timed(benchmark, lambda: grad_fn(logits, labels)[1].asnumpy(), budget_s=3.0)
     finally:
         _set_mode(ms, "pynative")
 

@@ -34,7 +34,6 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
         self.backend = c.backend()
         self.input_size = self.w_ih_list[0].shape[1]
         self.num_directions = 2 if self.bidirectional else 1
-        self.param_dtype = self.w_ih_list[0].dtype
         self.per_layer = self.dropout > 0 and self.num_layers > 1
         if self.backend != "stock":
             args = (self.hidden_size, self.num_layers, self.bidirectional, self.has_bias)
@@ -86,10 +85,8 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
             for i in layer_ids:
                 if i < len(group):
                     parts.append(group[i].reshape(-1))
-        flat = ops.concat(parts)
-        if self.param_dtype != mstype.float32:
-            flat = flat.astype(mstype.float32)
-        return flat
+        # (always cast: under AMP the parameters reach this graph as float16 whatever their dtype)
+        return ops.cast(ops.concat(parts), mstype.float32)
 
     def construct(self, x, hx=None, seq_length=None):
         if self.backend == "stock":

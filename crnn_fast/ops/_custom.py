@@ -95,6 +95,16 @@ def _reset_pynative_grad() -> None:
         pass
 
 
+class Float32Cell(nn.Cell):
+    """A Cell that stays float32 under mixed precision (``to_float(float16)``, AMP O2/O3): its
+    kernels compute in float32, so MindSpore must cast its op inputs to float32, not float16."""
+
+    def add_flags_recursive(self, **flags):
+        if flags.get("fp16") or flags.get("bf16"):
+            flags = {**flags, "fp16": False, "bf16": False, "fp32": True}
+        return super().add_flags_recursive(**flags)
+
+
 def host(t) -> np.ndarray:
     """A (small) tensor's values on the host, for eager checks."""
     return t.asnumpy() if hasattr(t, "asnumpy") else np.asarray(t)

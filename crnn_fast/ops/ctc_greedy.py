@@ -11,7 +11,6 @@ Argmax ties go to the lowest class index, like NumPy. Not differentiable.
 from __future__ import annotations
 
 import numpy as np
-from mindspore import nn
 
 from ..reference import ctc as ref
 from . import _custom as c
@@ -20,7 +19,7 @@ from ._custom import NONE_I32
 INPUT_KINDS = ("logits", "probs", "log_probs")
 
 
-class CTCGreedyOp(nn.Cell):
+class CTCGreedyOp(c.Float32Cell):
     """Fused greedy decoder (see the module docstring)."""
 
     def __init__(

@@ -11,7 +11,7 @@ is computed in the same pass and scaled by the incoming gradient in the bprop.
 from __future__ import annotations
 
 import numpy as np
-from mindspore import nn, ops
+from mindspore import ops
 
 from .. import _validate as v
 from ..reference import ctc as ref
@@ -31,7 +31,7 @@ def _bprop(logits, labels, in_len, lab_len, cfg, out, dout):
     )
 
 
-class CTCLossOp(nn.Cell):
+class CTCLossOp(c.Float32Cell):
     """Fused CTC loss + gradient (see the module docstring)."""
 
     def __init__(self, blank: int = -1, zero_infinity: bool = False, backend: str | None = None):

@@ -15,7 +15,7 @@ tensor of shape (L, D, H), 1-D / 2-D stand-ins for absent h0 / seq_length; see c
 from __future__ import annotations
 
 import numpy as np
-from mindspore import Tensor, nn, ops
+from mindspore import Tensor, ops
 
 from ..reference import lstm as ref
 from . import _custom as c
@@ -226,7 +226,7 @@ def lstm_ops(backend: str) -> _Ops:
     raise ValueError(f"LSTMStack backend must be 'cpu' or 'numpy', got {backend!r}")
 
 
-class LSTMStack(nn.Cell):
+class LSTMStack(c.Float32Cell):
     """One fused op for an LSTM stack of fixed configuration (see the module docstring)."""
 
     def __init__(
