@@ -52,3 +52,10 @@ class TenCTC(nn.Cell):
         for i in range(1, 10):
             total = total + self.loss(logits * (1.0 + 0.01 * i), labels)
         return total
+
+
+class MeanOnly(nn.Cell):
+    """Stands in for a loss in TenCTC: the cost of the cell around the losses (the floor)."""
+
+    def construct(self, logits, labels):
+        return logits.mean()

@@ -259,7 +259,7 @@ crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *la
   const int nt = crnn::cpu::resolve_threads(opt->num_threads, B);
   char *ws0 = static_cast<char *>(workspace);
   crnn::cpu::FirstError err;
-  crnn::cpu::parallel_for(nt, B, false, [&](int64_t b, int tid) {
+  crnn::cpu::parallel_for(nt, B, true, [&](int64_t b, int tid) {
     char *ws = ws0 + tid * lay.bytes;
     const int st = ctc_sample_any(loss + b, grad, logits, labels + b * S, input_lengths[b],
                                   label_lengths[b], Tn, B, C, b, *opt, ws, lay);
