@@ -77,14 +77,8 @@ class Pool {
     }
     if (wake) cv_.notify_all();
     work(0);
-    // Wait for the workers: spin, then yield (a worker woken onto this core needs it).
-    const int64_t spin_until = now_us() + kSpinUs;
-    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-      if ((spins & 63) != 63 || now_us() < spin_until)
-        CRNN_PAUSE();
-      else
-        std::this_thread::yield();
-    }
+    // Wait for the workers, yielding: a worker that was woken onto this core needs it.
+    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   }
 
  private:
