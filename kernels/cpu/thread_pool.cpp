@@ -29,6 +29,7 @@ namespace {
 // (also spinning) threads. (Polling with sched_yield instead made small calls bimodal, 0.13 or
 // 0.35 ms from run to run.)
 constexpr int64_t kSpinUs = 300;
+constexpr int64_t kCallerSpinUs = 50;
 
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -77,8 +78,16 @@ class Pool {
     }
     if (wake) cv_.notify_all();
     work(0);
-    // Wait for the workers, yielding: a worker that was woken onto this core needs it.
-    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    // Wait for the workers: spin briefly (a yield may hand the core to another process's or
+    // MindSpore's spinning thread for a whole time slice), then yield (a worker that was woken
+    // onto this core needs it).
+    const int64_t spin_until = now_us() + kCallerSpinUs;
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+      if ((spins & 63) != 63 || now_us() < spin_until)
+        CRNN_PAUSE();
+      else
+        std::this_thread::yield();
+    }
   }
 
  private:
