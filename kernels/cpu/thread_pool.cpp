@@ -44,11 +44,19 @@ int env_threads(const char *name) {
   return n > 0 && n < 4096 ? static_cast<int>(n) : 0;
 }
 
+// The CPUs this process may use, taken when the library loads: a framework that later pins
+// the thread calling the kernels (and so every thread created from it) must not shrink the pool.
+struct LoadMask {
+  cpu_set_t set;
+  bool ok;
+  LoadMask() { ok = sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0; }
+};
+const LoadMask g_load_mask;
+
 int detect_threads() {
   // Not OMP_NUM_THREADS: MindSpore sets it to 1 (C setenv) when it is imported.
   if (int n = env_threads("CRNN_FAST_NUM_THREADS")) return n;
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  if (g_load_mask.ok) return CPU_COUNT(&g_load_mask.set);
   const unsigned hw = std::thread::hardware_concurrency();
   return hw ? static_cast<int>(hw) : 1;
 }
@@ -56,7 +64,12 @@ int detect_threads() {
 class Pool {
  public:
   explicit Pool(int workers) {
-    for (int w = 1; w <= workers; ++w) threads_.emplace_back([this, w] { loop(w); });
+    for (int w = 1; w <= workers; ++w) {
+      threads_.emplace_back([this, w] { loop(w); });
+      if (g_load_mask.ok)  // not the creating thread's mask, which may have been pinned since
+        pthread_setaffinity_np(threads_.back().native_handle(), sizeof(cpu_set_t),
+                               &g_load_mask.set);
+    }
   }
   // Never destroyed: a leaked singleton cannot race with static destruction at exit.
   int size() const { return static_cast<int>(threads_.size()) + 1; }
