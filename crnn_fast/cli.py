@@ -73,7 +73,11 @@ def mindspore_ctc(logits, labels, in_len, lens, C):
     import mindspore as ms
     from mindspore import ops
 
-    ms.set_context(mode=ms.PYNATIVE_MODE, device_target="CPU")
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    if hasattr(ms, "set_device"):  # 2.5+: device_target in set_context is deprecated
+        ms.set_device("CPU")
+    else:
+        ms.set_context(device_target="CPU")
     idx = np.array([[b, j] for b in range(len(lens)) for j in range(lens[b])], np.int64)
     val = np.concatenate([labels[b, : lens[b]] for b in range(len(lens))]).astype(np.int32)
     op = ops.CTCLoss(ctc_merge_repeated=True)

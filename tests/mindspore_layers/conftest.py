@@ -11,7 +11,10 @@ import pytest
 
 import crnn_fast._backend as backend_mod
 
-ms.set_context(device_target="CPU")
+if hasattr(ms, "set_device"):  # 2.5+: device_target in set_context is deprecated
+    ms.set_device("CPU")
+else:
+    ms.set_context(device_target="CPU")
 
 
 @pytest.fixture(params=["pynative", "graph"])

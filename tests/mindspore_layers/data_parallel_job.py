@@ -8,7 +8,11 @@ import numpy as np
 from mindspore import Tensor, nn
 from mindspore.communication import get_rank, init
 
-ms.set_context(mode=ms.GRAPH_MODE, device_target="CPU")
+ms.set_context(mode=ms.GRAPH_MODE)
+if hasattr(ms, "set_device"):  # 2.5+: device_target in set_context is deprecated
+    ms.set_device("CPU")
+else:
+    ms.set_context(device_target="CPU")
 init()
 ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
 
