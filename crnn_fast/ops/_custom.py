@@ -152,6 +152,16 @@ def require(ok: bool, msg: str) -> None:
         raise ValueError(msg)
 
 
+def require_static(shape, name: str) -> None:
+    """MindSpore cannot run these aot ops on dynamic shapes (its runtime fails inside, with no
+    useful message), so refuse them at compile time."""
+    if any(d < 0 for d in shape):
+        raise ValueError(
+            f"crnn_fast's fused ops need static shapes, got {name} shape {tuple(shape)}; do not "
+            f"mark its dimensions dynamic (set_inputs with None); MindSpore recompiles per shape"
+        )
+
+
 def element_type(dtype):
     """The element type of a dtype handed to out_dtype (a TensorType there)."""
     return dtype.element_type() if hasattr(dtype, "element_type") else dtype

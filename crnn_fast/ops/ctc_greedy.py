@@ -48,6 +48,7 @@ class CTCGreedyOp(c.Float32Cell):
     def _shape(self, scores, in_len, cfg):
         layout = "(B, T, C)" if self.batch_first else "(T, B, C)"
         c.require(len(scores) == 3, f"scores must have rank 3 {layout}, got shape {tuple(scores)}")
+        c.require_static(scores, "scores")
         B, T = (scores[0], scores[1]) if self.batch_first else (scores[1], scores[0])
         C = scores[2]
         c.require(B >= 1 and T >= 1, f"scores must have B, T >= 1, got shape {tuple(scores)}")

@@ -53,6 +53,8 @@ class CTCLossOp(c.Float32Cell):
 
     def _shape(self, logits, labels, in_len, lab_len, cfg):
         c.require(len(logits) == 3, f"logits must have rank 3 (T, B, C), got shape {tuple(logits)}")
+        c.require_static(logits, "logits")
+        c.require_static(labels, "labels")
         T, B, C = logits
         c.require(B >= 1, f"logits has an empty batch (B = 0), shape {tuple(logits)}")
         c.require(C >= 2, f"logits needs C >= 2 classes (blank + 1), shape {tuple(logits)}")

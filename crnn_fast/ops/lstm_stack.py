@@ -49,6 +49,7 @@ def flat_layout(
 def _config(x, h0, seq, cfg, w):
     """(T, B, I, L, D, H, has_bias, has_hx, has_seq) from the shapes, checked."""
     c.require(len(x) == 3, f"x must have rank 3 (T, B, I), got shape {tuple(x)}")
+    c.require_static(x, "x")
     T, B, I = x
     L, D, H = cfg
     n = [sum(int(np.prod(s)) for _, s in flat_layout(I, H, L, D == 2, b)) for b in (False, True)]

@@ -259,3 +259,25 @@ def test_nan_input_reported_by_kernel(rng):
     with pytest.raises(RuntimeError, match="is 2"):
         lstm(Tensor(x))[0].asnumpy()
     assert "x contains NaN or Inf" in cops.last_error()
+
+
+class LastOutput(nn.Cell):
+    def __init__(self, lstm):
+        super().__init__()
+        self.lstm = lstm
+
+    def construct(self, x):
+        return self.lstm(x)[0]
+
+
+def test_dynamic_shapes_are_refused_at_compile_time():
+    """MindSpore's runtime cannot run these aot ops on dynamic shapes (it fails inside with
+    "The pointer[value] is null"): the shape inference refuses them with a clear message."""
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        net = LastOutput(cnn.LSTM(4, 3))
+        net.set_inputs(Tensor(shape=[None, 2, 4], dtype=ms.float32))
+        with pytest.raises(ValueError, match="need static shapes, got x shape"):
+            net(Tensor(np.ones((5, 2, 4), np.float32)))
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
