@@ -77,6 +77,23 @@ def test_greedy_matches_reference(ms_mode, ms_backend):
         assert_close(conf, expect, 1e-6, 1e-6, case)
 
 
+def test_greedy_matches_stock_ctc_greedy_decoder(ms_mode, ms_backend):
+    """Same ids as MindSpore's own ops.CTCGreedyDecoder (blank = C - 1, repeats merged), which
+    returns them as a sparse tensor."""
+    rng = np.random.default_rng(3)
+    T, B, C = 9, 5, 6
+    logits = rng.standard_normal((T, B, C)).astype(np.float32)
+    logits[:, 1, C - 1] += 5.0  # sample 1 mostly blank
+    lens = np.array([9, 9, 4, 1, 7], np.int32)
+    ids, lengths, _ = CTCGreedyDecoder()(Tensor(logits), Tensor(lens))
+    idx, vals, _, _ = ms.ops.CTCGreedyDecoder(merge_repeated=True)(Tensor(logits), Tensor(lens))
+    idx, vals = idx.asnumpy(), vals.asnumpy()
+    for b in range(B):
+        stock = vals[idx[:, 0] == b][np.argsort(idx[idx[:, 0] == b, 1])]
+        ours = ids.asnumpy()[b, : lengths.asnumpy()[b]]
+        assert ours.tolist() == stock.tolist(), (b, ours, stock)
+
+
 def test_greedy_confidence_rule():
     """MindOCR's rule on the doc example: "aabc" (ids 10 10 11 12), conf = mean = 0.9; and an
     all-blank sample gets confidence 0."""
