@@ -125,19 +125,7 @@ def test_ms_lstm(benchmark, request, monkeypatch, ms, op: str, mode: str, provid
         _set_mode(ms, "pynative")
     if op == "ms-lstm-fwd+bwd" and provider in ("crnn_fast", "mindspore"):
         x, params, w = lstm_data()
-        f = crnn_fast.lstm_forward(x, params, H, num_layers=L, bidirectional=True, training=True)
-        g = crnn_fast.lstm_backward(
-            w,
-            None,
-            None,
-            x=x,
-            output=f.output,
-            reserve=f.reserve,
-            params=params,
-            hidden_size=H,
-            num_layers=L,
-            bidirectional=True,
-        )
+        g = demo_lstm.crnn_fast_fwd_bwd(x, params, d_output=w)[1]
         err = float(np.abs(out - g.d_x).max())
         assert err < 1e-4, f"{provider} dx differs from the kernel's by {err}"
         benchmark.extra_info["note"] = f"dx max |diff| vs kernel {err:.1e}"

@@ -25,13 +25,16 @@ def _dims(params: dict[str, np.ndarray]) -> tuple[int, int]:
     return params["weight_hh_l0"].shape[1], sum(k.startswith("weight_ih_l") for k in params) // 2
 
 
-def crnn_fast_fwd_bwd(x: np.ndarray, params: dict[str, np.ndarray], **kw: Any):
-    """crnn_fast forward (training) + backward with upstream ones: (LSTMOutput, LSTMGrads)."""
+def crnn_fast_fwd_bwd(
+    x: np.ndarray, params: dict[str, np.ndarray], d_output: np.ndarray | None = None, **kw: Any
+):
+    """crnn_fast forward (training) + backward with upstream ``d_output`` (default: ones):
+    (LSTMOutput, LSTMGrads)."""
     hidden, layers = _dims(params)
     kw = dict(num_layers=layers, bidirectional=True, **kw)
     f = crnn_fast.lstm_forward(x, params, hidden, training=True, **kw)
     g = crnn_fast.lstm_backward(
-        np.ones_like(f.output),
+        np.ones_like(f.output) if d_output is None else d_output,
         None,
         None,
         x=x,

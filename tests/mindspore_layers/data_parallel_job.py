@@ -16,34 +16,15 @@ else:
 init()
 ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
 
-import crnn_fast.nn as cnn  # noqa: E402  (after the parallel context is set)
-
-
-class Net(nn.Cell):
-    def __init__(self):
-        super().__init__()
-        self.rnn = cnn.LSTM(6, 8, 2, bidirectional=True)
-        self.head = nn.Dense(16, 5)
-
-    def construct(self, x):
-        return self.head(self.rnn(x)[0])
-
-
-class WithLoss(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net, self.loss = net, cnn.CTCLoss()
-
-    def construct(self, x, labels):
-        return self.loss(self.net(x), labels)
+from tiny_model import TinyRecognizer, WithCTCLoss  # noqa: E402  (after the context is set)
 
 
 def main() -> None:
     rank = get_rank()
     np.random.seed(0)  # noqa: NPY002  (same initial weights on every rank)
     ms.set_seed(0)
-    net = Net()
-    step = nn.TrainOneStepCell(WithLoss(net), nn.Adam(net.trainable_params(), 0.01))
+    net = TinyRecognizer(6, 8, 2, 5)
+    step = nn.TrainOneStepCell(WithCTCLoss(net), nn.Adam(net.trainable_params(), 0.01))
     step.set_train(True)
     rng = np.random.default_rng(100 + rank)  # different data per rank
     for _ in range(20):

@@ -11,37 +11,16 @@ import mindspore as ms
 import numpy as np
 import pytest
 from mindspore import Tensor, nn
-
-import crnn_fast.nn as cnn
-
-
-class Model(nn.Cell):
-    def __init__(self):
-        super().__init__()
-        self.rnn = cnn.LSTM(6, 8, 2, bidirectional=True)
-        self.head = nn.Dense(16, 5)
-
-    def construct(self, x):
-        y, _ = self.rnn(x)
-        return self.head(y)
-
-
-class WithLoss(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net, self.loss = net, cnn.CTCLoss()
-
-    def construct(self, x, labels):
-        return self.loss(self.net(x), labels)
+from tiny_model import TinyRecognizer, WithCTCLoss
 
 
 @pytest.mark.parametrize("level", ["O2", "O3"])
 def test_amp_levels_train(ms_mode, level, rng):
     x = Tensor(rng.standard_normal((7, 3, 6)).astype(np.float32))
     labels = Tensor(np.array([[1, 2, 4, 4], [3, 4, 4, 4], [0, 0, 1, 4]], np.int32))
-    net = Model()
-    fp32 = float(WithLoss(net)(x, labels).asnumpy())
-    amp_net = ms.amp.auto_mixed_precision(WithLoss(net), level)
+    net = TinyRecognizer(6, 8, 2, 5)
+    fp32 = float(WithCTCLoss(net)(x, labels).asnumpy())
+    amp_net = ms.amp.auto_mixed_precision(WithCTCLoss(net), level)
     step = nn.TrainOneStepCell(amp_net, nn.SGD(net.trainable_params(), learning_rate=0.1))
     step.set_train(True)
     losses = [float(step(x, labels).asnumpy()) for _ in range(5)]

@@ -7,31 +7,11 @@ from __future__ import annotations
 import mindspore as ms
 import numpy as np
 from mindspore import Tensor, nn
+from tiny_model import TinyRecognizer, WithCTCLoss
 
 import crnn_fast._backend as backend_mod
-import crnn_fast.nn as cnn
 
 T, B, I, H, C, S, STEPS = 16, 8, 8, 16, 6, 4, 200
-
-
-class TinyRecognizer(nn.Cell):
-    def __init__(self):
-        super().__init__()
-        self.rnn = cnn.LSTM(I, H, 1, bidirectional=True)
-        self.head = nn.Dense(2 * H, C)
-
-    def construct(self, x):
-        y, _ = self.rnn(x)
-        return self.head(y)  # (T, B, C) logits
-
-
-class WithLoss(nn.Cell):
-    def __init__(self, net, loss):
-        super().__init__()
-        self.net, self.loss = net, loss
-
-    def construct(self, x, labels):
-        return self.loss(self.net(x), labels)
 
 
 def make_batches(seed: int, n: int):
@@ -56,10 +36,10 @@ def train(backend: str, monkeypatch) -> np.ndarray:
     monkeypatch.setattr(backend_mod, "BACKEND", backend)
     ms.set_seed(7)
     np.random.seed(7)  # noqa: NPY002  (nn.LSTM draws its initial weights from NumPy)
-    net = TinyRecognizer()
+    net = TinyRecognizer(I, H, 1, C)
     assert net.rnn.backend == backend
     step = nn.TrainOneStepCell(
-        WithLoss(net, cnn.CTCLoss()), nn.Adam(net.trainable_params(), learning_rate=0.02)
+        WithCTCLoss(net), nn.Adam(net.trainable_params(), learning_rate=0.02)
     )
     step.set_train(True)
     losses = [float(step(x, y).asnumpy()) for x, y in make_batches(0, STEPS)]
