@@ -1,5 +1,6 @@
 """float64 NumPy implementations: the oracle for every backend and the no-extension fallback."""
 
+from .conv import ConvGrads, conv2d_backward, conv2d_forward, resolve_padding
 from .ctc import GreedyResult, ctc_greedy_decode, ctc_loss, log_softmax, to_log_probs
 from .ctc_beam import BeamResult, ctc_prefix_beam_search
 from .lstm import (
@@ -13,9 +14,12 @@ from .lstm import (
 
 __all__ = [
     "BeamResult",
+    "ConvGrads",
     "GreedyResult",
     "LSTMForward",
     "LSTMGrads",
+    "conv2d_backward",
+    "conv2d_forward",
     "ctc_greedy_decode",
     "ctc_loss",
     "ctc_prefix_beam_search",
@@ -24,5 +28,6 @@ __all__ = [
     "lstm_backward",
     "lstm_forward",
     "lstm_param_names",
+    "resolve_padding",
     "to_log_probs",
 ]
