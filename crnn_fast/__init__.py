@@ -5,6 +5,7 @@
 
 from ._backend import backends
 from ._version import __version__
+from .conv import conv2d_forward
 from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_prefix_beam_search
 from .lstm import LSTMGrads, LSTMOutput, lstm_backward, lstm_forward
 
@@ -24,6 +25,7 @@ __all__ = [
     "LSTMOutput",
     "__version__",
     "backends",
+    "conv2d_forward",
     "ctc_greedy_decode",
     "ctc_loss",
     "ctc_prefix_beam_search",

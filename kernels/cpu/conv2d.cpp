@@ -1,0 +1,105 @@
+// Conv2d forward: per sample and group, im2col into a (K = C_g kh kw, N = H_out W_out) panel,
+// then y_g (C_out_g, N) = w_g (C_out_g, K) . panel in one sgemm, then bias (+ ReLU) in place.
+#include "conv2d.h"
+
+#include <string.h>
+
+#include "blas.h"
+#include "cpu_common.h"
+
+namespace {
+
+struct Dims {
+  int64_t Ho, Wo, N, Cg, Og, K;
+};
+
+bool valid(const crnn_conv2d_desc *d) {
+  return d && d->B >= 1 && d->C_in >= 1 && d->H >= 1 && d->W >= 1 && d->C_out >= 1 && d->kh >= 1 &&
+         d->kw >= 1 && d->stride_h >= 1 && d->stride_w >= 1 && d->pad_t >= 0 && d->pad_b >= 0 &&
+         d->pad_l >= 0 && d->pad_r >= 0 && d->dil_h >= 1 && d->dil_w >= 1 && d->groups >= 1 &&
+         d->C_in % d->groups == 0 && d->C_out % d->groups == 0 && crnn_conv2d_out_h(d) >= 1 &&
+         crnn_conv2d_out_w(d) >= 1;
+}
+
+Dims dims_of(const crnn_conv2d_desc *d) {
+  Dims k;
+  k.Ho = crnn_conv2d_out_h(d), k.Wo = crnn_conv2d_out_w(d), k.N = k.Ho * k.Wo;
+  k.Cg = d->C_in / d->groups, k.Og = d->C_out / d->groups, k.K = k.Cg * d->kh * d->kw;
+  return k;
+}
+
+// panel[(c kh + i) kw + j][oh Wo + ow] = x[c][oh s_h - pad_t + i d_h][ow s_w - pad_l + j d_w]
+void im2col(float *panel, const float *x, const crnn_conv2d_desc *d, const Dims &k) {
+  for (int64_t c = 0; c < k.Cg; ++c)
+    for (int64_t i = 0; i < d->kh; ++i)
+      for (int64_t j = 0; j < d->kw; ++j) {
+        float *row = panel + ((c * d->kh + i) * d->kw + j) * k.N;
+        const float *xc = x + c * d->H * d->W;
+        for (int64_t oh = 0; oh < k.Ho; ++oh) {
+          float *out = row + oh * k.Wo;
+          const int64_t h = oh * d->stride_h - d->pad_t + i * d->dil_h;
+          if (h < 0 || h >= d->H) {
+            memset(out, 0, sizeof(float) * k.Wo);
+            continue;
+          }
+          const float *xr = xc + h * d->W;
+          const int64_t w0 = j * d->dil_w - d->pad_l;
+          for (int64_t ow = 0; ow < k.Wo; ++ow) {
+            const int64_t w = ow * d->stride_w + w0;
+            out[ow] = w >= 0 && w < d->W ? xr[w] : 0.0f;
+          }
+        }
+      }
+}
+
+}  // namespace
+
+extern "C" {
+
+int64_t crnn_conv2d_out_h(const crnn_conv2d_desc *d) {
+  return (d->H + d->pad_t + d->pad_b - d->dil_h * (d->kh - 1) - 1) / d->stride_h + 1;
+}
+
+int64_t crnn_conv2d_out_w(const crnn_conv2d_desc *d) {
+  return (d->W + d->pad_l + d->pad_r - d->dil_w * (d->kw - 1) - 1) / d->stride_w + 1;
+}
+
+size_t crnn_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
+  if (!valid(d)) return 0;
+  const Dims k = dims_of(d);
+  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B);
+  return nt * crnn::cpu::align_up(sizeof(float) * k.K * k.N);
+}
+
+crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b,
+                                      const crnn_conv2d_desc *d, void *workspace,
+                                      size_t workspace_bytes) {
+  if (!valid(d) || !y || !x || !w) return CRNN_STATUS_INVALID_VALUE;
+  if (!workspace || workspace_bytes < crnn_conv2d_forward_workspace_size(d))
+    return CRNN_STATUS_WORKSPACE_TOO_SMALL;
+  const Dims k = dims_of(d);
+  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B);
+  const size_t panel_bytes = crnn::cpu::align_up(sizeof(float) * k.K * k.N);
+  crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h)
+  crnn::cpu::parallel_for(nt, d->B, false, [&](int64_t n, int tid) {
+    float *panel = reinterpret_cast<float *>(static_cast<char *>(workspace) + tid * panel_bytes);
+    for (int64_t g = 0; g < d->groups; ++g) {
+      const float *xg = x + (n * d->C_in + g * k.Cg) * d->H * d->W;
+      float *yg = y + (n * d->C_out + g * k.Og) * k.N;
+      im2col(panel, xg, d, k);
+      crnn::cpu::gemm(false, false, k.Og, k.N, k.K, w + g * k.Og * k.K, k.K, panel, k.N, 0.0f, yg,
+                      k.N);
+      for (int64_t o = 0; o < k.Og; ++o) {
+        float *row = yg + o * k.N;
+        const float bias = b ? b[g * k.Og + o] : 0.0f;
+        if (d->relu)
+          for (int64_t i = 0; i < k.N; ++i) row[i] = row[i] + bias > 0.0f ? row[i] + bias : 0.0f;
+        else if (b)
+          for (int64_t i = 0; i < k.N; ++i) row[i] += bias;
+      }
+    }
+  });
+  return CRNN_STATUS_SUCCESS;
+}
+
+}  // extern "C"

@@ -1,0 +1,34 @@
+// 2-D convolution forward on the CPU: im2col + one OpenBLAS sgemm per (sample, group), with the
+// bias and an optional ReLU fused into the output pass; samples run on the pool's threads.
+//
+// Layouts (NCHW, MindSpore's / PyTorch's Conv2d):
+//   x (B, C_in, H, W); w (C_out, C_in / groups, kh, kw); b (C_out) or NULL;
+//   y (B, C_out, H_out, W_out), H_out = (H + pad_t + pad_b - dil_h (kh - 1) - 1) / stride_h + 1.
+// Padding is explicit (MindSpore's pad_mode is resolved by the caller, as in
+// crnn_fast/reference/conv.py). Status: INVALID_VALUE for inconsistent sizes.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/status.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct crnn_conv2d_desc {
+  int64_t B, C_in, H, W, C_out, kh, kw;
+  int64_t stride_h, stride_w, pad_t, pad_b, pad_l, pad_r, dil_h, dil_w, groups;
+  int32_t relu;         // 1: y = max(conv + b, 0)
+  int32_t num_threads;  // <= 0: crnn::cpu::max_threads()
+} crnn_conv2d_desc;
+
+int64_t crnn_conv2d_out_h(const crnn_conv2d_desc *d);
+int64_t crnn_conv2d_out_w(const crnn_conv2d_desc *d);
+size_t crnn_conv2d_forward_workspace_size(const crnn_conv2d_desc *d);  // bytes
+crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b,
+                                      const crnn_conv2d_desc *d, void *workspace,
+                                      size_t workspace_bytes);
+
+#ifdef __cplusplus
+}
+#endif

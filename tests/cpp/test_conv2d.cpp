@@ -1,0 +1,88 @@
+// conv2d forward kernel vs a naive double-precision loop on small random cases (strides, pads,
+// dilation, groups, ReLU), with the output NaN-poisoned first; statuses for bad descriptors.
+#include <math.h>
+
+#include <random>
+#include <vector>
+
+#include "check.h"
+#include "cpu/conv2d.h"
+
+static void naive(std::vector<double> &y, const std::vector<float> &x, const std::vector<float> &w,
+                  const std::vector<float> &b, const crnn_conv2d_desc &d) {
+  const int64_t Ho = crnn_conv2d_out_h(&d), Wo = crnn_conv2d_out_w(&d);
+  const int64_t Cg = d.C_in / d.groups, Og = d.C_out / d.groups;
+  y.assign(d.B * d.C_out * Ho * Wo, 0.0);
+  for (int64_t n = 0; n < d.B; ++n)
+    for (int64_t o = 0; o < d.C_out; ++o)
+      for (int64_t oh = 0; oh < Ho; ++oh)
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+          double acc = b.empty() ? 0.0 : b[o];
+          const int64_t g = o / Og;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t i = 0; i < d.kh; ++i)
+              for (int64_t j = 0; j < d.kw; ++j) {
+                const int64_t h = oh * d.stride_h - d.pad_t + i * d.dil_h;
+                const int64_t ww = ow * d.stride_w - d.pad_l + j * d.dil_w;
+                if (h < 0 || h >= d.H || ww < 0 || ww >= d.W) continue;
+                acc += double(x[((n * d.C_in + g * Cg + c) * d.H + h) * d.W + ww]) *
+                       w[((o * Cg + c) * d.kh + i) * d.kw + j];
+              }
+          if (d.relu && acc < 0) acc = 0;
+          y[((n * d.C_out + o) * Ho + oh) * Wo + ow] = acc;
+        }
+}
+
+int main() {
+  std::mt19937 gen(7);
+  std::normal_distribution<float> nd;
+  // {B, C_in, H, W, C_out, kh, kw, stride h/w, pad t/b/l/r, dilation h/w, groups, relu, threads}
+  const crnn_conv2d_desc cases[] = {
+      {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0},
+      {2, 3, 5, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0},
+      {3, 4, 9, 11, 6, 3, 2, 2, 1, 1, 2, 0, 1, 2, 1, 2, 0, 2},
+      {1, 6, 5, 8, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 6, 1, 1},
+      {2, 8, 2, 25, 4, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0},
+  };
+
+  for (const auto &d : cases) {
+    std::vector<float> x(d.B * d.C_in * d.H * d.W), w(d.C_out * (d.C_in / d.groups) * d.kh * d.kw),
+        b(d.C_out);
+    for (auto *v : {&x, &w, &b})
+      for (float &f : *v) f = nd(gen);
+    const int64_t ny = d.B * d.C_out * crnn_conv2d_out_h(&d) * crnn_conv2d_out_w(&d);
+    std::vector<float> y(ny, NAN);
+    std::vector<char> ws(crnn_conv2d_forward_workspace_size(&d));
+    CHECK(crnn_conv2d_forward_f32(y.data(), x.data(), w.data(), b.data(), &d, ws.data(),
+                                  ws.size()) == CRNN_STATUS_SUCCESS,
+          "status");
+    std::vector<double> want;
+    naive(want, x, w, b, d);
+    double err = 0;
+    int nan = 0;
+    for (int64_t i = 0; i < ny; ++i) {
+      nan += std::isnan(y[i]);
+      err = fmax(err, fabs(y[i] - want[i]) / (1.0 + fabs(want[i])));
+    }
+    CHECK(nan == 0 && err < 2e-5, "B=%lld C_in=%lld groups=%lld: %d NaN, max rel err %g",
+          (long long)d.B, (long long)d.C_in, (long long)d.groups, nan, err);
+  }
+  crnn_conv2d_desc bad = cases[1];
+  bad.groups = 3;  // divides C_in = 3 but not C_out = 10
+  bad.C_out = 10;
+  float y = 0, x = 0, w = 0;
+  char ws[64];
+  CHECK(crnn_conv2d_forward_f32(&y, &x, &w, nullptr, &bad, ws, sizeof ws) ==
+            CRNN_STATUS_INVALID_VALUE,
+        "groups not dividing C_in must be INVALID_VALUE");
+  CHECK(crnn_conv2d_forward_workspace_size(&bad) == 0, "invalid desc -> workspace 0");
+  const crnn_conv2d_desc ok = cases[1];
+  CHECK(crnn_conv2d_forward_f32(&y, &x, &w, nullptr, &ok, ws, 1) == CRNN_STATUS_WORKSPACE_TOO_SMALL,
+        "a small workspace must be refused");
+  if (failures) {
+    fprintf(stderr, "test_conv2d: %d failures\n", failures);
+    return 1;
+  }
+  printf("test_conv2d: all checks passed\n");
+  return 0;
+}

@@ -1,0 +1,71 @@
+"""conv2d forward (compiled kernel and NumPy fallback) vs the float64 reference: CRNN layer
+shapes at small batch, odd sizes, strides, dilation, groups, every pad_mode, fused ReLU; and
+bad inputs naming the argument."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_close
+
+import crnn_fast
+from crnn_fast.reference import conv as ref
+
+# float32 kernel vs float64: |err| <= 1e-5 * sqrt(K) * max|x| max|w| would be loose; the sums here
+# are O(K) terms of O(1), so 2e-5 * (1 + |y|) relative covers float32 accumulation (seen ~3e-6).
+CASES = [  # (B, C_in, C_out, H, W, kernel, stride, pad_mode, padding, dilation, groups)
+    (1, 1, 1, 1, 1, 1, 1, "valid", 0, 1, 1),
+    (2, 3, 8, 32, 20, 3, 1, "pad", 1, 1, 1),  # VGG7 conv1 (narrow)
+    (1, 16, 16, 8, 25, 3, 1, "pad", 1, 1, 1),  # conv3/4 shape family
+    (2, 8, 8, 2, 25, 2, 1, "valid", 0, 1, 1),  # conv7 2x2 valid
+    (1, 6, 4, 7, 9, 3, 2, "same", 0, 1, 1),
+    (2, 4, 6, 9, 11, (3, 2), (2, 1), "pad", (1, 2, 0, 1), (2, 1), 2),
+    (1, 6, 6, 5, 8, 3, 1, "same", 0, 1, 6),  # depthwise
+    (3, 5, 7, 4, 10, 1, 1, "valid", 0, 1, 1),  # 1x1 (ResNet shortcut)
+]
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("case", CASES)
+def test_conv2d_forward_matches_reference(backend, case, relu, rng):
+    B, Ci, Co, H, W, k, s, mode, padding, d, g = case
+    kh, kw = ref._pair(k, "kernel")
+    x = rng.standard_normal((B, Ci, H, W)).astype(np.float32)
+    w = rng.standard_normal((Co, Ci // g, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(Co).astype(np.float32)
+    y = crnn_fast.conv2d_forward(x, w, b, s, mode, padding, d, g, relu=relu)
+    pads = ref.resolve_padding(
+        mode, padding, (kh, kw), ref._pair(s, "s"), ref._pair(d, "d"), (H, W)
+    )
+    want = ref.conv2d_forward(x, w, b, s, pads, d, g)
+    if relu:
+        want = np.maximum(want, 0.0)
+    assert y.dtype == np.float32 and y.shape == want.shape
+    assert_close(y, want, atol=2e-5, rtol=2e-5, name="conv2d")
+    y_nb = crnn_fast.conv2d_forward(x, w, None, s, mode, padding, d, g)
+    assert_close(y_nb, ref.conv2d_forward(x, w, None, s, pads, d, g), 2e-5, 2e-5, "no bias")
+
+
+def test_conv2d_bad_inputs(backend, rng):
+    x = rng.standard_normal((2, 4, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((8, 4, 3, 3)).astype(np.float32)
+    with pytest.raises(TypeError, match="x must have dtype float32"):
+        crnn_fast.conv2d_forward(x.astype(np.float64), w)
+    with pytest.raises(ValueError, match="x must have rank 4"):
+        crnn_fast.conv2d_forward(x[0], w)
+    with pytest.raises(ValueError, match="C_in / groups|C_in = 4"):
+        crnn_fast.conv2d_forward(x, w[:, :3])
+    with pytest.raises(ValueError, match="groups = 3 must divide"):
+        crnn_fast.conv2d_forward(x, w[:, :1], groups=3)
+    with pytest.raises(ValueError, match="b must have"):
+        crnn_fast.conv2d_forward(x, w, np.zeros(5, np.float32))
+    with pytest.raises(ValueError, match="does not fit"):
+        crnn_fast.conv2d_forward(x[:, :, :2, :2], w, pad_mode="valid")
+    with pytest.raises(ValueError, match="stride must be"):
+        crnn_fast.conv2d_forward(x, w, stride=0)
+    with pytest.raises(ValueError, match="pad_mode must be"):
+        crnn_fast.conv2d_forward(x, w, pad_mode="full")
+    bad = x.copy()
+    bad[1, 2, 3, 4] = np.nan
+    with pytest.raises(ValueError, match="x contains NaN or Inf"):
+        crnn_fast.conv2d_forward(bad, w)
