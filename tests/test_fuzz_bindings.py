@@ -98,3 +98,23 @@ def test_fuzz_greedy_binding(scores, lens, blank, kind, batch_first):
         return
     assert ids.shape == probs.shape == frames.shape and not np.isnan(probs).any()
     assert (lengths >= 0).all() and (lengths <= ids.shape[1]).all()
+
+
+@SETTINGS
+@given(
+    x=arrays(),
+    w=arrays(),
+    b=st.none() | arrays(max_rank=2),
+    stride=st.tuples(st.integers(-1, 3), st.integers(-1, 3)),
+    pads=st.tuples(*[st.integers(-1, 3)] * 4),
+    dilation=st.tuples(st.integers(-1, 3), st.integers(-1, 3)),
+    groups=st.integers(-1, 4),
+    relu=st.booleans(),
+)
+def test_fuzz_conv2d_binding(x, w, b, stride, pads, dilation, groups, relu):
+    try:
+        y = backend_mod._C.conv2d_forward(x, w, b, stride, pads, dilation, groups, relu)
+    except (TypeError, ValueError):
+        return
+    # (values up to 1e30 may overflow in the sums: only the contract on shapes is checked)
+    assert y.dtype == np.float32 and y.ndim == 4 and y.shape[:2] == (x.shape[0], w.shape[0])
