@@ -5,7 +5,7 @@
 
 from ._backend import backends
 from ._version import __version__
-from .conv import conv2d_forward
+from .conv import ConvGrads, conv2d_backward, conv2d_forward
 from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_prefix_beam_search
 from .lstm import LSTMGrads, LSTMOutput, lstm_backward, lstm_forward
 
@@ -20,11 +20,13 @@ def patch(cell):  # noqa: ANN001, ANN201  (imports MindSpore only when called)
 
 __all__ = [
     "BeamResult",
+    "ConvGrads",
     "GreedyResult",
     "LSTMGrads",
     "LSTMOutput",
     "__version__",
     "backends",
+    "conv2d_backward",
     "conv2d_forward",
     "ctc_greedy_decode",
     "ctc_loss",

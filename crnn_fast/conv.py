@@ -1,4 +1,4 @@
-"""Public NumPy-level conv2d (forward; the backward and the MindSpore op follow).
+"""Public NumPy-level conv2d: forward and backward (the MindSpore op follows).
 
 ``conv2d_forward(x, w, b=None, stride=1, pad_mode="pad", padding=0, dilation=1, groups=1,
 relu=False)`` with MindSpore's ``Conv2d`` conventions: x ``(B, C_in, H, W)`` float32, w
@@ -16,7 +16,22 @@ from . import _backend
 from . import _validate as v
 from .reference import conv as ref
 
-__all__ = ["conv2d_forward"]
+__all__ = ["ConvGrads", "conv2d_backward", "conv2d_forward"]
+
+ConvGrads = ref.ConvGrads
+
+
+def _prepare(x, w, stride, pad_mode, padding, dilation):
+    x = v.as_float_array(x, "x", 4, "(B, C_in, H, W)", (np.float32,))
+    w = v.as_float_array(w, "w", 4, "(C_out, C_in / groups, kh, kw)", (np.float32,))
+    s, d = ref._pair(stride, "stride"), ref._pair(dilation, "dilation")
+    return x, w, s, d, ref.resolve_padding(pad_mode, padding, w.shape[2:], s, d, x.shape[2:])
+
+
+def _check_finite(**arrays) -> None:
+    for name, a in arrays.items():
+        if a is not None and not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or Inf")
 
 
 def conv2d_forward(
@@ -32,17 +47,38 @@ def conv2d_forward(
     num_threads: int = 0,
 ) -> np.ndarray:
     """y (B, C_out, H_out, W_out) float32; see the module docstring."""
-    x = v.as_float_array(x, "x", 4, "(B, C_in, H, W)", (np.float32,))
-    w = v.as_float_array(w, "w", 4, "(C_out, C_in / groups, kh, kw)", (np.float32,))
+    x, w, s, d, pads = _prepare(x, w, stride, pad_mode, padding, dilation)
     if b is not None:
         b = v.as_float_array(b, "b", 1, "(C_out,)", (np.float32,))
         v.check_dim(b, 0, w.shape[0], "b", "C_out")
-    s, d = ref._pair(stride, "stride"), ref._pair(dilation, "dilation")
-    pads = ref.resolve_padding(pad_mode, padding, w.shape[2:], s, d, x.shape[2:])
     if _backend.use_compiled():
         return _backend._C.conv2d_forward(x, w, b, s, pads, d, groups, relu, num_threads)
-    for name, a in (("x", x), ("w", w), ("b", b)):
-        if a is not None and not np.isfinite(a).all():
-            raise ValueError(f"{name} contains NaN or Inf")
+    _check_finite(x=x, w=w, b=b)
     y = ref.conv2d_forward(x, w, b, s, pads, d, groups)
     return (np.maximum(y, 0.0) if relu else y).astype(np.float32)
+
+
+def conv2d_backward(
+    d_y: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: int | tuple[int, int] = 1,
+    pad_mode: str = "pad",
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+    num_threads: int = 0,
+) -> ConvGrads:
+    """Gradients (d_x (B, C_in, H, W), d_w like w, d_b (C_out,)) float32 of a loss given
+    d_y = dL/dy (B, C_out, H_out, W_out), for the forward with the same arguments (without
+    ReLU: multiply d_y by (y > 0) first)."""
+    x, w, s, d, pads = _prepare(x, w, stride, pad_mode, padding, dilation)
+    d_y = v.as_float_array(d_y, "d_y", 4, "(B, C_out, H_out, W_out)", (np.float32,))
+    if _backend.use_compiled():
+        return ConvGrads(*_backend._C.conv2d_backward(d_y, x, w, s, pads, d, groups, num_threads))
+    _check_finite(d_y=d_y, x=x, w=w)
+    want = (x.shape[0], w.shape[0], *ref.output_hw(x.shape[2:], w.shape[2:], s, d, pads))
+    if d_y.shape != want:
+        raise ValueError(f"d_y must have the forward output's shape {want}, got {d_y.shape}")
+    g = ref.conv2d_backward(d_y, x, w, s, pads, d, groups)
+    return ConvGrads(*(a.astype(np.float32) for a in g))

@@ -17,22 +17,29 @@ void require_finite(const f32_array &a, const char *name) {
   require(crnn_all_finite_f32(a.data(), a.size()), std::string(name) + " contains NaN or Inf");
 }
 
-f32_array conv2d_forward(py::handle x_obj, py::handle w_obj, py::handle b_obj,
-                         std::array<int64_t, 2> stride, std::array<int64_t, 4> pads,
-                         std::array<int64_t, 2> dilation, int64_t groups, bool relu,
-                         int num_threads) {
-  auto x = checked_array<float>(x_obj, "x", 4, "(B, C_in, H, W)");
-  auto w = checked_array<float>(w_obj, "w", 4, "(C_out, C_in / groups, kh, kw)");
+// x, w, the descriptor and their checks, shared by the forward and the backward.
+struct ConvArgs {
+  f32_array x, w;
+  crnn_conv2d_desc d{};
+};
+
+ConvArgs parse_conv(py::handle x_obj, py::handle w_obj, std::array<int64_t, 2> stride,
+                    std::array<int64_t, 4> pads, std::array<int64_t, 2> dilation, int64_t groups,
+                    bool relu, int num_threads) {
+  ConvArgs a;
+  a.x = checked_array<float>(x_obj, "x", 4, "(B, C_in, H, W)");
+  a.w = checked_array<float>(w_obj, "w", 4, "(C_out, C_in / groups, kh, kw)");
+  const f32_array &x = a.x, &w = a.w;
   require(groups >= 1, "groups must be >= 1, got " + std::to_string(groups));
   for (int i = 0; i < 2; ++i) {
     require(stride[i] >= 1, "stride must be >= 1, got " + std::to_string(stride[i]));
     require(dilation[i] >= 1, "dilation must be >= 1, got " + std::to_string(dilation[i]));
   }
   for (int64_t p : pads) require(p >= 0, "padding must be >= 0, got " + std::to_string(p));
-  const crnn_conv2d_desc d{x.shape(0), x.shape(1), x.shape(2), x.shape(3),  w.shape(0),
-                           w.shape(2), w.shape(3), stride[0],  stride[1],   pads[0],
-                           pads[1],    pads[2],    pads[3],    dilation[0], dilation[1],
-                           groups,     relu,       num_threads};
+  a.d = crnn_conv2d_desc{x.shape(0), x.shape(1),  x.shape(2),  x.shape(3), w.shape(0), w.shape(2),
+                         w.shape(3), stride[0],   stride[1],   pads[0],    pads[1],    pads[2],
+                         pads[3],    dilation[0], dilation[1], groups,     relu,       num_threads};
+  const crnn_conv2d_desc &d = a.d;
   require(d.B >= 1 && d.C_in >= 1 && d.H >= 1 && d.W >= 1,
           "x must have B, C_in, H, W >= 1, got shape " + shape_str(x));
   require(d.C_in % groups == 0 && d.C_out % groups == 0,
@@ -41,25 +48,56 @@ f32_array conv2d_forward(py::handle x_obj, py::handle w_obj, py::handle b_obj,
   require_dim(w, 1, d.C_in / groups, "w", "C_in / groups");
   require(crnn_conv2d_out_h(&d) >= 1 && crnn_conv2d_out_w(&d) >= 1,
           "the kernel " + shape_str(w) + " does not fit the padded input " + shape_str(x));
+  require_finite(x, "x");
+  require_finite(w, "w");
+  return a;
+}
+
+f32_array conv2d_forward(py::handle x_obj, py::handle w_obj, py::handle b_obj,
+                         std::array<int64_t, 2> stride, std::array<int64_t, 4> pads,
+                         std::array<int64_t, 2> dilation, int64_t groups, bool relu,
+                         int num_threads) {
+  const ConvArgs a = parse_conv(x_obj, w_obj, stride, pads, dilation, groups, relu, num_threads);
+  const crnn_conv2d_desc &d = a.d;
   f32_array b;
   if (!b_obj.is_none()) {
     b = checked_array<float>(b_obj, "b", 1, "(C_out,)");
     require_dim(b, 0, d.C_out, "b", "C_out");
     require_finite(b, "b");
   }
-  require_finite(x, "x");
-  require_finite(w, "w");
   f32_array y({d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)});
   crnn_status_t st;
   {
     const size_t ws = crnn_conv2d_forward_workspace_size(&d);
     void *buf = scratch(ws);
     py::gil_scoped_release nogil;
-    st = crnn_conv2d_forward_f32(y.mutable_data(), x.data(), w.data(),
+    st = crnn_conv2d_forward_f32(y.mutable_data(), a.x.data(), a.w.data(),
                                  b_obj.is_none() ? nullptr : b.data(), &d, buf, ws);
   }
   raise_status(st, -1, "conv2d");
   return y;
+}
+
+py::tuple conv2d_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj,
+                          std::array<int64_t, 2> stride, std::array<int64_t, 4> pads,
+                          std::array<int64_t, 2> dilation, int64_t groups, int num_threads) {
+  const ConvArgs a = parse_conv(x_obj, w_obj, stride, pads, dilation, groups, false, num_threads);
+  const crnn_conv2d_desc &d = a.d;
+  auto dy = checked_array<float>(dy_obj, "d_y", 4, "(B, C_out, H_out, W_out)");
+  const py::ssize_t want[4] = {d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)};
+  for (int i = 0; i < 4; ++i) require_dim(dy, i, want[i], "d_y", "the forward output's");
+  require_finite(dy, "d_y");
+  f32_array dx({d.B, d.C_in, d.H, d.W}), dw({d.C_out, d.C_in / d.groups, d.kh, d.kw}), db(d.C_out);
+  crnn_status_t st;
+  {
+    const size_t ws = crnn_conv2d_backward_workspace_size(&d);
+    void *buf = scratch(ws);
+    py::gil_scoped_release nogil;
+    st = crnn_conv2d_backward_f32(dx.mutable_data(), dw.mutable_data(), db.mutable_data(),
+                                  dy.data(), a.x.data(), a.w.data(), &d, buf, ws);
+  }
+  raise_status(st, -1, "conv2d backward");
+  return py::make_tuple(dx, dw, db);
 }
 
 }  // namespace
@@ -70,6 +108,9 @@ void bind_conv(py::module_ &m) {
         py::arg("relu") = false, py::arg("num_threads") = 0,
         "y (B, C_out, H_out, W_out) = conv2d(x (B, C_in, H, W), w, b) [+ ReLU]; pads are "
         "(top, bottom, left, right).");
+  m.def("conv2d_backward", &conv2d_backward, py::arg("d_y"), py::arg("x"), py::arg("w"),
+        py::arg("stride"), py::arg("pads"), py::arg("dilation"), py::arg("groups"),
+        py::arg("num_threads") = 0, "(d_x, d_w, d_b) of conv2d given d_y (no ReLU: mask d_y).");
 }
 
 }  // namespace bind

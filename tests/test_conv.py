@@ -46,6 +46,35 @@ def test_conv2d_forward_matches_reference(backend, case, relu, rng):
     assert_close(y_nb, ref.conv2d_forward(x, w, None, s, pads, d, g), 2e-5, 2e-5, "no bias")
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_conv2d_backward_matches_reference(backend, case, rng):
+    B, Ci, Co, H, W, k, s, mode, padding, d, g = case
+    kh, kw = ref._pair(k, "kernel")
+    x = rng.standard_normal((B, Ci, H, W)).astype(np.float32)
+    w = rng.standard_normal((Co, Ci // g, kh, kw)).astype(np.float32)
+    pads = ref.resolve_padding(
+        mode, padding, (kh, kw), ref._pair(s, "s"), ref._pair(d, "d"), (H, W)
+    )
+    shape = ref.conv2d_forward(x, w, None, s, pads, d, g).shape
+    dy = rng.standard_normal(shape).astype(np.float32)
+    got = crnn_fast.conv2d_backward(dy, x, w, s, mode, padding, d, g)
+    want = ref.conv2d_backward(dy, x, w, s, pads, d, g)
+    for name, a, e in zip(("d_x", "d_w", "d_b"), got, want):
+        assert a.dtype == np.float32
+        assert_close(a, e, atol=2e-5 * (1 + np.abs(e).max()), rtol=0, name=name)
+
+
+def test_conv2d_backward_bad_inputs(backend, rng):
+    x = rng.standard_normal((2, 4, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((8, 4, 3, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="d_y must have"):
+        crnn_fast.conv2d_backward(np.zeros((2, 8, 5, 5), np.float32), x, w, padding=1)
+    dy = np.zeros((2, 8, 6, 6), np.float32)
+    dy[0, 0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="d_y contains NaN or Inf"):
+        crnn_fast.conv2d_backward(dy, x, w, padding=1)
+
+
 def test_conv2d_bad_inputs(backend, rng):
     x = rng.standard_normal((2, 4, 6, 6)).astype(np.float32)
     w = rng.standard_normal((8, 4, 3, 3)).astype(np.float32)

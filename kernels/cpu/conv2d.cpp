@@ -52,6 +52,40 @@ void im2col(float *panel, const float *x, const crnn_conv2d_desc *d, const Dims 
       }
 }
 
+// dx_c[h][w] += dpanel[(c kh + i) kw + j][oh Wo + ow] for every window position (col2im).
+void col2im(float *dx, const float *dpanel, const crnn_conv2d_desc *d, const Dims &k) {
+  for (int64_t c = 0; c < k.Cg; ++c)
+    for (int64_t i = 0; i < d->kh; ++i)
+      for (int64_t j = 0; j < d->kw; ++j) {
+        const float *row = dpanel + ((c * d->kh + i) * d->kw + j) * k.N;
+        float *dxc = dx + c * d->H * d->W;
+        for (int64_t oh = 0; oh < k.Ho; ++oh) {
+          const int64_t h = oh * d->stride_h - d->pad_t + i * d->dil_h;
+          if (h < 0 || h >= d->H) continue;
+          float *dxr = dxc + h * d->W;
+          const float *in = row + oh * k.Wo;
+          const int64_t w0 = j * d->dil_w - d->pad_l;
+          for (int64_t ow = 0; ow < k.Wo; ++ow) {
+            const int64_t w = ow * d->stride_w + w0;
+            if (w >= 0 && w < d->W) dxr[w] += in[ow];
+          }
+        }
+      }
+}
+
+struct BackwardLayout {
+  size_t panel, dpanel, dw, per_thread;
+};
+
+BackwardLayout backward_layout(const crnn_conv2d_desc *d, const Dims &k) {
+  BackwardLayout l;
+  l.panel = crnn::cpu::align_up(sizeof(float) * k.K * k.N);
+  l.dpanel = l.panel;
+  l.dw = crnn::cpu::align_up(sizeof(float) * d->C_out * k.K);
+  l.per_thread = l.panel + l.dpanel + l.dw;
+  return l;
+}
+
 }  // namespace
 
 extern "C" {
@@ -99,6 +133,66 @@ crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, 
       }
     }
   });
+  return CRNN_STATUS_SUCCESS;
+}
+
+size_t crnn_conv2d_backward_workspace_size(const crnn_conv2d_desc *d) {
+  if (!valid(d)) return 0;
+  const Dims k = dims_of(d);
+  return crnn::cpu::resolve_threads(d->num_threads, d->B) * backward_layout(d, k).per_thread;
+}
+
+crnn_status_t crnn_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy,
+                                       const float *x, const float *w, const crnn_conv2d_desc *d,
+                                       void *workspace, size_t workspace_bytes) {
+  if (!valid(d) || d->relu || !dw || !dy || !x || !w) return CRNN_STATUS_INVALID_VALUE;
+  if (!workspace || workspace_bytes < crnn_conv2d_backward_workspace_size(d))
+    return CRNN_STATUS_WORKSPACE_TOO_SMALL;
+  const Dims k = dims_of(d);
+  const BackwardLayout lay = backward_layout(d, k);
+  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B);
+  char *base = static_cast<char *>(workspace);
+  const auto dw_of = [&](int t) {
+    return reinterpret_cast<float *>(base + t * lay.per_thread + lay.panel + lay.dpanel);
+  };
+  crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h)
+  for (int t = 0; t < nt; ++t) memset(dw_of(t), 0, sizeof(float) * d->C_out * k.K);
+  crnn::cpu::parallel_for(nt, d->B, false, [&](int64_t n, int tid) {
+    float *panel = reinterpret_cast<float *>(base + tid * lay.per_thread);
+    float *dpanel = reinterpret_cast<float *>(base + tid * lay.per_thread + lay.panel);
+    float *dw_t = dw_of(tid);
+    if (dx) memset(dx + n * d->C_in * d->H * d->W, 0, sizeof(float) * d->C_in * d->H * d->W);
+    for (int64_t g = 0; g < d->groups; ++g) {
+      const float *xg = x + (n * d->C_in + g * k.Cg) * d->H * d->W;
+      const float *dyg = dy + (n * d->C_out + g * k.Og) * k.N;
+      im2col(panel, xg, d, k);
+      // dw_g (Og, K) += dy_g (Og, N) . panel^T
+      crnn::cpu::gemm(false, true, k.Og, k.K, k.N, dyg, k.N, panel, k.N, 1.0f,
+                      dw_t + g * k.Og * k.K, k.K);
+      if (dx) {  // dpanel (K, N) = w_g^T (K, Og) . dy_g
+        crnn::cpu::gemm(true, false, k.K, k.N, k.Og, w + g * k.Og * k.K, k.K, dyg, k.N, 0.0f,
+                        dpanel, k.N);
+        col2im(dx + (n * d->C_in + g * k.Cg) * d->H * d->W, dpanel, d, k);
+      }
+    }
+  });
+  const int64_t nw = d->C_out * k.K;
+  crnn::cpu::parallel_chunks(nt, nw, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float acc = 0.0f;
+      for (int t = 0; t < nt; ++t) acc += dw_of(t)[i];
+      dw[i] = acc;
+    }
+  });
+  if (db)
+    for (int64_t o = 0; o < d->C_out; ++o) {
+      double acc = 0.0;
+      for (int64_t n = 0; n < d->B; ++n) {
+        const float *row = dy + (n * d->C_out + o) * k.N;
+        for (int64_t i = 0; i < k.N; ++i) acc += row[i];
+      }
+      db[o] = static_cast<float>(acc);
+    }
   return CRNN_STATUS_SUCCESS;
 }
 

@@ -29,6 +29,15 @@ crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, 
                                       const crnn_conv2d_desc *d, void *workspace,
                                       size_t workspace_bytes);
 
+// Backward of the convolution (d->relu must be 0: apply the ReLU mask to dy first). Given
+// dy (B, C_out, H_out, W_out), writes dx (B, C_in, H, W) (may be NULL), dw (C_out, C_in / groups,
+// kh, kw) and db (C_out) (may be NULL). Per sample: dpanel = w_g^T dy_g (sgemm) scattered back
+// into dx (col2im); dw accumulated per thread as dy_g panel^T (sgemm) and summed at the end.
+size_t crnn_conv2d_backward_workspace_size(const crnn_conv2d_desc *d);  // bytes
+crnn_status_t crnn_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy,
+                                       const float *x, const float *w, const crnn_conv2d_desc *d,
+                                       void *workspace, size_t workspace_bytes);
+
 #ifdef __cplusplus
 }
 #endif

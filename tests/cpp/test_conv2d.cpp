@@ -8,29 +8,58 @@
 #include "check.h"
 #include "cpu/conv2d.h"
 
-static void naive(std::vector<double> &y, const std::vector<float> &x, const std::vector<float> &w,
-                  const std::vector<float> &b, const crnn_conv2d_desc &d) {
+// Calls f(y_index, x_index, w_index) for every (output element, kernel tap) that reads a real
+// (not padding) input element: the definition of the convolution, shared by both naive loops.
+template <typename F>
+static void for_each_tap(const crnn_conv2d_desc &d, F f) {
   const int64_t Ho = crnn_conv2d_out_h(&d), Wo = crnn_conv2d_out_w(&d);
   const int64_t Cg = d.C_in / d.groups, Og = d.C_out / d.groups;
-  y.assign(d.B * d.C_out * Ho * Wo, 0.0);
   for (int64_t n = 0; n < d.B; ++n)
     for (int64_t o = 0; o < d.C_out; ++o)
       for (int64_t oh = 0; oh < Ho; ++oh)
-        for (int64_t ow = 0; ow < Wo; ++ow) {
-          double acc = b.empty() ? 0.0 : b[o];
-          const int64_t g = o / Og;
+        for (int64_t ow = 0; ow < Wo; ++ow)
           for (int64_t c = 0; c < Cg; ++c)
             for (int64_t i = 0; i < d.kh; ++i)
               for (int64_t j = 0; j < d.kw; ++j) {
                 const int64_t h = oh * d.stride_h - d.pad_t + i * d.dil_h;
                 const int64_t ww = ow * d.stride_w - d.pad_l + j * d.dil_w;
                 if (h < 0 || h >= d.H || ww < 0 || ww >= d.W) continue;
-                acc += double(x[((n * d.C_in + g * Cg + c) * d.H + h) * d.W + ww]) *
-                       w[((o * Cg + c) * d.kh + i) * d.kw + j];
+                f(((n * d.C_out + o) * Ho + oh) * Wo + ow,
+                  ((n * d.C_in + (o / Og) * Cg + c) * d.H + h) * d.W + ww,
+                  ((o * Cg + c) * d.kh + i) * d.kw + j);
               }
-          if (d.relu && acc < 0) acc = 0;
-          y[((n * d.C_out + o) * Ho + oh) * Wo + ow] = acc;
-        }
+}
+
+static void naive(std::vector<double> &y, const std::vector<float> &x, const std::vector<float> &w,
+                  const std::vector<float> &b, const crnn_conv2d_desc &d) {
+  const int64_t N = crnn_conv2d_out_h(&d) * crnn_conv2d_out_w(&d);
+  y.assign(d.B * d.C_out * N, 0.0);
+  for (size_t i = 0; i < y.size(); ++i) y[i] = b[(i / N) % d.C_out];
+  for_each_tap(d, [&](int64_t yi, int64_t xi, int64_t wi) { y[yi] += double(x[xi]) * w[wi]; });
+  if (d.relu)
+    for (double &v : y) v = v < 0 ? 0 : v;
+}
+
+// d_x, d_w, d_b of sum(y * dy), in double.
+static void naive_backward(std::vector<double> &dx, std::vector<double> &dw,
+                           std::vector<double> &db, const std::vector<float> &dy,
+                           const std::vector<float> &x, const std::vector<float> &w,
+                           const crnn_conv2d_desc &d) {
+  const int64_t N = crnn_conv2d_out_h(&d) * crnn_conv2d_out_w(&d);
+  dx.assign(x.size(), 0.0), dw.assign(w.size(), 0.0), db.assign(d.C_out, 0.0);
+  for (size_t i = 0; i < dy.size(); ++i) db[(i / N) % d.C_out] += dy[i];
+  for_each_tap(d, [&](int64_t yi, int64_t xi, int64_t wi) {
+    dx[xi] += double(dy[yi]) * w[wi];
+    dw[wi] += double(dy[yi]) * x[xi];
+  });
+}
+
+static double max_rel(const std::vector<float> &a, const std::vector<double> &e) {
+  double m = 0, scale = 1;
+  for (double v : e) scale = fmax(scale, fabs(v));
+  for (size_t i = 0; i < e.size(); ++i)
+    m = std::isnan(a[i]) ? INFINITY : fmax(m, fabs(a[i] - e[i]) / scale);
+  return m;
 }
 
 int main() {
@@ -66,6 +95,21 @@ int main() {
     }
     CHECK(nan == 0 && err < 2e-5, "B=%lld C_in=%lld groups=%lld: %d NaN, max rel err %g",
           (long long)d.B, (long long)d.C_in, (long long)d.groups, nan, err);
+
+    crnn_conv2d_desc db_desc = d;
+    db_desc.relu = 0;
+    std::vector<float> dy(ny), dx(x.size(), NAN), dw(w.size(), NAN), dbias(d.C_out, NAN);
+    for (float &f : dy) f = nd(gen);
+    std::vector<char> bws(crnn_conv2d_backward_workspace_size(&db_desc));
+    CHECK(
+        crnn_conv2d_backward_f32(dx.data(), dw.data(), dbias.data(), dy.data(), x.data(), w.data(),
+                                 &db_desc, bws.data(), bws.size()) == CRNN_STATUS_SUCCESS,
+        "backward status");
+    std::vector<double> ex, ew, eb;
+    naive_backward(ex, ew, eb, dy, x, w, db_desc);
+    const double ed = max_rel(dx, ex), eW = max_rel(dw, ew), eB = max_rel(dbias, eb);
+    CHECK(ed < 2e-5 && eW < 2e-5 && eB < 2e-5, "backward groups=%lld: dx %g dw %g db %g",
+          (long long)d.groups, ed, eW, eB);
   }
   crnn_conv2d_desc bad = cases[1];
   bad.groups = 3;  // divides C_in = 3 but not C_out = 10
