@@ -28,15 +28,18 @@ Dims dims_of(const crnn_conv2d_desc *d) {
   return k;
 }
 
-// panel[(c kh + i) kw + j][oh Wo + ow] = x[c][oh s_h - pad_t + i d_h][ow s_w - pad_l + j d_w]
-void im2col(float *panel, const float *x, const crnn_conv2d_desc *d, const Dims &k) {
+// panel[(c kh + i) kw + j][(oh - oh0) Wo + ow] = x[c][oh s_h - pad_t + i d_h][ow s_w - pad_l + j
+// d_w] for the output rows oh in [oh0, oh1) (a panel of (oh1 - oh0) Wo columns).
+void im2col(float *panel, const float *x, const crnn_conv2d_desc *d, const Dims &k, int64_t oh0,
+            int64_t oh1) {
+  const int64_t cols = (oh1 - oh0) * k.Wo;
   for (int64_t c = 0; c < k.Cg; ++c)
     for (int64_t i = 0; i < d->kh; ++i)
       for (int64_t j = 0; j < d->kw; ++j) {
-        float *row = panel + ((c * d->kh + i) * d->kw + j) * k.N;
+        float *row = panel + ((c * d->kh + i) * d->kw + j) * cols;
         const float *xc = x + c * d->H * d->W;
-        for (int64_t oh = 0; oh < k.Ho; ++oh) {
-          float *out = row + oh * k.Wo;
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+          float *out = row + (oh - oh0) * k.Wo;
           const int64_t h = oh * d->stride_h - d->pad_t + i * d->dil_h;
           if (h < 0 || h >= d->H) {
             memset(out, 0, sizeof(float) * k.Wo);
@@ -101,7 +104,7 @@ int64_t crnn_conv2d_out_w(const crnn_conv2d_desc *d) {
 size_t crnn_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
   if (!valid(d)) return 0;
   const Dims k = dims_of(d);
-  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B);
+  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B * k.Ho);
   return nt * crnn::cpu::align_up(sizeof(float) * k.K * k.N);
 }
 
@@ -112,24 +115,30 @@ crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, 
   if (!workspace || workspace_bytes < crnn_conv2d_forward_workspace_size(d))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   const Dims k = dims_of(d);
-  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B);
+  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B * k.Ho);
   const size_t panel_bytes = crnn::cpu::align_up(sizeof(float) * k.K * k.N);
+  // Units: (sample, block of output rows); a batch smaller than the thread count (inference at
+  // B = 1) is split by output rows so every thread gets work.
+  const int64_t blocks = d->B >= nt ? 1 : (nt + d->B - 1) / d->B;
   crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h)
-  crnn::cpu::parallel_for(nt, d->B, false, [&](int64_t n, int tid) {
+  crnn::cpu::parallel_for(nt, d->B * blocks, false, [&](int64_t u, int tid) {
+    const int64_t n = u / blocks, r = u % blocks;
+    const int64_t oh0 = k.Ho * r / blocks, oh1 = k.Ho * (r + 1) / blocks, cols = (oh1 - oh0) * k.Wo;
+    if (cols == 0) return;
     float *panel = reinterpret_cast<float *>(static_cast<char *>(workspace) + tid * panel_bytes);
     for (int64_t g = 0; g < d->groups; ++g) {
       const float *xg = x + (n * d->C_in + g * k.Cg) * d->H * d->W;
-      float *yg = y + (n * d->C_out + g * k.Og) * k.N;
-      im2col(panel, xg, d, k);
-      crnn::cpu::gemm(false, false, k.Og, k.N, k.K, w + g * k.Og * k.K, k.K, panel, k.N, 0.0f, yg,
+      float *yg = y + (n * d->C_out + g * k.Og) * k.N + oh0 * k.Wo;
+      im2col(panel, xg, d, k, oh0, oh1);
+      crnn::cpu::gemm(false, false, k.Og, cols, k.K, w + g * k.Og * k.K, k.K, panel, cols, 0.0f, yg,
                       k.N);
       for (int64_t o = 0; o < k.Og; ++o) {
         float *row = yg + o * k.N;
         const float bias = b ? b[g * k.Og + o] : 0.0f;
         if (d->relu)
-          for (int64_t i = 0; i < k.N; ++i) row[i] = row[i] + bias > 0.0f ? row[i] + bias : 0.0f;
+          for (int64_t i = 0; i < cols; ++i) row[i] = row[i] + bias > 0.0f ? row[i] + bias : 0.0f;
         else if (b)
-          for (int64_t i = 0; i < k.N; ++i) row[i] += bias;
+          for (int64_t i = 0; i < cols; ++i) row[i] += bias;
       }
     }
   });
@@ -165,7 +174,7 @@ crnn_status_t crnn_conv2d_backward_f32(float *dx, float *dw, float *db, const fl
     for (int64_t g = 0; g < d->groups; ++g) {
       const float *xg = x + (n * d->C_in + g * k.Cg) * d->H * d->W;
       const float *dyg = dy + (n * d->C_out + g * k.Og) * k.N;
-      im2col(panel, xg, d, k);
+      im2col(panel, xg, d, k, 0, k.Ho);
       // dw_g (Og, K) += dy_g (Og, N) . panel^T
       crnn::cpu::gemm(false, true, k.Og, k.K, k.N, dyg, k.N, panel, k.N, 1.0f,
                       dw_t + g * k.Og * k.K, k.K);
