@@ -8,12 +8,14 @@ imports MindSpore; the NumPy-level API (``crnn_fast.ctc_loss`` ...) does not nee
 """
 
 from ._custom import aot_library, backend, last_error
+from .conv2d import Conv2dOp
 from .ctc_greedy import CTCGreedyOp
 from .ctc_loss import CTCLossOp
 from .lstm_stack import LSTMStack, flat_layout
 
 __all__ = [
     "CTCGreedyOp",
+    "Conv2dOp",
     "CTCLossOp",
     "LSTMStack",
     "aot_library",

@@ -1,0 +1,105 @@
+// MindSpore aot entry points of conv2d (thin adapters over kernels/cpu/conv2d.h).
+//
+// The configuration travels in shapes (see crnn_fast/ops/conv2d.py), so the bprop is stateless:
+//   crnn_aot_conv2d_forward inputs: 0 x (B, C_in, H, W) float32, 1 w (C_out, C_in/g, kh, kw),
+//     2 b (C_out,) or any 2-D stand-in for "no bias", 3 config of shape (s_h, s_w, d_h, d_w, g),
+//     4 pads of shape (pad_t + 1, pad_b + 1, pad_l + 1, pad_r + 1); output 5 y.
+//   crnn_aot_conv2d_backward inputs: 0 x, 1 w, 2 dy, 3 config, 4 pads; outputs 5 dx, 6 dw, 7 db.
+#include "../kernels/cpu/checks.h"
+#include "../kernels/cpu/conv2d.h"
+#include "aot_util.h"
+
+namespace crnn {
+namespace aot {
+namespace {
+
+void require(bool ok, const std::string &msg) {
+  if (!ok) fail(CRNN_STATUS_INVALID_VALUE, msg);
+}
+
+void require_finite(const Args &a, int i, const char *name) {
+  if (!crnn_all_finite_f32(a.ptr<float>(i), a.numel(i)))
+    fail(CRNN_STATUS_NONFINITE_INPUT, std::string(name) + " contains NaN or Inf");
+}
+
+crnn_conv2d_desc parse(const Args &a, int n_total) {
+  require(a.n == n_total,
+          "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
+  a.expect(0, "x", "float32", 4, "(B, C_in, H, W)");
+  a.expect(1, "w", "float32", 4, "(C_out, C_in / groups, kh, kw)");
+  require(a.ndims[3] == 5, "config must have shape (s_h, s_w, d_h, d_w, groups)");
+  require(a.ndims[4] == 4, "pads must have shape (pad_t + 1, pad_b + 1, pad_l + 1, pad_r + 1)");
+  crnn_conv2d_desc d{a.dim(0, 0),
+                     a.dim(0, 1),
+                     a.dim(0, 2),
+                     a.dim(0, 3),
+                     a.dim(1, 0),
+                     a.dim(1, 2),
+                     a.dim(1, 3),
+                     a.dim(3, 0),
+                     a.dim(3, 1),
+                     a.dim(4, 0) - 1,
+                     a.dim(4, 1) - 1,
+                     a.dim(4, 2) - 1,
+                     a.dim(4, 3) - 1,
+                     a.dim(3, 2),
+                     a.dim(3, 3),
+                     a.dim(3, 4),
+                     0,
+                     0};
+  require(d.groups >= 1 && d.C_in % d.groups == 0 && d.C_out % d.groups == 0 &&
+              a.dim(1, 1) * d.groups == d.C_in,
+          "w " + a.shape(1) + " does not match x " + a.shape(0) +
+              " with groups = " + std::to_string(d.groups));
+  require(crnn_conv2d_forward_workspace_size(&d) > 0,
+          "invalid convolution: x " + a.shape(0) + ", w " + a.shape(1));
+  require_finite(a, 0, "x");
+  require_finite(a, 1, "w");
+  return d;
+}
+
+}  // namespace
+}  // namespace aot
+}  // namespace crnn
+
+CRNN_AOT_EXPORT int crnn_aot_conv2d_forward(int nparam, void **params, int *ndims, int64_t **shapes,
+                                            const char **dtypes, void *, void *) {
+  using namespace crnn::aot;
+  return guarded("conv2d_forward", [&] {
+    const Args a{nparam, params, ndims, shapes, dtypes};
+    const crnn_conv2d_desc d = parse(a, 6);
+    const bool has_bias = a.ndims[2] == 1;
+    if (has_bias) {
+      a.expect(2, "b", "float32", 1, "(C_out,)");
+      a.expect_dims(2, "b", {d.C_out});
+      require_finite(a, 2, "b");
+    }
+    a.expect(5, "y", "float32", 4, "");
+    a.expect_dims(5, "y", {d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)});
+    const size_t ws = crnn_conv2d_forward_workspace_size(&d);
+    check_status(crnn_conv2d_forward_f32(a.ptr<float>(5), a.ptr<float>(0), a.ptr<float>(1),
+                                         has_bias ? a.ptr<float>(2) : nullptr, &d, scratch(ws), ws),
+                 -1, "conv2d forward");
+  });
+}
+
+CRNN_AOT_EXPORT int crnn_aot_conv2d_backward(int nparam, void **params, int *ndims,
+                                             int64_t **shapes, const char **dtypes, void *,
+                                             void *) {
+  using namespace crnn::aot;
+  return guarded("conv2d_backward", [&] {
+    const Args a{nparam, params, ndims, shapes, dtypes};
+    const crnn_conv2d_desc d = parse(a, 8);
+    a.expect(2, "dy", "float32", 4, "(B, C_out, H_out, W_out)");
+    a.expect_dims(2, "dy", {d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)});
+    require_finite(a, 2, "dy");
+    a.expect_dims(5, "dx", {d.B, d.C_in, d.H, d.W});
+    a.expect_dims(6, "dw", {d.C_out, d.C_in / d.groups, d.kh, d.kw});
+    a.expect_dims(7, "db", {d.C_out});
+    const size_t ws = crnn_conv2d_backward_workspace_size(&d);
+    check_status(
+        crnn_conv2d_backward_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(7), a.ptr<float>(2),
+                                 a.ptr<float>(0), a.ptr<float>(1), &d, scratch(ws), ws),
+        -1, "conv2d backward");
+  });
+}
