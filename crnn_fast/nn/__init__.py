@@ -5,6 +5,7 @@ MindOCR's string postprocess (``CTCLabelDecode``), and ``patch(cell)`` which swa
 ``nn.LSTM`` inside a model for ``LSTM`` keeping its parameters.
 """
 
+from .conv import Conv2d
 from .ctc_loss import CTCLoss
 from .decoders import CTCBeamSearchDecoder, CTCGreedyDecoder
 from .lstm import LSTM
@@ -16,6 +17,7 @@ __all__ = [
     "CTCGreedyDecoder",
     "CTCLabelDecode",
     "CTCLoss",
+    "Conv2d",
     "LSTM",
     "patch",
 ]

@@ -19,6 +19,7 @@ from mindspore import nn, ops
 
 from ..ops import _custom as c
 from ..ops.lstm_stack import LSTMStack
+from ._params import adopt_parameters
 
 
 class LSTM(c.EagerCheckCell, nn.LSTM):
@@ -68,13 +69,7 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
             bidirectional=stock.bidirectional,
             dtype=stock.w_ih_list[0].dtype,
         )
-        # Take over the stock ParameterTuples and its parameter registry as they are (a plain
-        # setattr would register the fresh parameters too and re-check the names).
-        for name in ("w_ih_list", "w_hh_list", "b_ih_list", "b_hh_list"):
-            object.__setattr__(new, name, getattr(stock, name))
-        new._params.clear()
-        new._params.update(stock._params)
-        new.set_train(stock.training)
+        adopt_parameters(new, stock, ("w_ih_list", "w_hh_list", "b_ih_list", "b_hh_list"))
         return new
 
     def _flat(self, layer_ids):
