@@ -5,7 +5,6 @@
 //     2 b (C_out,) or any 2-D stand-in for "no bias", 3 config of shape (s_h, s_w, d_h, d_w, g),
 //     4 pads of shape (pad_t + 1, pad_b + 1, pad_l + 1, pad_r + 1); output 5 y.
 //   crnn_aot_conv2d_backward inputs: 0 x, 1 w, 2 dy, 3 config, 4 pads; outputs 5 dx, 6 dw, 7 db.
-#include "../kernels/cpu/checks.h"
 #include "../kernels/cpu/conv2d.h"
 #include "aot_util.h"
 
@@ -13,16 +12,8 @@ namespace crnn {
 namespace aot {
 namespace {
 
-void require(bool ok, const std::string &msg) {
-  if (!ok) fail(CRNN_STATUS_INVALID_VALUE, msg);
-}
-
-void require_finite(const Args &a, int i, const char *name) {
-  if (!crnn_all_finite_f32(a.ptr<float>(i), a.numel(i)))
-    fail(CRNN_STATUS_NONFINITE_INPUT, std::string(name) + " contains NaN or Inf");
-}
-
-crnn_conv2d_desc parse(const Args &a, int n_total) {
+// The backward skips the NaN/Inf scan of x and w: its forward did it.
+crnn_conv2d_desc parse(const Args &a, int n_total, bool check_finite) {
   require(a.n == n_total,
           "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
   a.expect(0, "x", "float32", 4, "(B, C_in, H, W)");
@@ -53,8 +44,10 @@ crnn_conv2d_desc parse(const Args &a, int n_total) {
               " with groups = " + std::to_string(d.groups));
   require(crnn_conv2d_forward_workspace_size(&d) > 0,
           "invalid convolution: x " + a.shape(0) + ", w " + a.shape(1));
-  require_finite(a, 0, "x");
-  require_finite(a, 1, "w");
+  if (check_finite) {
+    require_finite(a, 0, "x");
+    require_finite(a, 1, "w");
+  }
   return d;
 }
 
@@ -67,7 +60,7 @@ CRNN_AOT_EXPORT int crnn_aot_conv2d_forward(int nparam, void **params, int *ndim
   using namespace crnn::aot;
   return guarded("conv2d_forward", [&] {
     const Args a{nparam, params, ndims, shapes, dtypes};
-    const crnn_conv2d_desc d = parse(a, 6);
+    const crnn_conv2d_desc d = parse(a, 6, true);
     const bool has_bias = a.ndims[2] == 1;
     if (has_bias) {
       a.expect(2, "b", "float32", 1, "(C_out,)");
@@ -89,7 +82,7 @@ CRNN_AOT_EXPORT int crnn_aot_conv2d_backward(int nparam, void **params, int *ndi
   using namespace crnn::aot;
   return guarded("conv2d_backward", [&] {
     const Args a{nparam, params, ndims, shapes, dtypes};
-    const crnn_conv2d_desc d = parse(a, 8);
+    const crnn_conv2d_desc d = parse(a, 8, false);
     a.expect(2, "dy", "float32", 4, "(B, C_out, H_out, W_out)");
     a.expect_dims(2, "dy", {d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)});
     require_finite(a, 2, "dy");

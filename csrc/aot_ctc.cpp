@@ -25,10 +25,6 @@ namespace crnn {
 namespace aot {
 namespace {
 
-void require(bool ok, const std::string &msg) {
-  if (!ok) fail(CRNN_STATUS_INVALID_VALUE, msg);
-}
-
 // Label lengths from padding; a valid label after padding is an error (as in ops.CTCLoss).
 void derive_label_lengths(int32_t *lens, const int32_t *labels, int64_t B, int64_t S, int64_t C,
                           int32_t blank) {

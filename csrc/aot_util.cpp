@@ -6,6 +6,8 @@
 #include <mutex>
 #include <vector>
 
+#include "../kernels/cpu/checks.h"
+
 namespace crnn {
 namespace aot {
 namespace {
@@ -76,6 +78,15 @@ void Args::expect_dims(int i, const char *name, std::initializer_list<int64_t> d
     fail(CRNN_STATUS_INVALID_VALUE, std::string(name) + " must have shape " + w +
                                         (dims.size() == 1 ? ",)" : ")") + ", got " + shape(i));
   }
+}
+
+void require(bool ok, const std::string &msg) {
+  if (!ok) fail(CRNN_STATUS_INVALID_VALUE, msg);
+}
+
+void require_finite(const Args &a, int i, const std::string &name) {
+  if (!crnn_all_finite_f32(a.ptr<float>(i), a.numel(i)))
+    fail(CRNN_STATUS_NONFINITE_INPUT, name + " contains NaN or Inf");
 }
 
 void check_status(crnn_status_t st, int32_t index, const std::string &what) {

@@ -69,6 +69,10 @@ int guarded(const char *entry, F &&body) {
   }
 }
 
+// INVALID_VALUE with `msg` unless ok; NONFINITE_INPUT naming tensor i unless all finite.
+void require(bool ok, const std::string &msg);
+void require_finite(const Args &a, int i, const std::string &name);
+
 // Raises (via fail) with `what` when a kernel status is not success.
 void check_status(crnn_status_t st, int32_t index, const std::string &what);
 

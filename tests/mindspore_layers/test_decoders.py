@@ -58,14 +58,14 @@ GREEDY_CASES = [  # (input_kind, batch_first, T, B, C, input_lengths or None, fl
 ]
 
 
-def test_greedy_matches_reference(ms_mode, ms_backend):
+def test_greedy_matches_reference(ms_mode, backend):
     rng = np.random.default_rng(1)
     for kind, batch_first, T, B, C, lens, half in GREEDY_CASES:
         x = scores_for(rng, kind, T, B, C, batch_first)
         if half:
             x = x.astype(np.float16)
         dec = CTCGreedyDecoder(input_kind=kind, batch_first=batch_first)
-        assert dec.backend == ms_backend
+        assert dec.backend == backend
         args = (Tensor(x),) if lens is None else (Tensor(x), Tensor(np.array(lens, np.int64)))
         ids, n, conf = (o.asnumpy() for o in dec(*args))
         want = ref.ctc_greedy_decode(x.astype(np.float32), lens, None, kind, batch_first)
@@ -77,7 +77,7 @@ def test_greedy_matches_reference(ms_mode, ms_backend):
         assert_close(conf, expect, 1e-6, 1e-6, case)
 
 
-def test_greedy_matches_stock_ctc_greedy_decoder(ms_mode, ms_backend):
+def test_greedy_matches_stock_ctc_greedy_decoder(ms_mode, backend):
     """Same ids as MindSpore's own ops.CTCGreedyDecoder (blank = C - 1, repeats merged), which
     returns them as a sparse tensor."""
     rng = np.random.default_rng(3)
@@ -107,7 +107,7 @@ def test_greedy_confidence_rule():
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_beam_matches_reference(ms_mode, ms_backend, batch_first):
+def test_beam_matches_reference(ms_mode, backend, batch_first):
     rng = np.random.default_rng(2)
     T, B, C = 6, 3, 5
     x = scores_for(rng, "logits", T, B, C, batch_first)

@@ -37,11 +37,11 @@ def run(conv, x, r):
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)
-def test_conv_layer_matches_stock(ms_mode, ms_backend, cfg, rng):
+def test_conv_layer_matches_stock(ms_mode, backend, cfg, rng):
     ci, co, k, s, mode, padding, d, g, bias = cfg
     stock = nn.Conv2d(ci, co, k, s, mode, padding, d, g, has_bias=bias, bias_init="normal")
     fast = cnn.Conv2d.from_stock(stock)
-    assert not fast.use_stock and fast.backend == ms_backend
+    assert not fast.use_stock and fast.backend == backend
     x = rng.standard_normal((2, ci, 7, 9)).astype(np.float32)
     r = rng.standard_normal(stock(Tensor(x)).shape).astype(np.float32)
     got, want = run(fast, x, r), run(stock, x, r)

@@ -28,7 +28,7 @@ class TwoConvs(nn.Cell):
         return (self.b(self.a(x, self.wa, self.ba), self.wb) * self.r).sum()
 
 
-def test_conv_op_matches_reference(ms_mode, ms_backend, rng):
+def test_conv_op_matches_reference(ms_mode, backend, rng):
     x = rng.standard_normal((2, 3, 7, 9)).astype(np.float32)
     wa = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
     ba = rng.standard_normal(4).astype(np.float32)

@@ -53,12 +53,12 @@ def case(rng, T=9, B=5, C=6, S=4, blank=None):
 
 
 @pytest.mark.parametrize("with_lengths", [False, True])
-def test_ctc_loss_matches_reference(ms_mode, ms_backend, with_lengths, rng):
+def test_ctc_loss_matches_reference(ms_mode, backend, with_lengths, rng):
     logits, labels, in_len, lab_len, w, blank = case(rng)
     if not with_lengths:  # MindOCR style: lengths from the blank padding, T frames each
         in_len = np.full_like(in_len, logits.shape[0])
     loss = cnn.CTCLoss(reduction="none")
-    assert loss.backend == ms_backend
+    assert loss.backend == backend
     net = Weighted(loss, w, with_lengths)
     f = ms.value_and_grad(net, 0)
     value, grad = f(Tensor(logits), Tensor(labels), Tensor(in_len), Tensor(lab_len))
@@ -69,7 +69,7 @@ def test_ctc_loss_matches_reference(ms_mode, ms_backend, with_lengths, rng):
 
 
 @pytest.mark.parametrize("blank", [0, 2])
-def test_ctc_op_blank_and_infeasible(ms_mode, ms_backend, blank, rng):
+def test_ctc_op_blank_and_infeasible(ms_mode, backend, blank, rng):
     """Explicit blank, an infeasible sample (loss inf, zero grad) and zero_infinity."""
     logits, labels, in_len, lab_len, w, _ = case(rng, blank=blank)
     labels[2, :4] = [1 if blank != 1 else 3] * 4  # 4 repeats need 7 frames
@@ -106,7 +106,7 @@ def test_matches_mindocr_stock_ctcloss(ms_mode, rng, monkeypatch):
     assert_close(results[0][1], results[1][1], atol=2e-6, rtol=0, name="grad vs stock")
 
 
-def test_reductions_and_float16(ms_backend, rng):
+def test_reductions_and_float16(backend, rng):
     logits, labels, in_len, lab_len, _, blank = case(rng)
     per = ref.ctc_loss(logits.astype(np.float64), labels, in_len, lab_len, blank=blank)[0]
     args = (Tensor(logits), Tensor(labels), Tensor(in_len), Tensor(lab_len))

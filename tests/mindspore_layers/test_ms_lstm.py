@@ -103,12 +103,12 @@ def assert_same(got, want, tol, what):
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)
-def test_lstm_matches_reference(ms_mode, ms_backend, cfg, rng):
+def test_lstm_matches_reference(ms_mode, backend, cfg, rng):
     I, H, L, bidir, has_bias, batch_first, _, _ = cfg
     lstm = cnn.LSTM(I, H, L, has_bias=has_bias, batch_first=batch_first, bidirectional=bidir)
-    assert lstm.backend == ms_backend
+    assert lstm.backend == backend
     inputs = make_inputs(rng, cfg)
-    assert_same(run_cell(lstm, cfg, *inputs), reference(lstm, cfg, *inputs), ATOL, ms_backend)
+    assert_same(run_cell(lstm, cfg, *inputs), reference(lstm, cfg, *inputs), ATOL, backend)
 
 
 @pytest.mark.parametrize("cfg", CONFIGS[1:])
