@@ -2,9 +2,11 @@
 //
 // The configuration travels in shapes (see crnn_fast/ops/conv2d.py), so the bprop is stateless:
 //   crnn_aot_conv2d_forward inputs: 0 x (B, C_in, H, W) float32, 1 w (C_out, C_in/g, kh, kw),
-//     2 b (C_out,) or any 2-D stand-in for "no bias", 3 config of shape (s_h, s_w, d_h, d_w, g),
-//     4 pads of shape (pad_t + 1, pad_b + 1, pad_l + 1, pad_r + 1); output 5 y.
+//     2 b (C_out,) or any 2-D stand-in for "no bias", 3 config of shape
+//     (s_h, s_w, d_h, d_w, g, relu + 1), 4 pads of shape (pad_t + 1, pad_b + 1, pad_l + 1,
+//     pad_r + 1); output 5 y = conv + b, or max(conv + b, 0) with relu = 1 (the kernel's epilogue).
 //   crnn_aot_conv2d_backward inputs: 0 x, 1 w, 2 dy, 3 config, 4 pads; outputs 5 dx, 6 dw, 7 db.
+//     It ignores the relu flag: the bprop masks dy by (y > 0) first.
 #include "../kernels/cpu/conv2d.h"
 #include "aot_util.h"
 
@@ -12,13 +14,15 @@ namespace crnn {
 namespace aot {
 namespace {
 
-// The backward skips the NaN/Inf scan of x and w: its forward did it.
-crnn_conv2d_desc parse(const Args &a, int n_total, bool check_finite) {
+// The forward reads the relu flag; the backward skips it and the NaN/Inf scan of x and w (its
+// forward did that).
+crnn_conv2d_desc parse(const Args &a, int n_total, bool forward) {
   require(a.n == n_total,
           "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
   a.expect(0, "x", "float32", 4, "(B, C_in, H, W)");
   a.expect(1, "w", "float32", 4, "(C_out, C_in / groups, kh, kw)");
-  require(a.ndims[3] == 5, "config must have shape (s_h, s_w, d_h, d_w, groups)");
+  require(a.ndims[3] == 6 && (a.dim(3, 5) == 1 || a.dim(3, 5) == 2),
+          "config must have shape (s_h, s_w, d_h, d_w, groups, relu + 1) with relu 0 or 1");
   require(a.ndims[4] == 4, "pads must have shape (pad_t + 1, pad_b + 1, pad_l + 1, pad_r + 1)");
   crnn_conv2d_desc d{a.dim(0, 0),
                      a.dim(0, 1),
@@ -36,7 +40,7 @@ crnn_conv2d_desc parse(const Args &a, int n_total, bool check_finite) {
                      a.dim(3, 2),
                      a.dim(3, 3),
                      a.dim(3, 4),
-                     0,
+                     forward ? static_cast<int32_t>(a.dim(3, 5) - 1) : 0,
                      0};
   require(d.groups >= 1 && d.C_in % d.groups == 0 && d.C_out % d.groups == 0 &&
               a.dim(1, 1) * d.groups == d.C_in,
@@ -44,7 +48,7 @@ crnn_conv2d_desc parse(const Args &a, int n_total, bool check_finite) {
               " with groups = " + std::to_string(d.groups));
   require(crnn_conv2d_forward_workspace_size(&d) > 0,
           "invalid convolution: x " + a.shape(0) + ", w " + a.shape(1));
-  if (check_finite) {
+  if (forward) {
     require_finite(a, 0, "x");
     require_finite(a, 1, "w");
   }

@@ -1,13 +1,15 @@
 """2-D convolution as one MindSpore op (aot kernel or NumPy pyfunc), forward + bprop.
 
-``Conv2dOp(stride, pads, dilation, groups)(x, w, b=None) -> y``: x (B, C_in, H, W) float32,
-w (C_out, C_in / groups, kh, kw), b (C_out,) or None; pads (top, bottom, left, right) explicit
-(resolve MindSpore's pad_mode with ``crnn_fast.reference.conv.resolve_padding``).
+``Conv2dOp(stride, pads, dilation, groups, relu=False)(x, w, b=None) -> y``: x (B, C_in, H, W)
+float32, w (C_out, C_in / groups, kh, kw), b (C_out,) or None -> y (B, C_out, H_out, W_out);
+pads (top, bottom, left, right) explicit (resolve MindSpore's pad_mode with
+``crnn_fast.reference.conv.resolve_padding``). With ``relu=True``, y = max(conv + b, 0) in the
+kernel's output pass, and the bprop masks dy by (y > 0) before the conv backward.
 
 As for the LSTM op, MindSpore shares a bprop's graph between all instances, so the ops are
-module-level and stateless: stride, dilation and groups travel as the shape of a config tensor
-(s_h, s_w, d_h, d_w, groups), the padding as the shape of a pads tensor (p + 1 each), and an
-absent bias as a 2-D stand-in.
+module-level and stateless: stride, dilation, groups and the ReLU flag travel as the shape of a
+config tensor (s_h, s_w, d_h, d_w, groups, relu + 1), the padding as the shape of a pads tensor
+(p + 1 each), and an absent bias as a 2-D stand-in.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def _desc(x, w, cfg, pads):
     c.require(len(x) == 4, f"x must have rank 4 (B, C_in, H, W), got shape {tuple(x)}")
     c.require(len(w) == 4, f"w must have rank 4 (C_out, C_in / groups, kh, kw), got {tuple(w)}")
     c.require_static(x, "x")
+    c.require(len(cfg) == 6 and cfg[5] in (1, 2), f"bad conv2d config shape {tuple(cfg)}")
     s, d, g = (cfg[0], cfg[1]), (cfg[2], cfg[3]), cfg[4]
     p = tuple(v - 1 for v in pads)
     c.require(
@@ -66,7 +69,8 @@ def _np_forward_run(x, w, b, cfg, pads):
         if not np.isfinite(a).all():
             raise ValueError(f"{name} contains NaN or Inf")
     bias = b if b.ndim == 1 else None
-    return ref.conv2d_forward(x, w, bias, s, p, d, cfg.shape[4]).astype(np.float32)
+    y = ref.conv2d_forward(x, w, bias, s, p, d, cfg.shape[4])
+    return (np.maximum(y, 0) if cfg.shape[5] == 2 else y).astype(np.float32)
 
 
 def _np_forward(x, w, b, cfg, pads):
@@ -99,7 +103,9 @@ class _Ops:
 AOT, NP = _Ops(), _Ops()
 
 
-def _grads(bwd, x, w, b, cfg, pads, dout):
+def _grads(bwd, x, w, b, cfg, pads, out, dout):
+    if cfg.shape[5] == 2:  # fused ReLU
+        dout = ops.where(out > 0, dout, ops.zeros_like(dout))
     dx, dw, db = bwd(x, w, dout, cfg, pads)
     if b.ndim != 1:
         db = ops.zeros_like(b)
@@ -107,11 +113,11 @@ def _grads(bwd, x, w, b, cfg, pads, dout):
 
 
 def _aot_bprop(x, w, b, cfg, pads, out, dout):
-    return _grads(AOT.bwd, x, w, b, cfg, pads, dout)
+    return _grads(AOT.bwd, x, w, b, cfg, pads, out, dout)
 
 
 def _np_bprop(x, w, b, cfg, pads, out, dout):
-    return _grads(NP.bwd, x, w, b, cfg, pads, dout)
+    return _grads(NP.bwd, x, w, b, cfg, pads, out, dout)
 
 
 def conv2d_ops(backend: str) -> _Ops:
@@ -130,7 +136,8 @@ def conv2d_ops(backend: str) -> _Ops:
 
 
 class Conv2dOp(c.Float32Cell):
-    """One fused conv2d op of fixed stride / padding / dilation / groups (module docstring)."""
+    """One fused conv2d op of fixed stride / padding / dilation / groups, optionally followed
+    by a fused ReLU (module docstring)."""
 
     def __init__(
         self,
@@ -138,6 +145,7 @@ class Conv2dOp(c.Float32Cell):
         pads: tuple[int, int, int, int] = (0, 0, 0, 0),
         dilation: tuple[int, int] = (1, 1),
         groups: int = 1,
+        relu: bool = False,
         backend: str | None = None,
     ) -> None:
         super().__init__()
@@ -146,7 +154,8 @@ class Conv2dOp(c.Float32Cell):
         s, d = ref._pair(stride, "stride"), ref._pair(dilation, "dilation")
         if groups < 1 or len(pads) != 4 or min(pads) < 0:
             raise ValueError(f"need groups >= 1 and 4 paddings >= 0, got {groups}, {pads}")
-        self.cfg = Tensor(np.zeros((*s, *d, groups), np.int8))
+        self.relu = bool(relu)
+        self.cfg = Tensor(np.zeros((*s, *d, groups, 1 + self.relu), np.int8))
         self.pads = Tensor(np.zeros(tuple(p + 1 for p in pads), np.int8))
 
     def construct(self, x, w, b=None):
