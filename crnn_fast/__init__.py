@@ -10,12 +10,14 @@ from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_pref
 from .lstm import LSTMGrads, LSTMOutput, lstm_backward, lstm_forward
 
 
-def patch(cell):  # noqa: ANN001, ANN201  (imports MindSpore only when called)
-    """Swap every stock ``mindspore.nn.LSTM`` in ``cell`` for ``crnn_fast.nn.LSTM`` in place,
-    keeping its Parameters; returns the count. See ``crnn_fast.nn.patch``."""
+def patch(cell, fold_bn: bool = False) -> int:  # noqa: ANN001  (MindSpore imported on call)
+    """Swap every stock ``mindspore.nn.LSTM`` / ``nn.Conv2d`` in ``cell`` for
+    ``crnn_fast.nn.LSTM`` / ``Conv2d`` in place, keeping its Parameters; with ``fold_bn=True``
+    (inference only) also fold Conv2d + BatchNorm2d (+ ReLU) runs of SequentialCells into one
+    fused op. Returns the count. See ``crnn_fast.nn.patch``."""
     from .nn.patch import patch as _patch
 
-    return _patch(cell)
+    return _patch(cell, fold_bn)
 
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Taking over a stock layer's parameters (used by the layers' ``from_stock`` and ``patch``)."""
+"""Taking over a stock layer's parameters and its place in its parent (``from_stock``,
+``patch``, ``fold_batchnorm``)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,10 @@ def adopt_parameters(new: nn.Cell, stock: nn.Cell, attrs: tuple[str, ...]) -> No
     new._params.clear()
     new._params.update(stock._params)
     new.set_train(stock.training)
+
+
+def replace_child(parent: nn.Cell, name: str, new: nn.Cell) -> None:
+    """Puts ``new`` in place of ``parent``'s child ``name`` (no parameter renaming)."""
+    parent._cells[name] = new
+    if hasattr(parent, "cell_list"):  # SequentialCell / CellList keep a second list
+        parent.cell_list = list(parent._cells.values())
