@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "conv2d_winograd.h"
 #include "cpu_common.h"
 
 namespace {
@@ -76,6 +77,18 @@ void col2im(float *dx, const float *dpanel, const crnn_conv2d_desc *d, const Dim
       }
 }
 
+void bias_gradient(float *db, const float *dy, const crnn_conv2d_desc *d, const Dims &k) {
+  if (db)
+    for (int64_t o = 0; o < d->C_out; ++o) {
+      double acc = 0.0;
+      for (int64_t n = 0; n < d->B; ++n) {
+        const float *row = dy + (n * d->C_out + o) * k.N;
+        for (int64_t i = 0; i < k.N; ++i) acc += row[i];
+      }
+      db[o] = static_cast<float>(acc);
+    }
+}
+
 struct BackwardLayout {
   size_t panel, dpanel, dw, per_thread;
 };
@@ -103,6 +116,7 @@ int64_t crnn_conv2d_out_w(const crnn_conv2d_desc *d) {
 
 size_t crnn_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
   if (!valid(d)) return 0;
+  if (crnn::cpu::winograd::eligible(d)) return crnn::cpu::winograd::forward_workspace(d, false);
   const Dims k = dims_of(d);
   const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B * k.Ho);
   return nt * crnn::cpu::align_up(sizeof(float) * k.K * k.N);
@@ -114,6 +128,10 @@ crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, 
   if (!valid(d) || !y || !x || !w) return CRNN_STATUS_INVALID_VALUE;
   if (!workspace || workspace_bytes < crnn_conv2d_forward_workspace_size(d))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
+  if (crnn::cpu::winograd::eligible(d)) {
+    crnn::cpu::winograd::forward(y, x, w, b, d, false, workspace);
+    return CRNN_STATUS_SUCCESS;
+  }
   const Dims k = dims_of(d);
   const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B * k.Ho);
   const size_t panel_bytes = crnn::cpu::align_up(sizeof(float) * k.K * k.N);
@@ -148,6 +166,11 @@ crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, 
 size_t crnn_conv2d_backward_workspace_size(const crnn_conv2d_desc *d) {
   if (!valid(d)) return 0;
   const Dims k = dims_of(d);
+  if (crnn::cpu::winograd::eligible(d)) {  // dx, then dw, in the same workspace
+    const size_t a = crnn::cpu::winograd::forward_workspace(d, true);
+    const size_t b = crnn::cpu::winograd::weight_gradient_workspace(d);
+    return a > b ? a : b;
+  }
   return crnn::cpu::resolve_threads(d->num_threads, d->B) * backward_layout(d, k).per_thread;
 }
 
@@ -161,6 +184,12 @@ crnn_status_t crnn_conv2d_backward_f32(float *dx, float *dw, float *db, const fl
   const BackwardLayout lay = backward_layout(d, k);
   const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B);
   char *base = static_cast<char *>(workspace);
+  if (crnn::cpu::winograd::eligible(d)) {
+    if (dx) crnn::cpu::winograd::forward(dx, dy, w, nullptr, d, true, workspace);
+    crnn::cpu::winograd::weight_gradient(dw, dy, x, d, workspace);
+    bias_gradient(db, dy, d, k);
+    return CRNN_STATUS_SUCCESS;
+  }
   const auto dw_of = [&](int t) {
     return reinterpret_cast<float *>(base + t * lay.per_thread + lay.panel + lay.dpanel);
   };
@@ -193,15 +222,7 @@ crnn_status_t crnn_conv2d_backward_f32(float *dx, float *dw, float *db, const fl
       dw[i] = acc;
     }
   });
-  if (db)
-    for (int64_t o = 0; o < d->C_out; ++o) {
-      double acc = 0.0;
-      for (int64_t n = 0; n < d->B; ++n) {
-        const float *row = dy + (n * d->C_out + o) * k.N;
-        for (int64_t i = 0; i < k.N; ++i) acc += row[i];
-      }
-      db[o] = static_cast<float>(acc);
-    }
+  bias_gradient(db, dy, d, k);
   return CRNN_STATUS_SUCCESS;
 }
 

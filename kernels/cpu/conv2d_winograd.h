@@ -1,0 +1,47 @@
+// Winograd F(2x2, 3x3) convolution for the 3x3 stride-1 layers of the CRNN backbones (internal
+// to conv2d.cpp). Each 2x2 output tile is A^T [(G g G^T) (.) (B^T d B)] A with d the 4x4 input
+// tile: the 36 multiply-adds per tile and channel pair become 16, done as 16 sgemms
+// M[k] (C_out, P) = U[k] (C_out, C_in) . V[k] (C_in, P), k = 4 xi + nu, over P tiles.
+//
+// Layouts: x (B, C_in, H, W), y (B, C_out, H_out, W_out) as in conv2d.h; U (16, C_out, C_in);
+// per chunk of samples V (16, C_in, P_c) and M (16, C_out, P_c), tile p = (sample, th, tw)
+// row-major, th < TH = ceil(H_out / 2), tw < TW = ceil(W_out / 2).
+//
+// The data gradient of a 3x3 stride-1 convolution is itself one: dx = conv(dy, w') with
+// w'[c][o][i][j] = w[o][c][2 - i][2 - j] and padding 2 - p on each side, so the backward reuses
+// the forward (weights transformed with flip_transpose).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conv2d.h"
+
+namespace crnn {
+namespace cpu {
+namespace winograd {
+
+// True when this configuration runs through Winograd: 3x3, stride 1, dilation 1, one group,
+// every pad <= 2 (so the data gradient is one too), and at least 16 input and output
+// channels (below that the 16 sgemms are too thin and im2col wins, e.g. the RGB first layer).
+bool eligible(const crnn_conv2d_desc *d);
+
+// Bytes of workspace forward() needs for d (U, plus V, M and two planes per thread).
+size_t forward_workspace(const crnn_conv2d_desc *d, bool flip_transpose);
+
+// y = conv(x, w) + b (ReLU if d->relu), or with flip_transpose the data gradient of the
+// convolution d describes: x is then dy (B, C_out, H_out, W_out), y is dx (B, C_in, H, W), b is
+// ignored and w is still the forward's (C_out, C_in, 3, 3).
+void forward(float *y, const float *x, const float *w, const float *b, const crnn_conv2d_desc *d,
+             bool flip_transpose, void *workspace);
+
+// dw (C_out, C_in, 3, 3) of the convolution d given dy (B, C_out, H_out, W_out) and x.
+size_t weight_gradient_workspace(const crnn_conv2d_desc *d);
+void weight_gradient(float *dw, const float *dy, const float *x, const crnn_conv2d_desc *d,
+                     void *workspace);
+
+// The descriptor of the data-gradient convolution of d (channels swapped, padding 2 - p).
+crnn_conv2d_desc data_gradient_desc(const crnn_conv2d_desc *d);
+
+}  // namespace winograd
+}  // namespace cpu
+}  // namespace crnn
