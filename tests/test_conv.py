@@ -22,6 +22,7 @@ CASES = [  # (B, C_in, C_out, H, W, kernel, stride, pad_mode, padding, dilation,
     (2, 4, 6, 9, 11, (3, 2), (2, 1), "pad", (1, 2, 0, 1), (2, 1), 2),
     (1, 6, 6, 5, 8, 3, 1, "same", 0, 1, 6),  # depthwise
     (3, 5, 7, 4, 10, 1, 1, "valid", 0, 1, 1),  # 1x1 (ResNet shortcut)
+    (5, 4, 6, 6, 7, 3, 2, "pad", 1, 1, 2),  # several samples per im2col panel, groups
     # Winograd F(2x2, 3x3) in the compiled kernel (3x3, stride 1, >= 16 channels each side)
     (3, 16, 24, 5, 7, 3, 1, "pad", 1, 1, 1),  # odd output sizes: partial tiles
     (2, 17, 16, 6, 9, 3, 1, "valid", 0, 1, 1),

@@ -1,5 +1,8 @@
-// Conv2d forward: per sample and group, im2col into a (K = C_g kh kw, N = H_out W_out) panel,
-// then y_g (C_out_g, N) = w_g (C_out_g, K) . panel in one sgemm, then bias (+ ReLU) in place.
+// Conv2d: Winograd (conv2d_winograd.h) for the 3x3 stride-1 layers, else im2col + sgemm: per
+// unit of samples and group, im2col into a (K = C_g kh kw, N = H_out W_out per sample) panel,
+// then y_g (C_out_g, N) = w_g (C_out_g, K) . panel in one sgemm, then bias (+ ReLU). A unit is
+// one sample (or a block of its output rows when the batch is smaller than the thread count),
+// or several samples side by side when a plane is small (the sgemm gets >= kPanelCols columns).
 #include "conv2d.h"
 
 #include <string.h>
@@ -13,6 +16,8 @@ namespace {
 struct Dims {
   int64_t Ho, Wo, N, Cg, Og, K;
 };
+
+constexpr int64_t kPanelCols = 512;
 
 bool valid(const crnn_conv2d_desc *d) {
   return d && d->B >= 1 && d->C_in >= 1 && d->H >= 1 && d->W >= 1 && d->C_out >= 1 && d->kh >= 1 &&
@@ -29,15 +34,22 @@ Dims dims_of(const crnn_conv2d_desc *d) {
   return k;
 }
 
+// Samples per unit: 1, or enough for kPanelCols columns when planes are small and every one of
+// the nt threads still gets a unit.
+int64_t samples_per_unit(const crnn_conv2d_desc *d, const Dims &k, int nt) {
+  if (k.N >= kPanelCols || d->B < nt) return 1;
+  const int64_t want = (kPanelCols + k.N - 1) / k.N, fair = (d->B + nt - 1) / nt;
+  return want < fair ? want : fair;
+}
+
 // panel[(c kh + i) kw + j][(oh - oh0) Wo + ow] = x[c][oh s_h - pad_t + i d_h][ow s_w - pad_l + j
-// d_w] for the output rows oh in [oh0, oh1) (a panel of (oh1 - oh0) Wo columns).
-void im2col(float *panel, const float *x, const crnn_conv2d_desc *d, const Dims &k, int64_t oh0,
-            int64_t oh1) {
-  const int64_t cols = (oh1 - oh0) * k.Wo;
+// d_w] for the output rows oh in [oh0, oh1); panel rows are ldp apart.
+void im2col(float *panel, int64_t ldp, const float *x, const crnn_conv2d_desc *d, const Dims &k,
+            int64_t oh0, int64_t oh1) {
   for (int64_t c = 0; c < k.Cg; ++c)
     for (int64_t i = 0; i < d->kh; ++i)
       for (int64_t j = 0; j < d->kw; ++j) {
-        float *row = panel + ((c * d->kh + i) * d->kw + j) * cols;
+        float *row = panel + ((c * d->kh + i) * d->kw + j) * ldp;
         const float *xc = x + c * d->H * d->W;
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           float *out = row + (oh - oh0) * k.Wo;
@@ -56,12 +68,13 @@ void im2col(float *panel, const float *x, const crnn_conv2d_desc *d, const Dims 
       }
 }
 
-// dx_c[h][w] += dpanel[(c kh + i) kw + j][oh Wo + ow] for every window position (col2im).
-void col2im(float *dx, const float *dpanel, const crnn_conv2d_desc *d, const Dims &k) {
+// dx_c[h][w] += dpanel[(c kh + i) kw + j][oh Wo + ow] for every window position (col2im);
+// dpanel rows are ldp apart.
+void col2im(float *dx, const float *dpanel, int64_t ldp, const crnn_conv2d_desc *d, const Dims &k) {
   for (int64_t c = 0; c < k.Cg; ++c)
     for (int64_t i = 0; i < d->kh; ++i)
       for (int64_t j = 0; j < d->kw; ++j) {
-        const float *row = dpanel + ((c * d->kh + i) * d->kw + j) * k.N;
+        const float *row = dpanel + ((c * d->kh + i) * d->kw + j) * ldp;
         float *dxc = dx + c * d->H * d->W;
         for (int64_t oh = 0; oh < k.Ho; ++oh) {
           const int64_t h = oh * d->stride_h - d->pad_t + i * d->dil_h;
@@ -90,16 +103,47 @@ void bias_gradient(float *db, const float *dy, const crnn_conv2d_desc *d, const 
 }
 
 struct BackwardLayout {
-  size_t panel, dpanel, dw, per_thread;
+  int nt;
+  int64_t cs;  // samples per unit
+  size_t panel, dpanel, dyc, dw, per_thread;
 };
 
 BackwardLayout backward_layout(const crnn_conv2d_desc *d, const Dims &k) {
   BackwardLayout l;
-  l.panel = crnn::cpu::align_up(sizeof(float) * k.K * k.N);
+  l.nt = crnn::cpu::resolve_threads(d->num_threads, d->B);
+  l.cs = samples_per_unit(d, k, l.nt);
+  l.panel = crnn::cpu::align_up(sizeof(float) * k.K * k.N * l.cs);
   l.dpanel = l.panel;
+  l.dyc = l.cs > 1 ? crnn::cpu::align_up(sizeof(float) * k.Og * k.N * l.cs) : 0;
   l.dw = crnn::cpu::align_up(sizeof(float) * d->C_out * k.K);
-  l.per_thread = l.panel + l.dpanel + l.dw;
+  l.per_thread = l.panel + l.dpanel + l.dyc + l.dw;
   return l;
+}
+
+struct ForwardLayout {
+  int nt;
+  int64_t cs, blocks;  // samples per unit; blocks of output rows per sample (cs == 1)
+  size_t panel, out, per_thread;
+};
+
+ForwardLayout forward_layout(const crnn_conv2d_desc *d, const Dims &k) {
+  ForwardLayout l;
+  l.nt = crnn::cpu::resolve_threads(d->num_threads, d->B * k.Ho);
+  l.cs = samples_per_unit(d, k, l.nt);
+  // A batch smaller than the thread count (inference at B = 1) is split by output rows.
+  l.blocks = d->B >= l.nt ? 1 : (l.nt + d->B - 1) / d->B;
+  l.panel = crnn::cpu::align_up(sizeof(float) * k.K * k.N * l.cs);
+  l.out = l.cs > 1 ? crnn::cpu::align_up(sizeof(float) * k.Og * k.N * l.cs) : 0;
+  l.per_thread = l.panel + l.out;
+  return l;
+}
+
+void bias_relu(float *row, int64_t n, const float *b, int64_t o, int32_t relu) {
+  const float bias = b ? b[o] : 0.0f;
+  if (relu)
+    for (int64_t i = 0; i < n; ++i) row[i] = row[i] + bias > 0.0f ? row[i] + bias : 0.0f;
+  else if (b)
+    for (int64_t i = 0; i < n; ++i) row[i] += bias;
 }
 
 }  // namespace
@@ -118,8 +162,8 @@ size_t crnn_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
   if (!valid(d)) return 0;
   if (crnn::cpu::winograd::eligible(d)) return crnn::cpu::winograd::forward_workspace(d, false);
   const Dims k = dims_of(d);
-  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B * k.Ho);
-  return nt * crnn::cpu::align_up(sizeof(float) * k.K * k.N);
+  const ForwardLayout l = forward_layout(d, k);
+  return l.nt * l.per_thread;
 }
 
 crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b,
@@ -133,31 +177,40 @@ crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, 
     return CRNN_STATUS_SUCCESS;
   }
   const Dims k = dims_of(d);
-  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B * k.Ho);
-  const size_t panel_bytes = crnn::cpu::align_up(sizeof(float) * k.K * k.N);
-  // Units: (sample, block of output rows); a batch smaller than the thread count (inference at
-  // B = 1) is split by output rows so every thread gets work.
-  const int64_t blocks = d->B >= nt ? 1 : (nt + d->B - 1) / d->B;
+  const ForwardLayout l = forward_layout(d, k);
+  const int64_t units = l.cs > 1 ? (d->B + l.cs - 1) / l.cs : d->B * l.blocks;
   crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h)
-  crnn::cpu::parallel_for(nt, d->B * blocks, false, [&](int64_t u, int tid) {
-    const int64_t n = u / blocks, r = u % blocks;
-    const int64_t oh0 = k.Ho * r / blocks, oh1 = k.Ho * (r + 1) / blocks, cols = (oh1 - oh0) * k.Wo;
+  crnn::cpu::parallel_for(l.nt, units, false, [&](int64_t u, int tid) {
+    float *panel = reinterpret_cast<float *>(static_cast<char *>(workspace) + tid * l.per_thread);
+    if (l.cs > 1) {  // samples [n0, n1) side by side: y_g of all into out, then scattered
+      float *out = reinterpret_cast<float *>(reinterpret_cast<char *>(panel) + l.panel);
+      const int64_t n0 = u * l.cs, n1 = n0 + l.cs < d->B ? n0 + l.cs : d->B, cols = (n1 - n0) * k.N;
+      for (int64_t g = 0; g < d->groups; ++g) {
+        for (int64_t n = n0; n < n1; ++n)
+          im2col(panel + (n - n0) * k.N, cols, x + (n * d->C_in + g * k.Cg) * d->H * d->W, d, k, 0,
+                 k.Ho);
+        crnn::cpu::gemm(false, false, k.Og, cols, k.K, w + g * k.Og * k.K, k.K, panel, cols, 0.0f,
+                        out, cols);
+        for (int64_t n = n0; n < n1; ++n)
+          for (int64_t o = 0; o < k.Og; ++o) {
+            float *row = y + (n * d->C_out + g * k.Og + o) * k.N;
+            memcpy(row, out + o * cols + (n - n0) * k.N, sizeof(float) * k.N);
+            bias_relu(row, k.N, b, g * k.Og + o, d->relu);
+          }
+      }
+      return;
+    }
+    const int64_t n = u / l.blocks, r = u % l.blocks;
+    const int64_t oh0 = k.Ho * r / l.blocks, oh1 = k.Ho * (r + 1) / l.blocks;
+    const int64_t cols = (oh1 - oh0) * k.Wo;
     if (cols == 0) return;
-    float *panel = reinterpret_cast<float *>(static_cast<char *>(workspace) + tid * panel_bytes);
     for (int64_t g = 0; g < d->groups; ++g) {
       const float *xg = x + (n * d->C_in + g * k.Cg) * d->H * d->W;
       float *yg = y + (n * d->C_out + g * k.Og) * k.N + oh0 * k.Wo;
-      im2col(panel, xg, d, k, oh0, oh1);
+      im2col(panel, cols, xg, d, k, oh0, oh1);
       crnn::cpu::gemm(false, false, k.Og, cols, k.K, w + g * k.Og * k.K, k.K, panel, cols, 0.0f, yg,
                       k.N);
-      for (int64_t o = 0; o < k.Og; ++o) {
-        float *row = yg + o * k.N;
-        const float bias = b ? b[g * k.Og + o] : 0.0f;
-        if (d->relu)
-          for (int64_t i = 0; i < cols; ++i) row[i] = row[i] + bias > 0.0f ? row[i] + bias : 0.0f;
-        else if (b)
-          for (int64_t i = 0; i < cols; ++i) row[i] += bias;
-      }
+      for (int64_t o = 0; o < k.Og; ++o) bias_relu(yg + o * k.N, cols, b, g * k.Og + o, d->relu);
     }
   });
   return CRNN_STATUS_SUCCESS;
@@ -171,7 +224,8 @@ size_t crnn_conv2d_backward_workspace_size(const crnn_conv2d_desc *d) {
     const size_t b = crnn::cpu::winograd::weight_gradient_workspace(d);
     return a > b ? a : b;
   }
-  return crnn::cpu::resolve_threads(d->num_threads, d->B) * backward_layout(d, k).per_thread;
+  const BackwardLayout l = backward_layout(d, k);
+  return l.nt * l.per_thread;
 }
 
 crnn_status_t crnn_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy,
@@ -182,7 +236,7 @@ crnn_status_t crnn_conv2d_backward_f32(float *dx, float *dw, float *db, const fl
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   const Dims k = dims_of(d);
   const BackwardLayout lay = backward_layout(d, k);
-  const int nt = crnn::cpu::resolve_threads(d->num_threads, d->B);
+  const int nt = lay.nt;
   char *base = static_cast<char *>(workspace);
   if (crnn::cpu::winograd::eligible(d)) {
     if (dx) crnn::cpu::winograd::forward(dx, dy, w, nullptr, d, true, workspace);
@@ -191,26 +245,39 @@ crnn_status_t crnn_conv2d_backward_f32(float *dx, float *dw, float *db, const fl
     return CRNN_STATUS_SUCCESS;
   }
   const auto dw_of = [&](int t) {
-    return reinterpret_cast<float *>(base + t * lay.per_thread + lay.panel + lay.dpanel);
+    return reinterpret_cast<float *>(base + t * lay.per_thread + lay.panel + lay.dpanel + lay.dyc);
   };
   crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h)
   for (int t = 0; t < nt; ++t) memset(dw_of(t), 0, sizeof(float) * d->C_out * k.K);
-  crnn::cpu::parallel_for(nt, d->B, false, [&](int64_t n, int tid) {
-    float *panel = reinterpret_cast<float *>(base + tid * lay.per_thread);
-    float *dpanel = reinterpret_cast<float *>(base + tid * lay.per_thread + lay.panel);
+  const int64_t HW = d->H * d->W;
+  crnn::cpu::parallel_for(nt, (d->B + lay.cs - 1) / lay.cs, false, [&](int64_t u, int tid) {
+    char *mine = base + tid * lay.per_thread;
+    float *panel = reinterpret_cast<float *>(mine);
+    float *dpanel = reinterpret_cast<float *>(mine + lay.panel);
+    float *dyc = reinterpret_cast<float *>(mine + lay.panel + lay.dpanel);
     float *dw_t = dw_of(tid);
-    if (dx) memset(dx + n * d->C_in * d->H * d->W, 0, sizeof(float) * d->C_in * d->H * d->W);
+    const int64_t n0 = u * lay.cs, n1 = n0 + lay.cs < d->B ? n0 + lay.cs : d->B;
+    const int64_t cols = (n1 - n0) * k.N;
+    if (dx) memset(dx + n0 * d->C_in * HW, 0, sizeof(float) * (n1 - n0) * d->C_in * HW);
     for (int64_t g = 0; g < d->groups; ++g) {
-      const float *xg = x + (n * d->C_in + g * k.Cg) * d->H * d->W;
-      const float *dyg = dy + (n * d->C_out + g * k.Og) * k.N;
-      im2col(panel, xg, d, k, 0, k.Ho);
-      // dw_g (Og, K) += dy_g (Og, N) . panel^T
-      crnn::cpu::gemm(false, true, k.Og, k.K, k.N, dyg, k.N, panel, k.N, 1.0f,
+      for (int64_t n = n0; n < n1; ++n)
+        im2col(panel + (n - n0) * k.N, cols, x + (n * d->C_in + g * k.Cg) * HW, d, k, 0, k.Ho);
+      const float *dyg = dy + (n0 * d->C_out + g * k.Og) * k.N;
+      if (lay.cs > 1) {  // dy_g of the unit's samples side by side, like the panel
+        for (int64_t n = n0; n < n1; ++n)
+          for (int64_t o = 0; o < k.Og; ++o)
+            memcpy(dyc + o * cols + (n - n0) * k.N, dy + (n * d->C_out + g * k.Og + o) * k.N,
+                   sizeof(float) * k.N);
+        dyg = dyc;
+      }
+      // dw_g (Og, K) += dy_g (Og, cols) . panel^T
+      crnn::cpu::gemm(false, true, k.Og, k.K, cols, dyg, cols, panel, cols, 1.0f,
                       dw_t + g * k.Og * k.K, k.K);
-      if (dx) {  // dpanel (K, N) = w_g^T (K, Og) . dy_g
-        crnn::cpu::gemm(true, false, k.K, k.N, k.Og, w + g * k.Og * k.K, k.K, dyg, k.N, 0.0f,
-                        dpanel, k.N);
-        col2im(dx + (n * d->C_in + g * k.Cg) * d->H * d->W, dpanel, d, k);
+      if (dx) {  // dpanel (K, cols) = w_g^T (K, Og) . dy_g
+        crnn::cpu::gemm(true, false, k.K, cols, k.Og, w + g * k.Og * k.K, k.K, dyg, cols, 0.0f,
+                        dpanel, cols);
+        for (int64_t n = n0; n < n1; ++n)
+          col2im(dx + (n * d->C_in + g * k.Cg) * HW, dpanel + (n - n0) * k.N, cols, d, k);
       }
     }
   });

@@ -72,6 +72,8 @@ int main() {
       {3, 4, 9, 11, 6, 3, 2, 2, 1, 1, 2, 0, 1, 2, 1, 2, 0, 2},
       {1, 6, 5, 8, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 6, 1, 1},
       {2, 8, 2, 25, 4, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0},
+      // several samples per im2col panel (small planes), with groups
+      {5, 4, 6, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 0},
       // Winograd F(2x2, 3x3) (3x3, stride 1, >= 16 channels): odd and even output sizes,
       // asymmetric pads 0..2, several chunks per thread, a 1x1 plane
       {3, 16, 5, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0},
