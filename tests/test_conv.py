@@ -53,6 +53,23 @@ def test_conv2d_forward_matches_reference(backend, case, relu, rng):
     assert_close(y_nb, ref.conv2d_forward(x, w, None, s, pads, d, g), 2e-5, 2e-5, "no bias")
 
 
+@pytest.mark.parametrize("B", [1, 3])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("ci", [3, 16])  # im2col / Winograd
+def test_conv2d_every_thread_split_matches_reference(backend, ci, threads, B, rng):
+    # B < threads: Winograd splits one chunk's phases, im2col splits output rows
+    x = rng.standard_normal((B, ci, 6, 11)).astype(np.float32)
+    w = rng.standard_normal((24, ci, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    pads = (1, 1, 1, 1)
+    y = crnn_fast.conv2d_forward(x, w, b, padding=1, num_threads=threads)
+    assert_close(y, ref.conv2d_forward(x, w, b, 1, pads, 1, 1), 2e-5, 2e-5, "y")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    got = crnn_fast.conv2d_backward(dy, x, w, padding=1, num_threads=threads)
+    for name, a, e in zip(("d_x", "d_w", "d_b"), got, ref.conv2d_backward(dy, x, w, 1, pads, 1, 1)):
+        assert_close(a, e, atol=2e-5 * (1 + np.abs(e).max()), rtol=0, name=name)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_conv2d_backward_matches_reference(backend, case, rng):
     B, Ci, Co, H, W, k, s, mode, padding, d, g = case

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include <vector>
+
 #include "blas.h"
 #include "cpu_common.h"
 
@@ -38,11 +40,13 @@ Plan make_plan(const crnn_conv2d_desc *d, Mode mode) {
   p.W2s = 32 * blocks, p.Wps = p.W2s + 16;
   const int64_t target = mode == Mode::kWeightGrad ? kTargetTilesWeightGrad : kTargetTiles;
   const int64_t want = (target + p.tiles - 1) / p.tiles;
-  const int nt_max = resolve_threads(d->num_threads, d->B);
+  const int nt_max = resolve_threads(d->num_threads, d->B * p.O);  // not capped by B
   const int64_t fair = (d->B + nt_max - 1) / nt_max;  // keep every thread busy
   p.chunk = want < fair ? want : fair;
   p.units = (d->B + p.chunk - 1) / p.chunk;
-  p.nt = resolve_threads(d->num_threads, p.units);
+  // Fewer chunks than threads (a small batch): one chunk, every thread on it (forward only).
+  p.nt = mode != Mode::kWeightGrad && p.units < nt_max ? nt_max
+                                                       : resolve_threads(d->num_threads, p.units);
   p.Pmax = p.chunk * p.tiles;
   Carver c;
   p.u_off = c.take(sizeof(float) * 16 * p.O * p.C);
@@ -56,30 +60,6 @@ Plan make_plan(const crnn_conv2d_desc *d, Mode mode) {
   p.threads_off = c.off;
   p.bytes = c.off + p.nt * p.per_thread;
   return p;
-}
-
-// U[k][o][c] = (G g G^T)[k], G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
-CRNN_SIMD_CLONES
-void transform_weights(float *U, const float *w, const Plan &p, bool flip, int64_t o0, int64_t o1) {
-  for (int64_t o = o0; o < o1; ++o)
-    for (int64_t c = 0; c < p.C; ++c) {
-      float g[3][3], t[4][3];
-      for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j)
-          g[i][j] = flip ? w[((c * p.O + o) * 3 + 2 - i) * 3 + 2 - j]
-                         : w[((o * p.C + c) * 3 + i) * 3 + j];
-      for (int j = 0; j < 3; ++j) {
-        t[0][j] = g[0][j];
-        t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
-        t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
-        t[3][j] = g[2][j];
-      }
-      for (int i = 0; i < 4; ++i) {
-        const float u[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
-                            0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
-        for (int j = 0; j < 4; ++j) U[((i * 4 + j) * p.O + o) * p.C + c] = u[j];
-      }
-    }
 }
 
 // Transforms work on 16 tiles of a tile row at a time (GCC vector extensions: one AVX-512
@@ -101,6 +81,37 @@ constexpr i16v kEven = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 3
 constexpr i16v kOdd = kEven + 1;
 constexpr i16v kLo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
 constexpr i16v kHi = kLo + 8;
+
+// U[k][o][c] = (G g G^T)[k], G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]], for
+// 16 channels at a time (C >= 16; the last block overlaps the one before it).
+CRNN_SIMD_CLONES
+void transform_weights(float *U, const float *w, const Plan &p, bool flip, int64_t o0, int64_t o1) {
+  const int64_t step = flip ? 9 * p.O : 9, OC = p.O * p.C;  // from channel c to c + 1 in w
+  std::vector<float> taps(9 * p.C);  // g[i][j] of every channel of one o, channel-contiguous
+  float *g = taps.data();
+  for (int64_t o = o0; o < o1; ++o) {
+    const float *wo = w + (flip ? 9 * o : 9 * o * p.C);
+    for (int64_t c = 0; c < p.C; ++c)
+      for (int k = 0; k < 9; ++k) g[k * p.C + c] = wo[c * step + (flip ? 8 - k : k)];
+    float *uo = U + o * p.C;
+    for (int64_t c0 = 0; c0 < p.C; c0 += 16) {
+      const int64_t c = c0 + 16 <= p.C ? c0 : p.C - 16;
+      f16v t[4][3];
+      for (int j = 0; j < 3; ++j) {
+        const f16v g0 = load16(g + j * p.C + c), g1 = load16(g + (3 + j) * p.C + c);
+        const f16v g2 = load16(g + (6 + j) * p.C + c);
+        t[0][j] = g0, t[1][j] = 0.5f * (g0 + g1 + g2), t[2][j] = 0.5f * (g0 - g1 + g2),
+        t[3][j] = g2;
+      }
+      for (int i = 0; i < 4; ++i) {
+        store16(uo + (4 * i + 0) * OC + c, t[i][0]);
+        store16(uo + (4 * i + 1) * OC + c, 0.5f * (t[i][0] + t[i][1] + t[i][2]));
+        store16(uo + (4 * i + 2) * OC + c, 0.5f * (t[i][0] - t[i][1] + t[i][2]));
+        store16(uo + (4 * i + 3) * OC + c, t[i][2]);
+      }
+    }
+  }
+}
 
 // V[k][c][p0 + th TW + tw] = (B^T d B)[k] for the 4x4 tile of plane xp (already padded, row
 // stride Wps) at rows 2 th, columns 2 tw; B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0],
@@ -158,27 +169,35 @@ void pad_plane(float *xp, const float *x, const Plan &p) {
     memcpy(xp + (h + e.pad_t) * p.Wps + e.pad_l, x + h * e.W, sizeof(float) * e.W);
 }
 
+// One chunk of samples [n0, n1): V and M live in region 0 of `regions` (per_thread bytes
+// apart), each of the nt threads working on it uses its own region's planes. nt = 1 inside a
+// per-chunk task; nt > 1 when a small batch is one chunk (each phase is then split: channels,
+// (k, block of output channels), output channels).
 void run_chunk(float *y, const float *x, const float *b, const float *U, const Plan &p, int64_t n0,
-               int64_t n1, char *scratch) {
-  float *V = reinterpret_cast<float *>(scratch + p.v_off);
-  float *M = reinterpret_cast<float *>(scratch + p.m_off);
-  float *xp = reinterpret_cast<float *>(scratch + p.in_off);
-  float *yp = reinterpret_cast<float *>(scratch + p.out_off);
+               int64_t n1, char *regions, int nt) {
+  const auto region = [&](int t) { return regions + t * p.per_thread; };
+  float *V = reinterpret_cast<float *>(region(0) + p.v_off);
+  float *M = reinterpret_cast<float *>(region(0) + p.m_off);
   const crnn_conv2d_desc &e = p.e;
   const int64_t P = (n1 - n0) * p.tiles, ld = P + 16, HW = e.H * e.W, HWo = p.Ho * p.Wo;
-  for (int64_t n = n0; n < n1; ++n)
-    for (int64_t c = 0; c < p.C; ++c) {
+  parallel_for(nt, p.C, false, [&](int64_t c, int tid) {
+    float *xp = reinterpret_cast<float *>(region(tid) + p.in_off);
+    for (int64_t n = n0; n < n1; ++n) {
       pad_plane(xp, x + (n * p.C + c) * HW, p);
       transform_input(V + c * ld + (n - n0) * p.tiles, p.C * ld, xp, p);
     }
-  for (int k = 0; k < 16; ++k)
-    gemm(false, false, p.O, P, p.C, U + k * p.O * p.C, p.C, V + k * p.C * ld, ld, 0.0f,
-         M + k * p.O * ld, ld);
-  for (int64_t n = n0; n < n1; ++n)
-    for (int64_t o = 0; o < p.O; ++o) {
+  });
+  parallel_for(nt, 16 * nt, false, [&](int64_t j, int) {
+    const int64_t k = j / nt, o0 = p.O * (j % nt) / nt, o1 = p.O * (j % nt + 1) / nt;
+    gemm(false, false, o1 - o0, P, p.C, U + (k * p.O + o0) * p.C, p.C, V + k * p.C * ld, ld, 0.0f,
+         M + (k * p.O + o0) * ld, ld);
+  });
+  parallel_for(nt, p.O, false, [&](int64_t o, int tid) {
+    float *yp = reinterpret_cast<float *>(region(tid) + p.out_off);
+    const float bias = b ? b[o] : 0.0f;
+    for (int64_t n = n0; n < n1; ++n) {
       transform_output(yp, M + o * ld + (n - n0) * p.tiles, p.O * ld, p);
       float *dst = y + (n * p.O + o) * HWo;
-      const float bias = b ? b[o] : 0.0f;
       for (int64_t h = 0; h < p.Ho; ++h) {
         const float *src = yp + h * p.W2s;
         float *row = dst + h * p.Wo;
@@ -188,6 +207,7 @@ void run_chunk(float *y, const float *x, const float *b, const float *U, const P
           for (int64_t i = 0; i < p.Wo; ++i) row[i] = src[i] + bias;
       }
     }
+  });
 }
 
 // Z[k][o][p0 + th TW + tw] = (A g A^T)[k] for the 2x2 tile of the zero-padded output-gradient
@@ -312,10 +332,14 @@ void forward(float *y, const float *x, const float *w, const float *b, const crn
   parallel_chunks(p.nt, p.O, [&](int64_t o0, int64_t o1) {
     transform_weights(U, w, p, flip_transpose, o0, o1);
   });
+  const float *bias = flip_transpose ? nullptr : b;
+  if (p.units < p.nt) {  // one chunk, split inside
+    run_chunk(y, x, bias, U, p, 0, d->B, base + p.threads_off, p.nt);
+    return;
+  }
   parallel_for(p.nt, p.units, false, [&](int64_t u, int tid) {
     const int64_t n0 = u * p.chunk, n1 = n0 + p.chunk < d->B ? n0 + p.chunk : d->B;
-    run_chunk(y, x, flip_transpose ? nullptr : b, U, p, n0, n1,
-              base + p.threads_off + tid * p.per_thread);
+    run_chunk(y, x, bias, U, p, n0, n1, base + p.threads_off + tid * p.per_thread, 1);
   });
 }
 
