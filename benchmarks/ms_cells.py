@@ -59,3 +59,34 @@ class MeanOnly(nn.Cell):
 
     def construct(self, logits, labels):
         return logits.mean()
+
+
+class LayerWeightedSum(nn.Cell):
+    """sum(layer(x) * dy): value_and_grad of it back-propagates dy (bench_conv.py)."""
+
+    def __init__(self, layer, dy):
+        super().__init__()
+        self.layer, self.dy = layer, dy
+
+    def construct(self, x):
+        return (self.layer(x) * self.dy).sum()
+
+
+def vgg7_backbone():
+    """MindOCR's RecVGG (MINDOCR_CRNN.md 1.1) from stock layers as ``conv_layers.vgg7_ops``
+    lists them: (B, 3, 32, 100) -> (B, 512, 1, 24)."""
+    from conv_layers import vgg7_ops
+
+    layers = []
+    for kind, arg in vgg7_ops():
+        if kind == "conv":
+            mode = "pad" if arg.pad else "valid"
+            layers.append(nn.Conv2d(arg.c_in, arg.c_out, arg.k, pad_mode=mode, padding=arg.pad,
+                                    has_bias=True))  # fmt: skip
+        elif kind == "bn":
+            layers.append(nn.BatchNorm2d(arg, eps=1e-4, momentum=0.9))
+        elif kind == "relu":
+            layers.append(nn.ReLU())
+        else:
+            layers.append(nn.MaxPool2d(arg, arg, pad_mode="same"))
+    return nn.SequentialCell(layers)

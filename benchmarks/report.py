@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/report.py benchmarks/results/ctc.json [--md OUT.md] [--png OUT.png]
+    python benchmarks/report.py benchmarks/results/conv.json --extra results/conv_ms27.json
 
 Per group (``op/shape``): provider, median and IQR in ms, rounds, ``x crnn_fast`` =
 provider median / crnn_fast median (so 12x means the provider is 12 times slower), and where a
@@ -10,7 +11,10 @@ benchmark records ``bytes`` the effective GB/s; ``loss+grad`` groups also get th
 memory floor reached (floor median / provider median; the floor is ``np.copyto`` of the
 logits into the gradient buffer, i.e. logits read + gradient write). Rows that record
 ``time_scale`` (a subset of the batch was timed) are scaled to the full batch and say so.
-Defaults write ``ctc.md`` and ``ctc.png`` next to the JSON.
+Defaults write ``ctc.md`` and ``ctc.png`` next to the JSON. A ``bench_conv.py`` JSON gets the
+conv sections of ``report_conv.py`` instead (backbone totals, per-layer tables and chart);
+``--extra`` merges chosen providers of another run (e.g. under another MindSpore) as
+``provider@<mindspore version>``.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 OP_ORDER = ["loss+grad", "greedy", "greedy-probs", "beam10"]
 OP_ORDER += ["lstm-infer", "lstm-train-fwd", "lstm-fwd+bwd"]
+OP_ORDER += ["conv-backbone-fwd+bwd", "conv-fwd", "conv-fwd+bwd"]
 SHAPE_ORDER = ["crnn", "large", "b256"]
 SHAPE_TEXT = {
     "crnn": "T=25 B=64 C=37, labels 1..23",
@@ -35,6 +40,7 @@ LSTM_SHAPE_TEXT = {
     "b256": "nn.LSTM(512, 256, 2 layers, bidirectional), T=25 B=256",
 }
 REFERENCE = "crnn_fast"
+REFERENCE_MS = "crnn_fast-ms"  # the reference of groups without a crnn_fast (NumPy API) row
 FLOORS = ("memory-floor", "sgemm-ceiling")  # what a provider's share is measured against
 
 
@@ -50,6 +56,8 @@ class Row:
     scale: float
     note: str
     flops: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)  # the benchmark's extra_info
+    ref_median: float | None = None  # its own run's reference median (rows merged by --extra)
 
     @property
     def label(self) -> str:
@@ -78,6 +86,7 @@ def load_groups(data: dict[str, Any]) -> dict[str, list[Row]]:
             scale=scale,
             note=note,
             flops=info.get("flops"),
+            info=info,
         )
         groups.setdefault(bench.get("group") or bench["name"], []).append(row)
 
@@ -94,9 +103,25 @@ def _find(rows: list[Row], provider: str) -> Row | None:
     return next((r for r in rows if r.provider == provider), None)
 
 
+def reference(rows: list[Row]) -> Row | None:
+    """The group's crnn_fast row, else its crnn_fast-ms row."""
+    return _find(rows, REFERENCE) or _find(rows, REFERENCE_MS)
+
+
+def base_median(r: Row, ref: Row | None) -> float | None:
+    """The reference median of r's own run: r.ref_median (merged rows), else ref's."""
+    return r.ref_median if r.ref_median is not None else ref.median if ref else None
+
+
+def ratio(r: Row, ref: Row | None) -> float | None:
+    """r's median over the reference median of its own run."""
+    base = base_median(r, ref)
+    return r.median / base if base else None
+
+
 def group_table(group: str, rows: list[Row]) -> str:
     """The Markdown table for one group."""
-    ref = _find(rows, REFERENCE)
+    ref = reference(rows)
     floor = next((r for r in rows if r.provider in FLOORS), None)
     with_floor = floor is not None
     with_bw = any(r.nbytes for r in rows)
@@ -109,11 +134,11 @@ def group_table(group: str, rows: list[Row]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [
-            f"**{r.label}**" if r.provider == REFERENCE else r.label,
+            f"**{r.label}**" if r is ref else r.label,
             _ms(r.median),
             _ms(r.iqr),
             str(r.rounds),
-            f"{r.median / ref.median:.2f}x" if ref else "n/a",
+            f"{ratio(r, ref):.2f}x" if ratio(r, ref) is not None else "n/a",
         ]
         if with_floor:
             cells.append(f"{100 * floor.median / r.median:.3g} %")
@@ -155,16 +180,28 @@ def header(data: dict[str, Any]) -> str:
         "- median of the rounds shown; `x crnn_fast` = provider median / crnn_fast median "
         "(> 1: crnn_fast is faster); share of memory-floor / sgemm-ceiling = that row's median / "
         "provider median; GB/s = recorded bytes / median (loss+grad: logits read + grad write; "
-        "decoders: scores read); GFLOP/s = LSTM FLOPs / median.",
+        "decoders: scores read); GFLOP/s = the recorded FLOPs (LSTM, conv) / median.",
         "- MindSpore runs in PYNATIVE mode on CPU; every provider of a group ran in the same "
         "pytest session (2 shared cores: expect noise).",
     ]
     return "\n".join(lines)
 
 
-def render_markdown(data: dict[str, Any], groups: dict[str, list[Row]]) -> str:
-    """The whole report: header and one table per group."""
-    parts = [header(data)] + [group_table(g, rows) for g, rows in groups.items()]
+def render_markdown(
+    data: dict[str, Any], groups: dict[str, list[Row]], extras: list[dict[str, Any]] = ()
+) -> str:
+    """The whole report: header (and the merged runs'), then one table per group, or the conv
+    sections for a bench_conv.py JSON."""
+    parts = [header(data)]
+    for extra in extras:
+        run_lines = header(extra).split("\n")[2:5]  # run, CPU + versions, crnn_fast build
+        parts.append("Merged with `--extra`:\n\n" + "\n".join(run_lines))
+    if any(g.startswith("conv-") for g in groups):
+        import report_conv
+
+        parts.append(report_conv.render(groups, group_table))
+    else:
+        parts += [group_table(g, rows) for g, rows in groups.items()]
     return "\n\n".join(parts) + "\n"
 
 
@@ -216,18 +253,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--md", type=Path, help="Markdown output (default: <json stem>.md)")
     p.add_argument("--png", type=Path, help="chart output (default: <json stem>.png)")
     p.add_argument("--no-plot", action="store_true", help="skip the chart (no matplotlib)")
+    p.add_argument(
+        "--extra", type=Path, action="append", default=[],
+        help="another run's JSON (e.g. under mindspore 2.7.2) whose --extra-providers rows are "
+        "merged as provider@<its mindspore version>",
+    )  # fmt: skip
+    p.add_argument("--extra-providers", default="ms.Conv2d", help="comma-separated")
     args = p.parse_args(argv)
     data = json.loads(args.json.read_text())
     groups = load_groups(data)
     if not groups:
         print(f"no benchmarks in {args.json}", file=sys.stderr)
         return 1
-    text = render_markdown(data, groups)
+    extras = [json.loads(e.read_text()) for e in args.extra]
+    for extra in extras:
+        import report_conv
+
+        version = extra.get("machine_info", {}).get("versions", {}).get("mindspore") or "extra"
+        wanted = args.extra_providers.split(",")
+        report_conv.merge_extra(groups, load_groups(extra), version, wanted)
+    text = render_markdown(data, groups, extras)
     print(text)
     md = args.md or args.json.with_suffix(".md")
     md.write_text(text)
     if not args.no_plot:
-        plot(groups, args.png or args.json.with_suffix(".png"))
+        png = args.png or args.json.with_suffix(".png")
+        if any(g.startswith("conv-") for g in groups):
+            import report_conv
+
+            report_conv.plot(groups, png)
+        else:
+            plot(groups, png)
     return 0
 
 
