@@ -154,7 +154,10 @@ with `pynative_synchronize=True`, fwd+bwd = `value_and_grad` w.r.t. x and the pa
 `torch`: `F.conv2d` with crnn_fast's thread count; `sgemm-ceiling`: the conv's GEMMs as single
 OpenBLAS calls over the batch (no im2col), same FLOPs. Totals = sum over layers of median x
 multiplicity (convs only). `@<version>` rows come from a separate run (`--extra`) under that
-MindSpore; their `x crnn_fast` is against that run's own crnn_fast.
+MindSpore; their `x crnn_fast` is against that run's own crnn_fast. GFLOP/s always counts a
+direct convolution's FLOPs (2 B C_out C_in kh kw H_out W_out forward, twice that backward):
+crnn_fast runs the 3x3 stride-1 layers with >= 16 channels as Winograd F(2x2, 3x3), which
+needs 2.25x fewer multiply-adds, so its share of the sgemm ceiling can exceed 100 %.
 """
 
 

@@ -38,8 +38,7 @@ Dims dims_of(const crnn_conv2d_desc *d) {
 // the nt threads still gets a unit.
 int64_t samples_per_unit(const crnn_conv2d_desc *d, const Dims &k, int nt) {
   if (k.N >= kPanelCols || d->B < nt) return 1;
-  const int64_t want = (kPanelCols + k.N - 1) / k.N, fair = (d->B + nt - 1) / nt;
-  return want < fair ? want : fair;
+  return crnn::cpu::balanced_unit(d->B, nt, (kPanelCols + k.N - 1) / k.N);
 }
 
 // panel[(c kh + i) kw + j][(oh - oh0) Wo + ow] = x[c][oh s_h - pad_t + i d_h][ow s_w - pad_l + j

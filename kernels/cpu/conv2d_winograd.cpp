@@ -41,8 +41,7 @@ Plan make_plan(const crnn_conv2d_desc *d, Mode mode) {
   const int64_t target = mode == Mode::kWeightGrad ? kTargetTilesWeightGrad : kTargetTiles;
   const int64_t want = (target + p.tiles - 1) / p.tiles;
   const int nt_max = resolve_threads(d->num_threads, d->B * p.O);  // not capped by B
-  const int64_t fair = (d->B + nt_max - 1) / nt_max;               // keep every thread busy
-  p.chunk = want < fair ? want : fair;
+  p.chunk = balanced_unit(d->B, nt_max, want);
   p.units = (d->B + p.chunk - 1) / p.chunk;
   // Fewer chunks than threads (a small batch): one chunk, every thread on it (forward only).
   p.nt = mode != Mode::kWeightGrad && p.units < nt_max ? nt_max

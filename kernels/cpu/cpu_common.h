@@ -45,6 +45,15 @@ struct FirstError {
   bool failed() const { return status.load() != 0; }
 };
 
+// Items per unit when n items are cut into units of at most `want` for nt threads under the
+// pool's static contiguous schedule: every thread gets the same number of units (64 samples,
+// 2 threads, want 22 -> 4 units of 16, not 22 + 22 | 20).
+inline int64_t balanced_unit(int64_t n, int nt, int64_t want) {
+  const int64_t per_thread = (n + nt - 1) / nt;
+  const int64_t units = (per_thread + want - 1) / want;
+  return (per_thread + units - 1) / units;
+}
+
 inline size_t align_up(size_t n, size_t a = 64) {
   return (n + a - 1) / a * a;
 }
