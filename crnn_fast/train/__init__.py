@@ -1,0 +1,1 @@
+"""Training, evaluation and prediction for MindOCR-style CRNN configs (``crnn-fast train``)."""

@@ -1,0 +1,108 @@
+"""MindOCR's AdamW (decoupled weight decay, bias-corrected moments) and its parameter groups.
+
+Per parameter p with gradient g at step t (MINDOCR_CRNN.md s6):
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+    p -= lr (m / (1 - b1^t) / (eps + sqrt(v / (1 - b2^t))) + wd p)
+(eps outside the square root; wd only for parameters in a decayed group). MindSpore's own
+``nn.AdamWeightDecay`` differs: no bias correction. ``param_groups`` applies MindOCR's
+``filter_bias_and_bn``: names containing "beta", "gamma" or "bias" get no weight decay.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mindspore import Parameter, Tensor, nn, ops
+from mindspore import dtype as mstype
+
+__all__ = ["AdamW", "build_optimizer", "param_groups"]
+
+_adamw = ops.MultitypeFuncGraph("crnn_fast_adamw")
+
+
+@_adamw.register(
+    "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
+    "Tensor", "Tensor",
+)  # fmt: skip
+def _update(b1, b2, eps, c1, c2, lr, wd, param, m, v, g):
+    g = ops.cast(g, mstype.float32)
+    m_new = b1 * m + (1.0 - b1) * g
+    v_new = b2 * v + (1.0 - b2) * ops.square(g)
+    step = (m_new / c1) / (eps + ops.sqrt(v_new / c2)) + wd * param
+    ops.assign(m, m_new)
+    ops.assign(v, v_new)
+    ops.assign(param, param - lr * step)
+    return True
+
+
+class AdamW(nn.Optimizer):
+    """AdamW as MindOCR's (module docstring). ``params``: a list of Parameters or MindSpore
+    group dicts ({'params': [...], 'weight_decay': float}); ``learning_rate``: float, list of
+    per-step values or a LearningRateSchedule."""
+
+    def __init__(
+        self,
+        params,
+        learning_rate=1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate, params, weight_decay)
+        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0 and eps > 0.0):
+            raise ValueError(f"need 0 <= beta1, beta2 < 1 and eps > 0, got {beta1}, {beta2}, {eps}")
+        f32 = lambda x: Tensor(np.float32(x))  # noqa: E731
+        self.b1, self.b2, self.eps = f32(beta1), f32(beta2), f32(eps)
+        self.b1_power = Parameter(f32(1.0), name="beta1_power")
+        self.b2_power = Parameter(f32(1.0), name="beta2_power")
+        self.moments1 = self._parameters.clone(prefix="adam_m", init="zeros")
+        self.moments2 = self._parameters.clone(prefix="adam_v", init="zeros")
+        n = len(self._parameters)
+        wd = self.weight_decay if self.is_group else (self.weight_decay,) * n
+        self.wd = tuple(f32(w) for w in wd)
+
+    def construct(self, gradients):
+        lr = self.get_lr()
+        self.assignadd(self.global_step, self.global_step_increase_tensor)
+        b1p = self.b1_power * self.b1
+        b2p = self.b2_power * self.b2
+        ops.assign(self.b1_power, b1p)
+        ops.assign(self.b2_power, b2p)
+        c1, c2 = 1.0 - b1p, 1.0 - b2p
+        if self.is_group_lr:
+            return self.hyper_map(
+                ops.partial(_adamw, self.b1, self.b2, self.eps, c1, c2),
+                lr, self.wd, self._parameters, self.moments1, self.moments2, gradients,
+            )  # fmt: skip
+        return self.hyper_map(
+            ops.partial(_adamw, self.b1, self.b2, self.eps, c1, c2, lr),
+            self.wd, self._parameters, self.moments1, self.moments2, gradients,
+        )  # fmt: skip
+
+
+def param_groups(params: list[Parameter], weight_decay: float, filter_bias_and_bn: bool) -> list:
+    """MindOCR's groups: [{'params': decayed, 'weight_decay': wd}, {'params': rest, 0.0}]."""
+    if not filter_bias_and_bn:
+        return [{"params": list(params), "weight_decay": weight_decay}]
+    skip = ("beta", "gamma", "bias")
+    decay = [p for p in params if not any(k in p.name for k in skip)]
+    rest = [p for p in params if any(k in p.name for k in skip)]
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    return groups + ([{"params": rest, "weight_decay": 0.0}] if rest else [])
+
+
+def build_optimizer(section: dict, params: list[Parameter], lr) -> nn.Optimizer:
+    """The optimizer of a MindOCR ``optimizer:`` section (``opt: adamw`` | ``adam`` |
+    ``momentum``), over ``params`` with learning rate ``lr`` (float or per-step list)."""
+    name = str(section.get("opt", "adamw")).lower()
+    wd = float(section.get("weight_decay", 0.0))
+    groups = param_groups(params, wd, bool(section.get("filter_bias_and_bn", True)))
+    if name == "adamw":
+        b1, b2 = float(section.get("beta1", 0.9)), float(section.get("beta2", 0.999))
+        return AdamW(groups, lr, b1, b2, float(section.get("eps", 1e-8)))
+    if name == "adam":
+        return nn.Adam(groups, lr)
+    if name in ("momentum", "sgd"):
+        return nn.Momentum(groups, lr, float(section.get("momentum", 0.9)),
+                           use_nesterov=bool(section.get("nesterov", False)))  # fmt: skip
+    raise ValueError(f"optimizer {name!r} is not supported (adamw, adam, momentum)")
