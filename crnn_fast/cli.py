@@ -1,4 +1,5 @@
-"""``crnn-fast`` command line. Subcommands: ``demo`` (the default job) and ``info``.
+"""``crnn-fast`` command line. Subcommands: ``demo`` (the default job), ``info``, ``train`` and
+``eval`` (``crnn_fast.cli_train``).
 
 ``crnn-fast demo`` generates CRNN-shaped CTC data (T=25, B=64, 37 classes, blank 36, words of
 1..10 characters padded to 23 as MindOCR pads them), checks the compiled kernels against the
@@ -20,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 import crnn_fast
-from crnn_fast import demo_lstm
+from crnn_fast import cli_train, demo_lstm
 from crnn_fast.reference import ctc_loss as ref_ctc_loss
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"  # MindOCR's default dict; blank = 36
@@ -172,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     sub.add_parser("info", help="print what was compiled and which backend is active")
+    cli_train.add_parsers(sub)
     args = parser.parse_args(argv)
+    if args.cmd in ("train", "eval"):
+        return cli_train.run(args)
     if args.cmd == "info":
         print(json.dumps(crnn_fast.backends(), indent=2))
         return 0

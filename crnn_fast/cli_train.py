@@ -1,0 +1,79 @@
+"""``crnn-fast train`` and ``crnn-fast eval`` (subcommands registered by ``crnn_fast.cli``).
+
+    crnn-fast train [--config FILE] [-o key.sub=value ...] [--resume [CKPT]] [--backend B]
+    crnn-fast eval  [--config FILE] [-o key.sub=value ...] [--ckpt CKPT] [--backend B]
+
+``--config`` defaults to the shipped ``crnn_vgg7_synth.yaml``; a bare name (``crnn_vgg7``)
+picks a shipped config. ``--backend cpu|numpy|stock`` sets ``CRNN_FAST_BACKEND`` (``stock``:
+MindSpore's own layers, for comparison). Under ``msrun`` set ``-o system.distribute=True``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+
+def _config(args: argparse.Namespace) -> dict:
+    from .configs import config_path
+    from .train.config import load_config
+
+    path = Path(args.config) if args.config else config_path()
+    if args.config and not path.is_file() and "/" not in args.config:
+        path = config_path(args.config)
+    return load_config(path, args.opt)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", help="YAML config (default: the shipped crnn_vgg7_synth)")
+    p.add_argument(
+        "-o",
+        "--opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. -o train.loader.batch_size=32",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["cpu", "numpy", "stock"],
+        help="crnn_fast kernels (cpu), the NumPy reference, or MindSpore's own ops",
+    )
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    """Registers ``train`` and ``eval`` on the main parser's subparsers."""
+    p = sub.add_parser("train", help="train a CRNN from a MindOCR-style YAML config")
+    _common(p)
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="CKPT",
+        help="continue from train_resume.ckpt (in train.ckpt_save_dir or CKPT)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = sub.add_parser("eval", help="evaluate a checkpoint on eval.dataset (accuracy, NED)")
+    _common(p)
+    p.add_argument("--ckpt", help="model checkpoint (default: eval.ckpt_load_path)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.backend:
+        os.environ["CRNN_FAST_BACKEND"] = args.backend
+    cfg = _config(args)
+    if args.cmd == "train":
+        from .train.trainer import train
+
+        out = train(cfg, resume=args.resume, progress=not args.no_progress)
+    else:
+        from .train.trainer import evaluate, setup_context
+
+        setup_context(cfg)
+        out = evaluate(cfg, ckpt=args.ckpt, progress=not args.no_progress)
+    print(json.dumps(out, indent=2, default=str))
+    return 0

@@ -1,0 +1,242 @@
+"""``crnn-fast train`` / ``eval``: MindOCR-style training of a CRNN from a YAML config.
+
+``train(cfg)`` builds the model (``crnn_fast.models``), MindOCR's CTC loss, the per-step
+warmup-cosine schedule, AdamW with MindOCR's weight-decay groups, AMP, the loss scaler, the
+LMDB pipelines (``crnn_fast.data``), then runs ``TrainStep`` epoch by epoch with a tqdm bar
+(loss, lr, images/s), validation after each epoch (``system.val_while_train``), best / top-k
+/ last checkpoints, ``train_resume.ckpt`` every ``train.resume_interval`` steps, at each
+epoch end and on SIGINT/SIGTERM, and a PNG of the loss and accuracy curves. Each epoch's data
+order depends only on (seed, epoch), so ``resume`` continues with the very next batch.
+Data-parallel under ``msrun`` with ``system.distribute: True`` (gradient mean over ranks,
+one data shard per rank; rank 0 writes checkpoints and logs).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import get
+
+log = logging.getLogger("crnn_fast")
+
+__all__ = ["evaluate", "setup_context", "train"]
+
+
+def setup_context(cfg: dict) -> tuple[int, int]:
+    """MindSpore mode, CPU device, seed and (when ``system.distribute``) the data-parallel
+    context; returns (rank, group size)."""
+    import mindspore as ms
+
+    mode = ms.GRAPH_MODE if int(get(cfg, "system.mode", 0)) == 0 else ms.PYNATIVE_MODE
+    ms.set_context(mode=mode)
+    if hasattr(ms, "set_device"):
+        ms.set_device(str(get(cfg, "system.device_target", "CPU")))
+    ms.set_seed(int(get(cfg, "system.seed", 42)))
+    if not get(cfg, "system.distribute", False):
+        return 0, 1
+    from mindspore.communication import get_group_size, get_rank, init
+
+    init()
+    rank, size = get_rank(), get_group_size()
+    ms.set_auto_parallel_context(
+        parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True, device_num=size
+    )
+    return rank, size
+
+
+def _model_and_loss(cfg: dict):
+    import mindspore as ms
+    from mindspore import nn
+
+    from ..models import build_model_from_config
+    from ..nn import CTCLoss
+
+    net = build_model_from_config(cfg["model"])
+    amp = str(get(cfg, "system.amp_level", "O0"))
+    if amp != "O0":
+        net = ms.amp.auto_mixed_precision(net, amp)
+    loss_args = {k: v for k, v in cfg["loss"].items() if k != "name"}
+    loss_fn = CTCLoss(**loss_args)
+
+    class NetWithLoss(nn.Cell):
+        def __init__(self):
+            super().__init__(auto_prefix=False)  # parameter names stay the model's
+            self.net, self.loss_fn = net, loss_fn
+
+        def construct(self, image, label):
+            return self.loss_fn(self.net(image), label)
+
+    return net, NetWithLoss()
+
+
+def _stop_flag() -> dict:
+    """{'stop': False}, set True by SIGINT/SIGTERM (the loop then saves and exits)."""
+    flag = {"stop": False}
+
+    def handler(signum, frame):
+        flag["stop"] = True
+        log.warning("signal %d: saving train_resume.ckpt after this step", signum)
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, handler)
+    return flag
+
+
+def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> dict:
+    """Trains per ``cfg``; returns a summary (steps, time, images/s, last loss, best acc,
+    checkpoint dir). ``resume``: True (``train.ckpt_save_dir``/train_resume.ckpt) or a path."""
+    from mindspore import dataset as msds
+    from tqdm import tqdm
+
+    from ..data import build_dataset
+    from .checkpoint import CheckpointKeeper, load_resume, save_resume
+    from .optim import build_optimizer
+    from .schedule import build_schedule
+    from .step import TrainStep
+
+    rank, size = setup_context(cfg)
+    seed, epochs = int(get(cfg, "system.seed", 42)), int(get(cfg, "scheduler.num_epochs", 1))
+    ckpt_dir = Path(get(cfg, "train.ckpt_save_dir", "./tmp_rec"))
+    shard = dict(num_shards=size, shard_id=rank) if size > 1 else {}
+    steps = build_dataset(cfg, is_train=True, **shard).get_dataset_size()
+    if steps < 1:
+        raise ValueError("the training set gives no batch: check train.dataset and batch_size")
+    net, net_with_loss = _model_and_loss(cfg)
+    lr = build_schedule(cfg["scheduler"], steps, epochs)
+    opt = build_optimizer(cfg["optimizer"], net.trainable_params(), lr)
+    scaler = cfg.get("loss_scaler") or {}
+    step_cell = TrainStep(
+        net_with_loss, opt,
+        loss_scale=float(scaler.get("loss_scale", 1.0)),
+        dynamic=scaler.get("type", "static") == "dynamic",
+        scale_factor=float(scaler.get("scale_factor", 2.0)),
+        scale_window=int(scaler.get("scale_window", 1000)),
+        clip_norm=float(get(cfg, "train.clip_norm", 0.0)) if get(cfg, "train.clip_grad") else 0.0,
+        drop_overflow_update=bool(get(cfg, "system.drop_overflow_update", False)),
+    )  # fmt: skip
+    step_cell.set_train(True)
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_acc": -1.0, "best_epoch": -1}
+    if resume:
+        state.update(load_resume(ckpt_dir if resume is True else resume, step_cell))
+        log.info("resumed at epoch %d step %d", state["epoch"] + 1, state["step_in_epoch"])
+    keeper = (
+        CheckpointKeeper(ckpt_dir, int(get(cfg, "system.ckpt_max_keep", 10))) if rank == 0 else None
+    )
+    history_path = ckpt_dir / "history.json"
+    history = json.loads(history_path.read_text()) if resume and history_path.exists() else {}
+    history.setdefault("loss", []), history.setdefault("val", [])
+    interval = int(get(cfg, "train.resume_interval", max(steps // 4, 1)))
+    batch = int(get(cfg, "train.loader.batch_size", 1))
+    flag, t_start, done = _stop_flag(), time.perf_counter(), 0
+    for epoch in range(state["epoch"], epochs):
+        msds.config.set_seed(seed + epoch)  # the epoch's data order depends on (seed, epoch) only
+        ds = build_dataset(cfg, is_train=True, **shard)
+        it = ds.create_tuple_iterator(num_epochs=1)
+        skip = state["step_in_epoch"] if epoch == state["epoch"] else 0
+        bar = tqdm(total=steps, initial=skip, desc=f"epoch {epoch + 1}/{epochs}",
+                   disable=not progress or rank != 0, unit="step")  # fmt: skip
+        t0 = time.perf_counter()
+        for i, (image, label, *_) in enumerate(it):
+            if i < skip:
+                continue
+            loss, finite, _ = step_cell(image, label)
+            loss = float(loss.asnumpy())
+            state.update(step_in_epoch=i + 1, global_step=state["global_step"] + 1, epoch=epoch)
+            done += 1
+            history["loss"].append([state["global_step"], loss])
+            rate = batch * size * (i + 1 - skip) / (time.perf_counter() - t0)
+            cur_lr = lr[min(state["global_step"], len(lr)) - 1]
+            bar.set_postfix(loss=f"{loss:.4f}", lr=f"{cur_lr:.2e}", img_s=f"{rate:.0f}")
+            bar.update(1)
+            if rank == 0 and (flag["stop"] or state["global_step"] % interval == 0):
+                save_resume(ckpt_dir, step_cell, state)
+                history_path.write_text(json.dumps(history))
+            if flag["stop"]:
+                bar.close()
+                return _summary(state, done, t_start, batch * size, ckpt_dir, stopped=True)
+        bar.close()
+        acc = None
+        if get(cfg, "system.val_while_train", False) and cfg.get("eval"):
+            metrics = evaluate(cfg, net=net, progress=False)
+            acc = metrics["acc"]
+            history["val"].append([epoch + 1, acc, metrics["norm_edit_distance"]])
+            log.info(
+                "epoch %d: val acc %.4f ned %.4f", epoch + 1, acc, metrics["norm_edit_distance"]
+            )
+            net.set_train(True)
+        state.update(epoch=epoch + 1, step_in_epoch=0)
+        if rank == 0:
+            if keeper.epoch_end(net, epoch + 1, acc, state["best_acc"]):
+                state.update(best_acc=acc, best_epoch=epoch + 1)
+            save_resume(ckpt_dir, step_cell, state)
+            history_path.write_text(json.dumps(history))
+            plot_curves(history, ckpt_dir / "curves.png")
+    return _summary(state, done, t_start, batch * size, ckpt_dir)
+
+
+def _summary(state, done, t_start, imgs_per_step, ckpt_dir, stopped=False) -> dict:
+    secs = time.perf_counter() - t_start
+    return {**state, "steps_run": done, "seconds": secs, "stopped": stopped,
+            "images_per_s": done * imgs_per_step / secs if secs > 0 else 0.0,
+            "ckpt_dir": str(ckpt_dir)}  # fmt: skip
+
+
+def evaluate(cfg: dict, *, net=None, ckpt: str | None = None, progress: bool = True) -> dict:
+    """Greedy-decodes ``eval.dataset`` with ``net`` (or the model of ``cfg`` loaded from
+    ``ckpt`` / ``eval.ckpt_load_path``) and scores it with MindOCR's RecMetric."""
+    import mindspore as ms
+    from tqdm import tqdm
+
+    from ..data import build_dataset, decode_eval_texts
+    from ..models import build_model_from_config
+    from ..nn import CTCLabelDecode
+    from .metric import RecMetric
+
+    if net is None:
+        net = build_model_from_config(cfg["model"])
+        path = ckpt or get(cfg, "eval.ckpt_load_path")
+        if not path:
+            raise ValueError("no checkpoint: pass ckpt or set eval.ckpt_load_path")
+        ms.load_param_into_net(net, ms.load_checkpoint(str(path)), strict_load=True)
+    net.set_train(False)
+    dict_path = get(cfg, "postprocess.character_dict_path")
+    space = bool(get(cfg, "postprocess.use_space_char", False))
+    post = CTCLabelDecode(dict_path, space, raw_chars=False)
+    chars = [c for i, c in sorted(post.character.items()) if i != post.blank_idx]
+    metric = RecMetric(chars, ignore_space=bool(get(cfg, "metric.ignore_space", True)))
+    ds = build_dataset(cfg, is_train=False)
+    for batch in tqdm(ds.create_tuple_iterator(num_epochs=1), total=ds.get_dataset_size(),
+                      desc="eval", disable=not progress, unit="batch"):  # fmt: skip
+        probs = net(batch[0])
+        metric.update(post(probs)["texts"], decode_eval_texts(batch, post))
+    return metric.eval()
+
+
+def plot_curves(history: dict[str, Any], path: Path) -> None:
+    """Training loss per step and validation accuracy per epoch as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    if history.get("loss"):
+        s, loss = np.array(history["loss"]).T
+        ax[0].plot(s, loss, lw=0.8)
+        ax[0].set(xlabel="step", ylabel="CTC loss", yscale="log", title="training loss")
+    if history.get("val"):
+        e, acc, ned = np.array(history["val"]).T
+        ax[1].plot(e, acc, "o-", label="word accuracy")
+        ax[1].plot(e, ned, "s--", label="1 - norm. edit distance")
+        ax[1].set(xlabel="epoch", ylim=(0, 1), title="validation")
+        ax[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
