@@ -160,7 +160,7 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
                 history_path.write_text(json.dumps(history))
             if flag["stop"]:
                 bar.close()
-                return _summary(state, done, t_start, batch * size, ckpt_dir, stopped=True)
+                return _summary(state, done, t_start, batch * size, ckpt_dir, net, stopped=True)
         bar.close()
         acc = None
         if get(cfg, "system.val_while_train", False) and cfg.get("eval"):
@@ -178,14 +178,19 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
             save_resume(ckpt_dir, step_cell, state)
             history_path.write_text(json.dumps(history))
             plot_curves(history, ckpt_dir / "curves.png")
-    return _summary(state, done, t_start, batch * size, ckpt_dir)
+    return _summary(state, done, t_start, batch * size, ckpt_dir, net)
 
 
-def _summary(state, done, t_start, imgs_per_step, ckpt_dir, stopped=False) -> dict:
+def _summary(state, done, t_start, imgs_per_step, ckpt_dir, net, stopped=False) -> dict:
+    """The run's counters, speed, and a checksum of the weights (data-parallel ranks must
+    agree on it)."""
     secs = time.perf_counter() - t_start
+    checksum = float(
+        sum(np.abs(p.asnumpy().astype(np.float64)).sum() for p in net.trainable_params())
+    )
     return {**state, "steps_run": done, "seconds": secs, "stopped": stopped,
             "images_per_s": done * imgs_per_step / secs if secs > 0 else 0.0,
-            "ckpt_dir": str(ckpt_dir)}  # fmt: skip
+            "params_checksum": checksum, "ckpt_dir": str(ckpt_dir)}  # fmt: skip
 
 
 def evaluate(cfg: dict, *, net=None, ckpt: str | None = None, progress: bool = True) -> dict:
