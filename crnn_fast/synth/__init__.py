@@ -1,0 +1,28 @@
+"""MJSynth-style synthetic text-line data for CRNN (``crnn-fast synth``).
+
+``synth_lmdb(out_dir, n_train=..., n_test=..., seed=0, difficulty="easy")`` writes
+``out_dir/train`` and ``out_dir/test`` LMDBs in MindOCR's layout, with held-out fonts, seeds and
+(by default) words for the test split. Pieces: :mod:`.words` (labels), :mod:`.fonts`
+(discovery, train/test split, Pillow fallback), :mod:`.render` (one word -> RGB crop),
+:mod:`.writer` (LMDB I/O), :mod:`.generate` (the two splits), :mod:`.preview` (montages).
+"""
+
+from crnn_fast.synth.fonts import FontSpec, discover_fonts, font_sets, split_fonts
+from crnn_fast.synth.generate import synth_lmdb
+from crnn_fast.synth.render import DIFFICULTY, RenderConfig, render, render_config, render_word
+from crnn_fast.synth.writer import read_lmdb, write_lmdb
+
+__all__ = [
+    "DIFFICULTY",
+    "FontSpec",
+    "RenderConfig",
+    "discover_fonts",
+    "font_sets",
+    "read_lmdb",
+    "render",
+    "render_config",
+    "render_word",
+    "split_fonts",
+    "synth_lmdb",
+    "write_lmdb",
+]
