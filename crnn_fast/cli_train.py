@@ -1,7 +1,8 @@
-"""``crnn-fast train`` and ``crnn-fast eval`` (subcommands registered by ``crnn_fast.cli``).
+"""``crnn-fast train``, ``eval`` and ``synth`` (subcommands registered by ``crnn_fast.cli``).
 
     crnn-fast train [--config FILE] [-o key.sub=value ...] [--resume [CKPT]] [--backend B]
     crnn-fast eval  [--config FILE] [-o key.sub=value ...] [--ckpt CKPT] [--backend B]
+    crnn-fast synth OUT [--train N] [--test N] [--seed S] [--difficulty easy|medium|hard]
 
 ``--config`` defaults to the shipped ``crnn_vgg7_synth.yaml``; a bare name (``crnn_vgg7``)
 picks a shipped config. ``--backend cpu|numpy|stock`` sets ``CRNN_FAST_BACKEND`` (``stock``:
@@ -44,7 +45,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Registers ``train`` and ``eval`` on the main parser's subparsers."""
+    """Registers ``train``, ``eval`` and ``synth`` on the main parser's subparsers."""
     p = sub.add_parser("train", help="train a CRNN from a MindOCR-style YAML config")
     _common(p)
     p.add_argument(
@@ -60,9 +61,49 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--ckpt", help="model checkpoint (default: eval.ckpt_load_path)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = sub.add_parser("synth", help="write synthetic word crops as MindOCR LMDBs (train, test)")
+    p.add_argument("out", help="output folder: OUT/train, OUT/test, OUT/synth.json")
+    p.add_argument("--train", type=int, default=20000, help="training images")
+    p.add_argument("--test", type=int, default=1000, help="held-out test images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--difficulty", choices=["easy", "medium", "hard"], default="easy")
+    p.add_argument("--format", choices=["jpg", "png"], default="jpg")
+    p.add_argument("--workers", type=int, default=1, help="rendering processes")
+    p.add_argument(
+        "--test-words",
+        type=float,
+        default=0.1,
+        help="share of the word list only the test split uses",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing LMDBs")
+    p.add_argument("--preview", metavar="PNG", help="also save a montage of training samples")
+
+
+def synth(args: argparse.Namespace) -> int:
+    from .synth import synth_lmdb
+
+    out = synth_lmdb(
+        args.out,
+        n_train=args.train,
+        n_test=args.test,
+        seed=args.seed,
+        difficulty=args.difficulty,
+        image_format=args.format,
+        workers=args.workers,
+        test_words=args.test_words,
+        overwrite=args.overwrite,
+    )
+    if args.preview and out.get("train"):
+        from .synth.preview import save_montage
+
+        save_montage(out["train"]["path"], args.preview)
+    print(json.dumps(out, indent=2, default=str))
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.cmd == "synth":
+        return synth(args)
     if args.backend:
         os.environ["CRNN_FAST_BACKEND"] = args.backend
     cfg = _config(args)
