@@ -1,5 +1,5 @@
 """``crnn-fast`` command line. Subcommands: ``demo`` (the default job), ``info``, ``train`` and
-``eval``, ``synth`` (``crnn_fast.cli_train``).
+``eval``, ``predict``, ``synth`` (``crnn_fast.cli_train``).
 
 ``crnn-fast demo`` generates CRNN-shaped CTC data (T=25, B=64, 37 classes, blank 36, words of
 1..10 characters padded to 23 as MindOCR pads them), checks the compiled kernels against the
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("info", help="print what was compiled and which backend is active")
     cli_train.add_parsers(sub)
     args = parser.parse_args(argv)
-    if args.cmd in ("train", "eval", "synth"):
+    if args.cmd in ("train", "eval", "predict", "synth"):
         return cli_train.run(args)
     if args.cmd == "info":
         print(json.dumps(crnn_fast.backends(), indent=2))

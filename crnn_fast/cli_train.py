@@ -2,6 +2,7 @@
 
     crnn-fast train [--config FILE] [-o key.sub=value ...] [--resume [CKPT]] [--backend B]
     crnn-fast eval  [--config FILE] [-o key.sub=value ...] [--ckpt CKPT] [--backend B]
+    crnn-fast predict SOURCE [--config FILE] [--ckpt CKPT] [--beam W] [--out rec_results.txt]
     crnn-fast synth OUT [--train N] [--test N] [--seed S] [--difficulty easy|medium|hard]
 
 ``--config`` defaults to the shipped ``crnn_vgg7_synth.yaml``; a bare name (``crnn_vgg7``)
@@ -61,6 +62,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--ckpt", help="model checkpoint (default: eval.ckpt_load_path)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = sub.add_parser("predict", help="recognise images (file, folder or LMDB) -> rec_results.txt")
+    _common(p)
+    p.add_argument("source", help="an image file, a folder of images or an LMDB folder")
+    p.add_argument("--ckpt", help="model checkpoint (default: eval.ckpt_load_path)")
+    p.add_argument("--out", default="rec_results.txt", help="output file (name<TAB>text lines)")
+    p.add_argument("--beam", type=int, default=0, help="prefix beam search width (0: greedy)")
+    p.add_argument("--batch-size", type=int, default=64)
     p = sub.add_parser("synth", help="write synthetic word crops as MindOCR LMDBs (train, test)")
     p.add_argument("out", help="output folder: OUT/train, OUT/test, OUT/synth.json")
     p.add_argument("--train", type=int, default=20000, help="training images")
@@ -111,6 +119,22 @@ def run(args: argparse.Namespace) -> int:
         from .train.trainer import train
 
         out = train(cfg, resume=args.resume, progress=not args.no_progress)
+    elif args.cmd == "predict":
+        from .train.predict import predict
+        from .train.trainer import setup_context
+
+        setup_context(cfg)
+        res = predict(
+            cfg,
+            args.source,
+            ckpt=args.ckpt,
+            out=args.out,
+            beam_width=args.beam,
+            batch_size=args.batch_size,
+        )
+        for name, text, _ in res[:20]:
+            print(f"{name}\t{text}")
+        out = {"images": len(res), "written": args.out}
     else:
         from .train.trainer import evaluate, setup_context
 
