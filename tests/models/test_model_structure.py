@@ -7,6 +7,7 @@ Construction only, plus one small forward of the Chinese variant."""
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 
@@ -21,7 +22,13 @@ import crnn_fast._backend as backend_mod
 import crnn_fast.models as M
 import crnn_fast.nn as cnn
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"  # beside the project (CI, dev machines)
+# The project's shared folder: beside the checkout (dev machines), else the workspace's copy
+# (a fresh clone elsewhere, as CI makes), else CRNN_FAST_SHARED.
+SHARED = next(
+    (p for p in (Path(__file__).resolve().parents[3] / "shared", Path("/work/shared"),
+                 Path(os.environ.get("CRNN_FAST_SHARED", "/nonexistent"))) if p.is_dir()),
+    Path("/nonexistent"),
+)  # fmt: skip
 COUNTS = {"crnn_vgg7": (8_727_973, 8_725_413), "crnn_resnet34": (24_498_309, 24_481_029)}
 BACKENDS = ["cpu", "stock"]
 
