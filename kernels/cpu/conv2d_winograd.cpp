@@ -6,8 +6,6 @@
 
 #include <string.h>
 
-#include <vector>
-
 #include "blas.h"
 #include "cpu_common.h"
 
@@ -26,7 +24,7 @@ struct Plan {
   crnn_conv2d_desc e;  // the convolution actually computed (the data-gradient one if flipped)
   int64_t C, O, Ho, Wo, TH, TW, tiles, chunk, units, Pmax, Hp, Wps, W2s;
   int nt;
-  size_t u_off, threads_off, per_thread, v_off, m_off, in_off, out_off, du_off, bytes;
+  size_t u_off, threads_off, per_thread, v_off, m_off, in_off, out_off, du_off, taps_off, bytes;
 };
 
 Plan make_plan(const crnn_conv2d_desc *d, Mode mode) {
@@ -55,6 +53,7 @@ Plan make_plan(const crnn_conv2d_desc *d, Mode mode) {
   p.in_off = t.take(sizeof(float) * p.Hp * p.Wps);
   p.out_off = t.take(sizeof(float) * 2 * p.TH * p.W2s);
   p.du_off = t.take(mode == Mode::kWeightGrad ? sizeof(float) * 16 * p.O * p.C : 0);
+  p.taps_off = t.take(mode == Mode::kWeightGrad ? 0 : sizeof(float) * 9 * p.C);
   p.per_thread = t.off;
   p.threads_off = c.off;
   p.bytes = c.off + p.nt * p.per_thread;
@@ -84,10 +83,10 @@ constexpr i16v kHi = kLo + 8;
 // U[k][o][c] = (G g G^T)[k], G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]], for
 // 16 channels at a time (C >= 16; the last block overlaps the one before it).
 CRNN_SIMD_CLONES
-void transform_weights(float *U, const float *w, const Plan &p, bool flip, int64_t o0, int64_t o1) {
+void transform_weights(float *U, float *g, const float *w, const Plan &p, bool flip, int64_t o0,
+                       int64_t o1) {
   const int64_t step = flip ? 9 * p.O : 9, OC = p.O * p.C;  // from channel c to c + 1 in w
-  std::vector<float> taps(9 * p.C);  // g[i][j] of every channel of one o, channel-contiguous
-  float *g = taps.data();
+  // g (9, C): g[i][j] of every channel of one o, channel-contiguous (the caller's scratch)
   for (int64_t o = o0; o < o1; ++o) {
     const float *wo = w + (flip ? 9 * o : 9 * o * p.C);
     for (int64_t c = 0; c < p.C; ++c)
@@ -328,8 +327,9 @@ void forward(float *y, const float *x, const float *w, const float *b, const crn
   char *base = static_cast<char *>(workspace);
   float *U = reinterpret_cast<float *>(base + p.u_off);
   set_blas_threads(1);  // parallelism is ours (thread_pool.h)
-  parallel_chunks(p.nt, p.O, [&](int64_t o0, int64_t o1) {
-    transform_weights(U, w, p, flip_transpose, o0, o1);
+  parallel_for(p.nt, p.nt, false, [&](int64_t c, int tid) {
+    float *g = reinterpret_cast<float *>(base + p.threads_off + tid * p.per_thread + p.taps_off);
+    transform_weights(U, g, w, p, flip_transpose, p.O * c / p.nt, p.O * (c + 1) / p.nt);
   });
   const float *bias = flip_transpose ? nullptr : b;
   if (p.units < p.nt) {  // one chunk, split inside
