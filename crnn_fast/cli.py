@@ -1,5 +1,7 @@
-"""``crnn-fast`` command line. Subcommands: ``demo`` (the default job), ``info``, ``train`` and
-``eval``, ``predict``, ``synth`` (``crnn_fast.cli_train``).
+"""``crnn-fast`` command line. Subcommands: ``quickstart`` (the main job: synth -> train ->
+eval -> predict -> speed vs stock, ``crnn_fast.train.quickstart``), ``train``, ``eval``,
+``predict``, ``synth`` (``crnn_fast.cli_train``), ``demo`` (the kernel check; what a bare
+``crnn-fast`` runs) and ``info``.
 
 ``crnn-fast demo`` generates CRNN-shaped CTC data (T=25, B=64, 37 classes, blank 36, words of
 1..10 characters padded to 23 as MindOCR pads them), checks the compiled kernels against the
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("info", help="print what was compiled and which backend is active")
     cli_train.add_parsers(sub)
     args = parser.parse_args(argv)
-    if args.cmd in ("train", "eval", "predict", "synth"):
+    if args.cmd in ("train", "eval", "predict", "synth", "quickstart"):
         return cli_train.run(args)
     if args.cmd == "info":
         print(json.dumps(crnn_fast.backends(), indent=2))

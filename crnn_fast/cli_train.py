@@ -1,4 +1,7 @@
-"""``crnn-fast train``, ``eval`` and ``synth`` (subcommands registered by ``crnn_fast.cli``).
+"""``crnn-fast quickstart``, ``train``, ``eval``, ``predict`` and ``synth`` (subcommands
+registered by ``crnn_fast.cli``).
+
+    crnn-fast quickstart [--workdir DIR] [--train N] [--test N] [--stock-steps K] [-o ...]
 
     crnn-fast train [--config FILE] [-o key.sub=value ...] [--resume [CKPT]] [--backend B]
     crnn-fast eval  [--config FILE] [-o key.sub=value ...] [--ckpt CKPT] [--backend B]
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -46,7 +50,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    """Registers ``train``, ``eval`` and ``synth`` on the main parser's subparsers."""
+    """Registers ``train``, ``eval``, ``predict``, ``synth`` and ``quickstart`` on the main
+    parser's subparsers."""
     p = sub.add_parser("train", help="train a CRNN from a MindOCR-style YAML config")
     _common(p)
     p.add_argument(
@@ -85,6 +90,52 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing LMDBs")
     p.add_argument("--preview", metavar="PNG", help="also save a montage of training samples")
+    _add_quickstart(sub)
+
+
+def _add_quickstart(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "quickstart",
+        help="the main job: synth -> train CRNN-VGG7 -> eval -> predict -> speed vs stock",
+    )
+    p.add_argument("--workdir", default="crnn_fast_quickstart", help="data, checkpoints, results")
+    p.add_argument("--train", type=int, default=10000, help="synthetic training images")
+    p.add_argument("--test", type=int, default=500, help="held-out test images")
+    p.add_argument("--seed", type=int, default=0, help="synth seed")
+    p.add_argument("--workers", type=int, default=2, help="synth rendering processes")
+    p.add_argument(
+        "--stock-steps",
+        type=int,
+        default=1,
+        help="timed training steps on MindSpore's own ops (~1 min each; 0: skip)",
+    )
+    p.add_argument("--show", type=int, default=8, help="predictions to print")
+    p.add_argument(
+        "-o",
+        "--opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value of crnn_vgg7_synth.yaml, e.g. -o scheduler.num_epochs=1",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def quickstart(args: argparse.Namespace) -> int:
+    from .train.quickstart import quickstart as run_quickstart
+
+    run_quickstart(
+        args.workdir,
+        n_train=args.train,
+        n_test=args.test,
+        seed=args.seed,
+        workers=args.workers,
+        stock_steps=args.stock_steps,
+        show=args.show,
+        overrides=args.opt,
+        progress=not args.no_progress,
+    )
+    return 0
 
 
 def synth(args: argparse.Namespace) -> int:
@@ -110,8 +161,11 @@ def synth(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.cmd == "synth":
         return synth(args)
+    if args.cmd == "quickstart":
+        return quickstart(args)
     if args.backend:
         os.environ["CRNN_FAST_BACKEND"] = args.backend
     cfg = _config(args)

@@ -31,42 +31,26 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-import lmdb
 import numpy as np
 
+from .lmdb_io import LMDBFormatError, lmdb_size, open_env
 from .transforms import decode_image
 
 __all__ = [
     "CorruptRecordError",
-    "LMDBFormatError",
     "LMDBRecDataset",
-    "close_envs",
     "find_lmdbs",
-    "write_lmdb",
 ]
 
 log = logging.getLogger("crnn_fast.data")
 
 PathLike = Union[str, os.PathLike]
-NUM_SAMPLES_KEY = b"num-samples"
 _MAX_LISTED = 10  # keys quoted in the summary
-
-
-class LMDBFormatError(ValueError):
-    """An LMDB that cannot serve as a dataset (does not open, bad ``num-samples``): ``path``,
-    ``reason``. (Built from a message alone, as MindSpore's loader re-raises it, both are None.)
-    """
-
-    def __init__(self, path: PathLike, reason: Optional[str] = None) -> None:
-        super().__init__(f"LMDB {path}: {reason}" if reason is not None else path)
-        self.path = Path(path) if reason is not None else None
-        self.reason = reason
 
 
 class CorruptRecordError(ValueError):
@@ -85,11 +69,6 @@ class CorruptRecordError(ValueError):
         self.path, self.key, self.reason = Path(path), key, reason
 
 
-_ENVS: dict[str, lmdb.Environment] = {}  # this process's open environments, by real path
-_ENVS_PID: list[Optional[int]] = [None]
-_ENVS_LOCK = threading.Lock()
-
-
 def find_lmdbs(root: PathLike) -> list[Path]:
     """Leaf directories under ``root`` (``root`` itself included) that hold a ``data.mdb``,
     sorted by path; symbolic links are followed, as MindOCR's ``os.walk(followlinks=True)``."""
@@ -105,79 +84,6 @@ def find_lmdbs(root: PathLike) -> list[Path]:
             continue
         found.append(Path(dirpath))
     return sorted(found)
-
-
-def write_lmdb(
-    path: PathLike, records: Iterable[tuple[bytes, str]], *, map_size: int = 1 << 30
-) -> int:
-    """Writes ``(encoded image bytes, label)`` records in MindOCR's layout (1-based keys, then
-    ``num-samples``) into the directory ``path``; returns the count. A read environment of this
-    process on ``path`` is closed first (LMDB allows one per file and process)."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    with _ENVS_LOCK:
-        old = _ENVS.pop(os.path.realpath(path), None)
-        if old is not None and _ENVS_PID[0] == os.getpid():
-            old.close()
-    env = lmdb.open(str(path), map_size=map_size)
-    try:
-        n = 0
-        with env.begin(write=True) as txn:
-            for n, (img, label) in enumerate(records, 1):
-                txn.put(b"image-%09d" % n, bytes(img))
-                txn.put(b"label-%09d" % n, label.encode("utf-8"))
-            txn.put(NUM_SAMPLES_KEY, str(n).encode())
-    finally:
-        env.close()
-    return n
-
-
-def _env(path: Path) -> lmdb.Environment:
-    """The process-wide read-only environment of ``path``, opened on first use. LMDB allows one
-    environment per file and process, so datasets over the same LMDB share it; after a fork
-    the child opens its own (an inherited one must not be used)."""
-    global _ENVS_LOCK
-    pid = os.getpid()
-    if _ENVS_PID[0] != pid:  # fresh or forked process: forget the parent's environments
-        _ENVS_LOCK = threading.Lock()  # the parent's may have been held by another thread
-        _ENVS.clear()
-        _ENVS_PID[0] = pid
-    key = os.path.realpath(path)
-    env = _ENVS.get(key)
-    if env is None:
-        with _ENVS_LOCK:
-            env = _ENVS.get(key)
-            if env is None:
-                try:
-                    env = lmdb.open(key, readonly=True, lock=False, readahead=False,
-                                    meminit=False, max_readers=126)  # fmt: skip
-                except lmdb.Error as e:
-                    raise LMDBFormatError(path, f"cannot be opened ({e})") from e
-                _ENVS[key] = env
-    return env
-
-
-def close_envs() -> None:
-    """Closes the LMDB environments this process opened (they reopen on the next access)."""
-    with _ENVS_LOCK:
-        if _ENVS_PID[0] == os.getpid():
-            for env in _ENVS.values():
-                env.close()
-        _ENVS.clear()
-
-
-def _num_samples(path: Path) -> int:
-    with _env(path).begin(write=False) as txn:
-        raw = txn.get(NUM_SAMPLES_KEY)
-    if raw is None:
-        raise LMDBFormatError(path, "key 'num-samples' is missing")
-    try:
-        n = int(raw.decode("ascii").strip())
-    except (UnicodeDecodeError, ValueError):
-        raise LMDBFormatError(path, f"key 'num-samples' is not an integer: {raw[:32]!r}") from None
-    if n < 0:
-        raise LMDBFormatError(path, f"key 'num-samples' is negative: {n}")
-    return n
 
 
 class _Stats:
@@ -270,7 +176,7 @@ class LMDBRecDataset:
         self.sizes: list[int] = []
         for p in candidates:
             try:
-                n = _num_samples(p)
+                n = lmdb_size(p)
             except LMDBFormatError as e:
                 if on_corrupt == "raise":
                     raise
@@ -310,7 +216,7 @@ class LMDBRecDataset:
         lmdb_idx, file_idx = (int(v) for v in self.index[pos])
         path = self.paths[lmdb_idx]
         label_key, image_key = f"label-{file_idx:09d}", f"image-{file_idx:09d}"
-        with _env(path).begin(write=False) as txn:
+        with open_env(path).begin(write=False) as txn:
             raw_label = txn.get(label_key.encode())
             buf = None if label_only else txn.get(image_key.encode())
         if raw_label is None:

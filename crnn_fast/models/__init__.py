@@ -10,6 +10,7 @@ probabilities (B, T, C).
 ``fold_for_inference(model)`` folds the backbone's Conv+BN(+ReLU) blocks for inference.
 """
 
+from ._layers import backend_scope
 from .base_model import BaseModel
 from .builder import (
     VARIANTS,
@@ -37,6 +38,7 @@ __all__ = [
     "RecResNet",
     "RecVGG",
     "VGGConvBlock",
+    "backend_scope",
     "build_model",
     "build_model_from_config",
     "character_dict_path",

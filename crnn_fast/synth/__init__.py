@@ -4,13 +4,14 @@
 ``out_dir/train`` and ``out_dir/test`` LMDBs in MindOCR's layout, with held-out fonts, seeds and
 (by default) words for the test split. Pieces: :mod:`.words` (labels), :mod:`.fonts`
 (discovery, train/test split, Pillow fallback), :mod:`.render` (one word -> RGB crop),
-:mod:`.writer` (LMDB I/O), :mod:`.generate` (the two splits), :mod:`.preview` (montages).
+:mod:`.encode` (JPEG/PNG bytes; the LMDB I/O is ``crnn_fast.data.lmdb_io``), :mod:`.generate`
+(the two splits), :mod:`.preview` (montages).
 """
 
+from crnn_fast.data.lmdb_io import read_lmdb, write_lmdb
 from crnn_fast.synth.fonts import FontSpec, discover_fonts, font_sets, split_fonts
 from crnn_fast.synth.generate import synth_lmdb
 from crnn_fast.synth.render import DIFFICULTY, RenderConfig, render, render_config, render_word
-from crnn_fast.synth.writer import read_lmdb, write_lmdb
 
 __all__ = [
     "DIFFICULTY",

@@ -33,11 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
+from crnn_fast.data.lmdb_io import write_lmdb
 from crnn_fast.synth import fonts as fonts_mod
+from crnn_fast.synth.encode import encode_image
 from crnn_fast.synth.fonts import FontSpec
 from crnn_fast.synth.render import RenderConfig, render, render_config
 from crnn_fast.synth.words import WordConfig, WordSampler, load_words, split_words
-from crnn_fast.synth.writer import encode_image, write_lmdb
 
 __all__ = ["SplitPlan", "iter_split", "make_sample", "plan_splits", "synth_lmdb"]
 

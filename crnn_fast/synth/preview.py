@@ -7,7 +7,7 @@ import os
 
 from PIL import Image, ImageDraw, ImageFont
 
-from crnn_fast.synth.writer import read_lmdb
+from crnn_fast.data.lmdb_io import read_lmdb
 
 __all__ = ["save_montage"]
 

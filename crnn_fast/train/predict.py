@@ -34,21 +34,17 @@ def collect_images(source: str | Path) -> list[tuple[str, bytes]]:
     if not src.is_dir():
         raise FileNotFoundError(f"source {src} is neither an image file nor a folder")
     if (src / "data.mdb").is_file():
-        import lmdb
+        from ..data.lmdb_io import lmdb_size, open_env
 
-        env = lmdb.open(str(src), readonly=True, lock=False, readahead=False)
-        with env.begin() as txn:
-            raw = txn.get(b"num-samples")
-            if raw is None or not raw.decode().strip().isdigit():
-                raise ValueError(f"LMDB {src}: missing or bad num-samples")
-            out = []
-            for i in range(1, int(raw) + 1):
+        n = lmdb_size(src)
+        out = []
+        with open_env(src).begin(write=False) as txn:
+            for i in range(1, n + 1):
                 key = f"image-{i:09d}"
                 buf = txn.get(key.encode())
                 if buf is None:
                     raise ValueError(f"LMDB {src}: record {key} is missing")
                 out.append((key, bytes(buf)))
-        env.close()
         return out
     files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:

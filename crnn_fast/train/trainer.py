@@ -26,7 +26,7 @@ from .config import get
 
 log = logging.getLogger("crnn_fast")
 
-__all__ = ["evaluate", "setup_context", "train"]
+__all__ = ["build_train_step", "evaluate", "setup_context", "train"]
 
 
 def setup_context(cfg: dict) -> tuple[int, int]:
@@ -76,6 +76,30 @@ def _model_and_loss(cfg: dict):
     return net, NetWithLoss()
 
 
+def build_train_step(cfg: dict, steps_per_epoch: int, epochs: int):
+    """(model, ``TrainStep`` cell, per-step lr array) for ``cfg``: the model and MindOCR's CTC
+    loss on crnn_fast's active backend, AMP, the warmup-cosine schedule, AdamW and the loss
+    scaler. Build under ``crnn_fast.models.backend_scope("stock")`` for MindSpore's own ops."""
+    from .optim import build_optimizer
+    from .schedule import build_schedule
+    from .step import TrainStep
+
+    net, net_with_loss = _model_and_loss(cfg)
+    lr = build_schedule(cfg["scheduler"], steps_per_epoch, epochs)
+    opt = build_optimizer(cfg["optimizer"], net.trainable_params(), lr)
+    scaler = cfg.get("loss_scaler") or {}
+    step_cell = TrainStep(
+        net_with_loss, opt,
+        loss_scale=float(scaler.get("loss_scale", 1.0)),
+        dynamic=scaler.get("type", "static") == "dynamic",
+        scale_factor=float(scaler.get("scale_factor", 2.0)),
+        scale_window=int(scaler.get("scale_window", 1000)),
+        clip_norm=float(get(cfg, "train.clip_norm", 0.0)) if get(cfg, "train.clip_grad") else 0.0,
+        drop_overflow_update=bool(get(cfg, "system.drop_overflow_update", False)),
+    )  # fmt: skip
+    return net, step_cell, lr
+
+
 def _stop_flag() -> dict:
     """{'stop': False}, set True by SIGINT/SIGTERM (the loop then saves and exits)."""
     flag = {"stop": False}
@@ -97,9 +121,6 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
 
     from ..data import build_dataset
     from .checkpoint import CheckpointKeeper, load_resume, save_resume
-    from .optim import build_optimizer
-    from .schedule import build_schedule
-    from .step import TrainStep
 
     rank, size = setup_context(cfg)
     seed, epochs = int(get(cfg, "system.seed", 42)), int(get(cfg, "scheduler.num_epochs", 1))
@@ -108,19 +129,7 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
     steps = build_dataset(cfg, is_train=True, **shard).get_dataset_size()
     if steps < 1:
         raise ValueError("the training set gives no batch: check train.dataset and batch_size")
-    net, net_with_loss = _model_and_loss(cfg)
-    lr = build_schedule(cfg["scheduler"], steps, epochs)
-    opt = build_optimizer(cfg["optimizer"], net.trainable_params(), lr)
-    scaler = cfg.get("loss_scaler") or {}
-    step_cell = TrainStep(
-        net_with_loss, opt,
-        loss_scale=float(scaler.get("loss_scale", 1.0)),
-        dynamic=scaler.get("type", "static") == "dynamic",
-        scale_factor=float(scaler.get("scale_factor", 2.0)),
-        scale_window=int(scaler.get("scale_window", 1000)),
-        clip_norm=float(get(cfg, "train.clip_norm", 0.0)) if get(cfg, "train.clip_grad") else 0.0,
-        drop_overflow_update=bool(get(cfg, "system.drop_overflow_update", False)),
-    )  # fmt: skip
+    net, step_cell, lr = build_train_step(cfg, steps, epochs)
     step_cell.set_train(True)
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_acc": -1.0, "best_epoch": -1}
     if resume:

@@ -42,8 +42,10 @@ def test_key_layout_round_trip(tmp_path, rng):
     assert keys == sorted([b"num-samples"] + [b"%s-%09d" % (k, i) for k in (b"image", b"label")
                                               for i in (1, 2, 3)])  # fmt: skip
     LMDBRecDataset(tmp_path / "db")  # opens the LMDB in this process ...
-    write_lmdb(tmp_path / "db", make_records(rng, ["old"]))  # ... which a rewrite must close
-    assert write_lmdb(tmp_path / "db", recs) == 3
+    write_lmdb(tmp_path / "db", make_records(rng, ["old"]), overwrite=True)  # ... a rewrite closes
+    with pytest.raises(FileExistsError, match="overwrite"):
+        write_lmdb(tmp_path / "db", recs)
+    assert write_lmdb(tmp_path / "db", recs, overwrite=True) == 3
     ds = LMDBRecDataset(tmp_path / "db")
     assert len(ds) == 3 and ds.sizes == [3]
     for i, (buf, label) in enumerate(recs):

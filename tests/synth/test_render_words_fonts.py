@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from crnn_fast.synth import fonts as fonts_mod
+from crnn_fast.synth.encode import encode_image
 from crnn_fast.synth.fonts import DEFAULT_FONT, FontSpec, discover_fonts, split_fonts
 from crnn_fast.synth.render import DIFFICULTY, _box_from_quad, render, render_config
 from crnn_fast.synth.words import (
@@ -20,7 +21,6 @@ from crnn_fast.synth.words import (
     split_words,
     to_label,
 )
-from crnn_fast.synth.writer import encode_image
 
 LUMA = np.array([0.299, 0.587, 0.114])
 

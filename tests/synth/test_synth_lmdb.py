@@ -11,22 +11,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from crnn_fast.data.lmdb_io import close_envs, lmdb_size, open_env, read_lmdb, write_lmdb
 from crnn_fast.synth import fonts as fonts_mod
 from crnn_fast.synth import generate, synth_lmdb
 from crnn_fast.synth.words import ALPHABET, load_words, split_words
-from crnn_fast.synth.writer import lmdb_size, read_lmdb, write_lmdb
 
 N_TRAIN, N_TEST = 24, 8
 
 
 def records(path) -> dict[bytes, bytes]:
     """Every key/value of an LMDB."""
-    env = lmdb.open(str(path), readonly=True, lock=False)
-    try:
-        with env.begin() as txn:
-            return {bytes(k): bytes(v) for k, v in txn.cursor()}
-    finally:
-        env.close()
+    with open_env(path).begin() as txn:
+        return {bytes(k): bytes(v) for k, v in txn.cursor()}
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +156,7 @@ def test_write_lmdb_grows_the_map(tmp_path):
 def test_reads_as_mindocr_reads_it(synth):
     """MindOCR's LMDBDataset opening flags and its cv2 decode + 100x32 resize."""
     cv2 = pytest.importorskip("cv2")
+    close_envs()  # LMDB allows one environment per file and process: release crnn_fast's
     env = lmdb.open(
         synth["train"]["path"],
         max_readers=32,

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
 from data_helpers import png, text_image  # noqa: E402
 
 from crnn_fast.configs import config_path  # noqa: E402
-from crnn_fast.data.lmdb_dataset import write_lmdb  # noqa: E402
+from crnn_fast.data import write_lmdb  # noqa: E402
 from crnn_fast.train.config import load_config  # noqa: E402
 
 WORDS = ["cat", "dog", "sun", "hat", "red", "box"]

@@ -1,0 +1,146 @@
+"""``crnn-fast quickstart``: the main job, end to end on generated data.
+
+1. ``crnn-fast synth``: ``n_train`` training and ``n_test`` held-out word crops (test fonts,
+   words and seeds never seen in training) under ``WORKDIR/data`` (reused when present with the
+   same settings);
+2. ``crnn-fast train`` with the shipped ``crnn_vgg7_synth.yaml`` (CRNN-VGG7, MindOCR's recipe
+   at batch 32 and lr 5e-4, 4 epochs) into ``WORKDIR/ckpt`` (best.ckpt, curves.png);
+3. ``crnn-fast eval`` of best.ckpt on the held-out test LMDB (word accuracy, NED);
+4. ``crnn-fast predict`` on the test LMDB -> ``WORKDIR/rec_results.txt``; the first few
+   predictions are printed beside their labels;
+5. the speed of one training step (forward, CTC loss, backward, AdamW) at the training batch
+   size on crnn_fast's kernels and on MindSpore's own ops (``backend="stock"``), same process,
+   same batch: ``stock_steps`` timed stock steps after one warm-up (a stock step at batch 32
+   takes about a minute on 2 cores, almost all of it in MindSpore's CPU convolutions).
+
+Returns (and writes to ``WORKDIR/quickstart.json``) every figure it prints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from .config import get, load_config
+
+log = logging.getLogger("crnn_fast")
+
+__all__ = ["quickstart"]
+
+_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _synth(data: Path, n_train: int, n_test: int, seed: int, workers: int, progress: bool):
+    """Generates the LMDBs unless ``data/synth.json`` says they were made with these settings."""
+    from ..synth import synth_lmdb
+
+    meta_path = data / "synth.json"
+    want = {"n_train": n_train, "n_test": n_test, "seed": seed, "difficulty": "easy"}
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        if all(meta.get(k) == v for k, v in want.items()):
+            print(f"[1/5] synth: reusing {data} ({n_train} train / {n_test} test images)")
+            return meta
+    print(f"[1/5] synth: {n_train} train / {n_test} held-out test images -> {data}")
+    return synth_lmdb(data, n_train=n_train, n_test=n_test, seed=seed, difficulty="easy",
+                      workers=workers, overwrite=True, progress=progress)  # fmt: skip
+
+
+def _show_predictions(results: list, test_lmdb: Path, show: int) -> int:
+    """Prints the first ``show`` predictions beside their labels; returns how many match."""
+    from ..synth import read_lmdb
+
+    # the default dict's view of a label (RecCTCLabelEncode: lower-cased, other chars dropped)
+    labels = ["".join(ch for ch in lab.lower() if ch in _CHARS) for _, lab in read_lmdb(test_lmdb)]
+    for (name, text, conf), label in list(zip(results, labels))[:show]:
+        mark = "ok  " if text == label else "MISS"
+        print(f"    {mark} {name}  label {label!r:16} predicted {text!r:16} conf {conf:.3f}")
+    return sum(text == label for (_, text, _), label in zip(results, labels))
+
+
+def quickstart(
+    workdir: str | Path = "crnn_fast_quickstart",
+    *,
+    n_train: int = 10000,
+    n_test: int = 500,
+    seed: int = 0,
+    workers: int = 2,
+    stock_steps: int = 1,
+    fast_steps: int = 5,
+    show: int = 8,
+    overrides: list[str] | None = None,
+    progress: bool = True,
+) -> dict:
+    """See the module docstring. ``overrides``: ``key.sub=value`` applied to the config after
+    the work-folder paths (e.g. ``scheduler.num_epochs=1``)."""
+    from ..configs import config_path
+    from .predict import predict
+    from .speed import first_train_batch, time_train_step
+    from .trainer import evaluate, setup_context, train
+
+    if stock_steps < 0 or fast_steps < 1:
+        raise ValueError(f"need stock_steps >= 0, fast_steps >= 1: {stock_steps}, {fast_steps}")
+    work = Path(workdir)
+    data, ckpt_dir = work / "data", work / "ckpt"
+    t_start = time.perf_counter()
+    _synth(data, n_train, n_test, seed, workers, progress)
+    paths = [
+        f"train.dataset.dataset_root={data}",
+        f"eval.dataset.dataset_root={data}",
+        f"train.ckpt_save_dir={ckpt_dir}",
+        f"eval.ckpt_load_path={ckpt_dir / 'best.ckpt'}",
+    ]
+    cfg = load_config(config_path(), paths + list(overrides or []))
+    setup_context(cfg)
+    epochs, batch = get(cfg, "scheduler.num_epochs"), get(cfg, "train.loader.batch_size")
+    print(f"[2/5] train: CRNN-VGG7, {epochs} epochs at batch {batch} -> {ckpt_dir}")
+    summary = train(cfg, progress=progress)
+    best = ckpt_dir / "best.ckpt"
+    print(f"[3/5] eval: {best} on the held-out test LMDB {data / 'test'}")
+    metrics = evaluate(cfg, ckpt=str(best), progress=progress)
+    print(f"[4/5] predict: {data / 'test'} -> {work / 'rec_results.txt'}")
+    t0 = time.perf_counter()
+    results = predict(cfg, data / "test", ckpt=str(best), out=work / "rec_results.txt")
+    predict_s = time.perf_counter() - t0
+    hits = _show_predictions(results, data / "test", show)
+    print(f"[5/5] speed of one training step at batch {batch}: crnn_fast vs MindSpore's own ops")
+    image_label = first_train_batch(cfg)
+    speed = {"crnn_fast": time_train_step(cfg, None, fast_steps, batch=image_label)}
+    if stock_steps:
+        speed["stock"] = time_train_step(cfg, "stock", stock_steps, batch=image_label)
+    out = {
+        "workdir": str(work),
+        "train": {k: summary[k] for k in ("global_step", "seconds", "images_per_s", "best_acc")},
+        "test_acc": metrics["acc"],
+        "test_norm_edit_distance": metrics["norm_edit_distance"],
+        "test_images": len(results),
+        "predict": {"exact": hits, "seconds": predict_s, "images_per_s": len(results) / predict_s},
+        "step_speed": speed,
+        "total_seconds": time.perf_counter() - t_start,
+    }
+    (work / "quickstart.json").write_text(json.dumps(out, indent=2))
+    _print_summary(out, batch)
+    return out
+
+
+def _print_summary(out: dict, batch: int) -> None:
+    tr, sp = out["train"], out["step_speed"]
+    fast = sp["crnn_fast"]["median_s"]
+    print("\n=== crnn-fast quickstart: summary ===")
+    print(f"training       {tr['global_step']} steps in {tr['seconds'] / 60:.1f} min "
+          f"({tr['images_per_s']:.0f} images/s, validation included)")  # fmt: skip
+    print(f"held-out test  word accuracy {100 * out['test_acc']:.1f} %, "
+          f"norm. edit distance {out['test_norm_edit_distance']:.3f} "
+          f"({out['test_images']} images, unseen fonts and words)")  # fmt: skip
+    p = out["predict"]
+    print(f"predict        {p['images_per_s']:.0f} images/s (folded model, batch 64)")
+    print(f"train step     crnn_fast {fast:.3f} s at batch {batch} "
+          f"({sp['crnn_fast']['images_per_s']:.0f} images/s)")  # fmt: skip
+    if "stock" in sp:
+        stock = sp["stock"]["median_s"]
+        print(f"               MindSpore's own ops {stock:.1f} s -> crnn_fast is "
+              f"{stock / fast:.0f}x faster (same process, same batch)")  # fmt: skip
+    print(f"total          {out['total_seconds'] / 60:.1f} min; figures in "
+          f"{Path(out['workdir']) / 'quickstart.json'}")  # fmt: skip
