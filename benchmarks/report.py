@@ -196,10 +196,14 @@ def render_markdown(
     for extra in extras:
         run_lines = header(extra).split("\n")[2:5]  # run, CPU + versions, crnn_fast build
         parts.append("Merged with `--extra`:\n\n" + "\n".join(run_lines))
+    import report_train_step
+
     if any(g.startswith("conv-") for g in groups):
         import report_conv
 
         parts.append(report_conv.render(groups, group_table))
+    elif report_train_step.is_train(groups):
+        parts.append(report_train_step.render(groups, group_table))
     else:
         parts += [group_table(g, rows) for g, rows in groups.items()]
     return "\n\n".join(parts) + "\n"
@@ -258,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         help="another run's JSON (e.g. under mindspore 2.7.2) whose --extra-providers rows are "
         "merged as provider@<its mindspore version>",
     )  # fmt: skip
-    p.add_argument("--extra-providers", default="ms.Conv2d", help="comma-separated")
+    p.add_argument(
+        "--extra-providers", default="ms.Conv2d,stock", help="comma-separated provider names"
+    )
     args = p.parse_args(argv)
     data = json.loads(args.json.read_text())
     groups = load_groups(data)
@@ -276,12 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     md = args.md or args.json.with_suffix(".md")
     md.write_text(text)
+    import report_train_step
+
     if not args.no_plot:
         png = args.png or args.json.with_suffix(".png")
         if any(g.startswith("conv-") for g in groups):
             import report_conv
 
             report_conv.plot(groups, png)
+        elif report_train_step.is_train(groups):
+            report_train_step.plot(groups, png)
         else:
             plot(groups, png)
     return 0

@@ -4,7 +4,7 @@ registered by ``crnn_fast.cli``).
     crnn-fast quickstart [--workdir DIR] [--train N] [--test N] [--stock-steps K] [-o ...]
 
     crnn-fast train [--config FILE] [-o key.sub=value ...] [--resume [CKPT]] [--backend B]
-    crnn-fast eval  [--config FILE] [-o key.sub=value ...] [--ckpt CKPT] [--backend B]
+    crnn-fast eval  [--config FILE] [-o key.sub=value ...] [--ckpt CKPT] [--per-set] [--backend B]
     crnn-fast predict SOURCE [--config FILE] [--ckpt CKPT] [--beam W] [--out rec_results.txt]
     crnn-fast synth OUT [--train N] [--test N] [--seed S] [--difficulty easy|medium|hard]
 
@@ -66,6 +66,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a checkpoint on eval.dataset (accuracy, NED)")
     _common(p)
     p.add_argument("--ckpt", help="model checkpoint (default: eval.ckpt_load_path)")
+    p.add_argument(
+        "--per-set",
+        action="store_true",
+        help="score every leaf LMDB under eval.dataset on its own; table + unweighted mean "
+        "(MindOCR's multi_dataset_eval)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p = sub.add_parser("predict", help="recognise images (file, folder or LMDB) -> rec_results.txt")
     _common(p)
@@ -193,6 +199,12 @@ def run(args: argparse.Namespace) -> int:
         from .train.trainer import evaluate, setup_context
 
         setup_context(cfg)
-        out = evaluate(cfg, ckpt=args.ckpt, progress=not args.no_progress)
+        if args.per_set:
+            from .train.multi_eval import evaluate_per_set, format_table
+
+            out = evaluate_per_set(cfg, ckpt=args.ckpt, progress=not args.no_progress)
+            print(format_table(out))
+        else:
+            out = evaluate(cfg, ckpt=args.ckpt, progress=not args.no_progress)
     print(json.dumps(out, indent=2, default=str))
     return 0

@@ -36,8 +36,13 @@ def setup_context(cfg: dict) -> tuple[int, int]:
 
     mode = ms.GRAPH_MODE if int(get(cfg, "system.mode", 0)) == 0 else ms.PYNATIVE_MODE
     ms.set_context(mode=mode)
+    target = str(get(cfg, "system.device_target", "CPU"))
     if hasattr(ms, "set_device"):
-        ms.set_device(str(get(cfg, "system.device_target", "CPU")))
+        try:
+            ms.set_device(target)
+        except RuntimeError:  # the runtime already started in this process: fine if on target
+            if ms.get_context("device_target") != target:
+                raise
     ms.set_seed(int(get(cfg, "system.seed", 42)))
     if not get(cfg, "system.distribute", False):
         return 0, 1

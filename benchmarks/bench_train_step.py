@@ -1,0 +1,358 @@
+"""Whole-CRNN benchmarks: the training step (forward, CTC loss, backward, AdamW), its phases and
+batch inference of MindOCR's CRNN-VGG7 and CRNN-ResNet34_vd at B=64, 3x32x100 inputs, 37
+classes: crnn_fast vs the stock backend (the same model on MindSpore's own ops) vs the same
+model in PyTorch CPU (``torch_crnn.py``), same pytest session.
+
+Groups (``op/model``, model = ``vgg7`` | ``resnet34``):
+
+* ``train-step``: ``crnn_fast.train.TrainStep`` built by the trainer's ``build_train_step``
+  from the shipped MindOCR recipe (``crnn_vgg7.yaml`` / ``crnn_resnet34.yaml``) in fp32 (AMP
+  O0, loss scale 1: their O3 is for Ascend), GRAPH mode; PyTorch: ``zero_grad``, forward,
+  ``F.ctc_loss`` (MindOCR's mean of per-sample sums), ``backward``, ``AdamW.step`` with
+  MindOCR's weight-decay groups;
+* ``phase-backbone``, ``phase-neck``, ``phase-head+loss`` (forward + backward of that part,
+  gradients w.r.t. its weights and its input), ``phase-optimizer`` (AdamW from fixed
+  gradients): where the step's time goes;
+* ``infer``: eval mode, softmax (B, T, C); crnn_fast's model folded
+  (``fold_for_inference``) as ``crnn-fast predict`` runs it; PyTorch under ``no_grad``.
+
+Every provider starts from the same weights (a snapshot of one seeded crnn_fast model) on the
+same batch, and its first call (untimed) is checked: losses within 1e-3 relative, inference
+probabilities within 1e-4 absolute. Environment: ``CRNN_FAST_BENCH_BATCH`` (default 64),
+``CRNN_FAST_BENCH_STOCK=0`` (skip the stock rows), ``CRNN_FAST_BENCH_STOCK_BATCH=vgg7=64,
+resnet34=16`` (time the stock rows on the first samples only; the report scales them to the
+full batch and says so: MindSpore 2.10's CPU convolutions take minutes per ResNet34 step),
+``CRNN_FAST_BENCH_STOCK_BACKBONE=1`` (also the stock backbone phase).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from benchutil import run_once, run_timed, tag
+
+import crnn_fast
+
+ms = pytest.importorskip("mindspore", reason="MindSpore not installed")
+from mindspore import Tensor  # noqa: E402
+
+from crnn_fast.configs import config_path  # noqa: E402
+from crnn_fast.models import backend_scope, build_model, fold_for_inference  # noqa: E402
+from crnn_fast.nn import CTCLoss  # noqa: E402
+from crnn_fast.train.config import load_config  # noqa: E402
+from crnn_fast.train.optim import build_optimizer  # noqa: E402
+from crnn_fast.train.trainer import build_train_step  # noqa: E402
+
+BATCH = int(os.environ.get("CRNN_FAST_BENCH_BATCH", "64"))
+STOCK = os.environ.get("CRNN_FAST_BENCH_STOCK", "1") != "0"
+STOCK_BACKBONE = os.environ.get("CRNN_FAST_BENCH_STOCK_BACKBONE", "0") == "1"
+MODELS = {"vgg7": "crnn_vgg7", "resnet34": "crnn_resnet34"}
+THREADS = int(crnn_fast.backends().get("build", {}).get("max_threads") or os.cpu_count() or 1)
+PHASES = ["backbone", "neck", "head+loss", "optimizer"]
+SLOW_S = 20.0  # a call slower than this is timed once
+Fn = Callable[[], Any]
+
+
+def stock_batch(model: str) -> int:
+    spec = os.environ.get("CRNN_FAST_BENCH_STOCK_BATCH", "")
+    sizes = dict(item.split("=") for item in spec.split(",") if "=" in item)
+    return min(BATCH, int(sizes.get(model, BATCH)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def graph_mode():
+    ms.set_context(mode=ms.GRAPH_MODE)
+    if hasattr(ms, "set_device"):
+        ms.set_device("CPU")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared state per model: data, the weight snapshot, the config, first-call results
+# ---------------------------------------------------------------------------------------------
+
+
+class ModelState:
+    """Seeded batch (x (B, 3, 32, 100) in [-1, 1], labels (B, 23) of 1..10 chars padded with
+    the blank 36), the initial weights of one crnn_fast model, and first-call outputs."""
+
+    def __init__(self, model: str) -> None:
+        self.model, self.name = model, MODELS[model]
+        rng = np.random.default_rng(7)
+        self.x = rng.uniform(-1, 1, (BATCH, 3, 32, 100)).astype(np.float32)
+        self.labels = np.full((BATCH, 23), 36, np.int32)
+        for b in range(BATCH):
+            n = int(rng.integers(1, 11))
+            self.labels[b, :n] = rng.integers(0, 36, n)
+        ms.set_seed(0)
+        self.source = build_model(self.name, backend="cpu")  # never trained: the weight source
+        self.weights = {p.name: p.asnumpy().copy() for p in self.source.get_parameters()}
+        self.first: dict[str, Any] = {}
+
+    def config(self, batch: int) -> dict:
+        return load_config(config_path(self.name), [
+            f"train.loader.batch_size={batch}", f"loss.batch_size={batch}",
+            "system.amp_level=O0", "loss_scaler.type=static", "loss_scaler.loss_scale=1.0",
+        ])  # fmt: skip
+
+    def load(self, net) -> None:
+        """Copies the snapshot into a MindSpore model (same parameter names on all backends)."""
+        params = {k: ms.Parameter(Tensor(v), name=k) for k, v in self.weights.items()}
+        missing, _ = ms.load_param_into_net(net, params, strict_load=True)
+        assert not missing, missing
+
+    def model_on(self, backend: str):
+        with backend_scope(backend):
+            net = build_model(self.name, backend=backend)
+        self.load(net)
+        return net
+
+
+_STATE: dict[str, ModelState] = {}
+
+
+def state(model: str) -> ModelState:
+    if model not in _STATE:
+        _STATE.clear()
+        _STATE[model] = ModelState(model)
+    return _STATE[model]
+
+
+def check_close(st: ModelState, key: str, provider: str, value: np.ndarray, rtol: float) -> None:
+    """The first value of a group is the reference; later providers must match it."""
+    ref = st.first.setdefault(key, (provider, value))
+    if ref[0] == provider:
+        return
+    want = ref[1]
+    err = float(np.abs(np.asarray(value) - want).max() / max(np.abs(want).max(), 1e-30))
+    assert np.all(np.isfinite(value)) and err <= rtol, (key, provider, ref[0], err)
+
+
+def timed(benchmark: Any, fn: Fn, *, budget_s: float) -> Any:
+    import time
+
+    t0 = time.perf_counter()
+    out = fn()  # warm-up (GRAPH compile), also the checked result
+    if time.perf_counter() - t0 > SLOW_S:
+        run_once(benchmark, fn)
+    else:
+        run_timed(benchmark, fn, budget_s=budget_s, min_rounds=3, max_rounds=15)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# PyTorch peer
+# ---------------------------------------------------------------------------------------------
+
+
+def torch_model(st: ModelState, torch: Any):
+    from torch_crnn import build_torch_crnn, load_from_mindspore
+
+    torch.set_num_threads(THREADS)
+    tm = build_torch_crnn(st.name)
+    load_from_mindspore(tm, st.source)
+    return tm
+
+
+def torch_adamw(tm: Any, torch: Any, cfg: dict):
+    """AdamW with MindOCR's groups: no decay on names with bias/BN (beta, gamma) parameters."""
+    decay, rest = [], []
+    for p in tm.parameters():
+        (rest if p.ndim == 1 else decay).append(p)  # biases and BN weights are the 1-d ones
+    wd = float(cfg["optimizer"].get("weight_decay", 0.0))
+    groups = [{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=5e-4, betas=(0.9, 0.999), eps=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------
+# train-step
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["crnn_fast", "stock", "torch"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_train_step(benchmark: Any, model: str, provider: str) -> None:
+    st = state(model)
+    b = stock_batch(model) if provider == "stock" else BATCH
+    tag(benchmark, "train-step", model, provider, batch=b, time_scale=BATCH / b)
+    if provider == "torch":
+        torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
+        from torch_crnn import torch_ctc_loss
+
+        tm = torch_model(st, torch).train()
+        opt = torch_adamw(tm, torch, st.config(BATCH))
+        x, lab = torch.from_numpy(st.x), torch.from_numpy(st.labels)
+
+        def fn():
+            opt.zero_grad(set_to_none=True)
+            loss = torch_ctc_loss(tm(x), lab, 36)
+            loss.backward()
+            opt.step()
+            return np.float32(loss.item())
+    else:
+        if provider == "stock" and not STOCK:
+            pytest.skip("CRNN_FAST_BENCH_STOCK=0")
+        with backend_scope("cpu" if provider == "crnn_fast" else "stock"):
+            net, step, _ = build_train_step(st.config(b), 1000, 1)
+        st.load(net)
+        step.set_train(True)
+        x, lab = Tensor(st.x[:b]), Tensor(st.labels[:b])
+
+        def fn():
+            return step(x, lab)[0].asnumpy()
+
+    loss = timed(benchmark, fn, budget_s=20.0)
+    check_close(st, f"step-loss/{b}", provider, np.asarray(loss, np.float64), 1e-3)
+    if b != BATCH:  # the subset's reference: crnn_fast's loss on the same samples
+        ref = reference_loss(st, b)
+        err = abs(float(loss) - ref) / abs(ref)
+        assert err <= 1e-3, (provider, float(loss), ref)
+
+
+def reference_loss(st: ModelState, b: int) -> float:
+    """crnn_fast's training-mode CTC loss of the first ``b`` samples at the snapshot weights."""
+    from train_cells import HeadLoss
+
+    net = st.model_on("cpu")
+    net.set_train(True)
+    logits = net(Tensor(st.x[:b]))
+    return float(HeadLoss(ms.nn.Identity(), CTCLoss())(logits, Tensor(st.labels[:b])).asnumpy())
+
+
+# ---------------------------------------------------------------------------------------------
+# Phases: where a step's time goes
+# ---------------------------------------------------------------------------------------------
+
+
+def phase_inputs(st: ModelState) -> dict[str, np.ndarray]:
+    """Features f (B, 512, 1, T), neck output h (T, B, 512) and seeded upstream gradients."""
+    if "phase-inputs" not in st.first:
+        net = st.model_on("cpu")
+        net.set_train(True)
+        f = net.backbone(Tensor(st.x))[0].asnumpy()
+        h = net.neck([Tensor(f)]).asnumpy()
+        rng = np.random.default_rng(3)
+        st.first["phase-inputs"] = {
+            "f": f, "h": h,
+            "df": rng.standard_normal(f.shape).astype(np.float32),
+            "dh": rng.standard_normal(h.shape).astype(np.float32),
+        }  # fmt: skip
+    return st.first["phase-inputs"]
+
+
+def ms_phase(st: ModelState, backend: str, phase: str) -> Fn:
+    from train_cells import BackboneLoss, GradStep, HeadLoss, NeckLoss, OptimizerStep
+
+    net, d = st.model_on(backend), phase_inputs(st)
+    net.set_train(True)
+    with backend_scope(backend):
+        if phase == "backbone":
+            cell = BackboneLoss(net.backbone, Tensor(d["df"]))
+            args, part = (Tensor(st.x),), net.backbone
+        elif phase == "neck":
+            cell = NeckLoss(net.neck, Tensor(d["dh"]))
+            args, part = (Tensor(d["f"]),), net.neck
+        elif phase == "head+loss":
+            cell = HeadLoss(net.head, CTCLoss())
+            args, part = (Tensor(d["h"]), Tensor(st.labels)), net.head
+        else:
+            params = net.trainable_params()
+            opt = build_optimizer(st.config(BATCH)["optimizer"], params, 5e-4)
+            step = OptimizerStep(opt)
+            rng = np.random.default_rng(5)
+            grads = tuple(Tensor(rng.standard_normal(p.shape).astype(np.float32)) for p in params)
+            return lambda: (step(grads), params[0].asnumpy())[1]
+    grad = GradStep(cell, part.trainable_params(), wrt_inputs=phase != "backbone")
+    grad.set_train(True)
+
+    def fn():
+        loss, grads = grad(*args)
+        return loss.asnumpy()
+
+    return fn
+
+
+def torch_phase(st: ModelState, torch: Any, phase: str) -> Fn:
+    from torch_crnn import torch_ctc_loss
+
+    tm, d = torch_model(st, torch).train(), phase_inputs(st)
+    t = {k: torch.from_numpy(v) for k, v in d.items()}
+    x, lab = torch.from_numpy(st.x), torch.from_numpy(st.labels)
+    if phase == "optimizer":
+        opt = torch_adamw(tm, torch, st.config(BATCH))
+        gen = torch.Generator().manual_seed(5)
+        for p in tm.parameters():
+            p.grad = torch.randn(p.shape, generator=gen)
+        return lambda: (opt.step(), next(tm.parameters()).detach().numpy().copy())[1]
+
+    def fn():
+        tm.zero_grad(set_to_none=True)
+        if phase == "backbone":
+            loss = (tm.backbone(x) * t["df"]).sum()
+        elif phase == "neck":
+            f = t["f"].clone().requires_grad_(True)
+            loss = (tm.neck(f) * t["dh"]).sum()
+        else:
+            h = t["h"].clone().requires_grad_(True)
+            loss = torch_ctc_loss(tm.head(h), lab, 36)
+        loss.backward()
+        return np.float32(loss.item())
+
+    return fn
+
+
+@pytest.mark.parametrize("provider", ["crnn_fast", "stock", "torch"])
+@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("model", list(MODELS))
+def test_phase(benchmark: Any, model: str, phase: str, provider: str) -> None:
+    st = state(model)
+    tag(benchmark, f"phase-{phase}", model, provider, batch=BATCH)
+    if provider == "torch":
+        torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
+        fn = torch_phase(st, torch, phase)
+    else:
+        if provider == "stock" and not (STOCK and (phase != "backbone" or STOCK_BACKBONE)):
+            pytest.skip("stock backbone: CRNN_FAST_BENCH_STOCK_BACKBONE=1 (minutes per call)")
+        fn = ms_phase(st, "cpu" if provider == "crnn_fast" else "stock", phase)
+    out = timed(benchmark, fn, budget_s=8.0)
+    if phase != "optimizer":  # the optimizers' first updates differ only by float rounding
+        check_close(st, f"phase-{phase}", provider, np.asarray(out, np.float64), 1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inference
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["crnn_fast", "stock", "torch"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_infer(benchmark: Any, model: str, provider: str) -> None:
+    st = state(model)
+    b = stock_batch(model) if provider == "stock" else BATCH
+    tag(benchmark, "infer", model, provider, batch=b, time_scale=BATCH / b)
+    if provider == "torch":
+        torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
+        tm = torch_model(st, torch).eval()
+        x = torch.from_numpy(st.x)
+
+        def fn():
+            with torch.no_grad():
+                return tm(x).numpy()
+    else:
+        if provider == "stock" and not STOCK:
+            pytest.skip("CRNN_FAST_BENCH_STOCK=0")
+        net = st.model_on("cpu" if provider == "crnn_fast" else "stock")
+        net.set_train(False)
+        if provider == "crnn_fast":
+            fold_for_inference(net)
+        x = Tensor(st.x[:b])
+
+        def fn():
+            return net(x).asnumpy()
+
+    probs = timed(benchmark, fn, budget_s=8.0)
+    ref = st.first.setdefault("infer", (provider, probs))[1]
+    err = float(np.abs(probs - ref[: len(probs)]).max())
+    assert np.all(np.isfinite(probs)) and err <= 1e-4, (provider, err)
