@@ -6,7 +6,9 @@ drop_overflow_update=False)(*inputs) -> (loss, finite, scale)``. As MindOCR's tr
 loss is multiplied by the scale before differentiation and the gradients divided by it before the
 optimizer; with ``drop_overflow_update=False`` (the CRNN recipes) the update runs even when a
 gradient is not finite. ``dynamic=True`` halves the scale on overflow and doubles it after
-``scale_window`` finite steps (MindSpore's DynamicLossScaleUpdateCell rule).
+``scale_window`` finite steps (MindSpore's DynamicLossScaleUpdateCell rule). The finite flag
+is computed only when something reads it (a dynamic scale or ``drop_overflow_update``); it is
+True otherwise.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class TrainStep(nn.Cell):
         self.dynamic, self.factor, self.window = dynamic, f32(scale_factor), f32(scale_window)
         self.clip, self.clip_norm = clip_norm > 0, float(clip_norm)
         self.drop_overflow_update = drop_overflow_update
+        self.check_finite = dynamic or drop_overflow_update  # else nothing reads the flag
+        self.all_finite = Tensor(True)
         self.hyper_map = ops.HyperMap()
         mode = context.get_auto_parallel_context("parallel_mode")
         self.reduce = mode in (ParallelMode.DATA_PARALLEL, ParallelMode.HYBRID_PARALLEL)
@@ -73,7 +77,9 @@ class TrainStep(nn.Cell):
         if self.reduce:
             grads = self.reducer(grads)
         grads = self.hyper_map(ops.partial(_unscale, 1.0 / scale), grads)
-        finite = ops.stack(self.hyper_map(_finite, grads)).all()
+        finite = self.all_finite
+        if self.check_finite:
+            finite = ops.stack(self.hyper_map(_finite, grads)).all()
         if self.dynamic:
             good = ops.select(finite, self.good_steps + 1.0, ops.zeros_like(self.good_steps))
             grow = good >= self.window

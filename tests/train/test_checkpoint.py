@@ -7,25 +7,17 @@ import numpy as np
 import pytest
 
 ms = pytest.importorskip("mindspore")
-from mindspore import Tensor, nn  # noqa: E402
+from mindspore import Tensor  # noqa: E402
+from tiny_net import TinyNet  # noqa: E402
 
 from crnn_fast.train.checkpoint import CheckpointKeeper, load_resume, save_resume  # noqa: E402
 from crnn_fast.train.optim import AdamW  # noqa: E402
 from crnn_fast.train.step import TrainStep  # noqa: E402
 
 
-class _Net(nn.Cell):
-    def __init__(self):
-        super().__init__()
-        self.dense = nn.Dense(4, 3)
-
-    def construct(self, x, y):
-        return ((self.dense(x) - y) ** 2).mean()
-
-
 def _step(seed):
     ms.set_seed(seed)
-    net = _Net()
+    net = TinyNet()
     return net, TrainStep(net, AdamW(net.trainable_params(), [1e-2, 5e-3, 2e-3, 1e-3, 1e-3]),
                           loss_scale=8.0, dynamic=True, scale_window=2)  # fmt: skip
 
@@ -56,7 +48,7 @@ def test_resume_continues_exactly(tmp_path):
 
 
 def test_keeper_top_k_best_last(tmp_path):
-    net = _Net()
+    net = TinyNet()
     keeper = CheckpointKeeper(tmp_path, top_k=2)
     best = -1.0
     for epoch, acc in enumerate([0.1, 0.5, 0.3, 0.7], 1):

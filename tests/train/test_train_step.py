@@ -8,18 +8,10 @@ import pytest
 
 ms = pytest.importorskip("mindspore")
 from mindspore import Tensor, nn  # noqa: E402
+from tiny_net import TinyNet  # noqa: E402
 
 from crnn_fast.train.optim import AdamW  # noqa: E402
 from crnn_fast.train.step import TrainStep  # noqa: E402
-
-
-class _Net(nn.Cell):
-    def __init__(self):
-        super().__init__()
-        self.dense = nn.Dense(4, 3)
-
-    def construct(self, x, y):
-        return ((self.dense(x) - y) ** 2).mean()
 
 
 def _data(seed=0):
@@ -38,8 +30,8 @@ def mode(request):
 
 def _pair():
     ms.set_seed(1)
-    a = _Net()
-    b = _Net()
+    a = TinyNet()
+    b = TinyNet()
     for pa, pb in zip(a.trainable_params(), b.trainable_params()):
         pb.set_data(pa.data.copy())
     return a, b
@@ -62,7 +54,7 @@ def test_static_scale_equals_plain_step(mode):
 
 
 def test_dynamic_scale_halves_on_overflow_and_drops_the_update(mode):
-    net = _Net()
+    net = TinyNet()
     step = TrainStep(net, AdamW(net.trainable_params(), 1e-2), loss_scale=2.0**20, dynamic=True,
                      scale_window=2, drop_overflow_update=True)  # fmt: skip
     x, y = _data()
@@ -78,7 +70,7 @@ def test_dynamic_scale_halves_on_overflow_and_drops_the_update(mode):
 
 
 def test_clipping_bounds_the_update_and_loss_decreases(mode):
-    net = _Net()
+    net = TinyNet()
     x, y = _data(3)
     g = ms.value_and_grad(net, None, net.trainable_params())(x, y)[1]
     g_norm = float(np.sqrt(sum((t.asnumpy().astype(np.float64) ** 2).sum() for t in g)))
@@ -89,7 +81,7 @@ def test_clipping_bounds_the_update_and_loss_decreases(mode):
         sum(((p.asnumpy() - b) ** 2).sum() for p, b in zip(net.trainable_params(), before))
     )
     assert g_norm > 1e-2 and moved == pytest.approx(1e-3, rel=1e-3)  # SGD, lr 1: |dp| = clip_norm
-    net2 = _Net()
+    net2 = TinyNet()
     step2 = TrainStep(net2, AdamW(net2.trainable_params(), 5e-2), clip_norm=0.1)
     losses = [float(step2(x, y)[0].asnumpy()) for _ in range(30)]
     assert losses[-1] < 0.8 * losses[0]
