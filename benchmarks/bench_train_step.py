@@ -258,8 +258,8 @@ def ms_phase(st: ModelState, backend: str, phase: str) -> Fn:
             cell = HeadLoss(net.head, CTCLoss())
             args, part = (Tensor(d["h"]), Tensor(st.labels)), net.head
         else:
-            params = net.trainable_params()
-            opt = build_optimizer(st.config(BATCH)["optimizer"], params, 5e-4)
+            opt = build_optimizer(st.config(BATCH)["optimizer"], net.trainable_params(), 5e-4)
+            params = opt.parameters  # group order: decayed first, then bias/BN
             step = OptimizerStep(opt)
             rng = np.random.default_rng(5)
             grads = tuple(Tensor(rng.standard_normal(p.shape).astype(np.float32)) for p in params)

@@ -4,8 +4,10 @@ Per parameter p with gradient g at step t (MINDOCR_CRNN.md s6):
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
     p -= lr (m / (1 - b1^t) / (eps + sqrt(v / (1 - b2^t))) + wd p)
 (eps outside the square root; wd only for parameters in a decayed group). MindSpore's own
-``nn.AdamWeightDecay`` differs: no bias correction. ``param_groups`` applies MindOCR's
-``filter_bias_and_bn``: names containing "beta", "gamma" or "bias" get no weight decay.
+``nn.AdamWeightDecay`` differs: no bias correction; its fused kernel runs the update here,
+with the bias corrections folded into its lr, eps and decay (``_update``). ``param_groups``
+applies MindOCR's ``filter_bias_and_bn``: names containing "beta", "gamma" or "bias" get no
+weight decay.
 """
 
 from __future__ import annotations
@@ -19,19 +21,19 @@ __all__ = ["AdamW", "build_optimizer", "param_groups"]
 _adamw = ops.MultitypeFuncGraph("crnn_fast_adamw")
 
 
-@_adamw.register(
-    "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
-    "Tensor", "Tensor",
-)  # fmt: skip
-def _update(b1, b2, eps, c1, c2, lr, wd, param, m, v, g):
+_fused_adam = ops.AdamWeightDecay()
+
+
+@_adamw.register("Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor",
+                 "Tensor", "Tensor", "Tensor")  # fmt: skip
+def _update(b1, b2, lr_scale, eps_t, wd_scale, lr, wd, param, m, v, g):
+    """MindOCR's bias-corrected update through MindSpore's fused in-place AdamWeightDecay
+    kernel (one pass over p, m, v, g instead of a dozen element-wise ops), whose update is
+    p -= lr_t (m / (sqrt(v) + eps_t) + wd_t p), without bias correction. With
+    lr_t = lr sqrt(c2) / c1, eps_t = eps sqrt(c2) and wd_t = wd c1 / sqrt(c2) that is
+    p -= lr (m / c1 / (eps + sqrt(v / c2)) + wd p), MindOCR's update."""
     g = ops.cast(g, mstype.float32)
-    m_new = b1 * m + (1.0 - b1) * g
-    v_new = b2 * v + (1.0 - b2) * ops.square(g)
-    step = (m_new / c1) / (eps + ops.sqrt(v_new / c2)) + wd * param
-    ops.assign(m, m_new)
-    ops.assign(v, v_new)
-    ops.assign(param, param - lr * step)
-    return True
+    return _fused_adam(param, m, v, lr * lr_scale, b1, b2, eps_t, wd * wd_scale, g)
 
 
 class AdamW(nn.Optimizer):
@@ -69,13 +71,15 @@ class AdamW(nn.Optimizer):
         ops.assign(self.b1_power, b1p)
         ops.assign(self.b2_power, b2p)
         c1, c2 = 1.0 - b1p, 1.0 - b2p
+        root_c2 = ops.sqrt(c2)
+        lr_scale, eps_t, wd_scale = root_c2 / c1, self.eps * root_c2, c1 / root_c2
         if self.is_group_lr:
             return self.hyper_map(
-                ops.partial(_adamw, self.b1, self.b2, self.eps, c1, c2),
+                ops.partial(_adamw, self.b1, self.b2, lr_scale, eps_t, wd_scale),
                 lr, self.wd, self._parameters, self.moments1, self.moments2, gradients,
             )  # fmt: skip
         return self.hyper_map(
-            ops.partial(_adamw, self.b1, self.b2, self.eps, c1, c2, lr),
+            ops.partial(_adamw, self.b1, self.b2, lr_scale, eps_t, wd_scale, lr),
             self.wd, self._parameters, self.moments1, self.moments2, gradients,
         )  # fmt: skip
 
