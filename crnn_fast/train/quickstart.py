@@ -4,7 +4,7 @@
    words and seeds never seen in training) under ``WORKDIR/data`` (reused when present with the
    same settings);
 2. ``crnn-fast train`` with the shipped ``crnn_vgg7_synth.yaml`` (CRNN-VGG7, MindOCR's recipe
-   at batch 32 and lr 5e-4, 4 epochs) into ``WORKDIR/ckpt`` (best.ckpt, curves.png);
+   at batch 32 and lr 5e-4, 5 epochs) into ``WORKDIR/ckpt`` (best.ckpt, curves.png);
 3. ``crnn-fast eval`` of best.ckpt on the held-out test LMDB (word accuracy, NED);
 4. ``crnn-fast predict`` on the test LMDB -> ``WORKDIR/rec_results.txt``; the first few
    predictions are printed beside their labels;
