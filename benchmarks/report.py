@@ -181,7 +181,8 @@ def header(data: dict[str, Any]) -> str:
         "(> 1: crnn_fast is faster); share of memory-floor / sgemm-ceiling = that row's median / "
         "provider median; GB/s = recorded bytes / median (loss+grad: logits read + grad write; "
         "decoders: scores read); GFLOP/s = the recorded FLOPs (LSTM, conv) / median.",
-        "- MindSpore runs in PYNATIVE mode on CPU; every provider of a group ran in the same "
+        "- MindSpore runs in PYNATIVE mode on CPU unless a section says otherwise; every provider "
+        "of a group ran in the same "
         "pytest session (2 shared cores: expect noise).",
     ]
     return "\n".join(lines)

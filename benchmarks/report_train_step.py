@@ -72,7 +72,7 @@ def phase_table(groups: dict[str, list[Row]], model: str, provs: list[str]) -> s
         _ms(sums[p]) if p in sums else "–" for p in provs) + " |")  # fmt: skip
     lines.append("| whole step | " + " | ".join(
         _ms(whole[p].median) if whole[p] else "–" for p in provs) + " |")  # fmt: skip
-    lines.append("| step - phases (framework, data movement) | " + " | ".join(
+    lines.append("| step - sum of phases (overhead; < 0: noise, overlap) | " + " | ".join(
         _ms(whole[p].median - sums[p]) if whole[p] and p in sums else "–" for p in provs
     ) + " |")  # fmt: skip
     return "\n".join(lines)
@@ -132,7 +132,7 @@ def plot(groups: dict[str, list[Row]], path: Path) -> None:
         ax.set(
             xlabel="seconds per step at B=64", title=MODELS[model] + (f" ({note})" if note else "")
         )
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle("CRNN training step: phases and whole step (lower is better)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
