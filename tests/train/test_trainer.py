@@ -33,6 +33,7 @@ def _config(tmp: Path, ckpt: str, epochs: int = 2) -> Path:
         write_lmdb(
             tmp / "db" / split,
             [(png(text_image(rng, WORDS[i % 6])), WORDS[i % 6]) for i in range(n)],
+            overwrite=True,  # the runs of a test share (identical) data
         )
     cfg = load_config(config_path(), [
         f"train.dataset.dataset_root={tmp / 'db'}", f"eval.dataset.dataset_root={tmp / 'db'}",
