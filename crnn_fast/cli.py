@@ -24,9 +24,10 @@ from tqdm import tqdm
 
 import crnn_fast
 from crnn_fast import cli_train, demo_lstm
+from crnn_fast.charset import DEFAULT_CHARACTERS
 from crnn_fast.reference import ctc_loss as ref_ctc_loss
 
-ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"  # MindOCR's default dict; blank = 36
+ALPHABET = DEFAULT_CHARACTERS  # MindOCR's default dict; blank = 36
 
 
 def make_batch(T: int, B: int, C: int, max_len: int, seed: int = 0, word_len: int = 10):

@@ -31,11 +31,11 @@ from typing import Optional
 
 import numpy as np
 
+from ..charset import DEFAULT_CHARACTERS, load_charset
+
 __all__ = ["DEFAULT_CHARACTERS", "CharDict", "encode_label"]
 
 log = logging.getLogger("crnn_fast.data")
-
-DEFAULT_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 class CharDict:
@@ -66,22 +66,12 @@ class CharDict:
         *,
         chars: Optional[Sequence[str]] = None,
     ) -> None:
-        self.lower = bool(lower)
-        if chars is not None:
-            if character_dict_path is not None:
-                raise ValueError("give either character_dict_path or chars, not both")
-            char_list = [str(c) for c in chars]
-        elif character_dict_path is None:
-            char_list = list(DEFAULT_CHARACTERS)
-            self.lower = True
-        else:
-            with open(character_dict_path, encoding="utf-8") as f:
-                char_list = [line.rstrip("\n\r") for line in f]
-        self.space_idx: Optional[int] = None
-        if use_space_char:
-            if " " not in char_list:
-                char_list.append(" ")
-            self.space_idx = len(char_list) - 1
+        if chars is not None and character_dict_path is not None:
+            raise ValueError("give either character_dict_path or chars, not both")
+        char_list, self.space_idx, is_default = load_charset(
+            character_dict_path, use_space_char, chars
+        )
+        self.lower = bool(lower) or is_default
         if not char_list:
             raise ValueError(f"the character dictionary {character_dict_path} is empty")
         self.chars = char_list

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..charset import load_charset
 from .base_model import BaseModel
 
 __all__ = [
@@ -43,11 +44,7 @@ def num_classes_of_dict(path: str | os.PathLike | None, use_space_char: bool = F
     """Classes of a CTC model over a dict, as MindOCR's ``RecCTCLabelEncode`` counts them: one
     char per line (+ " " with ``use_space_char`` if absent) + the blank; None: the default
     36 chars "0-9a-z" + blank = 37."""
-    if path is None:
-        return 37
-    with open(path, encoding="utf-8") as f:
-        chars = [line.rstrip("\n\r") for line in f]
-    return len(chars) + (use_space_char and " " not in chars) + 1
+    return len(load_charset(path, use_space_char)[0]) + 1
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ import os
 
 import numpy as np
 
+from ..charset import DEFAULT_CHARACTERS, load_charset
 from ..ctc import ctc_greedy_decode
 
 __all__ = ["DEFAULT_CHARACTERS", "CTCLabelDecode"]
 
-DEFAULT_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz"
 BLANK_TOKEN = "<PAD>"
 
 
@@ -59,18 +59,8 @@ class CTCLabelDecode:
         raw_chars: bool = True,
         num_threads: int = 0,
     ) -> None:
-        self.space_idx: int | None = None
-        self.lower = bool(lower)
-        if character_dict_path is None:
-            char_list = list(DEFAULT_CHARACTERS)
-            self.lower = True
-        else:
-            with open(character_dict_path, encoding="utf-8") as f:
-                char_list = [line.rstrip("\n\r") for line in f]
-        if use_space_char:
-            if " " not in char_list:
-                char_list.append(" ")
-            self.space_idx = len(char_list) - 1
+        char_list, self.space_idx, is_default = load_charset(character_dict_path, use_space_char)
+        self.lower = bool(lower) or is_default
         self.num_valid_chars = len(char_list)
         if blank_at_last:
             char_list.append(BLANK_TOKEN)

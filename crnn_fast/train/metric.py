@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["RecMetric", "levenshtein"]
+from ..charset import DEFAULT_CHARACTERS
 
-DEFAULT_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
+__all__ = ["RecMetric", "levenshtein"]
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -36,7 +36,7 @@ class RecMetric:
 
     def __init__(
         self,
-        chars: str | Iterable[str] = DEFAULT_CHARS,
+        chars: str | Iterable[str] = DEFAULT_CHARACTERS,
         ignore_space: bool = True,
         lower: bool = True,
     ) -> None:

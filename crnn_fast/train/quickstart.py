@@ -29,8 +29,6 @@ log = logging.getLogger("crnn_fast")
 
 __all__ = ["quickstart"]
 
-_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
-
 
 def _synth(data: Path, n_train: int, n_test: int, seed: int, workers: int, progress: bool):
     """Generates the LMDBs unless ``data/synth.json`` says they were made with these settings."""
@@ -48,12 +46,17 @@ def _synth(data: Path, n_train: int, n_test: int, seed: int, workers: int, progr
                       workers=workers, overwrite=True, progress=progress)  # fmt: skip
 
 
-def _show_predictions(results: list, test_lmdb: Path, show: int) -> int:
+def _show_predictions(cfg: dict, results: list, test_lmdb: Path, show: int) -> int:
     """Prints the first ``show`` predictions beside their labels; returns how many match."""
-    from ..synth import read_lmdb
+    from ..data import CharDict, read_lmdb
 
-    # the default dict's view of a label (RecCTCLabelEncode: lower-cased, other chars dropped)
-    labels = ["".join(ch for ch in lab.lower() if ch in _CHARS) for _, lab in read_lmdb(test_lmdb)]
+    # the dictionary's view of a label (RecCTCLabelEncode: lower-cased, other chars dropped)
+    cd = CharDict(get(cfg, "postprocess.character_dict_path"),
+                  bool(get(cfg, "postprocess.use_space_char", False)))  # fmt: skip
+    labels = []
+    for _, lab in read_lmdb(test_lmdb):
+        lab = lab.lower() if cd.lower else lab
+        labels.append("".join(ch for ch in lab if ch in cd.index))
     for (name, text, conf), label in list(zip(results, labels))[:show]:
         mark = "ok  " if text == label else "MISS"
         print(f"    {mark} {name}  label {label!r:16} predicted {text!r:16} conf {conf:.3f}")
@@ -104,7 +107,7 @@ def quickstart(
     t0 = time.perf_counter()
     results = predict(cfg, data / "test", ckpt=str(best), out=work / "rec_results.txt")
     predict_s = time.perf_counter() - t0
-    hits = _show_predictions(results, data / "test", show)
+    hits = _show_predictions(cfg, results, data / "test", show)
     print(f"[5/5] speed of one training step at batch {batch}: crnn_fast vs MindSpore's own ops")
     image_label = first_train_batch(cfg)
     speed = {"crnn_fast": time_train_step(cfg, None, fast_steps, batch=image_label)}
