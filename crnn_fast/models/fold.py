@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 from mindspore import nn
 
 from ..nn._params import replace_child
-from ..nn.conv import _fused_pads, _last_two
 from ..nn.fold import FoldedConv2dBN, fold_conv_bn
 from . import _layers
 from .rec_resnet import ConvNormLayer
@@ -29,37 +27,14 @@ log = logging.getLogger("crnn_fast")
 _BLOCKS = (VGGConvBlock, ConvNormLayer)
 
 
-def _fuse_relu(conv: nn.Conv2d) -> FoldedConv2dBN:
-    """relu(conv(x)) as one fused op (a VGG block without BatchNorm)."""
-    kernel = tuple(conv.weight.shape[2:])
-    stride, dilation = _last_two(conv.stride), _last_two(conv.dilation)
-    pads, why = _fused_pads(conv, kernel, stride, dilation)
-    if pads is None:
-        raise ValueError(f"the fused conv op cannot run this conv: {why}")
-    bias = conv.bias.asnumpy() if conv.has_bias else np.zeros(conv.out_channels, np.float32)
-    name = conv.weight.name
-    return FoldedConv2dBN(
-        conv.weight.asnumpy(),
-        bias,
-        stride=stride,
-        pads=pads,
-        dilation=dilation,
-        groups=conv.group,
-        relu=True,
-        name_prefix=name[: -len("weight")] if name.endswith("weight") else f"{name}.",
-    )
-
-
 def _fold_block(block: nn.Cell) -> bool:
     """Folds one VGGConvBlock / ConvNormLayer in place; False if it was folded already."""
     if isinstance(block.conv, FoldedConv2dBN):
         return False
     if isinstance(block, VGGConvBlock):
+        folded = fold_conv_bn(block.conv, block.bn if block.use_bn else None, relu=True)
         if block.use_bn:
-            folded = fold_conv_bn(block.conv, block.bn, relu=True)
             replace_child(block, "bn", nn.Identity())
-        else:
-            folded = _fuse_relu(block.conv)
         replace_child(block, "conv", folded)
         replace_child(block, "relu", nn.Identity())
         return True

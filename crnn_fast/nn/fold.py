@@ -15,6 +15,7 @@ and a following ReLU becomes the kernel's fused epilogue.
 from __future__ import annotations
 
 import logging
+from typing import Optional
 
 import numpy as np
 from mindspore import Parameter, Tensor, nn
@@ -88,7 +89,7 @@ def _f64(p: Parameter) -> np.ndarray:
     return p.asnumpy().astype(np.float64)
 
 
-def _why_not_foldable(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> str:
+def _why_not_foldable(conv: nn.Conv2d, bn: Optional[nn.BatchNorm2d]) -> str:
     """'' if ``fold_conv_bn`` can fold this pair, else the reason."""
     if c.backend() == "stock":
         return "the crnn_fast backend is 'stock'"
@@ -96,6 +97,8 @@ def _why_not_foldable(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> str:
     _, why = _fused_pads(conv, kernel, _last_two(conv.stride), _last_two(conv.dilation))
     if why:
         return f"the fused conv op cannot run this conv: {why}"
+    if bn is None:
+        return ""
     if bn.use_batch_statistics:
         return "the BatchNorm2d has use_batch_statistics=True (batch statistics in inference)"
     if getattr(bn, "format", "NCHW") != "NCHW":
@@ -105,17 +108,24 @@ def _why_not_foldable(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> str:
     return ""
 
 
-def fold_conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, relu: bool = False) -> FoldedConv2dBN:
+def fold_conv_bn(
+    conv: nn.Conv2d, bn: Optional[nn.BatchNorm2d], relu: bool = False
+) -> FoldedConv2dBN:
     """``FoldedConv2dBN`` computing ``[relu](bn(conv(x)))`` of ``bn`` in inference mode, from
-    the layers' current values (a snapshot, see the class). ``conv``: ``mindspore.nn.Conv2d`` or
-    ``crnn_fast.nn.Conv2d`` that the fused op can run (NCHW; pad_mode "pad", "valid", or "same"
-    at stride 1). Raises ValueError (with the reason) otherwise."""
+    the layers' current values (a snapshot, see the class); ``bn=None``: ``[relu](conv(x))``.
+    ``conv``: ``mindspore.nn.Conv2d`` or ``crnn_fast.nn.Conv2d`` that the fused op can run
+    (NCHW; pad_mode "pad", "valid", or "same" at stride 1). Raises ValueError (with the
+    reason) otherwise."""
     why = _why_not_foldable(conv, bn)
     if why:
         raise ValueError(f"cannot fold {type(conv).__name__} + BatchNorm2d: {why}")
-    gamma, beta = _f64(bn.gamma), _f64(bn.beta)
-    mean, var = _f64(bn.moving_mean), _f64(bn.moving_variance)
-    scale = gamma / np.sqrt(var + bn.eps)
+    if bn is None:
+        scale, mean = np.ones(conv.out_channels), np.zeros(conv.out_channels)
+        beta = mean
+    else:
+        gamma, beta = _f64(bn.gamma), _f64(bn.beta)
+        mean, var = _f64(bn.moving_mean), _f64(bn.moving_variance)
+        scale = gamma / np.sqrt(var + bn.eps)
     bias = _f64(conv.bias) if conv.has_bias else np.zeros_like(mean)
     kernel = tuple(conv.weight.shape[2:])
     stride, dilation = _last_two(conv.stride), _last_two(conv.dilation)
