@@ -32,16 +32,13 @@ def _config(args: argparse.Namespace) -> dict:
     return load_config(path, args.opt)
 
 
+def _add_overrides(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE", help=help_text)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", help="YAML config (default: the shipped crnn_vgg7_synth)")
-    p.add_argument(
-        "-o",
-        "--opt",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. -o train.loader.batch_size=32",
-    )
+    _add_overrides(p, "override a config value, e.g. -o train.loader.batch_size=32")
     p.add_argument(
         "--backend",
         choices=["cpu", "numpy", "stock"],
@@ -116,14 +113,7 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
         help="timed training steps on MindSpore's own ops (~1 min each; 0: skip)",
     )
     p.add_argument("--show", type=int, default=8, help="predictions to print")
-    p.add_argument(
-        "-o",
-        "--opt",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value of crnn_vgg7_synth.yaml, e.g. -o scheduler.num_epochs=1",
-    )
+    _add_overrides(p, "override a value of crnn_vgg7_synth.yaml, e.g. -o scheduler.num_epochs=1")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

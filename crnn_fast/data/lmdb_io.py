@@ -112,13 +112,13 @@ def lmdb_size(path: PathLike) -> int:
 
 def read_lmdb(path: PathLike, limit: int | None = None) -> Iterator[tuple[bytes, str]]:
     """``(image bytes, label)`` of samples 1..N (or the first ``limit``); a missing record
-    raises ``KeyError`` naming the LMDB and the key."""
+    raises ``LMDBFormatError`` naming the LMDB and the record."""
     n = lmdb_size(path)
     with open_env(path).begin(write=False) as txn:
         for i in range(1, (n if limit is None else min(n, limit)) + 1):
             image, label = txn.get(b"image-%09d" % i), txn.get(b"label-%09d" % i)
             if image is None or label is None:
-                raise KeyError(f"LMDB {path}: record {i:09d} of {n} is missing")
+                raise LMDBFormatError(path, f"record {i:09d} of {n} is missing")
             yield bytes(image), label.decode("utf-8")
 
 

@@ -34,18 +34,9 @@ def collect_images(source: str | Path) -> list[tuple[str, bytes]]:
     if not src.is_dir():
         raise FileNotFoundError(f"source {src} is neither an image file nor a folder")
     if (src / "data.mdb").is_file():
-        from ..data.lmdb_io import lmdb_size, open_env
+        from ..data.lmdb_io import read_lmdb
 
-        n = lmdb_size(src)
-        out = []
-        with open_env(src).begin(write=False) as txn:
-            for i in range(1, n + 1):
-                key = f"image-{i:09d}"
-                buf = txn.get(key.encode())
-                if buf is None:
-                    raise ValueError(f"LMDB {src}: record {key} is missing")
-                out.append((key, bytes(buf)))
-        return out
+        return [(f"image-{i:09d}", image) for i, (image, _) in enumerate(read_lmdb(src), 1)]
     files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise ValueError(f"folder {src} holds no image ({', '.join(IMAGE_SUFFIXES)})")
