@@ -20,11 +20,8 @@ def evaluate_per_set(cfg: dict, *, ckpt: str | None = None, progress: bool = Tru
     """``{"sets": [{"name", "path", "samples", "acc", "norm_edit_distance"}, ...],
     "mean_acc", "mean_norm_edit_distance", "total_samples"}``; names are the leaf folders'
     paths relative to the evaluated root, sorted."""
-    import mindspore as ms
-
     from ..data import find_lmdbs, lmdb_size
-    from ..models import build_model_from_config
-    from .trainer import evaluate
+    from .trainer import evaluate, model_from_checkpoint
 
     data_dir = get(cfg, "eval.dataset.data_dir")
     if not isinstance(data_dir, (str, os.PathLike)):
@@ -34,11 +31,7 @@ def evaluate_per_set(cfg: dict, *, ckpt: str | None = None, progress: bool = Tru
     leaves = find_lmdbs(top)
     if not leaves:
         raise FileNotFoundError(f"no LMDB (a folder holding data.mdb) under {top}")
-    net = build_model_from_config(cfg["model"])
-    path = ckpt or get(cfg, "eval.ckpt_load_path")
-    if not path:
-        raise ValueError("no checkpoint: pass --ckpt or set eval.ckpt_load_path")
-    ms.load_param_into_net(net, ms.load_checkpoint(str(path)), strict_load=True)
+    net = model_from_checkpoint(cfg, ckpt)
     sets = []
     for leaf in leaves:
         one = copy.deepcopy(cfg)

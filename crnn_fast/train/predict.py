@@ -59,24 +59,18 @@ def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
 
     from ..ctc import ctc_prefix_beam_search
     from ..data.transforms import decode_image, resize_norm
-    from ..models import build_model_from_config, fold_for_inference
-    from ..nn import CTCLabelDecode
+    from ..models import fold_for_inference
+    from .trainer import label_decoder, model_from_checkpoint
 
     if beam_width < 0 or batch_size < 1:
         raise ValueError(
             f"need beam_width >= 0 and batch_size >= 1, got {beam_width}, {batch_size}"
         )
     items = collect_images(source)
-    net = build_model_from_config(cfg["model"])
-    path = ckpt or get(cfg, "eval.ckpt_load_path")
-    if not path or not Path(path).is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path!r} (pass --ckpt)")
-    ms.load_param_into_net(net, ms.load_checkpoint(str(path)), strict_load=True)
-    net.set_train(False)
+    net = model_from_checkpoint(cfg, ckpt)
     if fold:
         fold_for_inference(net)
-    space = bool(get(cfg, "postprocess.use_space_char", False))
-    post = CTCLabelDecode(get(cfg, "postprocess.character_dict_path"), space, raw_chars=False)
+    post = label_decoder(cfg)
     h, w = _input_hw(cfg)
     results: list[tuple[str, str, float]] = []
     for start in range(0, len(items), batch_size):

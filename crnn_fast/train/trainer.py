@@ -26,7 +26,10 @@ from .config import get
 
 log = logging.getLogger("crnn_fast")
 
-__all__ = ["build_train_step", "evaluate", "setup_context", "train"]
+__all__ = [
+    "build_train_step", "evaluate", "label_decoder", "model_from_checkpoint", "setup_context",
+    "train",
+]  # fmt: skip
 
 
 def setup_context(cfg: dict) -> tuple[int, int]:
@@ -207,27 +210,41 @@ def _summary(state, done, t_start, imgs_per_step, ckpt_dir, net, stopped=False) 
             "params_checksum": checksum, "ckpt_dir": str(ckpt_dir)}  # fmt: skip
 
 
+def model_from_checkpoint(cfg: dict, ckpt: str | None = None):
+    """The model of ``cfg["model"]`` holding the weights of ``ckpt`` (default:
+    ``eval.ckpt_load_path``), every parameter checked (``load_checkpoint_strict``), in
+    inference mode."""
+    from ..models import build_model_from_config, load_checkpoint_strict
+
+    path = ckpt or get(cfg, "eval.ckpt_load_path")
+    if not path:
+        raise ValueError("no checkpoint: pass --ckpt or set eval.ckpt_load_path")
+    net = build_model_from_config(cfg["model"])
+    load_checkpoint_strict(net, path)
+    net.set_train(False)
+    return net
+
+
+def label_decoder(cfg: dict):
+    """MindOCR's ``RecCTCLabelDecode`` of ``cfg``'s ``postprocess`` section (texts only)."""
+    from ..nn import CTCLabelDecode
+
+    space = bool(get(cfg, "postprocess.use_space_char", False))
+    return CTCLabelDecode(get(cfg, "postprocess.character_dict_path"), space, raw_chars=False)
+
+
 def evaluate(cfg: dict, *, net=None, ckpt: str | None = None, progress: bool = True) -> dict:
     """Greedy-decodes ``eval.dataset`` with ``net`` (or the model of ``cfg`` loaded from
     ``ckpt`` / ``eval.ckpt_load_path``) and scores it with MindOCR's RecMetric."""
-    import mindspore as ms
     from tqdm import tqdm
 
     from ..data import build_dataset, decode_eval_texts
-    from ..models import build_model_from_config
-    from ..nn import CTCLabelDecode
     from .metric import RecMetric
 
     if net is None:
-        net = build_model_from_config(cfg["model"])
-        path = ckpt or get(cfg, "eval.ckpt_load_path")
-        if not path:
-            raise ValueError("no checkpoint: pass ckpt or set eval.ckpt_load_path")
-        ms.load_param_into_net(net, ms.load_checkpoint(str(path)), strict_load=True)
+        net = model_from_checkpoint(cfg, ckpt)
     net.set_train(False)
-    dict_path = get(cfg, "postprocess.character_dict_path")
-    space = bool(get(cfg, "postprocess.use_space_char", False))
-    post = CTCLabelDecode(dict_path, space, raw_chars=False)
+    post = label_decoder(cfg)
     chars = [c for i, c in sorted(post.character.items()) if i != post.blank_idx]
     metric = RecMetric(chars, ignore_space=bool(get(cfg, "metric.ignore_space", True)))
     ds = build_dataset(cfg, is_train=False)
