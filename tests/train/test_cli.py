@@ -63,6 +63,10 @@ def test_predict_file_folder_lmdb_greedy_and_beam(tmp_path, capsys):
     assert len(beam) == 5 and all(c <= 0.0 for _, _, c in beam)  # log-probabilities
     (folder / "broken.png").write_bytes(b"not an image")
     with pytest.raises(ValueError, match="broken.png"):
-        predict(cfg, folder, ckpt=str(tmp_path / "m.ckpt"), out=None)
+        predict(cfg, folder, ckpt=str(tmp_path / "m.ckpt"), out=None, strict=True)
+    skipping = predict(cfg, folder, ckpt=str(tmp_path / "m.ckpt"), out=out)  # the default
+    assert [t for _, t, _ in skipping] == [t for _, t, _ in greedy]
+    assert [n for n, _ in skipping.skipped] == ["broken.png"]
+    assert out.read_text().splitlines()[0] == "broken.png\t"  # in its place, empty text
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
         predict(cfg, folder, ckpt=str(tmp_path / "none.ckpt"), out=None)
