@@ -204,11 +204,21 @@ def synth_lmdb(
     ``fonts``: font files/folders instead of ``$CRNN_FAST_FONTS`` / the system folders.
     ``test_fonts``: share of font files held out for test; ``test_words``: share of the word
     list held out for test (0: both splits draw from the whole list). A split with n = 0 is
-    not written (its path is None). Byte-identical output for the same arguments.
+    not written (its path is None); both 0 is a ValueError, and an ``out_dir`` (or a parent)
+    that is a file a NotADirectoryError naming it. Byte-identical output for the same arguments.
     """
     for name, n in (("n_train", n_train), ("n_test", n_test), ("workers", workers)):
         if not isinstance(n, (int, np.integer)) or n < (1 if name == "workers" else 0):
             raise ValueError(f"{name} must be an int >= {int(name == 'workers')}, got {n!r}")
+    if n_train == 0 and n_test == 0:
+        raise ValueError("n_train and n_test are both 0: nothing to write (at least one > 0)")
+    out = Path(out_dir)
+    for p in (out, *out.parents):  # the first existing component must be a folder
+        if p.exists() or p.is_symlink():
+            if not p.is_dir():
+                what = "a file" if p.is_file() else "a broken link or special file"
+                raise NotADirectoryError(f"output folder {p} is {what}, not a directory")
+            break
     plans, info = plan_splits(
         seed=seed,
         difficulty=difficulty,
@@ -218,7 +228,6 @@ def synth_lmdb(
         test_words=test_words,
         word_list=word_list,
     )
-    out = Path(out_dir)
     for name, n in (("train", n_train), ("test", n_test)):
         if n > 0 and not overwrite and (out / name / "data.mdb").exists():
             raise FileExistsError(f"{out / name / 'data.mdb'} exists (pass overwrite=True)")
