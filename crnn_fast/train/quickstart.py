@@ -11,15 +11,19 @@
 5. the speed of one training step (forward, CTC loss, backward, AdamW) at the training batch
    size on crnn_fast's kernels and on MindSpore's own ops (``backend="stock"``), same process,
    same batch: ``stock_steps`` timed stock steps after one warm-up (a stock step at batch 32
-   takes about a minute on 2 cores, almost all of it in MindSpore's CPU convolutions).
+   takes about a minute on 2 cores, almost all of it in MindSpore's CPU convolutions), with
+   a progress bar per backend unless ``progress=False``.
 
-Returns (and writes to ``WORKDIR/quickstart.json``) every figure it prints.
+It ends with the exact ``crnn-fast predict`` command for its model. Returns (and writes to
+``WORKDIR/quickstart.json``) every figure it prints.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shlex
+import signal
 import time
 from pathlib import Path
 
@@ -27,7 +31,18 @@ from .config import get, load_config
 
 log = logging.getLogger("crnn_fast")
 
-__all__ = ["quickstart"]
+__all__ = ["DEFAULT_WORKDIR", "predict_command", "quickstart"]
+
+DEFAULT_WORKDIR = "crnn_fast_quickstart"  # `crnn-fast predict` without --ckpt also looks here
+
+
+def predict_command(work: Path, overrides: list[str] | None = None, source: str | None = None):
+    """The ``crnn-fast predict`` command line for the quickstart's model in ``work``."""
+    args = ["crnn-fast", "predict", source or str(work / "data" / "test"),
+            "--config", "crnn_vgg7_synth", "--ckpt", str(work / "ckpt" / "best.ckpt")]  # fmt: skip
+    for o in overrides or []:
+        args += ["-o", o]
+    return " ".join(shlex.quote(a) for a in args)
 
 
 def _synth(data: Path, n_train: int, n_test: int, seed: int, workers: int, progress: bool):
@@ -64,7 +79,7 @@ def _show_predictions(cfg: dict, results: list, test_lmdb: Path, show: int) -> i
 
 
 def quickstart(
-    workdir: str | Path = "crnn_fast_quickstart",
+    workdir: str | Path = DEFAULT_WORKDIR,
     *,
     n_train: int = 10000,
     n_test: int = 500,
@@ -99,7 +114,14 @@ def quickstart(
     setup_context(cfg)
     epochs, batch = get(cfg, "scheduler.num_epochs"), get(cfg, "train.loader.batch_size")
     print(f"[2/5] train: CRNN-VGG7, {epochs} epochs at batch {batch} -> {ckpt_dir}")
-    summary = train(cfg, progress=progress)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:  # the trainer turns SIGINT/SIGTERM into "save and stop"; Ctrl-C works again after
+        summary = train(cfg, progress=progress)
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    if summary.get("stopped"):
+        raise KeyboardInterrupt(f"training stopped; train_resume.ckpt saved in {ckpt_dir}")
     best = ckpt_dir / "best.ckpt"
     print(f"[3/5] eval: {best} on the held-out test LMDB {data / 'test'}")
     metrics = evaluate(cfg, ckpt=str(best), progress=progress)
@@ -108,11 +130,15 @@ def quickstart(
     results = predict(cfg, data / "test", ckpt=str(best), out=work / "rec_results.txt")
     predict_s = time.perf_counter() - t0
     hits = _show_predictions(cfg, results, data / "test", show)
-    print(f"[5/5] speed of one training step at batch {batch}: crnn_fast vs MindSpore's own ops")
+    print(f"[5/5] speed of one training step at batch {batch}: crnn_fast vs MindSpore's own ops"
+          + (" (a stock step takes ~1 min on 2 cores)" if stock_steps else ""),
+          flush=True)  # fmt: skip
     image_label = first_train_batch(cfg)
-    speed = {"crnn_fast": time_train_step(cfg, None, fast_steps, batch=image_label)}
+    speed = {"crnn_fast": time_train_step(cfg, None, fast_steps, batch=image_label,
+                                          progress=progress)}  # fmt: skip
     if stock_steps:
-        speed["stock"] = time_train_step(cfg, "stock", stock_steps, batch=image_label)
+        speed["stock"] = time_train_step(cfg, "stock", stock_steps, batch=image_label,
+                                         progress=progress)  # fmt: skip
     out = {
         "workdir": str(work),
         "train": {k: summary[k] for k in ("global_step", "seconds", "images_per_s", "best_acc")},
@@ -122,6 +148,7 @@ def quickstart(
         "predict": {"exact": hits, "seconds": predict_s, "images_per_s": len(results) / predict_s},
         "step_speed": speed,
         "total_seconds": time.perf_counter() - t_start,
+        "predict_command": predict_command(work, overrides),
     }
     (work / "quickstart.json").write_text(json.dumps(out, indent=2))
     _print_summary(out, batch)
@@ -147,3 +174,6 @@ def _print_summary(out: dict, batch: int) -> None:
               f"{stock / fast:.0f}x faster (same process, same batch)")  # fmt: skip
     print(f"total          {out['total_seconds'] / 60:.1f} min; figures in "
           f"{Path(out['workdir']) / 'quickstart.json'}")  # fmt: skip
+    print("\nRecognise your own word crops (an image, a folder of images or an LMDB in place of "
+          "the test LMDB):")  # fmt: skip
+    print(f"  {out['predict_command']}")

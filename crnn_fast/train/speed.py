@@ -5,11 +5,15 @@
 ``train.dataset`` (or ``batch``), runs ``warmup`` steps (GRAPH compile included) and then
 ``steps`` timed ones, and returns ``{"backend", "batch_size", "seconds": [...], "median_s",
 "images_per_s", "warmup_s"}``. ``crnn-fast quickstart`` prints it for crnn_fast and the stock
-backend side by side; ``benchmarks/bench_train_step.py`` uses the same builder.
+backend side by side; ``benchmarks/bench_train_step.py`` uses the same builder. ``progress``:
+a tqdm bar over the warm-up and timed steps whose elapsed time moves every second (a stock
+step takes about a minute on 2 cores).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 
 import numpy as np
@@ -27,9 +31,36 @@ def first_train_batch(cfg: dict):
     return image, label
 
 
+@contextlib.contextmanager
+def _step_bar(total: int, desc: str, enabled: bool):
+    """A tqdm bar (or None) refreshed every second by a helper thread, so that its elapsed time
+    moves during a long step."""
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", leave=True)
+    done = threading.Event()
+
+    def tick():
+        while not done.wait(1.0):
+            bar.refresh()
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield bar
+    finally:
+        done.set()
+        thread.join()
+        bar.close()
+
+
 def time_train_step(
-    cfg: dict, backend: str | None, steps: int, *, warmup: int = 1, batch=None
-) -> dict:
+    cfg: dict, backend: str | None, steps: int, *, warmup: int = 1, batch=None,
+    progress: bool = False,
+) -> dict:  # fmt: skip
     """See the module docstring. The model's weights change with every step (a real update)."""
     from ..models import backend_scope
     from .trainer import build_train_step
@@ -40,15 +71,21 @@ def time_train_step(
     with backend_scope(backend) as name:
         _, step_cell, _ = build_train_step(cfg, steps + warmup, 1)
     step_cell.set_train(True)
-    t0 = time.perf_counter()
-    for _ in range(warmup):
-        step_cell(image, label)[0].asnumpy()
-    warm = time.perf_counter() - t0
-    times = []
-    for _ in range(steps):
+    times: list[float] = []
+    with _step_bar(warmup + steps, f"{name} step (warm-up + timed)", progress) as bar:
         t0 = time.perf_counter()
-        step_cell(image, label)[0].asnumpy()
-        times.append(time.perf_counter() - t0)
+        for _ in range(warmup):
+            step_cell(image, label)[0].asnumpy()
+            if bar is not None:
+                bar.update(1)
+        warm = time.perf_counter() - t0
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            step_cell(image, label)[0].asnumpy()
+            times.append(time.perf_counter() - t0)
+            if bar is not None:
+                bar.set_postfix(last=f"{times[-1]:.2f}s", refresh=False)
+                bar.update(1)
     med = float(np.median(times))
     return {"backend": name, "batch_size": int(image.shape[0]), "seconds": times,
             "median_s": med, "images_per_s": image.shape[0] / med, "warmup_s": warm}  # fmt: skip

@@ -29,9 +29,15 @@ def test_quickstart_tiny_end_to_end(tmp_path):
     for stage in ("[1/5] synth", "[2/5] train", "[3/5] eval", "[4/5] predict", "[5/5] speed"):
         assert stage in run.stdout
     assert "word accuracy" in run.stdout and "faster (same process, same batch)" in run.stdout
+    # it ends with the predict command for its model
+    assert (
+        f"crnn-fast predict {work / 'data' / 'test'} --config crnn_vgg7_synth --ckpt "
+        f"{work / 'ckpt' / 'best.ckpt'} -o system.mode=1" in run.stdout.strip().splitlines()[-1]
+    )
     out = json.loads((work / "quickstart.json").read_text())
     assert out["train"]["global_step"] == 2 and out["test_images"] == 6
     assert 0.0 <= out["test_acc"] <= 1.0 and 0.0 <= out["predict"]["exact"] <= 6
+    assert out["predict_command"] in run.stdout
     speed = out["step_speed"]
     assert speed["crnn_fast"]["backend"] == "cpu" and speed["stock"]["backend"] == "stock"
     for s in speed.values():
