@@ -207,7 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("info", help="print what was compiled and which backend is active")
     cli_train.add_parsers(sub)
     for p in sub.choices.values():  # --debug after the subcommand works too
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="traceback")
+        p.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="print the traceback of an error",
+        )
     return parser
 
 
@@ -266,10 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     debug = _debug_requested(args)
     try:
         return _run(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if debug:
             traceback.print_exc()
-        print(f"crnn-fast {args.cmd}: interrupted", file=sys.stderr, flush=True)
+        why = f": {exc}" if str(exc) else ""
+        print(f"crnn-fast {args.cmd}: interrupted{why}", file=sys.stderr, flush=True)
         return 130
     except BrokenPipeError:  # e.g. piped into head: stop quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes stdout at exit)

@@ -252,6 +252,12 @@ def test_synth_rejects_zero_images_and_a_file_as_output(tmp_path):
     assert f"crnn-fast synth: error: output folder {f} is a file, not a directory" in r.stderr
     r = run_cli("synth", str(f / "sub"), "--train", "1", "--test", "0")
     assert r.returncode == 1 and f"{f} is a file, not a directory" in r.stderr
+    from crnn_fast.synth import synth_lmdb
+
+    with pytest.raises(ValueError, match="n_train and n_test are both 0"):
+        synth_lmdb(tmp_path / "u", n_train=0, n_test=0, progress=False)
+    with pytest.raises(NotADirectoryError, match="a_file is a file, not a directory"):
+        synth_lmdb(f, n_train=1, n_test=0, progress=False)
     r = run_cli("synth", str(tmp_path / "t"), "--train", "0", "--test", "2")  # test only: fine
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "t" / "test" / "data.mdb").is_file()
