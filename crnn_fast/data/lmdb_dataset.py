@@ -24,10 +24,12 @@ Corrupt data never crashes deep in a loader worker with an anonymous error:
   decode, or whose ``transform`` fails raises ``CorruptRecordError`` naming the LMDB and the key
   (``"raise"``), or is skipped (``"skip"``): ``dataset[i]`` then returns the next valid record
   (``i + 1``, ``i + 2``, ... wrapping around), the same one every time. The first corrupt record
-  of a dataset is logged as a warning, later ones at debug level; ``log_summary()`` (also run
+  of a dataset is logged as a warning (unless this process warned about that record already,
+  e.g. in the previous epoch's dataset), later ones at debug level; ``log_summary()`` (also run
   when the dataset is collected or at interpreter exit, and for every live dataset by
-  ``log_corrupt_summaries()``) logs one warning with the count and the first keys, once per
-  new record. Counts are per process (``python_multiprocessing`` workers keep their own).
+  ``log_corrupt_summaries()``) logs one warning with the count and the first keys when the
+  dataset met records no summary of this process listed yet. Counts are per process
+  (``python_multiprocessing`` workers keep their own).
 
 A directory reached twice while walking a root (symlinks) is walked once (``find_lmdbs``).
 The ``LMDB records: ...`` line is logged at info level once per process and set of LMDBs, at
@@ -120,8 +122,14 @@ def log_once(key: tuple, msg: str, *args: Any) -> None:
     log.log(level, msg, *args)
 
 
+_WARNED: set[tuple[Path, str]] = set()  # records this process has warned about
+_REPORTED: set[tuple[Path, str]] = set()  # records in a summary this process has logged
+
+
 class _Stats:
-    """Corrupt-record bookkeeping shared by a dataset's threads (one per process)."""
+    """Corrupt-record bookkeeping shared by a dataset's threads (one per process). A record
+    already warned about or summarised by this process (the same LMDB opened again, e.g. by
+    the trainer every epoch) is not warned about or summarised again."""
 
     def __init__(self) -> None:
         self.skips = 0  # lookups that stepped over a corrupt record
@@ -132,17 +140,19 @@ class _Stats:
     def note(self, pos: int, err: CorruptRecordError) -> None:
         self.skips += 1
         self.bad_pos.add(pos)
-        if (err.path, err.key) in self.errors:
+        key = (err.path, err.key)
+        if key in self.errors:
             return
-        self.errors[(err.path, err.key)] = err
-        if len(self.errors) == 1:
+        self.errors[key] = err
+        if len(self.errors) == 1 and key not in _WARNED:
             log.warning("%s; skipped (on_corrupt='skip'), later ones are counted", err)
         else:
             log.debug("%s; skipped", err)
+        _WARNED.add(key)
 
     def summary(self) -> int:
         n = len(self.errors)
-        if n > self.reported:
+        if n > self.reported and not _REPORTED.issuperset(self.errors):
             first = list(self.errors.values())[:_MAX_LISTED]
             listed = ", ".join(f"{e.path}/{e.key} ({e.reason})" for e in first)
             more = f" (+{n - _MAX_LISTED} more)" if n > _MAX_LISTED else ""
@@ -151,6 +161,7 @@ class _Stats:
                 n, self.skips, listed, more,
             )  # fmt: skip
             self.reported = n
+            _REPORTED.update(self.errors)
         return n
 
 

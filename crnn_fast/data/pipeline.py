@@ -292,9 +292,10 @@ def build_dataset(
 
     ``num_shards`` / ``shard_id``: data-parallel sharding through ``GeneratorDataset`` (each
     shard gets ``ceil(N / num_shards)`` samples, interleaved; MindSpore wraps around to fill the
-    last ones). ``refine_batch_size`` (default: ``loader.refine_batch_size``, else True for
-    eval): MindOCR's reduction of the batch size to a divisor of the per-shard count, so every
-    batch has the same shape. The seed of ``loader.shuffle`` is ``mindspore.dataset.config``'s.
+    last ones). ``refine_batch_size`` (default: ``loader.refine_batch_size``, else for eval
+    ``system.refine_batch_size``, True): MindOCR's reduction of the batch size to a divisor of
+    the per-shard count, so every batch has the same shape. The seed of ``loader.shuffle`` is
+    ``mindspore.dataset.config``'s.
     """
     import mindspore.dataset as msds
 
@@ -321,8 +322,10 @@ def build_dataset(
     )
     batch_size = int(loader.get("batch_size", 1))
     drop = bool(loader.get("drop_remainder", is_train))
-    if refine_batch_size is None:
-        refine_batch_size = bool(loader.get("refine_batch_size", not is_train))
+    if refine_batch_size is None:  # MindOCR's eval loader: system.refine_batch_size (True)
+        system = cfg.get("system") or {}
+        default = not is_train and bool(system.get("refine_batch_size", True))
+        refine_batch_size = bool(loader.get("refine_batch_size", default))
     if refine_batch_size:
         per_shard = -(-len(source) // (num_shards or 1))
         refined = _refined(batch_size, per_shard)

@@ -86,9 +86,9 @@ _LOADER = _keys(
 SCHEMA: dict[str, Spec] = {
     "system": _keys(
         "mode distribute amp_level seed val_while_train drop_overflow_update ckpt_max_keep "
-        "device_target",  # device_target: crnn_fast's (CPU)
+        "refine_batch_size device_target",  # device_target: crnn_fast's (CPU)
         "log_interval amp_level_infer val_interval val_start_epoch ckpt_save_policy "
-        "refine_batch_size log_level device_id",
+        "log_level device_id",
     ),
     "common": OPEN,
     "model": _keys(

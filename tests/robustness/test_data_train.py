@@ -345,6 +345,9 @@ def test_records_and_refined_batch_logged_once(tmp_path, caplog):
     assert [r.levelno for r in batch] == [logging.INFO] + [logging.DEBUG] * 2
     assert batch[0].getMessage().startswith("eval loader: batch size 4 -> 2")
     assert "eval.loader.batch_size" in batch[0].getMessage()
+    cfg["system"]["refine_batch_size"] = False  # MindOCR's switch for its eval loader
+    ds = build_dataset(cfg, is_train=False)
+    assert [b[0].shape[0] for b in ds.create_tuple_iterator(num_epochs=1)] == [4, 4, 2]
 
 
 def test_corrupt_summaries_are_not_printed_after_pytest(tmp_path):
@@ -359,3 +362,18 @@ def test_corrupt_summaries_are_not_printed_after_pytest(tmp_path):
     assert run.returncode == 0 and re.search(r"\d+ passed", run.stdout), run.stdout[-2000:]
     after = run.stdout[run.stdout.rindex("passed") :] + run.stderr
     assert "corrupt record" not in after, after
+
+
+def test_corrupt_record_warned_once_per_process(tmp_path, caplog):
+    """The trainer opens its LMDBs again every epoch: a corrupt record is warned about and
+    summarised once, not once per epoch."""
+    recs = [(png(text_image(np.random.default_rng(2), w)), w) for w in WORDS[:4]]
+    recs[1] = (b"junk", recs[1][1])
+    write_lmdb(tmp_path / "db", recs)
+    with caplog.at_level(logging.WARNING, LOG):
+        for _ in range(3):
+            ds = LMDBRecDataset(tmp_path / "db")
+            assert [ds[i][1] for i in range(4)] == ["cat", "sun", "sun", "hat"]
+            assert ds.log_summary() == 1
+    msgs = [r.getMessage() for r in caplog.records if "image-000000002" in r.getMessage()]
+    assert len(msgs) == 2 and "1 corrupt record(s) skipped" in msgs[1], msgs
