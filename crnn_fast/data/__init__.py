@@ -6,7 +6,7 @@ transforms (OpenCV or an exact NumPy/Pillow stand-in) and the batched MindSpore 
 """
 
 from .label import DEFAULT_CHARACTERS, CharDict, encode_label
-from .lmdb_dataset import CorruptRecordError, LMDBRecDataset, find_lmdbs
+from .lmdb_dataset import CorruptRecordError, LMDBRecDataset, find_lmdbs, log_corrupt_summaries
 from .lmdb_io import LMDBFormatError, close_envs, lmdb_size, open_env, read_lmdb, write_lmdb
 from .pipeline import RecTransform, build_dataset, build_source, decode_eval_texts
 from .transforms import HAS_CV2, bgr_to_rgb, decode_image, normalize, resize, resize_norm, to_chw
@@ -28,6 +28,7 @@ __all__ = [
     "encode_label",
     "find_lmdbs",
     "lmdb_size",
+    "log_corrupt_summaries",
     "normalize",
     "open_env",
     "read_lmdb",

@@ -15,16 +15,25 @@ so that index lists are reproducible — pass an explicit list to impose another
 
 Corrupt data never crashes deep in a loader worker with an anonymous error:
 
-* an LMDB that does not open, or whose ``num-samples`` is missing, not an integer or negative,
-  raises ``LMDBFormatError`` naming its path (``on_corrupt="raise"``) or is left out with a
-  warning (``"skip"``);
+* an LMDB that does not open, or whose ``num-samples`` is missing, not an integer, negative or
+  larger than the records it holds (``lmdb_io.lmdb_size``: checked before the index is
+  allocated), raises ``LMDBFormatError`` naming its path and the key (``on_corrupt="raise"``)
+  or is left out with a warning saying why (``"skip"``); when every LMDB is left out the
+  ``ValueError`` "no samples" lists the reasons;
 * a record whose label or image key is missing, whose label is not UTF-8, whose image does not
   decode, or whose ``transform`` fails raises ``CorruptRecordError`` naming the LMDB and the key
   (``"raise"``), or is skipped (``"skip"``): ``dataset[i]`` then returns the next valid record
   (``i + 1``, ``i + 2``, ... wrapping around), the same one every time. The first corrupt record
-  of a process is logged as a warning, later ones at debug level; ``log_summary()`` (also run
-  once at interpreter exit) logs one warning with the count and the first keys. Counts are per
-  process (``python_multiprocessing`` workers keep their own).
+  of a dataset is logged as a warning (unless this process warned about that record already,
+  e.g. in the previous epoch's dataset), later ones at debug level; ``log_summary()`` (also run
+  when the dataset is collected or at interpreter exit, and for every live dataset by
+  ``log_corrupt_summaries()``) logs one warning with the count and the first keys when the
+  dataset met records no summary of this process listed yet. Counts are per process
+  (``python_multiprocessing`` workers keep their own).
+
+A directory reached twice while walking a root (symlinks) is walked once (``find_lmdbs``).
+The ``LMDB records: ...`` line is logged at info level once per process and set of LMDBs, at
+debug level when the same LMDBs are opened again (every epoch).
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ __all__ = [
     "CorruptRecordError",
     "LMDBRecDataset",
     "find_lmdbs",
+    "log_corrupt_summaries",
+    "log_once",
 ]
 
 log = logging.getLogger("crnn_fast.data")
@@ -71,23 +82,54 @@ class CorruptRecordError(ValueError):
 
 def find_lmdbs(root: PathLike) -> list[Path]:
     """Leaf directories under ``root`` (``root`` itself included) that hold a ``data.mdb``,
-    sorted by path; symbolic links are followed, as MindOCR's ``os.walk(followlinks=True)``."""
+    sorted by path, each LMDB once.
+
+    Symbolic links are followed, as MindOCR's ``os.walk(followlinks=True)``, but a directory
+    is entered once, by its first path in sorted depth-first order (identity: ``(st_dev,
+    st_ino)``): a symlink cycle is not walked round (``os.walk`` would go 40 levels deep and
+    list every LMDB on the cycle again at each), and an LMDB reachable through several links
+    is listed under one path."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"LMDB root {root} is not a directory")
     found = []
+    seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:  # reached again through a link: walked already
+            dirnames.clear()
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        is_leaf = not dirnames
+        dirnames.sort()  # a deterministic walk: the first path to a directory is stable
         if "data.mdb" not in filenames:
             continue
-        if dirnames:  # MindOCR opens leaf directories only
+        if not is_leaf:  # MindOCR opens leaf directories only
             log.warning("%s holds data.mdb but also sub-directories: not a leaf, ignored", dirpath)
             continue
         found.append(Path(dirpath))
     return sorted(found)
 
 
+_LOGGED: set[tuple] = set()  # keys of messages already logged at info level by this process
+
+
+def log_once(key: tuple, msg: str, *args: Any) -> None:
+    """Logs ``msg % args`` at info level the first time ``key`` is seen in this process, at
+    debug level after that (the trainer rebuilds its datasets every epoch)."""
+    level = logging.DEBUG if key in _LOGGED else logging.INFO
+    _LOGGED.add(key)
+    log.log(level, msg, *args)
+
+
+_WARNED: set[tuple[Path, str]] = set()  # records this process has warned about
+_REPORTED: set[tuple[Path, str]] = set()  # records in a summary this process has logged
+
+
 class _Stats:
-    """Corrupt-record bookkeeping shared by a dataset's threads (one per process)."""
+    """Corrupt-record bookkeeping shared by a dataset's threads (one per process). A record
+    already warned about or summarised by this process (the same LMDB opened again, e.g. by
+    the trainer every epoch) is not warned about or summarised again."""
 
     def __init__(self) -> None:
         self.skips = 0  # lookups that stepped over a corrupt record
@@ -98,17 +140,19 @@ class _Stats:
     def note(self, pos: int, err: CorruptRecordError) -> None:
         self.skips += 1
         self.bad_pos.add(pos)
-        if (err.path, err.key) in self.errors:
+        key = (err.path, err.key)
+        if key in self.errors:
             return
-        self.errors[(err.path, err.key)] = err
-        if len(self.errors) == 1:
+        self.errors[key] = err
+        if len(self.errors) == 1 and key not in _WARNED:
             log.warning("%s; skipped (on_corrupt='skip'), later ones are counted", err)
         else:
             log.debug("%s; skipped", err)
+        _WARNED.add(key)
 
     def summary(self) -> int:
         n = len(self.errors)
-        if n > self.reported:
+        if n > self.reported and not _REPORTED.issuperset(self.errors):
             first = list(self.errors.values())[:_MAX_LISTED]
             listed = ", ".join(f"{e.path}/{e.key} ({e.reason})" for e in first)
             more = f" (+{n - _MAX_LISTED} more)" if n > _MAX_LISTED else ""
@@ -117,7 +161,19 @@ class _Stats:
                 n, self.skips, listed, more,
             )  # fmt: skip
             self.reported = n
+            _REPORTED.update(self.errors)
         return n
+
+
+_LIVE_STATS: weakref.WeakSet[_Stats] = weakref.WeakSet()  # every dataset's, for the report
+
+
+def log_corrupt_summaries() -> int:
+    """Runs ``log_summary()`` of every dataset of this process that is still alive (one
+    warning each that met new corrupt records since its last summary); returns the number of
+    distinct corrupt records they met. Test fixtures call it so that nothing is left for the
+    summaries at interpreter exit."""
+    return sum(stats.summary() for stats in list(_LIVE_STATS))
 
 
 class LMDBRecDataset:
@@ -174,6 +230,7 @@ class LMDBRecDataset:
             candidates += found
         self.paths: list[Path] = []
         self.sizes: list[int] = []
+        left_out: list[LMDBFormatError] = []
         for p in candidates:
             try:
                 n = lmdb_size(p)
@@ -181,14 +238,17 @@ class LMDBRecDataset:
                 if on_corrupt == "raise":
                     raise
                 log.warning("%s; LMDB left out (on_corrupt='skip')", e)
+                left_out.append(e)
                 continue
             self.paths.append(p)
             self.sizes.append(n)
         if sum(self.sizes) == 0:
-            raise ValueError(f"no samples in the LMDB(s) under {list(map(str, roots))}")
-        log.info(
-            "LMDB records: %s", ", ".join(f"{p.name}={n}" for p, n in zip(self.paths, self.sizes))
-        )
+            why = "".join(f"; left out: {e}" for e in left_out)
+            raise ValueError(f"no samples in the LMDB(s) under {list(map(str, roots))}{why}")
+        log_once(
+            ("records", tuple(self.paths), tuple(self.sizes)),
+            "LMDB records: %s", ", ".join(f"{p.name}={n}" for p, n in zip(self.paths, self.sizes)),
+        )  # fmt: skip
         index = np.concatenate(
             [
                 np.stack([np.full(n, i, np.int32), np.arange(1, n + 1, dtype=np.int32)], axis=1)
@@ -200,6 +260,7 @@ class LMDBRecDataset:
             index = index[np.random.RandomState(seed).permutation(len(index))]
         self.index = index[: round(len(index) * float(sample_ratio))]
         self._stats = _Stats()
+        _LIVE_STATS.add(self._stats)
         weakref.finalize(self, self._stats.summary)
         if label_filter is not None:
             self.index = self._filter(label_filter)

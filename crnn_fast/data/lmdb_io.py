@@ -95,18 +95,53 @@ def close_envs() -> None:
 
 
 def lmdb_size(path: PathLike) -> int:
-    """``num-samples`` of the LMDB at ``path``; ``LMDBFormatError`` when missing, not an
-    integer or negative."""
-    with open_env(path).begin(write=False) as txn:
+    """``num-samples`` of the LMDB at ``path``, checked against what the LMDB holds.
+
+    Raises ``LMDBFormatError`` naming ``path`` when ``num-samples`` is missing, not an integer
+    or negative, or when it exceeds the records present: the LMDB must hold at least ``N + 1``
+    entries (its B-tree statistics) and sample N at least one of ``label-%09d`` /
+    ``image-%09d`` (two O(1) look-ups). So a too-large count fails here, before anything of
+    size N is allocated, instead of training on duplicates or asking NumPy for terabytes. A
+    record missing one key (the last one included) stays a corrupt *record*, the dataset's
+    ``on_corrupt`` business.
+    """
+    env = open_env(path)
+    with env.begin(write=False) as txn:
         raw = txn.get(NUM_SAMPLES_KEY)
-    if raw is None:
-        raise LMDBFormatError(path, "key 'num-samples' is missing")
-    try:
-        n = int(raw.decode("ascii").strip())
-    except (UnicodeDecodeError, ValueError):
-        raise LMDBFormatError(path, f"key 'num-samples' is not an integer: {raw[:32]!r}") from None
-    if n < 0:
-        raise LMDBFormatError(path, f"key 'num-samples' is negative: {n}")
+        if raw is None:
+            raise LMDBFormatError(path, "key 'num-samples' is missing")
+        try:
+            n = int(raw.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            raise LMDBFormatError(
+                path, f"key 'num-samples' is not an integer: {raw[:32]!r}"
+            ) from None
+        if n < 0:
+            raise LMDBFormatError(path, f"key 'num-samples' is negative: {n}")
+        if n > 0:
+            entries = txn.stat()["entries"]
+            cur = txn.cursor()
+            if entries < n + 1 or not (
+                cur.set_key(b"label-%09d" % n) or cur.set_key(b"image-%09d" % n)
+            ):
+                labels, images = _count_prefix(txn, b"label-"), _count_prefix(txn, b"image-")
+                raise LMDBFormatError(
+                    path,
+                    f"key 'num-samples' = {n} exceeds the records it holds ({labels} "
+                    f"'label-*' and {images} 'image-*' keys, {entries} entries in all; "
+                    f"sample {n} has neither 'label-{n:09d}' nor 'image-{n:09d}')",
+                )
+    return n
+
+
+def _count_prefix(txn: lmdb.Transaction, prefix: bytes) -> int:
+    """Number of keys starting with ``prefix`` (a key-only cursor scan; error paths only)."""
+    cur, n = txn.cursor(), 0
+    if cur.set_range(prefix):
+        for key in cur.iternext(keys=True, values=False):
+            if not key.startswith(prefix):
+                break
+            n += 1
     return n
 
 

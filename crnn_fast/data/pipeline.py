@@ -38,8 +38,9 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ..train.config_schema import TRANSFORMS, check_keys, dataset_keys_read
 from .label import CharDict, encode_label
-from .lmdb_dataset import LMDBRecDataset
+from .lmdb_dataset import LMDBRecDataset, log_once
 from .transforms import bgr_to_rgb, normalize, resize, to_chw
 
 __all__ = ["COLUMNS", "RecTransform", "build_dataset", "build_source", "decode_eval_texts"]
@@ -49,12 +50,7 @@ log = logging.getLogger("crnn_fast.data")
 COLUMNS = ("image", "text_seq", "length", "text_length", "text_padded", "valid_ratio")
 DEFAULT_COLUMNS = {True: ["image", "text_seq"], False: ["image", "text_padded", "text_length"]}
 _IMAGENET = ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375])  # MindOCR's, x 255
-_DATASET_KEYS = {
-    "type", "dataset_root", "data_dir", "label_file", "sample_ratio", "shuffle",
-    "transform_pipeline", "output_columns", "net_input_column_index", "label_column_index",
-    "filter_max_len", "max_text_len", "extra_count_if_repeat", "filter_zero_text_image",
-    "character_dict_path", "label_standandize", "random_choice_if_none", "on_corrupt",
-}  # fmt: skip
+_DATASET_KEYS = dataset_keys_read()  # the others: a warning (load_config rejects unknown ones)
 
 Op = Callable[[dict], None]
 
@@ -92,7 +88,7 @@ class RecTransform:
         self.backend, self.label_standardize = backend, label_standardize
         self.chars: Optional[CharDict] = None
         self.max_text_len: Optional[int] = None
-        self.ops: list[Op] = [self._op(step) for step in pipeline]
+        self.ops: list[Op] = [self._op(step, i) for i, step in enumerate(pipeline)]
         cols = list(output_columns or DEFAULT_COLUMNS[is_train])
         bad = [c for c in cols if c not in COLUMNS]
         if bad:
@@ -101,7 +97,7 @@ class RecTransform:
             raise ValueError(f"output_columns {cols} need a RecCTCLabelEncode step")
         self.columns = cols
 
-    def _op(self, step: Any) -> Op:
+    def _op(self, step: Any, i: int = 0) -> Op:
         if isinstance(step, str):
             name, p = step, {}
         elif isinstance(step, Mapping) and len(step) == 1:
@@ -113,6 +109,7 @@ class RecTransform:
         if make is None:
             names = [m[1:] for m in dir(self) if m[1:2].isupper() and m.startswith("_")]
             raise ValueError(f"unknown transform {name!r}; supported: {names}")
+        check_keys(p, TRANSFORMS[name], f"transform_pipeline[{i}].{name}")  # MindOCR's arguments
         return make(p)
 
     def _DecodeImage(self, p: dict) -> Op:  # the dataset decodes to BGR; this sets the order
@@ -295,9 +292,10 @@ def build_dataset(
 
     ``num_shards`` / ``shard_id``: data-parallel sharding through ``GeneratorDataset`` (each
     shard gets ``ceil(N / num_shards)`` samples, interleaved; MindSpore wraps around to fill the
-    last ones). ``refine_batch_size`` (default: ``loader.refine_batch_size``, else True for
-    eval): MindOCR's reduction of the batch size to a divisor of the per-shard count, so every
-    batch has the same shape. The seed of ``loader.shuffle`` is ``mindspore.dataset.config``'s.
+    last ones). ``refine_batch_size`` (default: ``loader.refine_batch_size``, else for eval
+    ``system.refine_batch_size``, True): MindOCR's reduction of the batch size to a divisor of
+    the per-shard count, so every batch has the same shape. The seed of ``loader.shuffle`` is
+    ``mindspore.dataset.config``'s.
     """
     import mindspore.dataset as msds
 
@@ -324,14 +322,21 @@ def build_dataset(
     )
     batch_size = int(loader.get("batch_size", 1))
     drop = bool(loader.get("drop_remainder", is_train))
-    if refine_batch_size is None:
-        refine_batch_size = bool(loader.get("refine_batch_size", not is_train))
+    if refine_batch_size is None:  # MindOCR's eval loader: system.refine_batch_size (True)
+        system = cfg.get("system") or {}
+        default = not is_train and bool(system.get("refine_batch_size", True))
+        refine_batch_size = bool(loader.get("refine_batch_size", default))
     if refine_batch_size:
         per_shard = -(-len(source) // (num_shards or 1))
         refined = _refined(batch_size, per_shard)
         if refined != batch_size:
-            log.info("batch size %d -> %d (divides %d samples per shard)", batch_size, refined,
-                     per_shard)  # fmt: skip
+            name = "train" if is_train else "eval"
+            log_once(
+                ("refine", name, batch_size, refined, per_shard),
+                "%s loader: batch size %d -> %d (%s.loader.batch_size reduced to divide the %d "
+                "samples per shard: refine_batch_size, as MindOCR's eval)",
+                name, batch_size, refined, name, per_shard,
+            )  # fmt: skip
             batch_size = refined
     if "text_padded" in columns:  # raw labels longer than max_text_len: pad to the batch's longest
         return ds.padded_batch(batch_size, drop, pad_info={"text_padded": ([None], 32)})

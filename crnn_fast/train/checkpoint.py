@@ -10,13 +10,18 @@ Model checkpoints hold the network's parameters only, under the model's own name
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import mindspore as ms
 from mindspore import nn
 
-__all__ = ["CheckpointKeeper", "load_resume", "save_resume"]
+__all__ = ["CheckpointKeeper", "load_history", "load_resume", "save_history", "save_resume"]
+
+log = logging.getLogger("crnn_fast")
 
 RESUME = "train_resume.ckpt"
 _COUNTERS = ("epoch", "step_in_epoch", "global_step", "best_acc", "best_epoch")
@@ -27,6 +32,50 @@ def _atomic_save(obj, path: Path, append: dict | None = None) -> None:
     tmp = path.with_name(path.stem + ".tmp.ckpt")  # MindSpore appends .ckpt to other names
     ms.save_checkpoint(obj, str(tmp), append_dict=append)
     os.replace(tmp, path)  # a run killed while writing keeps the previous file
+
+
+def save_history(path: str | Path, history: dict[str, Any]) -> None:
+    """Writes ``history`` as JSON to ``path`` atomically (a temporary file in the same folder,
+    then ``os.replace``), like the checkpoints: a run killed while writing leaves the previous
+    complete file, never a truncated one."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(history))
+    os.replace(tmp, path)
+
+
+def _history_shape_ok(history: Any) -> bool:
+    if not isinstance(history, dict):
+        return False
+    rows = [history.get(k, []) for k in ("loss", "val")]
+    return all(isinstance(r, list) for r in rows) and all(
+        isinstance(e, list) and len(e) >= 2 and all(isinstance(v, (int, float)) for v in e)
+        for r in rows
+        for e in r
+    )
+
+
+def load_history(path: str | Path) -> dict[str, Any]:
+    """The ``history.json`` of an earlier run: ``{"loss": [[step, loss], ...], "val": [[epoch,
+    acc, ned], ...]}``; ``{}`` when there is none. A file that does not parse or does not have
+    that shape (e.g. truncated by a kill during a non-atomic write of an older version) gives
+    a warning naming it and ``{}``: the run resumes from the checkpoint alone and its curves
+    restart at the resume point."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        history = json.loads(path.read_text(encoding="utf-8"))
+        if not _history_shape_ok(history):
+            raise ValueError(f"expected {{'loss': [[step, loss], ...], 'val': [[epoch, acc, ned], "
+                             f"...]}}, got {str(history)[:80]}")  # fmt: skip
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
+        log.warning(
+            "%s is unreadable (%s: %s); resuming from the checkpoint alone, the loss and "
+            "accuracy history restart here", path, type(e).__name__, e,
+        )  # fmt: skip
+        return {}
+    return history
 
 
 def save_resume(ckpt_dir: str | Path, train_step: nn.Cell, counters: dict) -> Path:
@@ -48,6 +97,14 @@ def load_resume(path: str | Path, train_step: nn.Cell) -> dict:
         raise FileNotFoundError(f"no resume checkpoint at {path}")
     data = ms.load_checkpoint(str(path))
     counters = {k: data.pop(_PREFIX + k) for k in _COUNTERS if _PREFIX + k in data}
+    own = {p.name: tuple(p.shape) for p in train_step.get_parameters()}
+    wrong = [f"{k} {tuple(v.shape)} (this run: {own[k]})" for k, v in data.items()
+             if k in own and tuple(v.shape) != own[k]]  # fmt: skip
+    if wrong:  # e.g. learning_rate: one value per step, scheduler.num_epochs x steps per epoch
+        raise ValueError(
+            f"{path} was written by a run with other shapes: {', '.join(wrong[:3])}; resume "
+            "with the config it was written with (scheduler.num_epochs, batch size, model)"
+        )
     missing, _ = ms.load_param_into_net(train_step, data, strict_load=True)
     if missing:
         raise ValueError(f"{path} lacks {len(missing)} parameters of this run, e.g. {missing[:3]}")

@@ -4,16 +4,23 @@ A config is a plain nested ``dict`` with MindOCR's sections (``system``, ``commo
 ``postprocess``, ``metric``, ``loss``, ``scheduler``, ``optimizer``, ``loss_scaler``, ``train``,
 ``eval``, optional ``predict``). YAML anchors/aliases (``*batch_size``) resolve on load, as in
 MindOCR. Override values are parsed as YAML scalars: ``-o train.loader.batch_size=32`` gives an
-int, ``-o system.distribute=False`` a bool, ``-o eval.dataset.data_dir=[a,b]`` a list.
+int, ``-o system.distribute=False`` a bool, ``-o eval.dataset.data_dir=[a,b]`` a list. Keys
+are checked against ``config_schema.SCHEMA`` (MindOCR's keys and crnn_fast's) after the
+overrides: a typo is an error, not a silently ignored value.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .config_schema import validate
+
+log = logging.getLogger("crnn_fast")
 
 __all__ = ["apply_overrides", "get", "load_config"]
 
@@ -21,7 +28,9 @@ REQUIRED = ("system", "model", "loss", "optimizer", "scheduler", "train")
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
-    """The YAML file at ``path`` as a dict, with ``overrides`` (``key.sub=value``) applied."""
+    """The YAML file at ``path`` as a dict, with ``overrides`` (``key.sub=value``) applied,
+    then checked against ``config_schema.SCHEMA``: an unknown key, in the file or from an
+    override, raises ``ConfigKeyError`` naming it and the closest known key."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
@@ -32,7 +41,12 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> dict:
     missing = [k for k in REQUIRED if k not in cfg]
     if missing:
         raise ValueError(f"config {path} lacks the section(s) {missing}")
-    return apply_overrides(cfg, overrides or [])
+    overrides = list(overrides or [])
+    cfg = apply_overrides(cfg, overrides)
+    ignored = validate(cfg, source=path, overrides=overrides)
+    if ignored:
+        log.debug("config %s: MindOCR keys without effect in crnn_fast: %s", path, ignored)
+    return cfg
 
 
 def apply_overrides(cfg: dict, overrides: list[str]) -> dict:

@@ -13,7 +13,6 @@ one data shard per rank; rank 0 writes checkpoints and logs).
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import time
@@ -71,6 +70,8 @@ def _model_and_loss(cfg: dict):
     if amp != "O0":
         net = ms.amp.auto_mixed_precision(net, amp)
     loss_args = {k: v for k, v in cfg["loss"].items() if k != "name"}
+    if cfg["loss"].get("name", "CTCLoss") != "CTCLoss":
+        raise ValueError(f"loss.name {cfg['loss']['name']!r} is not supported (CTCLoss only)")
     loss_fn = CTCLoss(**loss_args)
 
     class NetWithLoss(nn.Cell):
@@ -128,7 +129,10 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
     from tqdm import tqdm
 
     from ..data import build_dataset
-    from .checkpoint import CheckpointKeeper, load_resume, save_resume
+    from .checkpoint import CheckpointKeeper, load_history, load_resume, save_history, save_resume
+    from .config_schema import validate
+
+    validate(cfg)  # a config dict built in code gets the check load_config gives a file
 
     rank, size = setup_context(cfg)
     seed, epochs = int(get(cfg, "system.seed", 42)), int(get(cfg, "scheduler.num_epochs", 1))
@@ -147,8 +151,11 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
         CheckpointKeeper(ckpt_dir, int(get(cfg, "system.ckpt_max_keep", 10))) if rank == 0 else None
     )
     history_path = ckpt_dir / "history.json"
-    history = json.loads(history_path.read_text()) if resume and history_path.exists() else {}
+    history = load_history(history_path) if resume else {}
     history.setdefault("loss", []), history.setdefault("val", [])
+    if resume:  # entries past the checkpoint (a kill between the two writes) are redone
+        history["loss"] = [e for e in history["loss"] if e[0] <= state["global_step"]]
+        history["val"] = [e for e in history["val"] if e[0] <= state["epoch"]]
     interval = int(get(cfg, "train.resume_interval", max(steps // 4, 1)))
     batch = int(get(cfg, "train.loader.batch_size", 1))
     flag, t_start, done = _stop_flag(), time.perf_counter(), 0
@@ -174,7 +181,7 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
             bar.update(1)
             if rank == 0 and (flag["stop"] or state["global_step"] % interval == 0):
                 save_resume(ckpt_dir, step_cell, state)
-                history_path.write_text(json.dumps(history))
+                save_history(history_path, history)
             if flag["stop"]:
                 bar.close()
                 return _summary(state, done, t_start, batch * size, ckpt_dir, net, stopped=True)
@@ -193,7 +200,7 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
             if keeper.epoch_end(net, epoch + 1, acc, state["best_acc"]):
                 state.update(best_acc=acc, best_epoch=epoch + 1)
             save_resume(ckpt_dir, step_cell, state)
-            history_path.write_text(json.dumps(history))
+            save_history(history_path, history)
             plot_curves(history, ckpt_dir / "curves.png")
     return _summary(state, done, t_start, batch * size, ckpt_dir, net)
 
