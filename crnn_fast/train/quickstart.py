@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import shlex
-import signal
 import time
 from pathlib import Path
 
@@ -114,12 +113,7 @@ def quickstart(
     setup_context(cfg)
     epochs, batch = get(cfg, "scheduler.num_epochs"), get(cfg, "train.loader.batch_size")
     print(f"[2/5] train: CRNN-VGG7, {epochs} epochs at batch {batch} -> {ckpt_dir}")
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:  # the trainer turns SIGINT/SIGTERM into "save and stop"; Ctrl-C works again after
-        summary = train(cfg, progress=progress)
-    finally:
-        for s, h in handlers.items():
-            signal.signal(s, h)
+    summary = train(cfg, progress=progress)  # SIGINT/SIGTERM: save and stop
     if summary.get("stopped"):
         raise KeyboardInterrupt(f"training stopped; train_resume.ckpt saved in {ckpt_dir}")
     best = ckpt_dir / "best.ckpt"

@@ -13,7 +13,9 @@ one data shard per rank; rank 0 writes checkpoints and logs).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -31,9 +33,14 @@ __all__ = [
 ]  # fmt: skip
 
 
+# Set by msrun (MS_ROLE), an Ascend rank table, MindSpore's simulation mode or mpirun.
+_LAUNCHER_ENV = ("MS_ROLE", "RANK_TABLE_FILE", "MS_SIMULATION_LEVEL", "OMPI_COMM_WORLD_SIZE")
+
+
 def setup_context(cfg: dict) -> tuple[int, int]:
-    """MindSpore mode, CPU device, seed and (when ``system.distribute``) the data-parallel
-    context; returns (rank, group size)."""
+    """MindSpore mode, CPU device, seed and (when ``system.distribute`` and started by ``msrun``)
+    the data-parallel context; returns (rank, group size). MindOCR's recipes set
+    ``system.distribute: True``: outside ``msrun`` they run as one process, with a warning."""
     import mindspore as ms
 
     mode = ms.GRAPH_MODE if int(get(cfg, "system.mode", 0)) == 0 else ms.PYNATIVE_MODE
@@ -47,6 +54,13 @@ def setup_context(cfg: dict) -> tuple[int, int]:
                 raise
     ms.set_seed(int(get(cfg, "system.seed", 42)))
     if not get(cfg, "system.distribute", False):
+        return 0, 1
+    if not any(k in os.environ for k in _LAUNCHER_ENV):
+        log.warning(
+            "system.distribute is True but no launcher started this process (none of %s "
+            "is set; use msrun): running as one process",
+            ", ".join(_LAUNCHER_ENV),
+        )
         return 0, 1
     from mindspore.communication import get_group_size, get_rank, init
 
@@ -109,17 +123,24 @@ def build_train_step(cfg: dict, steps_per_epoch: int, epochs: int):
     return net, step_cell, lr
 
 
-def _stop_flag() -> dict:
-    """{'stop': False}, set True by SIGINT/SIGTERM (the loop then saves and exits)."""
+@contextlib.contextmanager
+def _stop_flag():
+    """Yields {'stop': False}, set True by SIGINT/SIGTERM while the block runs (the loop then
+    saves and exits); the previous handlers are back on leaving it."""
     flag = {"stop": False}
 
     def handler(signum, frame):
         flag["stop"] = True
         log.warning("signal %d: saving train_resume.ckpt after this step", signum)
 
-    for s in (signal.SIGINT, signal.SIGTERM):
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
         signal.signal(s, handler)
-    return flag
+    try:
+        yield flag
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> dict:
@@ -158,50 +179,52 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
         history["val"] = [e for e in history["val"] if e[0] <= state["epoch"]]
     interval = int(get(cfg, "train.resume_interval", max(steps // 4, 1)))
     batch = int(get(cfg, "train.loader.batch_size", 1))
-    flag, t_start, done = _stop_flag(), time.perf_counter(), 0
-    for epoch in range(state["epoch"], epochs):
-        msds.config.set_seed(seed + epoch)  # the epoch's data order depends on (seed, epoch) only
-        ds = build_dataset(cfg, is_train=True, **shard)
-        it = ds.create_tuple_iterator(num_epochs=1)
-        skip = state["step_in_epoch"] if epoch == state["epoch"] else 0
-        bar = tqdm(total=steps, initial=skip, desc=f"epoch {epoch + 1}/{epochs}",
-                   disable=not progress or rank != 0, unit="step")  # fmt: skip
-        t0 = time.perf_counter()
-        for i, (image, label, *_) in enumerate(it):
-            if i < skip:
-                continue
-            loss, finite, _ = step_cell(image, label)
-            loss = float(loss.asnumpy())
-            state.update(step_in_epoch=i + 1, global_step=state["global_step"] + 1, epoch=epoch)
-            done += 1
-            history["loss"].append([state["global_step"], loss])
-            rate = batch * size * (i + 1 - skip) / (time.perf_counter() - t0)
-            cur_lr = lr[min(state["global_step"], len(lr)) - 1]
-            bar.set_postfix(loss=f"{loss:.4f}", lr=f"{cur_lr:.2e}", img_s=f"{rate:.0f}")
-            bar.update(1)
-            if rank == 0 and (flag["stop"] or state["global_step"] % interval == 0):
+    t_start, done = time.perf_counter(), 0
+    with _stop_flag() as flag:
+        for epoch in range(state["epoch"], epochs):
+            # the epoch's data order depends on (seed, epoch) only
+            msds.config.set_seed(seed + epoch)
+            ds = build_dataset(cfg, is_train=True, **shard)
+            it = ds.create_tuple_iterator(num_epochs=1)
+            skip = state["step_in_epoch"] if epoch == state["epoch"] else 0
+            bar = tqdm(total=steps, initial=skip, desc=f"epoch {epoch + 1}/{epochs}",
+                       disable=not progress or rank != 0, unit="step")  # fmt: skip
+            t0 = time.perf_counter()
+            for i, (image, label, *_) in enumerate(it):
+                if i < skip:
+                    continue
+                loss, finite, _ = step_cell(image, label)
+                loss = float(loss.asnumpy())
+                state.update(step_in_epoch=i + 1, global_step=state["global_step"] + 1, epoch=epoch)
+                done += 1
+                history["loss"].append([state["global_step"], loss])
+                rate = batch * size * (i + 1 - skip) / (time.perf_counter() - t0)
+                cur_lr = lr[min(state["global_step"], len(lr)) - 1]
+                bar.set_postfix(loss=f"{loss:.4f}", lr=f"{cur_lr:.2e}", img_s=f"{rate:.0f}")
+                bar.update(1)
+                if rank == 0 and (flag["stop"] or state["global_step"] % interval == 0):
+                    save_resume(ckpt_dir, step_cell, state)
+                    save_history(history_path, history)
+                if flag["stop"]:
+                    bar.close()
+                    return _summary(state, done, t_start, batch * size, ckpt_dir, net, stopped=True)
+            bar.close()
+            acc = None
+            if get(cfg, "system.val_while_train", False) and cfg.get("eval"):
+                metrics = evaluate(cfg, net=net, progress=False)
+                acc = metrics["acc"]
+                history["val"].append([epoch + 1, acc, metrics["norm_edit_distance"]])
+                log.info(
+                    "epoch %d: val acc %.4f ned %.4f", epoch + 1, acc, metrics["norm_edit_distance"]
+                )
+                net.set_train(True)
+            state.update(epoch=epoch + 1, step_in_epoch=0)
+            if rank == 0:
+                if keeper.epoch_end(net, epoch + 1, acc, state["best_acc"]):
+                    state.update(best_acc=acc, best_epoch=epoch + 1)
                 save_resume(ckpt_dir, step_cell, state)
                 save_history(history_path, history)
-            if flag["stop"]:
-                bar.close()
-                return _summary(state, done, t_start, batch * size, ckpt_dir, net, stopped=True)
-        bar.close()
-        acc = None
-        if get(cfg, "system.val_while_train", False) and cfg.get("eval"):
-            metrics = evaluate(cfg, net=net, progress=False)
-            acc = metrics["acc"]
-            history["val"].append([epoch + 1, acc, metrics["norm_edit_distance"]])
-            log.info(
-                "epoch %d: val acc %.4f ned %.4f", epoch + 1, acc, metrics["norm_edit_distance"]
-            )
-            net.set_train(True)
-        state.update(epoch=epoch + 1, step_in_epoch=0)
-        if rank == 0:
-            if keeper.epoch_end(net, epoch + 1, acc, state["best_acc"]):
-                state.update(best_acc=acc, best_epoch=epoch + 1)
-            save_resume(ckpt_dir, step_cell, state)
-            save_history(history_path, history)
-            plot_curves(history, ckpt_dir / "curves.png")
+                plot_curves(history, ckpt_dir / "curves.png")
     return _summary(state, done, t_start, batch * size, ckpt_dir, net)
 
 
