@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -20,3 +22,13 @@ def backend(request, monkeypatch):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _corrupt_summaries():
+    """Logs the "corrupt record(s) skipped" summaries of the datasets a test built inside the
+    test (pytest captures them) rather than at interpreter exit, after pytest's summary."""
+    yield
+    lmdb_dataset = sys.modules.get("crnn_fast.data.lmdb_dataset")  # not imported: nothing to log
+    if lmdb_dataset is not None:
+        lmdb_dataset.log_corrupt_summaries()

@@ -1,20 +1,12 @@
 """Fixtures of the data tests: tiny MindOCR-layout LMDBs built in tmp_path (``rng`` comes
-from tests/conftest.py); every test's corrupt-record summaries are logged at its teardown."""
+from tests/conftest.py, which also logs each test's corrupt-record summaries at its teardown)."""
 
 from __future__ import annotations
 
 import pytest
 from data_helpers import make_records
 
-from crnn_fast.data import log_corrupt_summaries, write_lmdb
-
-
-@pytest.fixture(autouse=True)
-def _corrupt_summaries():
-    """Logs the "corrupt record(s) skipped" summaries of the datasets a test built inside the
-    test (pytest captures them) rather than at interpreter exit, after pytest's summary."""
-    yield
-    log_corrupt_summaries()
+from crnn_fast.data import write_lmdb
 
 
 @pytest.fixture

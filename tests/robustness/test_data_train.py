@@ -29,7 +29,6 @@ from crnn_fast.data import (  # noqa: E402
     LMDBRecDataset,
     find_lmdbs,
     lmdb_size,
-    log_corrupt_summaries,
     write_lmdb,
 )
 from crnn_fast.train.config import load_config  # noqa: E402
@@ -43,12 +42,6 @@ from crnn_fast.train.config_schema import (  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 LOG = "crnn_fast.data"
 WORDS = ["cat", "dog", "sun", "hat", "red", "box"]
-
-
-@pytest.fixture(autouse=True)
-def _corrupt_summaries():
-    yield
-    log_corrupt_summaries()  # inside the test's capture, not after pytest's summary
 
 
 def _env() -> dict:
