@@ -48,7 +48,7 @@ py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, i
                                   out_scores.mutable_data(), d.scores.data(), d.lens, T_, B, C, ws,
                                   ws_bytes, &opt);
   }
-  raise_decode_status(d, st);
+  raise_decode_status(st, d);
   return py::make_tuple(ids, lengths, out_scores);
 }
 

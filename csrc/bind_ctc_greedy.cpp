@@ -22,7 +22,7 @@ py::tuple ctc_greedy_decode(py::handle scores_obj, py::handle in_len_obj, int64_
                              frames.mutable_data(), d.scores.data(), d.lens, T_, B, C, ws, ws_bytes,
                              &d.opt);
   }
-  raise_decode_status(d, st);
+  raise_decode_status(st, d);
   return py::make_tuple(ids, lengths, probs, frames);
 }
 

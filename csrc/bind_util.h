@@ -115,7 +115,7 @@ struct DecodeInputs {
 
 // Raises for a decoder kernel status. Lengths and options were checked before the call, so an
 // INVALID_VALUE with input_kind 'probs' is a negative probability (-inf included).
-inline void raise_decode_status(const DecodeInputs &d, crnn_status_t st) {
+inline void raise_decode_status(crnn_status_t st, const DecodeInputs &d) {
   if (st == CRNN_STATUS_INVALID_VALUE && d.opt.input_kind == CRNN_CTC_PROBS && d.err >= 0)
     throw py::value_error("scores has negative values with input_kind='probs' (batch index " +
                           std::to_string(d.err) + ")");
