@@ -76,11 +76,40 @@ def check_labels(labels: np.ndarray, label_lengths: np.ndarray, C: int, blank: i
             )
 
 
-def check_finite(x: np.ndarray, lengths: np.ndarray, name: str, batch_axis: int = 1) -> None:
-    for b, n in enumerate(lengths):
-        frames = x[:n, b] if batch_axis == 1 else x[b, :n]
-        if not np.all(np.isfinite(frames)):
-            raise ValueError(f"{name} contains NaN or Inf within the frames read (batch index {b})")
+def check_finite(
+    x: np.ndarray, lengths, name: str, batch_axis: int = 1, input_kind: str = "logits"
+) -> None:
+    """The value rule of every CTC entry point, as the kernels apply it (``row_status`` in
+    kernels/cpu/cpu_common.h), over the frames read: frames ``[0, lengths[b])`` of sample ``b``.
+
+    ``x`` is ``(T, B, C)`` (``batch_axis=1``) or ``(B, T, C)`` (``batch_axis=0``) scores given
+    as ``input_kind``. ``-inf`` logits and log-probabilities are probability 0 and accepted; NaN
+    and ``+inf`` are errors; a frame that is ``-inf`` for every class (no class has non-zero
+    probability) is an error naming the frame; for ``"probs"`` every negative value (``-inf``
+    included) is an error. The first failing frame of the first failing sample is reported,
+    with the batch index, as a ``ValueError`` naming ``name``.
+    """
+    xb = x if batch_axis == 0 else x.swapaxes(0, 1)  # (B, T, C) view
+    if xb.size == 0:
+        return
+    read = np.arange(xb.shape[1])[None, :] < np.asarray(lengths).reshape(-1, 1)  # (B, T)
+    with np.errstate(invalid="ignore"):
+        nonfinite = (np.isnan(xb) | (xb == np.inf)).any(-1)  # (B, T)
+        if input_kind == "probs":
+            other = (xb < 0).any(-1)
+        else:
+            other = (xb == -np.inf).all(-1)
+    fail = (nonfinite | other) & read
+    if not fail.any():
+        return
+    b, t = (int(i) for i in np.argwhere(fail)[0])  # smallest batch index, then frame
+    if nonfinite[b, t]:
+        raise ValueError(f"{name} contains NaN or +Inf within the frames read (batch index {b})")
+    if input_kind == "probs":
+        raise ValueError(f"{name} has negative values with input_kind='probs' (batch index {b})")
+    raise ValueError(
+        f"{name}[t={t}, b={b}] is -inf for every class (no class has non-zero probability)"
+    )
 
 
 def output_array(out, name: str, shape: tuple, dtype) -> np.ndarray:

@@ -46,6 +46,9 @@ def ctc_loss(
     have its dtype. Infeasible samples (label needs more frames than ``input_lengths``) get
     loss ``inf`` (0 with ``zero_infinity``) and zero gradient; frames past a sample's
     input length get zero gradient. Reduction over the batch is the caller's.
+    ``-inf`` logits are probability 0 (e.g. an underflowed log-softmax): gradient 0 there, and a
+    sample whose label can only be emitted through them is infeasible. NaN, ``+inf`` and a frame
+    that is ``-inf`` for every class (among the frames read) raise ``ValueError``.
     ``loss_out``/``grad_out``: optional preallocated outputs (logits' dtype, shapes ``(B,)``
     and ``(T, B, C)``, C-contiguous) that are filled and returned; reusing them across calls
     avoids the page faults of a fresh gradient array.
@@ -111,6 +114,7 @@ def _decoder_args(scores, input_lengths, blank, input_kind, batch_first):
         np.full(B, T) if lens is None else lens,
         "scores",
         batch_axis=0 if batch_first else 1,
+        input_kind=input_kind,
     )
     return scores, lens, blank
 
@@ -130,6 +134,8 @@ def ctc_greedy_decode(
     MindOCR's eval-mode output, batch-first) or ``"log_probs"``. Returns ids ``(B, T)`` (-1
     padded), lengths ``(B,)``, probs ``(B, T)`` (max probability of each emitted frame, 0
     padded; MindOCR's confidence is their mean) and frames ``(B, T)`` (-1 padded).
+    ``-inf`` logits/log-probs are probability 0 (never the argmax); NaN, ``+inf``, a frame that
+    is ``-inf`` for every class and negative probs raise ``ValueError``.
     """
     if _backend.use_compiled():
         lens = (
@@ -186,9 +192,10 @@ def ctc_prefix_beam_search(
     equal prefixes exactly (semantics: ``crnn_fast.reference.ctc_beam``). ``top_k > 0`` extends
     prefixes only by the ``top_k`` most probable non-blank tokens of a frame, ``logp_cutoff``
     skips tokens with a lower log-probability. ``input_kind`` as in :func:`ctc_greedy_decode`;
-    ``"probs"`` must be non-negative. Returns ids ``(B, top_n, T)`` int32 (-1 padded), lengths
-    ``(B, top_n)`` int32 and scores ``(B, top_n)`` float64 log-probabilities, best first
-    (``-inf`` where fewer than ``top_n`` prefixes exist).
+    ``"probs"`` must be non-negative. Tokens of probability 0 (``-inf`` logits/log-probs, zero
+    probs) never extend a prefix and prefixes of probability 0 are dropped. Returns ids
+    ``(B, top_n, T)`` int32 (-1 padded), lengths ``(B, top_n)`` int32 and scores ``(B, top_n)``
+    float64 log-probabilities, best first (``-inf`` where fewer than ``top_n`` prefixes exist).
     """
     if _backend.use_compiled():
         lens = (
@@ -210,15 +217,8 @@ def ctc_prefix_beam_search(
             )
         )
     scores, lens, blank = _decoder_args(scores, input_lengths, blank, input_kind, batch_first)
-    T, B = (scores.shape[1], scores.shape[0]) if batch_first else scores.shape[:2]
+    T = scores.shape[1] if batch_first else scores.shape[0]
     beam_width, top_n, top_k, logp_cutoff = _beam_options(beam_width, top_n, top_k, logp_cutoff, T)
-    if input_kind == "probs":
-        for b, n in enumerate(np.full(B, T) if lens is None else lens):
-            frames = scores[b, :n] if batch_first else scores[:n, b]
-            if np.any(frames < 0):
-                raise ValueError(
-                    f"scores has negative values with input_kind='probs' (batch index {b})"
-                )
     with np.errstate(invalid="ignore", divide="ignore"):  # unread frames may hold NaN/Inf
         return ref_beam.ctc_prefix_beam_search(
             scores, lens, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first

@@ -9,6 +9,8 @@
 //   4 config (4,) int32: blank (negative: C + blank), zero_infinity, has_input_lengths,
 //   has_label_lengths
 // outputs: 5 loss (B,) float32, 6 grad (T, B, C) float32 = d loss[b] / d logits[t, b, :].
+// Value rule of the kernels (status.h): -inf logits / log-probs are probability 0; NaN, +inf or
+// a frame that is -inf for every class fail with a message naming the batch index (and frame).
 //
 // crnn_aot_ctc_greedy inputs:
 //   0 scores (T, B, C) float32, or (B, T, C) when config[2] = 1
@@ -98,16 +100,18 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int
     a.expect_dims(5, "loss", {B});
     a.expect(6, "grad", "float32", 3, "(T, B, C)");
     a.expect_dims(6, "grad", {T, B, C});
-    int32_t err = -1;
+    int32_t err = -1, err_frame = -1;
     crnn_ctc_loss_options opt{};
     opt.blank = blank;
     opt.zero_infinity = cfg[1];
     opt.error_index = &err;
+    opt.error_frame = &err_frame;
     const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, S, sizeof(float), &opt);
     const crnn_status_t st =
         crnn_ctc_loss_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(0), labels, in_len,
                           lab_len, T, B, C, S, scratch(ws), ws, &opt);
-    check_status(st, err, st == CRNN_STATUS_NONFINITE_INPUT ? "logits" : "CTC loss");
+    const bool value_error = st == CRNN_STATUS_NONFINITE_INPUT || st == CRNN_STATUS_NEG_INF_FRAME;
+    check_status(st, err, value_error ? "logits" : "CTC loss", err_frame);
   });
 }
 
@@ -146,12 +150,13 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, i
     a.expect_dims(4, "lengths", {B});
     a.expect(5, "probs", "float32", 2, "(B, T)");
     a.expect_dims(5, "probs", {B, T});
-    int32_t err = -1;
+    int32_t err = -1, err_frame = -1;
     crnn_ctc_decode_options opt{};
     opt.blank = static_cast<int32_t>(blank);
     opt.input_kind = cfg[1];
     opt.batch_first = batch_first;
     opt.error_index = &err;
+    opt.error_frame = &err_frame;
     const size_t ws = crnn_ctc_greedy_workspace_size(T, B, C, &opt);
     // frames (B, T) int32 is not returned: it lives after the kernel's scratch.
     const size_t frames_off = (ws + 63) / 64 * 64;
@@ -160,6 +165,11 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, i
         crnn_ctc_greedy_f32(a.ptr<int32_t>(3), a.ptr<int32_t>(4), a.ptr<float>(5),
                             reinterpret_cast<int32_t *>(buf + frames_off), a.ptr<float>(0), in_len,
                             T, B, C, buf, ws, &opt);
-    check_status(st, err, st == CRNN_STATUS_NONFINITE_INPUT ? "scores" : "CTC greedy decode");
+    // lengths and options were checked above: INVALID_VALUE with probs is a negative value
+    if (st == CRNN_STATUS_INVALID_VALUE && opt.input_kind == CRNN_CTC_PROBS && err >= 0)
+      fail(st, "scores has negative values with input_kind='probs' (batch index " +
+                   std::to_string(err) + ")");
+    const bool value_error = st == CRNN_STATUS_NONFINITE_INPUT || st == CRNN_STATUS_NEG_INF_FRAME;
+    check_status(st, err, value_error ? "scores" : "CTC greedy decode", err_frame);
   });
 }

@@ -89,8 +89,11 @@ void require_finite(const Args &a, int i, const std::string &name) {
     fail(CRNN_STATUS_NONFINITE_INPUT, name + " contains NaN or Inf");
 }
 
-void check_status(crnn_status_t st, int32_t index, const std::string &what) {
+void check_status(crnn_status_t st, int32_t index, const std::string &what, int32_t frame) {
   if (st == CRNN_STATUS_SUCCESS) return;
+  if (st == CRNN_STATUS_NEG_INF_FRAME)
+    fail(st, what + "[t=" + std::to_string(frame) + ", b=" + std::to_string(index) +
+                 "] is -inf for every class (no class has non-zero probability)");
   const std::string where = index >= 0 ? " (batch index " + std::to_string(index) + ")" : "";
   fail(st, what + ": " + crnn_status_string(st) + where);
 }

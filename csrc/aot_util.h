@@ -73,8 +73,9 @@ int guarded(const char *entry, F &&body) {
 void require(bool ok, const std::string &msg);
 void require_finite(const Args &a, int i, const std::string &name);
 
-// Raises (via fail) with `what` when a kernel status is not success.
-void check_status(crnn_status_t st, int32_t index, const std::string &what);
+// Raises (via fail) with `what` when a kernel status is not success; `index` and `frame` are the
+// kernel's error_index and error_frame (-1: unknown).
+void check_status(crnn_status_t st, int32_t index, const std::string &what, int32_t frame = -1);
 
 }  // namespace aot
 }  // namespace crnn

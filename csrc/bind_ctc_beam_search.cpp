@@ -48,11 +48,7 @@ py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, i
                                   out_scores.mutable_data(), d.scores.data(), d.lens, T_, B, C, ws,
                                   ws_bytes, &opt);
   }
-  // Every other invalid value was rejected above: only a negative probability is left.
-  if (st == CRNN_STATUS_INVALID_VALUE && opt.input_kind == CRNN_CTC_PROBS && d.err >= 0)
-    throw py::value_error("scores has negative values with input_kind='probs' (batch index " +
-                          std::to_string(d.err) + ")");
-  raise_status(st, d.err, "scores");
+  raise_decode_status(st, d);
   return py::make_tuple(ids, lengths, out_scores);
 }
 
@@ -68,8 +64,9 @@ void bind_ctc_beam_search(py::module_ &m) {
         R"doc(CTC prefix beam search (CPU), the semantics of crnn_fast.reference.ctc_beam.
 
 scores (T, B, C) float32 (or (B, T, C) with batch_first), input_kind 'logits'|'probs'|
-'log_probs' (negative probs raise ValueError), input_lengths (B,) int32 or None, blank=-1 means
-C-1. beam_width in [1, 4096], top_n in [1, beam_width], top_k <= 0: extend by every non-blank
+'log_probs' (-inf logits / log-probs are probability 0 and never extend a prefix; NaN, +inf, a
+frame that is -inf for every class and negative probs raise ValueError), input_lengths (B,)
+int32 or None, blank=-1 means C-1. beam_width in [1, 4096], top_n in [1, beam_width], top_k <= 0: extend by every non-blank
 token, logp_cutoff: skip extensions with log-prob below it. Returns ids (B, top_n, T) int32
 (-1 padded), lengths (B, top_n) int32, scores (B, top_n) float64 log-probabilities, best
 first (-inf where fewer than top_n prefixes exist).)doc");

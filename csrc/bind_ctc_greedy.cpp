@@ -22,7 +22,7 @@ py::tuple ctc_greedy_decode(py::handle scores_obj, py::handle in_len_obj, int64_
                              frames.mutable_data(), d.scores.data(), d.lens, T_, B, C, ws, ws_bytes,
                              &d.opt);
   }
-  raise_status(st, d.err, "scores");
+  raise_decode_status(st, d);
   return py::make_tuple(ids, lengths, probs, frames);
 }
 
@@ -36,7 +36,8 @@ void bind_ctc_greedy(py::module_ &m) {
         R"doc(CTC greedy decoding (CPU): argmax per frame, merge repeats, drop blank.
 
 scores (T, B, C) float32 (or (B, T, C) with batch_first), input_kind 'logits'|'probs'|
-'log_probs', input_lengths (B,) int32 or None, blank=-1 means C-1. Returns ids (B, T) int32
+'log_probs' (-inf logits / log-probs are probability 0; NaN, +inf, a frame that is -inf for every
+class and negative probs raise ValueError), input_lengths (B,) int32 or None, blank=-1 means C-1. Returns ids (B, T) int32
 (-1 padded), lengths (B,) int32, probs (B, T) float32 (0 padded), frames (B, T) int32.)doc");
 }
 

@@ -60,12 +60,13 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
   c_array<T> loss = output_array<T>(loss_out, "loss_out", {B});
   std::optional<c_array<T>> grad;
   if (compute_grad) grad.emplace(output_array<T>(grad_out, "grad_out", {T_, B, C}));
-  int32_t err = -1;
+  int32_t err = -1, err_frame = -1;
   crnn_ctc_loss_options opt{};
   opt.blank = blank;
   opt.zero_infinity = zero_infinity;
   opt.num_threads = num_threads;
   opt.error_index = &err;
+  opt.error_frame = &err_frame;
   crnn_status_t st;
   {
     const size_t ws_bytes = crnn_ctc_loss_workspace_size(T_, B, C, S, sizeof(T), &opt);
@@ -79,7 +80,7 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
       st = crnn_ctc_loss_f64(loss.mutable_data(), g, logits.data(), lab, in_len.data(),
                              lab_len.data(), T_, B, C, S, ws, ws_bytes, &opt);
   }
-  raise_status(st, err, "logits");
+  raise_status(st, err, "logits", err_frame);
   if (grad) return py::make_tuple(loss, *grad);
   return py::make_tuple(loss, py::none());
 }
@@ -107,6 +108,8 @@ void bind_ctc_loss(py::module_ &m) {
 logits (T, B, C) float32|float64, labels (B, S) int32 padded, input_lengths (B,) int32,
 label_lengths (B,) int32; blank=-1 means C-1. Returns (loss (B,), grad (T, B, C) or None)
 in the dtype of logits. Infeasible samples: loss inf (0 with zero_infinity), grad 0.
+-inf logits are probability 0 (gradient 0); NaN, +inf or a frame that is -inf for every class
+among the frames read raise ValueError.
 loss_out / grad_out: optional preallocated outputs (exact dtype and shape, C-contiguous),
 e.g. reused across steps to skip page faults on a fresh (T, B, C) gradient.)doc");
 }

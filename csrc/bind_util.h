@@ -73,13 +73,18 @@ inline void *scratch(size_t bytes) {
   return buf.data();
 }
 
-// Maps a kernel status to a Python exception; `subject` names the tensor it concerns.
-inline void raise_status(crnn_status_t st, int32_t index, const char *subject) {
+// Maps a kernel status to a Python exception; `subject` names the tensor it concerns, `index`
+// and `frame` are the kernel's error_index and error_frame (-1: unknown).
+inline void raise_status(crnn_status_t st, int32_t index, const char *subject, int32_t frame = -1) {
   if (st == CRNN_STATUS_SUCCESS) return;
   std::string where = index >= 0 ? " (batch index " + std::to_string(index) + ")" : "";
   if (st == CRNN_STATUS_NONFINITE_INPUT)
-    throw py::value_error(std::string(subject) + " contains NaN or Inf within the frames read" +
+    throw py::value_error(std::string(subject) + " contains NaN or +Inf within the frames read" +
                           where);
+  if (st == CRNN_STATUS_NEG_INF_FRAME)
+    throw py::value_error(std::string(subject) + "[t=" + std::to_string(frame) +
+                          ", b=" + std::to_string(index) +
+                          "] is -inf for every class (no class has non-zero probability)");
   if (st == CRNN_STATUS_INVALID_VALUE)
     throw py::value_error(std::string("invalid argument for ") + subject + where);
   throw std::runtime_error(std::string("crnn_fast kernel failed: ") + crnn_status_string(st) +
@@ -104,9 +109,18 @@ struct DecodeInputs {
   py::array_t<int32_t, py::array::c_style> in_len;
   const int32_t *lens = nullptr;  // NULL: every sample has T frames
   int64_t T = 0, B = 0, C = 0;
-  int32_t err = -1;
+  int32_t err = -1, err_frame = -1;
   crnn_ctc_decode_options opt{};
 };
+
+// Raises for a decoder kernel status. Lengths and options were checked before the call, so an
+// INVALID_VALUE with input_kind 'probs' is a negative probability (-inf included).
+inline void raise_decode_status(crnn_status_t st, const DecodeInputs &d) {
+  if (st == CRNN_STATUS_INVALID_VALUE && d.opt.input_kind == CRNN_CTC_PROBS && d.err >= 0)
+    throw py::value_error("scores has negative values with input_kind='probs' (batch index " +
+                          std::to_string(d.err) + ")");
+  raise_status(st, d.err, "scores", d.err_frame);
+}
 
 inline void parse_decode_inputs(DecodeInputs &d, py::handle scores_obj, py::handle in_len_obj,
                                 int64_t blank, const std::string &input_kind, bool batch_first,
@@ -124,6 +138,7 @@ inline void parse_decode_inputs(DecodeInputs &d, py::handle scores_obj, py::hand
   d.opt.batch_first = batch_first;
   d.opt.num_threads = num_threads;
   d.opt.error_index = &d.err;
+  d.opt.error_frame = &d.err_frame;
   if (!in_len_obj.is_none()) {
     d.in_len = checked_array<int32_t>(in_len_obj, "input_lengths", 1, "(B,)");
     require_dim(d.in_len, 0, d.B, "input_lengths", "B");

@@ -98,7 +98,11 @@ def check_outputs(x, lens, opts, ids, lengths, scores):
         assert 0 <= L <= Tb[b]
         assert np.all((ids[b, n, :L] >= 0) & (ids[b, n, :L] < C) & (ids[b, n, :L] != blank))
         assert np.all(ids[b, n, L:] == -1)
-    if opts["input_kind"] != "probs":  # finite log-probs: the best prefix has a finite score
+    exists = np.isfinite(scores)  # a returned prefix has non-zero probability (issue 13)
+    assert np.all(lengths[~exists] == 0) and np.all(ids[~exists] == -1)
+    if opts["input_kind"] != "probs" and not np.isneginf(x).any():
+        # finite log-probs: the best prefix has a finite score (with -inf entries a logp_cutoff
+        # can leave a frame without any prefix of non-zero probability)
         assert np.all(np.isfinite(scores[:, 0]))
 
 

@@ -122,7 +122,7 @@ class CTCLoss(c.EagerCheckCell):
 
     def _check(self, pred, label, input_lengths, label_lengths) -> None:
         """Host-side checks of the label and length values (PYNATIVE only); the logits stay
-        on the device (NaN/Inf in them is reported by the kernel)."""
+        on the device (NaN/+Inf or an all--inf frame in them is reported by the kernel)."""
         if pred.ndim != 3:
             raise ValueError(f"pred must have rank 3 (T, B, C), got shape {pred.shape}")
         if pred.dtype not in (mstype.float32, mstype.float16):

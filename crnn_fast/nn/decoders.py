@@ -12,8 +12,9 @@ int32/int64 (default: T for every sample). ``blank=-1`` means ``C - 1`` (MindOCR
 
 Shape/dtype errors (rank, dtype, input_lengths shape, blank outside ``[0, C)``) raise
 ``ValueError``/``TypeError`` naming the argument at the call in PYNATIVE and at compile time in
-GRAPH mode. Value errors (input_lengths outside ``[0, T]``, NaN/Inf or, for the beam search,
-negative ``probs``) are checked on the host only while the Cell runs eagerly (PYNATIVE).
+GRAPH mode. Value errors (input_lengths outside ``[0, T]``, NaN/+Inf, a frame that is -inf
+for every class or, for the beam search, negative ``probs``) are checked on the host only while
+the Cell runs eagerly (PYNATIVE). -inf logits / log-probs are probability 0 and accepted.
 
 Backends: ``CRNN_FAST_BACKEND=cpu`` (aot kernel) or ``numpy`` (pyfunc). MindSpore has no stock
 decoder with these outputs (``ops.CTCGreedyDecoder`` returns a sparse tensor and no
@@ -186,14 +187,10 @@ class CTCBeamSearchDecoder(_Decoder):
         lens = np.full(B, T) if input_lengths is None else c.host(input_lengths)
         _beam_options(self.beam_width, self.top_n, self.top_k, self.logp_cutoff, T)
         v.check_scores(x, "scores", T, B, x.shape[2])
-        v.check_finite(x, lens, "scores", batch_axis=0 if self.batch_first else 1)
-        if self.input_kind == "probs":
-            for b, n in enumerate(lens):
-                frames = x[b, :n] if self.batch_first else x[:n, b]
-                if np.any(frames < 0):
-                    raise ValueError(
-                        f"scores has negative values with input_kind='probs' (batch index {b})"
-                    )
+        # NaN, +inf, all--inf frames and (probs) negative values, as the search rejects them
+        v.check_finite(
+            x, lens, "scores", batch_axis=0 if self.batch_first else 1, input_kind=self.input_kind
+        )
 
     def _shape(self, scores, in_len, cfg):
         T, B = (scores[1], scores[0]) if self.batch_first else (scores[0], scores[1])

@@ -5,7 +5,8 @@ fallback is the same op as ``func_type="pyfunc"`` over the float64 reference. Sh
 errors are raised by the ops' shape/dtype inference (a ``ValueError``/``TypeError`` at the call
 in PYNATIVE, at compile time in GRAPH mode). Value errors found inside an aot kernel (a label
 out of range, NaN in the logits) can only surface as MindSpore's ``RuntimeError: Return value
-from CPU AOT kernel(...)'s function(...) is N`` (N = ``crnn_status_t``: 1 invalid value, 2 NaN/Inf);
+from CPU AOT kernel(...)'s function(...) is N`` (N = ``crnn_status_t``: 1 invalid value, 2 NaN or
++Inf, 6 a frame that is -inf for every class);
 the kernel prints its message to stderr first and ``last_error()`` returns it.
 """
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as v
 from ..reference import ctc as ref
 from . import _custom as c
 from ._custom import NONE_I32
@@ -86,8 +87,9 @@ class CTCGreedyOp(c.Float32Cell):
         return c.guarded_pyfunc(self._np_decode_run, self._np_fail, scores, in_len, cfg)
 
     def _np_decode_run(self, scores, in_len, cfg):
-        if not np.isfinite(scores).all():
-            raise ValueError("scores contains NaN or Inf")
+        T, B = scores.shape[1::-1] if self.batch_first else scores.shape[:2]
+        lens = in_len if cfg[3] else np.full(B, T)
+        v.check_finite(scores, lens, "scores", 0 if self.batch_first else 1, self.input_kind)
         C = scores.shape[2]
         blank = int(cfg[0]) if cfg[0] >= 0 else C + int(cfg[0])
         r = ref.ctc_greedy_decode(

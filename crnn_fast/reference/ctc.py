@@ -3,6 +3,11 @@
 This is the oracle every backend is tested against and the fallback when ``crnn_fast._C``
 is not compiled. Layouts follow the kernel ABI: scores are time-major ``(T, B, C)`` unless
 ``batch_first``; labels ``(B, S)`` int, padded; lengths ``(B,)``.
+
+``-inf`` logits / log-probabilities are probability 0: softmax 0, log-prob ``-inf``, never the
+argmax, gradient 0; a label that can only be emitted through them is infeasible. The values are
+not checked here (``crnn_fast._validate.check_finite`` does it for the public API): a frame read
+must have a class above ``-inf`` and no NaN or ``+inf``.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ INPUT_KINDS = ("logits", "probs", "log_probs")
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Numerically stable log-softmax in float64."""
+    """Numerically stable log-softmax in float64 (-inf stays -inf; rows that are -inf
+    everywhere, which the callers never read, give NaN without a warning)."""
     x = np.asarray(x, dtype=np.float64)
-    m = np.max(x, axis=axis, keepdims=True)
-    return x - m - np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.max(x, axis=axis, keepdims=True)
+        return x - m - np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
 
 
 def to_log_probs(scores: np.ndarray, input_kind: str) -> np.ndarray:
@@ -63,7 +70,8 @@ def ctc_sample(lp: np.ndarray, label: np.ndarray, blank: int) -> tuple[float, np
     """NLL and gradient w.r.t. the logits for one sample.
 
     ``lp`` is ``(Tb, C)`` log-softmax, ``label`` the ``L`` target ids. Returns ``(nll, grad)``
-    with ``grad = softmax - occupancy`` of shape ``(Tb, C)``; nll is ``inf`` when infeasible.
+    with ``grad = softmax - occupancy`` of shape ``(Tb, C)``; nll is ``inf`` (grad 0) when
+    infeasible: too few frames, or no path of non-zero probability (``-inf`` entries in ``lp``).
     """
     Tb, C = lp.shape
     if Tb == 0:
@@ -83,6 +91,8 @@ def ctc_sample(lp: np.ndarray, label: np.ndarray, blank: int) -> tuple[float, np
         a2 = np.where(skip, _shift(a, 2), NEG_INF)
         alpha[t] = np.logaddexp(np.logaddexp(a, _shift(a, 1)), a2) + ly[t]
     ll = np.logaddexp(alpha[-1, -1], alpha[-1, -2]) if Sp > 1 else alpha[-1, 0]
+    if ll == NEG_INF:  # every path uses a -inf (probability 0) entry
+        return np.inf, np.zeros((Tb, C))
 
     beta = np.full((Tb, Sp), NEG_INF)  # excludes the emission at t
     beta[-1, -min(2, Sp) :] = 0.0

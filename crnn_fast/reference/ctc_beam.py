@@ -12,6 +12,9 @@ Semantics shared with ``kernels/cpu/ctc_beam_search.cpp``:
   token takes ``total + lp[c]``.
 * The ``beam_width`` prefixes with the highest total ``logaddexp(pb, pnb)`` survive.
   Ties are broken arbitrarily.
+* Probability 0 is never a hypothesis: a token of log-prob ``-inf`` (a ``-inf`` logit or
+  log-prob, a zero prob) is not a candidate whatever ``logp_cutoff`` is, and a prefix whose
+  total is ``-inf`` (e.g. a stay through a ``-inf`` blank) is dropped.
 """
 
 from __future__ import annotations
@@ -45,11 +48,11 @@ class BeamResult(NamedTuple):
 
 
 def candidate_tokens(lp: np.ndarray, blank: int, top_k: int, logp_cutoff: float) -> list[int]:
-    """Non-blank tokens a frame may extend prefixes with, best first."""
+    """Non-blank tokens a frame may extend prefixes with, best first (never a -inf one)."""
     order = [int(c) for c in np.argsort(-lp, kind="stable") if c != blank]
     if top_k > 0:
         order = order[:top_k]
-    return [c for c in order if lp[c] >= logp_cutoff]
+    return [c for c in order if lp[c] >= logp_cutoff and lp[c] > NEG_INF]
 
 
 def beam_search_sample(
@@ -71,7 +74,8 @@ def beam_search_sample(
                 child = new.setdefault(prefix + (c,), [NEG_INF, NEG_INF])
                 base = pb if prefix and c == prefix[-1] else total
                 child[1] = _lae(child[1], base + row[c])
-        ranked = sorted(new.items(), key=lambda kv: -_lae(kv[1][0], kv[1][1]))
+        alive = [kv for kv in new.items() if _lae(kv[1][0], kv[1][1]) > NEG_INF]
+        ranked = sorted(alive, key=lambda kv: -_lae(kv[1][0], kv[1][1]))
         beams = dict(ranked[:beam_width])
     out = [(p, _lae(pb, pnb)) for p, (pb, pnb) in beams.items()]
     return sorted(out, key=lambda kv: -kv[1])

@@ -150,11 +150,13 @@ CRNN_HD_INLINE T tanh_fast(T x) {
   return T(2) / (T(1) + exp_fast<T>(T(-2) * x)) - T(1);
 }
 
-// log(exp(a) + exp(b)), exact for -inf operands.
+// log(exp(a) + exp(b)), exact for -inf operands: (-inf, -inf) gives -inf and never forms
+// -inf - (-inf) (a NaN fed to exp_fast would also be undefined behaviour in its int conversion).
 template <typename T>
 CRNN_HD_INLINE T log_add_exp(T a, T b) {
   const T m = a > b ? a : b;
-  const T d = a > b ? b - a : a - b;                  // <= 0 (or NaN when both are -inf)
+  const T ms = m == neg_inf<T>() ? T(0) : m;
+  const T d = (a > b ? b : a) - ms;                   // <= 0; -inf when both are -inf
   const T r = m + log_normal(T(1) + exp_fast<T>(d));  // argument in [1, 2]
   return m == neg_inf<T>() ? m : r;
 }

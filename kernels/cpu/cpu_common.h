@@ -10,8 +10,10 @@
 #include <stdint.h>
 
 #include <atomic>
+#include <mutex>
 
 #include "../common/fast_math.h"
+#include "../common/status.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CRNN_NO_CLONES)
@@ -31,18 +33,26 @@ inline int resolve_threads(int32_t requested, int64_t work_items) {
   return n < 1 ? 1 : static_cast<int>(n);
 }
 
-// Keeps the smallest batch index that failed, across threads.
+// Keeps the failure of the smallest batch index (its status and frame), across threads.
+// Only failures take the lock, so the hot path is untouched.
 struct FirstError {
-  std::atomic<int64_t> index{INT64_MAX};
-  std::atomic<int> status{0};
-  void record(int64_t b, int st) {
-    int64_t cur = index.load();
-    while (b < cur && !index.compare_exchange_weak(cur, b)) {
-    }
-    int zero = 0;
-    status.compare_exchange_strong(zero, st);
+  std::mutex mu;
+  int64_t index = INT64_MAX, frame = -1;
+  int status = 0;
+  std::atomic<bool> any{false};
+  void record(int64_t b, int st, int64_t t = -1) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (b < index) index = b, status = st, frame = t;
+    any.store(true);
   }
-  bool failed() const { return status.load() != 0; }
+  bool failed() const { return any.load(); }
+  // Writes the batch index and frame (when the pointers are set) and returns the status.
+  crnn_status_t report(int32_t *error_index, int32_t *error_frame) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (error_index) *error_index = static_cast<int32_t>(index);
+    if (error_frame) *error_frame = static_cast<int32_t>(frame);
+    return static_cast<crnn_status_t>(status);
+  }
 };
 
 // Items per unit when n items are cut into units of at most `want` for nt threads under the
@@ -116,34 +126,86 @@ CRNN_HD_INLINE float hmax8(detail::f32x8 v) {
   return v[0];
 }
 
-// max over x[0..n) and whether every element is finite.
+// What a row of scores holds, for the value rule of the CTC kernels (common/status.h).
+enum RowKind : int {
+  kRowFinite = 0,      // every element finite
+  kRowSomeNegInf = 1,  // some -inf (probability 0), the rest finite
+  kRowAllNegInf = 2,   // every element -inf: no class has non-zero probability
+  kRowNanPosInf = 3,   // a NaN or +inf
+};
+
+// Classifies a row known to hold a non-finite value (the slow path of row_max/row_argmax,
+// taken only by rows with -inf, NaN or +inf).
 template <typename T>
-CRNN_HD_INLINE T row_max(const T *x, int64_t n, bool *finite) {
+CRNN_HD_INLINE int row_classify(const T *x, int64_t n) {
+  typedef typename Vec<T>::type V;
+  typedef decltype(V{} < V{}) M;
+  constexpr int64_t K = Vec<T>::kLanes;
+  const V pinf = V{} + static_cast<T>(INFINITY), ninf = V{} + neg_inf<T>();
+  M bad = M{}, some = M{};  // NaN or +inf seen; an element above -inf seen
+  int64_t i = 0;
+  for (; i + K <= n; i += K) {
+    const V v = vload(x + i);
+    bad |= ~(v < pinf);
+    some |= v > ninf;
+  }
+  bool b = false, s = false;
+  for (int64_t j = 0; j < K; ++j) b |= bad[j] != 0, s |= some[j] != 0;
+  for (; i < n; ++i) b |= !(x[i] < static_cast<T>(INFINITY)), s |= x[i] > neg_inf<T>();
+  return b ? kRowNanPosInf : s ? kRowSomeNegInf : kRowAllNegInf;
+}
+
+// The status of a row of kind `row` given as `input_kind` (crnn_ctc_input_kind): -inf is
+// probability 0 for logits and log-probs, a negative value (INVALID_VALUE) for probs.
+CRNN_HD_INLINE int row_status(int row, int input_kind) {
+  if (row == kRowFinite) return CRNN_STATUS_SUCCESS;
+  if (row == kRowNanPosInf) return CRNN_STATUS_NONFINITE_INPUT;
+  if (input_kind == CRNN_CTC_PROBS) return CRNN_STATUS_INVALID_VALUE;
+  return row == kRowAllNegInf ? CRNN_STATUS_NEG_INF_FRAME : CRNN_STATUS_SUCCESS;
+}
+
+// max over x[0..n); with `kind`, also what the row holds (RowKind). The finite check is
+// vectorized in the same pass (it accumulates x * 0: NaN once any x is NaN or +-inf); only a
+// row that fails it is classified again (row_classify).
+template <typename T, bool kCheck>
+CRNN_HD_INLINE T row_max_impl(const T *x, int64_t n, int *kind) {
   typedef typename Vec<T>::type V;
   constexpr int64_t K = Vec<T>::kLanes;
-  V m = V{} + neg_inf<T>(), chk = V{};  // chk accumulates x * 0: NaN once any x is NaN/Inf
+  V m = V{} + neg_inf<T>(), chk = V{};
   int64_t i = 0;
   for (; i + K <= n; i += K) {
     const V v = vload(x + i);
     m = v > m ? v : m;
-    chk += v * T(0);
+    if (kCheck) chk += v * T(0);
   }
   if (i < n && n >= K) {  // overlapping tail vector: max and the check are idempotent
     const V v = vload(x + n - K);
     m = v > m ? v : m;
-    chk += v * T(0);
+    if (kCheck) chk += v * T(0);
     i = n;
   }
-  T r, c;
+  T r, c = 0;
   if constexpr (K == 8) {
-    r = hmax8(m), c = hsum8(chk);
+    r = hmax8(m);
+    if (kCheck) c = hsum8(chk);
   } else {
-    r = neg_inf<T>(), c = 0;
+    r = neg_inf<T>();
     for (int64_t j = 0; j < K; ++j) r = m[j] > r ? m[j] : r, c += chk[j];
   }
   for (; i < n; ++i) r = x[i] > r ? x[i] : r, c += x[i] * T(0);
-  *finite = c == T(0);
+  if (kCheck) *kind = c == T(0) ? kRowFinite : row_classify(x, n);
   return r;
+}
+
+template <typename T>
+CRNN_HD_INLINE T row_max(const T *x, int64_t n, int *kind) {
+  return row_max_impl<T, true>(x, n, kind);
+}
+
+// max over x[0..n) (no check: rows that may hold -inf by design, e.g. alpha rows).
+template <typename T>
+CRNN_HD_INLINE T row_max(const T *x, int64_t n) {
+  return row_max_impl<T, false>(x, n, nullptr);
 }
 
 // True when every element of x[0..n) is finite (vectorized: accumulates x * 0).
@@ -215,9 +277,10 @@ CRNN_HD_INLINE void row_scale(T *x, int64_t n, T a) {
   for (int64_t i = 0; i < n; ++i) x[i] *= a;
 }
 
-// max over x[0..n) (float), its first index (as NumPy's argmax) and whether all are finite:
+// max over x[0..n) (float), its first index (as NumPy's argmax; -inf elements are
+// never chosen unless all are -inf) and what the row holds (RowKind):
 // one pass, lane-wise running max and index, then the smallest index holding the max.
-CRNN_HD_INLINE float row_argmax(const float *x, int64_t n, int64_t *arg, bool *finite) {
+CRNN_HD_INLINE float row_argmax(const float *x, int64_t n, int64_t *arg, int *kind) {
   typedef detail::f32x8 V;
   typedef detail::i32x8 VI;
   if (n < 8) {
@@ -227,7 +290,7 @@ CRNN_HD_INLINE float row_argmax(const float *x, int64_t n, int64_t *arg, bool *f
       if (x[i] > m) m = x[i], *arg = i;
       c += x[i] * 0.0f;
     }
-    *finite = c == 0.0f;
+    *kind = c == 0.0f ? kRowFinite : row_classify(x, n);
     return m;
   }
   const VI lane = {0, 1, 2, 3, 4, 5, 6, 7};
@@ -250,7 +313,7 @@ CRNN_HD_INLINE float row_argmax(const float *x, int64_t n, int64_t *arg, bool *f
   for (int j = 0; j < 8; ++j)
     if (m[j] == r && idx[j] < best) best = idx[j];
   *arg = r == neg_inf<float>() ? 0 : best;
-  *finite = c == 0.0f;
+  *kind = c == 0.0f ? kRowFinite : row_classify(x, n);
   return r;
 }
 

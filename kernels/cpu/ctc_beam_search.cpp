@@ -26,8 +26,11 @@
 //      and W = 10 this turns 66k candidates per frame into <= 120;
 //   5. the W best candidates by logaddexp(pb, pnb) survive (nth_element, then sort
 //      descending); only their new prefixes are interned (found again if seen before).
+// -inf log-probs (probability 0) are never extensions (step 2: the cutoff is >= -DBL_MAX) and
+// candidates of score -inf never survive (step 5), so all beams have finite scores.
 #include "ctc_beam_search.h"
 
+#include <float.h>
 #include <math.h>
 
 #include <algorithm>
@@ -168,7 +171,8 @@ CRNN_HD_INLINE double row_sum_f64(const float *x, int64_t n) {
 // The best S non-blank tokens of row v, sorted by (v desc, index asc), in one streaming pass:
 // most tokens cost one 8-wide compare against the S-th best so far. At T=40, C=6625, W=10 the
 // whole call is 5x faster than with nth_element + sort over the C token indices (46.6 ms ->
-// 8.9 ms for B=16 on one thread). v is finite here (checked by row_max).
+// 8.9 ms for B=16 on one thread). v holds no NaN or +inf here (checked by row_max); -inf
+// tokens sort last.
 CRNN_HD_INLINE void top_tokens(int32_t *buf, int64_t S, const float *v, int64_t C, int64_t blank) {
   typedef float f8 __attribute__((vector_size(32)));
   typedef int64_t i64x4 __attribute__((vector_size(32)));
@@ -193,7 +197,8 @@ CRNN_HD_INLINE void top_tokens(int32_t *buf, int64_t S, const float *v, int64_t 
 
 CRNN_SIMD_CLONES int beam_sample(int32_t *ids, int32_t *lengths, double *scores, const float *x,
                                  int64_t Tb, int64_t T, int64_t frame_stride, int64_t C,
-                                 const crnn_ctc_decode_options &opt, char *ws, const Layout &lay) {
+                                 const crnn_ctc_decode_options &opt, char *ws, const Layout &lay,
+                                 int64_t *bad_frame) {
   float *row = reinterpret_cast<float *>(ws + lay.row);          // (C) exp(x - max), logits
   int32_t *tok = reinterpret_cast<int32_t *>(ws + lay.tok);      // (C - 1) non-blank tokens
   double *slp = reinterpret_cast<double *>(ws + lay.slp);        // (<= 2W) lp of sorted tokens
@@ -204,8 +209,11 @@ CRNN_SIMD_CLONES int beam_sample(int32_t *ids, int32_t *lengths, double *scores,
   Trie trie{reinterpret_cast<Node *>(ws + lay.pool), reinterpret_cast<int32_t *>(ws + lay.hash),
             static_cast<uint64_t>(C)};
   const int64_t W = opt.beam_width, blank = opt.blank;
-  const int kind = opt.input_kind;
-  const double cutoff = opt.logp_cutoff, ninf = neg_inf<double>();
+  const int kind_in = opt.input_kind;
+  const double ninf = neg_inf<double>();
+  // A token of log-prob -inf (probability 0) never extends a prefix: the cutoff is at least the
+  // lowest finite double (a NaN cutoff stays NaN: no extensions).
+  const double cutoff = opt.logp_cutoff < -DBL_MAX ? -DBL_MAX : double(opt.logp_cutoff);
   trie.reset(1 + Tb * W);
   for (int64_t c = 0; c < C; ++c) mark[c] = -1;
   int32_t stamp = 0;
@@ -217,20 +225,29 @@ CRNN_SIMD_CLONES int beam_sample(int32_t *ids, int32_t *lengths, double *scores,
   };
   for (int64_t t = 0; t < Tb; ++t) {
     const float *xt = x + t * frame_stride;
-    bool finite;
-    const float m = crnn::cpu::row_max(xt, C, &finite);
-    if (!finite) return CRNN_STATUS_NONFINITE_INPUT;
+    int kind;
+    const float m = crnn::cpu::row_max(xt, C, &kind);
+    if (__builtin_expect(kind != crnn::cpu::kRowFinite, 0)) {
+      const int st = crnn::cpu::row_status(kind, kind_in);
+      if (st != CRNN_STATUS_SUCCESS) {
+        *bad_frame = t;
+        return st;
+      }
+    }
     double lse = 0.0;
-    if (kind == CRNN_CTC_LOGITS) {
+    if (kind_in == CRNN_CTC_LOGITS) {
       crnn::cpu::row_exp_sum(xt, C, m, row);
       lse = double(m) + crnn::log_fast<double>(row_sum_f64(row, C));
-    } else if (kind == CRNN_CTC_PROBS) {
+    } else if (kind_in == CRNN_CTC_PROBS) {
       bool neg = false;
       for (int64_t c = 0; c < C; ++c) neg |= xt[c] < 0.0f;
-      if (neg) return CRNN_STATUS_INVALID_VALUE;
+      if (neg) {
+        *bad_frame = t;
+        return CRNN_STATUS_INVALID_VALUE;
+      }
     }
     const auto lp = [&](int64_t c) {
-      return kind == CRNN_CTC_PROBS ? crnn::log_fast<double>(xt[c]) : double(xt[c]) - lse;
+      return kind_in == CRNN_CTC_PROBS ? crnn::log_fast<double>(xt[c]) : double(xt[c]) - lse;
     };
 
     // Candidate tokens: the top_k set is the n_top best; tok[0, S) its best S, sorted.
@@ -299,13 +316,16 @@ CRNN_SIMD_CLONES int beam_sample(int32_t *ids, int32_t *lengths, double *scores,
     }
     for (int64_t i = 0; i < nb; ++i) cands[i].score = lae(cands[i].pb, cands[i].pnb);
 
-    // Keep the W best (score desc, then candidate index: deterministic).
-    for (int64_t k = 0; k < nc; ++k) order[k] = static_cast<int32_t>(k);
+    // Keep the W best (score desc, then candidate index: deterministic); a prefix of
+    // probability 0 (score -inf, e.g. a stay through a -inf blank) is dropped.
+    int64_t nf = 0;
+    for (int64_t k = 0; k < nc; ++k)
+      if (cands[k].score > ninf) order[nf++] = static_cast<int32_t>(k);
     const auto cand_better = [cands](int32_t a, int32_t b) {
       return cands[a].score > cands[b].score || (cands[a].score == cands[b].score && a < b);
     };
-    const int64_t keep = std::min(W, nc);
-    if (keep < nc) std::nth_element(order, order + keep - 1, order + nc, cand_better);
+    const int64_t keep = std::min(W, nf);
+    if (keep < nf) std::nth_element(order, order + keep - 1, order + nf, cand_better);
     std::sort(order, order + keep, cand_better);
     for (int64_t i = 0; i < nb; ++i) trie.pool[beams[i].node].slot = -1;
     for (int64_t k = 0; k < keep; ++k) {
@@ -348,6 +368,7 @@ extern "C" crnn_status_t crnn_ctc_beam_search_f32(int32_t *ids, int32_t *lengths
                                                   size_t workspace_bytes,
                                                   const crnn_ctc_decode_options *opt) {
   if (opt && opt->error_index) *opt->error_index = -1;
+  if (opt && opt->error_frame) *opt->error_frame = -1;
   if (!sizes_ok(T, C, opt) || B < 0 || opt->blank < 0 || opt->blank >= C ||
       opt->input_kind < CRNN_CTC_LOGITS || opt->input_kind > CRNN_CTC_LOG_PROBS || opt->top_n < 1 ||
       opt->top_n > opt->beam_width)
@@ -373,17 +394,15 @@ extern "C" crnn_status_t crnn_ctc_beam_search_f32(int32_t *ids, int32_t *lengths
     const int64_t Tb = input_lengths ? input_lengths[b] : T;
     int32_t *ids_b = ids + b * N * T;
     const float *x_b = T > 0 ? x + b * sample_stride : nullptr;  // x may be NULL when T = 0
+    int64_t bad_frame = -1;
     const int st = beam_sample(ids_b, lengths + b * N, scores + b * N, x_b, Tb, T, frame_stride, C,
-                               *opt, ws0 + tid * lay.bytes, lay);
+                               *opt, ws0 + tid * lay.bytes, lay, &bad_frame);
     if (st != CRNN_STATUS_SUCCESS) {
       for (int64_t j = 0; j < N * T; ++j) ids_b[j] = -1;
       for (int64_t k = 0; k < N; ++k) lengths[b * N + k] = 0, scores[b * N + k] = NAN;
-      err.record(b, st);
+      err.record(b, st, bad_frame);
     }
   });
-  if (err.failed()) {
-    if (opt->error_index) *opt->error_index = static_cast<int32_t>(err.index.load());
-    return static_cast<crnn_status_t>(err.status.load());
-  }
+  if (err.failed()) return err.report(opt->error_index, opt->error_frame);
   return CRNN_STATUS_SUCCESS;
 }

@@ -16,12 +16,16 @@
 // top_n in [1, beam_width]; top_k <= 0 extends by every non-blank token, else by the top_k most
 // probable (ties: lower class index first); logp_cutoff drops extensions whose log-prob is
 // below it (-inf: off; NaN: no extensions). The scores of one frame come first as log-probs:
-// logits -> log-softmax; probs -> log (0 gives -inf); log_probs as given.
+// logits -> log-softmax; probs -> log (0 gives -inf); log_probs as given. A token of log-prob
+// -inf (probability 0: a -inf logit or log-prob, a zero prob) never extends a prefix, and a
+// prefix whose score becomes -inf is dropped, so every returned prefix has a finite score.
 //
 // Errors: INVALID_VALUE for bad sizes, options, NULL pointers or an input length outside
-// [0, T] (error_index = that batch index) and for a negative value in `probs` input among the
-// frames read (error_index = its batch index); NONFINITE_INPUT for NaN/Inf among the frames
-// read; WORKSPACE_TOO_SMALL. A failed sample's outputs are set to "no prefix" (-1, 0, NaN).
+// [0, T] (error_index = that batch index) and for a negative value (-inf included) in `probs`
+// input among the frames read; NONFINITE_INPUT for NaN or +inf among the frames read;
+// NEG_INF_FRAME for a frame read (logits, log_probs) that is -inf for every class; value errors
+// set error_index to the batch index and error_frame to the frame. WORKSPACE_TOO_SMALL.
+// A failed sample's outputs are set to "no prefix" (-1, 0, NaN).
 #pragma once
 
 #include <stddef.h>

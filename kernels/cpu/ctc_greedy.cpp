@@ -7,14 +7,21 @@ namespace {
 
 CRNN_SIMD_CLONES int greedy_sample(int32_t *ids, int32_t *length, float *probs, int32_t *frames,
                                    const float *scores, int64_t Tb, int64_t T, int64_t frame_stride,
-                                   int64_t C, const crnn_ctc_decode_options &opt, float *row) {
+                                   int64_t C, const crnn_ctc_decode_options &opt, float *row,
+                                   int64_t *bad_frame) {
   int32_t n = 0, prev = -1;
   for (int64_t t = 0; t < Tb; ++t) {
     const float *x = scores + t * frame_stride;
-    bool finite;
+    int kind;
     int64_t arg;
-    const float m = crnn::cpu::row_argmax(x, C, &arg, &finite);
-    if (!finite) return CRNN_STATUS_NONFINITE_INPUT;
+    const float m = crnn::cpu::row_argmax(x, C, &arg, &kind);  // -inf classes are never chosen
+    if (__builtin_expect(kind != crnn::cpu::kRowFinite, 0)) {
+      const int st = crnn::cpu::row_status(kind, opt.input_kind);
+      if (st != CRNN_STATUS_SUCCESS) {
+        *bad_frame = t;
+        return st;
+      }
+    }
     const int32_t id = static_cast<int32_t>(arg);
     if (id != opt.blank && id != prev) {
       float p = m;
@@ -54,6 +61,7 @@ extern "C" crnn_status_t crnn_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
                                              int64_t C, void *workspace, size_t workspace_bytes,
                                              const crnn_ctc_decode_options *opt) {
   if (opt && opt->error_index) *opt->error_index = -1;
+  if (opt && opt->error_frame) *opt->error_frame = -1;
   if (!opt || T < 0 || B < 0 || C < 2 || opt->blank < 0 || opt->blank >= C ||
       opt->input_kind < CRNN_CTC_LOGITS || opt->input_kind > CRNN_CTC_LOG_PROBS)
     return CRNN_STATUS_INVALID_VALUE;
@@ -75,15 +83,13 @@ extern "C" crnn_status_t crnn_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
   crnn::cpu::FirstError err;
   crnn::cpu::parallel_for(nt, B, false, [&](int64_t b, int tid) {
     const int64_t Tb = input_lengths ? input_lengths[b] : T;
-    const int st =
-        greedy_sample(ids + b * T, lengths + b, probs + b * T, frames + b * T,
-                      scores + b * sample_stride, Tb, T, frame_stride, C, *opt,
-                      reinterpret_cast<float *>(static_cast<char *>(workspace) + tid * row_bytes));
-    if (st != CRNN_STATUS_SUCCESS) err.record(b, st);
+    int64_t bad_frame = -1;
+    const int st = greedy_sample(
+        ids + b * T, lengths + b, probs + b * T, frames + b * T, scores + b * sample_stride, Tb, T,
+        frame_stride, C, *opt,
+        reinterpret_cast<float *>(static_cast<char *>(workspace) + tid * row_bytes), &bad_frame);
+    if (st != CRNN_STATUS_SUCCESS) err.record(b, st, bad_frame);
   });
-  if (err.failed()) {
-    if (opt->error_index) *opt->error_index = static_cast<int32_t>(err.index.load());
-    return static_cast<crnn_status_t>(err.status.load());
-  }
+  if (err.failed()) return err.report(opt->error_index, opt->error_frame);
   return CRNN_STATUS_SUCCESS;
 }

@@ -9,8 +9,10 @@
 //   probs         (B, T) out: per emitted id its frame's max probability (softmax max for
 //                 logits), padded with 0; MindOCR's confidence is the mean of these
 //   frames        (B, T) out int32: the frame index each id was emitted at, padded with -1
-// Ties go to the lowest class index (as NumPy's argmax). NONFINITE_INPUT for NaN/Inf among
-// the frames read; error_index gets the batch index.
+// Ties go to the lowest class index (as NumPy's argmax). Logits and log-probs may hold -inf
+// (probability 0: never the argmax, 0 in the softmax). Among the frames read: NONFINITE_INPUT
+// for NaN or +inf, NEG_INF_FRAME for a frame that is -inf for every class, INVALID_VALUE for
+// -inf in probs; error_index gets the batch index, error_frame the frame.
 #pragma once
 
 #include <stddef.h>

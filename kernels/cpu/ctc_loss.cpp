@@ -1,7 +1,7 @@
 // Fused CTC loss + gradient (CPU). See ctc_loss.h for the contract.
 //
 // Per sample, in log space:
-//   pass 1   for each frame: max + finiteness check, exp(x - max) written straight into the
+//   pass 1   for each frame: max + value check, exp(x - max) written straight into the
 //            grad row and scaled to the softmax (the row is read from memory once), and the
 //            log-probabilities of the 2L+1 extended states gathered into `logy`;
 //   alpha/beta  forward and backward recursions, vectorized across states and run in one
@@ -10,6 +10,10 @@
 //            their log-scale kept in double;
 //   gamma    exp(alpha + beta - ll) per frame, subtracted from the softmax at each state's
 //            class: grad = softmax - occupancy.
+// A -inf logit is probability 0: its softmax term and its states' log-probs are exactly 0 and
+// -inf, so it gets gradient 0, and a label that can only use -inf entries makes the sample
+// infeasible (loss inf / 0, gradient 0), as PyTorch's ctc_loss does. log_add_exp* return -inf
+// for all -inf operands (no inf - inf).
 #include "ctc_loss.h"
 
 #include <string.h>
@@ -72,8 +76,7 @@ inline Band band(int64_t t, int64_t Tb, int64_t Sp, int64_t P) {
 // latency chain.
 template <typename T>
 CRNN_HD_INLINE T row_scale_of(const T *row, Band band) {
-  bool finite;
-  const T c = crnn::cpu::row_max(row + band.lo, band.hi - band.lo, &finite);
+  const T c = crnn::cpu::row_max(row + band.lo, band.hi - band.lo);
   return c == neg_inf<T>() ? T(0) : c;
 }
 
@@ -95,7 +98,8 @@ CRNN_HD_INLINE T beta_state(const T *next, const T *ly, const T *skip, int64_t s
 template <typename T>
 CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *label, int64_t Tb,
                               int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
-                              const crnn_ctc_loss_options &opt, char *ws, const Layout &lay) {
+                              const crnn_ctc_loss_options &opt, char *ws, const Layout &lay,
+                              int64_t *bad_frame) {
   const int64_t BC = B * C, Sp = 2 * L + 1, P = padded_states(L), W = P + kLanes;
   T *alpha = reinterpret_cast<T *>(ws + lay.alpha);            // (Tb, W): [-inf, -inf, states, pad]
   T *beta = reinterpret_cast<T *>(ws + lay.beta);              // (Tb, W): [states, pad]
@@ -127,10 +131,16 @@ CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *
   // frames overlap and the logs run as one vector loop over frames.
   for (int64_t t = 0; t < Tb; ++t) {
     const T *x = logits + t * BC + b * C;
-    bool finite;
-    fmax[t] = crnn::cpu::row_max(x, C, &finite);
-    if (!finite) return CRNN_STATUS_NONFINITE_INPUT;
-    if (!feasible) continue;  // still checked for NaN/Inf, like feasible samples
+    int kind;
+    fmax[t] = crnn::cpu::row_max(x, C, &kind);
+    if (__builtin_expect(kind != crnn::cpu::kRowFinite, 0)) {
+      const int st = crnn::cpu::row_status(kind, CRNN_CTC_LOGITS);  // -inf: probability 0
+      if (st != CRNN_STATUS_SUCCESS) {
+        *bad_frame = t;
+        return st;
+      }
+    }
+    if (!feasible) continue;  // still checked, like feasible samples
     fsum[t] = crnn::cpu::row_exp_sum(x, C, fmax[t], grad ? grad + t * BC + b * C : row);
   }
   if (feasible) {
@@ -213,25 +223,29 @@ CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *
 CRNN_SIMD_CLONES int ctc_sample_f32(float *loss, float *grad, const float *logits,
                                     const int32_t *label, int64_t Tb, int64_t L, int64_t Tn,
                                     int64_t B, int64_t C, int64_t b,
-                                    const crnn_ctc_loss_options &opt, char *ws, const Layout &lay) {
-  return ctc_sample<float>(loss, grad, logits, label, Tb, L, Tn, B, C, b, opt, ws, lay);
+                                    const crnn_ctc_loss_options &opt, char *ws, const Layout &lay,
+                                    int64_t *bad_frame) {
+  return ctc_sample<float>(loss, grad, logits, label, Tb, L, Tn, B, C, b, opt, ws, lay, bad_frame);
 }
 
 int ctc_sample_f64(double *loss, double *grad, const double *logits, const int32_t *label,
                    int64_t Tb, int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
-                   const crnn_ctc_loss_options &opt, char *ws, const Layout &lay) {
-  return ctc_sample<double>(loss, grad, logits, label, Tb, L, Tn, B, C, b, opt, ws, lay);
+                   const crnn_ctc_loss_options &opt, char *ws, const Layout &lay,
+                   int64_t *bad_frame) {
+  return ctc_sample<double>(loss, grad, logits, label, Tb, L, Tn, B, C, b, opt, ws, lay, bad_frame);
 }
 
 inline int ctc_sample_any(float *l, float *g, const float *x, const int32_t *lab, int64_t Tb,
                           int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
-                          const crnn_ctc_loss_options &o, char *ws, const Layout &lay) {
-  return ctc_sample_f32(l, g, x, lab, Tb, L, Tn, B, C, b, o, ws, lay);
+                          const crnn_ctc_loss_options &o, char *ws, const Layout &lay,
+                          int64_t *bad) {
+  return ctc_sample_f32(l, g, x, lab, Tb, L, Tn, B, C, b, o, ws, lay, bad);
 }
 inline int ctc_sample_any(double *l, double *g, const double *x, const int32_t *lab, int64_t Tb,
                           int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
-                          const crnn_ctc_loss_options &o, char *ws, const Layout &lay) {
-  return ctc_sample_f64(l, g, x, lab, Tb, L, Tn, B, C, b, o, ws, lay);
+                          const crnn_ctc_loss_options &o, char *ws, const Layout &lay,
+                          int64_t *bad) {
+  return ctc_sample_f64(l, g, x, lab, Tb, L, Tn, B, C, b, o, ws, lay, bad);
 }
 
 template <typename T>
@@ -240,6 +254,7 @@ crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *la
                             int64_t B, int64_t C, int64_t S, void *workspace,
                             size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
   if (opt && opt->error_index) *opt->error_index = -1;
+  if (opt && opt->error_frame) *opt->error_frame = -1;
   if (!opt || !loss || (B > 0 && (!labels || !input_lengths || !label_lengths)) ||
       (Tn > 0 && B > 0 && !logits) || Tn < 0 || B < 0 || C < 2 || S < 0 || opt->blank < 0 ||
       opt->blank >= C)
@@ -265,17 +280,15 @@ crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *la
   const bool dynamic = Tn * C >= (int64_t{1} << 16);
   crnn::cpu::parallel_for(nt, B, dynamic, [&](int64_t b, int tid) {
     char *ws = ws0 + tid * lay.bytes;
+    int64_t bad_frame = -1;
     const int st = ctc_sample_any(loss + b, grad, logits, labels + b * S, input_lengths[b],
-                                  label_lengths[b], Tn, B, C, b, *opt, ws, lay);
+                                  label_lengths[b], Tn, B, C, b, *opt, ws, lay, &bad_frame);
     if (st != CRNN_STATUS_SUCCESS) {
       loss[b] = static_cast<T>(NAN);
-      err.record(b, st);
+      err.record(b, st, bad_frame);
     }
   });
-  if (err.failed()) {
-    if (opt->error_index) *opt->error_index = static_cast<int32_t>(err.index.load());
-    return static_cast<crnn_status_t>(err.status.load());
-  }
+  if (err.failed()) return err.report(opt->error_index, opt->error_frame);
   return CRNN_STATUS_SUCCESS;
 }
 

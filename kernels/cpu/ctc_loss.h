@@ -12,8 +12,11 @@
 //                            when the label needs more frames than input_lengths[b]
 //   grad          (T, B, C)  out, may be NULL (loss only): d loss[b] / d logits[t, b, :];
 //                            zero for t >= input_lengths[b] and for infeasible samples
+// Logits may hold -inf (probability 0, e.g. an underflowed log-softmax): such a class gets
+// gradient 0, and a sample whose label can only be emitted through -inf entries is infeasible.
 // Status: INVALID_VALUE for bad sizes/lengths/labels (label == blank or outside [0, C)),
-// NONFINITE_INPUT for NaN/Inf among the frames read; error_index gets the batch index.
+// NONFINITE_INPUT for NaN or +inf among the frames read, NEG_INF_FRAME for a frame read that is
+// -inf for every class; error_index gets the batch index, error_frame the frame (value errors).
 #pragma once
 
 #include <stddef.h>

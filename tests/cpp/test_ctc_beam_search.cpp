@@ -233,6 +233,23 @@ void test_invalid(std::mt19937 &gen) {
   p[(1 * B + 2) * C + 1] = -0.1f;
   r = run(p, nullptr, T, B, C, o);
   CHECK(r.st == CRNN_STATUS_INVALID_VALUE && r.err == 2, "negative prob: %d %d", r.st, r.err);
+
+  // -inf (issue 13): probability 0 for logits / log-probs, a negative value for probs; a frame
+  // that is -inf for every class names its batch index and frame
+  std::vector<float> xi = x;
+  xi[(1 * B + 2) * C + 1] = -INFINITY;
+  r = run(xi, nullptr, T, B, C, ok);
+  CHECK(r.st == CRNN_STATUS_SUCCESS, "-inf logit: %d", r.st);
+  p[(1 * B + 2) * C + 1] = -INFINITY;
+  r = run(p, nullptr, T, B, C, o);
+  CHECK(r.st == CRNN_STATUS_INVALID_VALUE && r.err == 2, "-inf prob: %d %d", r.st, r.err);
+  for (int64_t c = 0; c < C; ++c) xi[(3 * B + 1) * C + c] = -INFINITY;
+  int32_t frame = -7;
+  crnn_ctc_decode_options of = ok;
+  of.error_frame = &frame;
+  r = run(xi, nullptr, T, B, C, of);
+  CHECK(r.st == CRNN_STATUS_NEG_INF_FRAME && r.err == 1 && frame == 3, "all -inf frame: %d %d %d",
+        r.st, r.err, frame);
 }
 
 }  // namespace

@@ -47,6 +47,10 @@ static void test_fast_math() {
   CHECK(isnan(crnn::log_fast<float>(-1.0f)), "log(-1)");
   CHECK(fabs(crnn::log_fast<float>(1e-40f) - logf(1e-40f)) < 1e-4, "log(subnormal)");
   CHECK(crnn::log_add_exp3<float>(-INFINITY, -INFINITY, -INFINITY) == -INFINITY, "lae3 -inf");
+  CHECK(crnn::log_add_exp<float>(-INFINITY, -INFINITY) == -INFINITY, "lae -inf");
+  CHECK(crnn::log_add_exp<double>(-INFINITY, -INFINITY) == -INFINITY, "lae -inf f64");
+  CHECK(crnn::log_add_exp<float>(-INFINITY, 1.5f) == 1.5f, "lae(-inf, x)");
+  CHECK(fabs(crnn::log_add_exp<float>(1.0f, 1.0f) - (1.0 + log(2.0))) < 1e-6, "lae(1, 1)");
 }
 
 struct Case {
@@ -227,8 +231,114 @@ static void test_greedy_poisoned() {
         "greedy inf");
 }
 
+// -inf logits are probability 0 (issue 13): f32 == f64, no NaN, gradient exactly 0 there; a
+// label reachable only through -inf entries is infeasible; an all--inf frame names its frame.
+static void test_neg_inf() {
+  std::mt19937 rng(3);
+  const Case c{6, 4, 5, 3, 4};
+  std::vector<double> x;
+  std::vector<int32_t> lab = {0, 1, 1, 2, 3, 4, 0, 4, 4, 1, 2, 3}, il = {6, 6, 5, 6},
+                       ll = {3, 2, 1, 3};
+  std::vector<int32_t> unused;
+  random_case(rng, c, x, unused, unused, unused);
+  for (int t = 0; t < c.T; ++t) {
+    x[(size_t(t) * c.B + 0) * c.C + 3] = -INFINITY;             // a class no label uses
+    x[(size_t(t) * c.B + 2) * c.C + 0] = -INFINITY;             // sample 2's only label
+    if (t % 2) x[(size_t(t) * c.B + 3) * c.C + 4] = -INFINITY;  // blank, every other frame
+  }
+  x[(size_t(5) * c.B + 1) * c.C + 2] = -INFINITY;
+  std::vector<float> xf(x.begin(), x.end());
+  std::vector<double> xd(xf.begin(), xf.end());
+  for (int zi = 0; zi < 2; ++zi) {
+    std::vector<float> lf(c.B, NAN), gf(x.size(), NAN);
+    std::vector<double> ld(c.B, NAN), gd(x.size(), NAN);
+    crnn_ctc_loss_options o{};
+    o.blank = c.blank;
+    o.zero_infinity = zi;
+    std::vector<char> ws(crnn_ctc_loss_workspace_size(c.T, c.B, c.C, c.S, 8, &o));
+    CHECK(crnn_ctc_loss_f32(lf.data(), gf.data(), xf.data(), lab.data(), il.data(), ll.data(), c.T,
+                            c.B, c.C, c.S, ws.data(), ws.size(), &o) == CRNN_STATUS_SUCCESS,
+          "-inf f32 status");
+    CHECK(crnn_ctc_loss_f64(ld.data(), gd.data(), xd.data(), lab.data(), il.data(), ll.data(), c.T,
+                            c.B, c.C, c.S, ws.data(), ws.size(), &o) == CRNN_STATUS_SUCCESS,
+          "-inf f64 status");
+    CHECK(zi ? lf[2] == 0 && ld[2] == 0 : isinf(lf[2]) && isinf(ld[2]), "-inf label: %g", lf[2]);
+    for (int b = 0; b < c.B; ++b) {
+      CHECK(!isnan(lf[b]) && (b == 2 || isfinite(lf[b])), "-inf loss b=%d %g", b, lf[b]);
+      if (b != 2) CHECK(fabs(lf[b] - ld[b]) <= 2e-6 * (1 + fabs(ld[b])), "-inf loss b=%d", b);
+    }
+    for (size_t i = 0; i < x.size(); ++i) {
+      const size_t b = (i / c.C) % c.B;
+      CHECK(!isnan(gf[i]) && !isnan(gd[i]), "-inf NaN grad %zu", i);
+      const double mag = b == 2 ? 0.0 : fabs(ld[b]);  // sample 2 is infeasible: grad 0
+      CHECK(fabs(gf[i] - gd[i]) <= 1e-6 * (1 + mag), "-inf grad %zu", i);
+      if (isinf(xf[i]) || b == 2) CHECK(gf[i] == 0 && gd[i] == 0, "-inf grad not 0 at %zu", i);
+    }
+  }
+  // an all--inf frame (t=3, b=1) and a NaN in a later sample (t=0, b=2): the smallest batch
+  // index wins, with its own status and frame, whichever thread finds it first
+  std::vector<float> xb = xf;
+  for (int k = 0; k < c.C; ++k) xb[(size_t(3) * c.B + 1) * c.C + k] = -INFINITY;
+  xb[(size_t(0) * c.B + 2) * c.C + 1] = NAN;
+  for (int threads : {1, 4}) {
+    std::vector<float> l(c.B), g(x.size());
+    int32_t err = -7, frame = -7;
+    crnn_ctc_loss_options o{};
+    o.blank = c.blank;
+    o.num_threads = threads;
+    o.error_index = &err;
+    o.error_frame = &frame;
+    std::vector<char> ws(crnn_ctc_loss_workspace_size(c.T, c.B, c.C, c.S, 4, &o));
+    CHECK(crnn_ctc_loss_f32(l.data(), g.data(), xb.data(), lab.data(), il.data(), ll.data(), c.T,
+                            c.B, c.C, c.S, ws.data(), ws.size(), &o) == CRNN_STATUS_NEG_INF_FRAME &&
+              err == 1 && frame == 3,
+          "all -inf frame: err %d frame %d", err, frame);
+  }
+  // greedy: -inf classes are never the argmax; an all--inf frame names its frame
+  std::vector<float> xg(size_t(c.T) * c.B * c.C, -INFINITY);
+  for (int t = 0; t < c.T; ++t)
+    for (int b = 0; b < c.B; ++b) xg[(size_t(t) * c.B + b) * c.C + (t + b) % c.C] = -3.0f;
+  std::vector<int32_t> ids(c.B * c.T), lens(c.B), frames(c.B * c.T);
+  std::vector<float> probs(c.B * c.T, NAN);
+  int32_t err = -7, frame = -7;
+  crnn_ctc_decode_options o{};
+  o.blank = c.blank;
+  o.error_index = &err;
+  o.error_frame = &frame;
+  std::vector<char> ws(crnn_ctc_greedy_workspace_size(c.T, c.B, c.C, &o));
+  for (int kind : {CRNN_CTC_LOGITS, CRNN_CTC_LOG_PROBS}) {
+    o.input_kind = kind;
+    CHECK(crnn_ctc_greedy_f32(ids.data(), lens.data(), probs.data(), frames.data(), xg.data(),
+                              nullptr, c.T, c.B, c.C, ws.data(), ws.size(),
+                              &o) == CRNN_STATUS_SUCCESS &&
+              err == -1 && frame == -1,
+          "greedy -inf status");
+    for (int b = 0; b < c.B; ++b)
+      for (int j = 0; j < lens[b]; ++j) {
+        const int t = frames[b * c.T + j];
+        CHECK(ids[b * c.T + j] == (t + b) % c.C, "greedy -inf id");
+        const float want = kind == CRNN_CTC_LOGITS ? 1.0f : expf(-3.0f);
+        CHECK(fabsf(probs[b * c.T + j] - want) < 1e-6f, "greedy -inf prob %g", probs[b * c.T + j]);
+      }
+  }
+  o.input_kind = CRNN_CTC_PROBS;  // -inf is a negative probability
+  CHECK(
+      crnn_ctc_greedy_f32(ids.data(), lens.data(), probs.data(), frames.data(), xg.data(), nullptr,
+                          c.T, c.B, c.C, ws.data(), ws.size(), &o) == CRNN_STATUS_INVALID_VALUE &&
+          err == 0 && frame == 0,
+      "greedy -inf probs: err %d frame %d", err, frame);
+  o.input_kind = CRNN_CTC_LOG_PROBS;
+  xg[(size_t(4) * c.B + 2) * c.C + (4 + 2) % c.C] = -INFINITY;
+  CHECK(
+      crnn_ctc_greedy_f32(ids.data(), lens.data(), probs.data(), frames.data(), xg.data(), nullptr,
+                          c.T, c.B, c.C, ws.data(), ws.size(), &o) == CRNN_STATUS_NEG_INF_FRAME &&
+          err == 2 && frame == 4,
+      "greedy all -inf frame: err %d frame %d", err, frame);
+}
+
 int main() {
   test_fast_math();
+  test_neg_inf();
   test_loss_f32_vs_f64_poisoned();
   test_gradient_finite_differences();
   test_statuses();
