@@ -16,11 +16,12 @@ import sys
 import mindspore as ms
 import numpy as np
 import pytest
-from mindspore import Tensor, ops
+from mindspore import Tensor, nn, ops
 
 import crnn_fast.nn as cnn
 import crnn_fast.ops as cops
 from crnn_fast.reference import ctc as ref
+from crnn_fast.train.step import TrainStep
 
 if hasattr(ms, "set_device"):  # (as tests/mindspore_layers/conftest.py)
     ms.set_device("CPU")
@@ -242,3 +243,42 @@ def test_cells_keep_working_after_errors(rng):
     loss, dx = grad(Tensor(x), labels)
     assert np.isfinite(loss.asnumpy()) and np.isfinite(dx.asnumpy()).all()
     assert ops.isfinite(dx).all()
+
+
+# ---- a non-finite incoming gradient is a value, not an error --------------------------------
+
+
+class _ConvLstmLoss(nn.Cell):
+    """conv -> LSTM -> mean square: both fused backward kernels see the scaled gradient."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = cnn.Conv2d(1, 2, 3)
+        self.lstm = cnn.LSTM(32, 3)
+
+    def construct(self, x):
+        y = self.conv(x)  # (4, 2, 4, 4): pad_mode "same"
+        y, _ = self.lstm(y.reshape(4, 1, 32))
+        return (y * y).mean() * 100
+
+
+def test_loss_scale_overflow_skips_the_step(ms_mode):
+    """A dynamic loss scale that overflows: the conv / LSTM backward pass the inf gradient on,
+    the step reports it (finite False), skips the update and halves the scale; the next steps
+    run (the backward kernels used to reject inf dy: a dead train graph in GRAPH mode, a
+    segfault in PYNATIVE)."""
+    net = _ConvLstmLoss()
+    step = TrainStep(
+        net,
+        nn.SGD(net.trainable_params(), 1e-3),
+        loss_scale=3e38,
+        dynamic=True,
+        drop_overflow_update=True,
+    )
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 1, 4, 4)).astype(np.float32))
+    scales = []
+    for _ in range(3):
+        loss, finite, scale = step(x)
+        assert np.isfinite(loss.asnumpy()) and not finite.asnumpy()
+        scales.append(float(scale.asnumpy()))
+    np.testing.assert_allclose(scales, [1.5e38, 7.5e37, 3.75e37], rtol=1e-6)
