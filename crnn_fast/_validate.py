@@ -129,6 +129,8 @@ def label_lengths_from_padding(labels: np.ndarray, C: int, blank: int) -> np.nda
     padding value (``blank`` or outside [0, C)); a valid label after padding is an error."""
     valid = (labels != blank) & (labels >= 0) & (labels < C)
     S = labels.shape[1]
+    if S == 0:  # (argmin of an empty row raises)
+        return np.zeros(labels.shape[0], np.int32)
     lengths = np.where(valid.all(1), S, np.argmin(valid, 1)).astype(np.int32)
     for b, n in enumerate(lengths):
         after = np.flatnonzero(valid[b, n:])

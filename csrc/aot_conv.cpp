@@ -15,7 +15,7 @@ namespace aot {
 namespace {
 
 // The forward reads the relu flag; the backward skips it and the NaN/Inf scan of x and w (its
-// forward did that).
+// forward did that) and lets a non-finite dy through (see crnn_aot_conv2d_backward).
 crnn_conv2d_desc parse(const Args &a, int n_total, bool forward) {
   require(a.n == n_total,
           "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
@@ -89,7 +89,10 @@ CRNN_AOT_EXPORT int crnn_aot_conv2d_backward(int nparam, void **params, int *ndi
     const crnn_conv2d_desc d = parse(a, 8, false);
     a.expect(2, "dy", "float32", 4, "(B, C_out, H_out, W_out)");
     a.expect_dims(2, "dy", {d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)});
-    require_finite(a, 2, "dy");
+    // A non-finite dy is a valid incoming gradient (a loss-scale overflow): it propagates into
+    // dx / dw / db, where the train step's overflow check sees it. Rejecting it would fail the
+    // step instead (GRAPH: MindSpore never runs that train graph again; PYNATIVE: the ops after
+    // the failed bprop read its unallocated outputs and crash).
     a.expect_dims(5, "dx", {d.B, d.C_in, d.H, d.W});
     a.expect_dims(6, "dw", {d.C_out, d.C_in / d.groups, d.kh, d.kw});
     a.expect_dims(7, "db", {d.C_out});

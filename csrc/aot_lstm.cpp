@@ -155,7 +155,8 @@ CRNN_AOT_EXPORT int crnn_aot_lstm_backward(int nparam, void **params, int *ndims
     expect_output(a, i + 2, "dy", {d.T, d.B, c.D * d.H});
     expect_output(a, i + 3, "dh_n", {c.LD, d.B, d.H});
     expect_output(a, i + 4, "dc_n", {c.LD, d.B, d.H});
-    for (int k : {2, 3, 4}) require_finite(a, i + k, k == 2 ? "dy" : k == 3 ? "dh_n" : "dc_n");
+    // Non-finite dy / dh_n / dc_n pass (a loss-scale overflow): they propagate into the
+    // gradients for the train step's overflow check; see crnn_aot_conv2d_backward.
     const int o = i + 5;
     expect_output(a, o, "dx", {d.T, d.B, d.I});
     expect_output(a, o + 1, "dh0", {c.LD, d.B, d.H});

@@ -29,7 +29,8 @@ class CTCLoss(c.EagerCheckCell):
     ``label_lengths (B,)``); input_lengths ``(B,)`` (default: T for every sample).
     Returns a scalar (``reduction="none"``: per-sample ``(B,)``) in pred's dtype.
     ``pred_seq_len``, ``max_label_len`` and ``batch_size`` are MindOCR's YAML arguments; when
-    given they are checked against the inputs (MindOCR requires pred_seq_len > max_label_len).
+    given they are checked against the inputs' shapes, T, S and B (a ``ValueError``, at compile
+    time in GRAPH mode; MindOCR requires pred_seq_len > max_label_len).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class CTCLoss(c.EagerCheckCell):
     def construct(self, pred, label, input_lengths=None, label_lengths=None):
         if self.eager:
             self._check(pred, label, input_lengths, label_lengths)
+        self._check_config(pred.shape, label.shape)
         dtype = pred.dtype
         logits = pred if dtype == mstype.float32 else pred.astype(mstype.float32)
         if label.dtype != mstype.int32:
@@ -120,6 +122,26 @@ class CTCLoss(c.EagerCheckCell):
             loss = ops.select(ops.isinf(loss), ops.zeros_like(loss), loss)
         return loss
 
+    def _check_config(self, pred_shape, label_shape) -> None:
+        """The inputs against MindOCR's ``pred_seq_len`` / ``batch_size`` / ``max_label_len``
+        (shapes only: in GRAPH mode raised at compile time)."""
+        if len(pred_shape) != 3:
+            raise ValueError(f"pred must have rank 3 (T, B, C), got shape {pred_shape}")
+        T, B = pred_shape[0], pred_shape[1]
+        if self.pred_seq_len is not None and T != self.pred_seq_len:
+            raise ValueError(f"pred has T = {T} frames, but pred_seq_len = {self.pred_seq_len}")
+        if self.batch_size is not None and B != self.batch_size:
+            raise ValueError(
+                f"pred has B = {B} samples (pred shape {pred_shape}), but batch_size = "
+                f"{self.batch_size}: MindOCR's CTCLoss builds its input lengths for exactly "
+                "batch_size samples (drop the last incomplete batch: drop_remainder=True)"
+            )
+        if self.max_label_len is not None and len(label_shape) == 2:
+            if label_shape[1] > self.max_label_len:
+                raise ValueError(
+                    f"label has S = {label_shape[1]} > max_label_len = {self.max_label_len}"
+                )
+
     def _check(self, pred, label, input_lengths, label_lengths) -> None:
         """Host-side checks of the label and length values (PYNATIVE only); the logits stay
         on the device (NaN/+Inf or an all--inf frame in them is reported by the kernel)."""
@@ -128,16 +150,6 @@ class CTCLoss(c.EagerCheckCell):
         if pred.dtype not in (mstype.float32, mstype.float16):
             raise TypeError(f"pred must be float32 or float16, got {pred.dtype}")
         T, B, C = pred.shape
-        if self.pred_seq_len is not None and T != self.pred_seq_len:
-            raise ValueError(f"pred has T = {T} frames, but pred_seq_len = {self.pred_seq_len}")
-        if (
-            self.max_label_len is not None
-            and label.ndim == 2
-            and label.shape[1] > self.max_label_len
-        ):
-            raise ValueError(
-                f"label has S = {label.shape[1]} > max_label_len = {self.max_label_len}"
-            )
         blank = v.resolve_blank(self.blank, C)
         labels = v.as_int32(c.host(label), "label", 2, "(B, S)")
         v.check_dim(labels, 0, B, "label", "B")

@@ -12,9 +12,11 @@ int32/int64 (default: T for every sample). ``blank=-1`` means ``C - 1`` (MindOCR
 
 Shape/dtype errors (rank, dtype, input_lengths shape, blank outside ``[0, C)``) raise
 ``ValueError``/``TypeError`` naming the argument at the call in PYNATIVE and at compile time in
-GRAPH mode. Value errors (input_lengths outside ``[0, T]``, NaN/+Inf, a frame that is -inf
-for every class or, for the beam search, negative ``probs``) are checked on the host only while
-the Cell runs eagerly (PYNATIVE). -inf logits / log-probs are probability 0 and accepted.
+GRAPH mode. Value errors (input_lengths outside ``[0, T]``, NaN/+Inf, a frame that is -inf for
+every class, negative ``probs``) are checked on the host, before the op runs, while the Cell runs
+eagerly (PYNATIVE): a ``ValueError`` naming ``scores`` / ``input_lengths`` at the failing call.
+In GRAPH mode the op's own check raises from the graph call (see ``crnn_fast.ops._custom``).
+-inf logits / log-probs are probability 0 and accepted.
 
 Backends: ``CRNN_FAST_BACKEND=cpu`` (aot kernel) or ``numpy`` (pyfunc). MindSpore has no stock
 decoder with these outputs (``ops.CTCGreedyDecoder`` returns a sparse tensor and no
@@ -99,6 +101,20 @@ class _Decoder(c.EagerCheckCell):
             T = scores.shape[1] if self.batch_first else scores.shape[0]
             v.check_lengths(c.host(input_lengths), T, "input_lengths", "T")
 
+    def _host_scores(self, scores, input_lengths):
+        """(scores on the host, input lengths (B,)) for the value checks (PYNATIVE only)."""
+        x = c.host(scores)
+        T, B = (x.shape[1], x.shape[0]) if self.batch_first else x.shape[:2]
+        lens = np.full(B, T) if input_lengths is None else c.host(input_lengths)
+        return x, lens
+
+    def _check_finite(self, x, lens) -> None:
+        """The frames read (``lens[b]`` per sample) follow ``crnn_fast._validate.check_finite``
+        (no NaN/+Inf, no all -inf frame, no negative ``probs``), checked before the op runs."""
+        v.check_finite(
+            x, lens, "scores", batch_axis=0 if self.batch_first else 1, input_kind=self.input_kind
+        )
+
 
 class CTCGreedyDecoder(_Decoder):
     """Greedy (best-path) CTC decoding: per-frame argmax, merge repeats, drop blank.
@@ -113,6 +129,8 @@ class CTCGreedyDecoder(_Decoder):
       frame, 0 when nothing is emitted (MindOCR's ``RecCTCLabelDecode`` rule).
 
     Argmax ties go to the lowest class. Works in PYNATIVE and GRAPH mode; not differentiable.
+    NaN / Inf in the frames read: ``ValueError`` naming ``scores``, from the host check before
+    the op in PYNATIVE, from the op's own check in GRAPH mode.
     """
 
     def __init__(self, blank: int = -1, input_kind: str = "logits", batch_first: bool = False):
@@ -124,6 +142,8 @@ class CTCGreedyDecoder(_Decoder):
         if self.eager:
             self._check_eager(scores, input_lengths)
         scores, input_lengths = self._prepare(scores, input_lengths)
+        if self.eager:
+            self._check_finite(*self._host_scores(scores, input_lengths))
         ids, lengths, probs = self.op(scores, input_lengths)
         count = ops.maximum(lengths, 1).astype(mstype.float32)
         return ids, lengths, probs.sum(1) / count
@@ -168,7 +188,7 @@ class CTCBeamSearchDecoder(_Decoder):
         self.num_threads = int(num_threads)
         self.cfg_0 = c.int_config(0)
         self.cfg_1 = c.int_config(1)
-        self.op = c.custom(self._search, self._shape, self._dtype)
+        self.op = c.FusedOpCell(c.custom(self._search, self._shape, self._dtype))
 
     def construct(self, scores, input_lengths=None):
         if self.eager:
@@ -182,15 +202,11 @@ class CTCBeamSearchDecoder(_Decoder):
 
     def _check_values(self, scores, input_lengths) -> None:
         """Host-side checks of what the search would reject (PYNATIVE only)."""
-        x = c.host(scores)
+        x, lens = self._host_scores(scores, input_lengths)
         T, B = (x.shape[1], x.shape[0]) if self.batch_first else x.shape[:2]
-        lens = np.full(B, T) if input_lengths is None else c.host(input_lengths)
         _beam_options(self.beam_width, self.top_n, self.top_k, self.logp_cutoff, T)
         v.check_scores(x, "scores", T, B, x.shape[2])
-        # NaN, +inf, all--inf frames and (probs) negative values, as the search rejects them
-        v.check_finite(
-            x, lens, "scores", batch_axis=0 if self.batch_first else 1, input_kind=self.input_kind
-        )
+        self._check_finite(x, lens)
 
     def _shape(self, scores, in_len, cfg):
         T, B = (scores[1], scores[0]) if self.batch_first else (scores[0], scores[1])

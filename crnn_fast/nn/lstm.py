@@ -139,6 +139,9 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
             layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
             raise ValueError(f"x must have rank 3 {layout}, got shape {x.shape}")
         B, T = (x.shape[0], x.shape[1]) if self.batch_first else (x.shape[1], x.shape[0])
+        if B == 0 or T == 0:
+            what = "an empty batch (B = 0)" if B == 0 else "no time steps (T = 0)"
+            raise ValueError(f"x has {what}, shape {x.shape}")
         if hx is not None:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError("hx must be a tuple (h0, c0)")

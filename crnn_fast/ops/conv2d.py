@@ -27,6 +27,10 @@ def _desc(x, w, cfg, pads):
     c.require(len(x) == 4, f"x must have rank 4 (B, C_in, H, W), got shape {tuple(x)}")
     c.require(len(w) == 4, f"w must have rank 4 (C_out, C_in / groups, kh, kw), got {tuple(w)}")
     c.require_static(x, "x")
+    c.require(x[0] >= 1, f"x has an empty batch (B = 0), shape {tuple(x)}")
+    c.require(min(x[1:]) >= 1, f"x must have C_in, H, W >= 1, got shape {tuple(x)}")
+    c.require(w[0] >= 1, f"w has no output channels (C_out = 0), shape {tuple(w)}")
+    c.require(min(w[2:]) >= 1, f"w has an empty kernel (kh, kw) = {tuple(w[2:])}")
     c.require(len(cfg) == 6 and cfg[5] in (1, 2), f"bad conv2d config shape {tuple(cfg)}")
     s, d, g = (cfg[0], cfg[1]), (cfg[2], cfg[3]), cfg[4]
     p = tuple(v - 1 for v in pads)
@@ -135,7 +139,7 @@ def conv2d_ops(backend: str) -> _Ops:
     raise ValueError(f"Conv2dOp backend must be 'cpu' or 'numpy', got {backend!r}")
 
 
-class Conv2dOp(c.Float32Cell):
+class Conv2dOp(c.FusedOpCell):
     """One fused conv2d op of fixed stride / padding / dilation / groups, optionally followed
     by a fused ReLU (module docstring)."""
 

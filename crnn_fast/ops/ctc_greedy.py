@@ -20,7 +20,7 @@ from ._custom import NONE_I32
 INPUT_KINDS = ("logits", "probs", "log_probs")
 
 
-class CTCGreedyOp(c.Float32Cell):
+class CTCGreedyOp(c.FusedOpCell):
     """Fused greedy decoder (see the module docstring)."""
 
     def __init__(

@@ -31,7 +31,7 @@ def _bprop(logits, labels, in_len, lab_len, cfg, out, dout):
     )
 
 
-class CTCLossOp(c.Float32Cell):
+class CTCLossOp(c.FusedOpCell):
     """Fused CTC loss + gradient (see the module docstring)."""
 
     def __init__(self, blank: int = -1, zero_infinity: bool = False, backend: str | None = None):

@@ -51,6 +51,8 @@ def _config(x, h0, seq, cfg, w):
     c.require(len(x) == 3, f"x must have rank 3 (T, B, I), got shape {tuple(x)}")
     c.require_static(x, "x")
     T, B, I = x
+    c.require(B >= 1, f"x has an empty batch (B = 0), time-major shape (T, B, I) = {tuple(x)}")
+    c.require(T >= 1, f"x has no time steps (T = 0), time-major shape (T, B, I) = {tuple(x)}")
     L, D, H = cfg
     n = [sum(int(np.prod(s)) for _, s in flat_layout(I, H, L, D == 2, b)) for b in (False, True)]
     if len(w) == 1 and w[0] not in n:
@@ -227,7 +229,7 @@ def lstm_ops(backend: str) -> _Ops:
     raise ValueError(f"LSTMStack backend must be 'cpu' or 'numpy', got {backend!r}")
 
 
-class LSTMStack(c.Float32Cell):
+class LSTMStack(c.FusedOpCell):
     """One fused op for an LSTM stack of fixed configuration (see the module docstring)."""
 
     def __init__(
