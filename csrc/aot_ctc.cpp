@@ -115,7 +115,9 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int
     opt.blank = blank;
     opt.zero_infinity = cfg[1];
     opt.error_index = &err;
-    const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, S, sizeof(float), &opt);
+    int64_t L_max = 0;  // the scratch is sized by the longest label, not the padded width S
+    for (int64_t b = 0; b < B; ++b) L_max = lab_len[b] > L_max ? lab_len[b] : L_max;
+    const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, L_max, sizeof(float), &opt);
     const crnn_status_t st =
         crnn_ctc_loss_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(0), labels, in_len,
                           lab_len, T, B, C, S, scratch(ws), ws, &opt);
