@@ -174,6 +174,10 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, i
         crnn_ctc_greedy_f32(a.ptr<int32_t>(3), a.ptr<int32_t>(4), a.ptr<float>(5),
                             reinterpret_cast<int32_t *>(buf + frames_off), a.ptr<float>(0), in_len,
                             T, B, C, buf, ws, &opt);
+    // every other invalid value was rejected above: a negative probability (as the bindings)
+    require(!(st == CRNN_STATUS_INVALID_VALUE && opt.input_kind == CRNN_CTC_PROBS && err >= 0),
+            "scores has negative values with input_kind='probs' (batch index " +
+                std::to_string(err) + ")");
     check_status(st, err, st == CRNN_STATUS_NONFINITE_INPUT ? "scores" : "CTC greedy decode");
   });
 }

@@ -496,3 +496,24 @@ def test_mindspore_ctc_op_scratch_is_not_kept():
     assert p.returncode == 0, p.stderr
     grown = float(p.stdout.strip().splitlines()[-1])
     assert grown < 40, f"RSS grew by {grown:.0f} MiB after one call (was ~230)"
+
+
+def test_mindspore_greedy_op_rejects_negative_probs():
+    """The aot greedy op names negative probabilities as the bindings do (in a child)."""
+    pytest.importorskip("mindspore")
+    code = """
+    import mindspore as ms
+    from crnn_fast import ops as cops
+    if hasattr(ms, "set_device"):
+        ms.set_device("CPU")
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    p = np.full((4, 2, 3), 1 / 3, np.float32)
+    p[2, 1, 0] = -0.1
+    try:
+        cops.CTCGreedyOp(input_kind="probs")(ms.Tensor(p))[0].asnumpy()
+    except RuntimeError:
+        print("aot:", cops.last_error())
+    """
+    p = run_child(code)
+    assert p.returncode == 0, p.stderr
+    assert "scores has negative values with input_kind='probs' (batch index 1)" in p.stdout
