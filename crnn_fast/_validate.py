@@ -6,7 +6,12 @@ friendly inputs (any integer dtype for lengths and labels) into the kernels' int
 
 from __future__ import annotations
 
+import contextlib
+import operator
+
 import numpy as np
+
+MAX_NUM_THREADS = 4096  # kMaxNumThreads (csrc/bind_args.h)
 
 
 def as_float_array(x, name: str, ndim: int, layout: str, dtypes=(np.float32, np.float64)):
@@ -31,7 +36,55 @@ def as_int32(x, name: str, ndim: int, layout: str) -> np.ndarray:
         raise ValueError(f"{name} must have rank {ndim} {layout}, got shape {a.shape}")
     if a.size and (a.min() < np.iinfo(np.int32).min or a.max() > np.iinfo(np.int32).max):
         raise ValueError(f"{name} has values outside the int32 range")
-    return np.ascontiguousarray(a, dtype=np.int32)
+    with memory_error_names(**{name: a}):
+        return np.ascontiguousarray(a, dtype=np.int32)
+
+
+def int_arg(x, name: str) -> int:
+    """An integer argument (int, numpy integer; not float or str) as ``int``."""
+    try:
+        return operator.index(x)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(x).__name__} {x!r}") from None
+
+
+def check_num_threads(num_threads) -> int:
+    """``num_threads`` in [0, MAX_NUM_THREADS] (0: all cores; more than the cores is clamped)."""
+    n = int_arg(num_threads, "num_threads")
+    if not 0 <= n <= MAX_NUM_THREADS:
+        raise ValueError(f"num_threads must be in [0, {MAX_NUM_THREADS}] (0: all cores), got {n}")
+    return n
+
+
+def check_no_overlap(out, out_name: str, **inputs) -> None:
+    """ValueError naming both when output ``out`` overlaps an input in memory (byte ranges, as
+    the bindings check: ``np.may_share_memory``). The kernels read inputs while writing
+    outputs, so an alias gives wrong results."""
+    if not isinstance(out, np.ndarray):
+        return
+    for in_name, a in inputs.items():
+        if isinstance(a, np.ndarray) and np.may_share_memory(out, a):
+            raise ValueError(
+                f"{out_name} shares memory with {in_name}: an output must not overlap an input "
+                "or another output (pass a separate array)"
+            )
+
+
+@contextlib.contextmanager
+def memory_error_names(**arrays):
+    """Re-raises a MemoryError of the NumPy fallback naming the largest of ``arrays``, its
+    shape and bytes (the bindings name the argument whose contiguous copy failed)."""
+    try:
+        yield
+    except MemoryError as e:
+        named = [(k, a) for k, a in arrays.items() if isinstance(a, np.ndarray)]
+        if not named:
+            raise
+        name, a = max(named, key=lambda kv: kv[1].size * kv[1].itemsize)
+        raise MemoryError(
+            f"{name} of shape {a.shape} and dtype {a.dtype} ({a.size * a.itemsize} bytes) is too "
+            f"large for the NumPy fallback: {e}"
+        ) from e
 
 
 def check_scores(x: np.ndarray, name: str, T: int, B: int, C: int) -> None:
@@ -44,7 +97,8 @@ def check_scores(x: np.ndarray, name: str, T: int, B: int, C: int) -> None:
 
 
 def resolve_blank(blank: int | None, C: int) -> int:
-    b = C - 1 if blank is None or blank == -1 else int(blank)
+    b = C - 1 if blank is None else int_arg(blank, "blank")
+    b = C - 1 if b == -1 else b
     if not 0 <= b < C:
         raise ValueError(f"blank must be in [0, C) = [0, {C}), got {blank}")
     return b
@@ -124,20 +178,38 @@ def output_array(out, name: str, shape: tuple, dtype) -> np.ndarray:
     return out
 
 
+PAD_LABEL = -1  # accepted as padding besides blank (crnn_fast's decoders pad their ids so)
+
+
 def label_lengths_from_padding(labels: np.ndarray, C: int, blank: int) -> np.ndarray:
-    """Label lengths (B,) int32 of labels padded MindOCR-style: a label ends at its first
-    padding value (``blank`` or outside [0, C)); a valid label after padding is an error."""
-    valid = (labels != blank) & (labels >= 0) & (labels < C)
-    S = labels.shape[1]
-    if S == 0:  # (argmin of an empty row raises)
-        return np.zeros(labels.shape[0], np.int32)
-    lengths = np.where(valid.all(1), S, np.argmin(valid, 1)).astype(np.int32)
-    for b, n in enumerate(lengths):
-        after = np.flatnonzero(valid[b, n:])
-        if after.size:
-            j = int(n + after[0])
+    """Label lengths (B,) int32 of labels ``(B, S)`` padded at the end.
+
+    MindOCR pads with the blank (C - 1); -1 (how crnn_fast's decoders pad their ids) is padding
+    too. A label is ``labels[b, :n]`` up to its first padding value, and only padding may follow
+    it. Any other value outside [0, C) is an error ("labels[b, j] = 40 is outside [0, C) ..."),
+    and so is a class id after the padding ("... follows padding at position n").
+    Same rules and messages as ``derive_label_lengths`` in csrc/aot_ctc.cpp.
+    """
+    labels = np.asarray(labels)
+    B, S = labels.shape
+    if S == 0:  # (argmax of an empty row raises)
+        return np.zeros(B, np.int32)
+    pad = (labels == blank) | (labels == PAD_LABEL)
+    lengths = np.where(pad.any(1), np.argmax(pad, 1), S).astype(np.int32)
+    out_of_range = ~pad & ((labels < 0) | (labels >= C))
+    after_pad = ~pad & (np.arange(S)[None, :] > lengths[:, None])
+    bad = out_of_range | after_pad
+    if bad.any():
+        b = int(np.flatnonzero(bad.any(1))[0])
+        j = int(np.argmax(bad[b]))
+        n, value = int(lengths[b]), int(labels[b, j])
+        if out_of_range[b, j]:
             raise ValueError(
-                f"labels[{b}, {j}] = {int(labels[b, j])} follows padding at position {n} "
-                f"(pad with blank = {blank} only at the end)"
+                f"labels[{b}, {j}] = {value} is outside [0, C) (C = {C}, blank = {blank}); "
+                f"pad labels at the end with blank = {blank} (or {PAD_LABEL})"
             )
+        raise ValueError(
+            f"labels[{b}, {j}] = {value} follows padding at position {n} "
+            f"(pad with blank = {blank} only at the end)"
+        )
     return lengths

@@ -21,9 +21,17 @@ __all__ = ["ConvGrads", "conv2d_backward", "conv2d_forward"]
 ConvGrads = ref.ConvGrads
 
 
-def _prepare(x, w, stride, pad_mode, padding, dilation):
+def _prepare(x, w, stride, pad_mode, padding, dilation, groups, num_threads):
+    """Checks shared by the forward and the backward (the binding's messages for its own)."""
+    v.int_arg(groups, "groups")
+    v.check_num_threads(num_threads)
     x = v.as_float_array(x, "x", 4, "(B, C_in, H, W)", (np.float32,))
     w = v.as_float_array(w, "w", 4, "(C_out, C_in / groups, kh, kw)", (np.float32,))
+    if min(w.shape[0], w.shape[2], w.shape[3]) < 1:
+        raise ValueError(
+            f"w must have C_out, kh, kw >= 1, got shape {w.shape} "
+            "(layout (C_out, C_in / groups, kh, kw))"
+        )
     s, d = ref._pair(stride, "stride"), ref._pair(dilation, "dilation")
     return x, w, s, d, ref.resolve_padding(pad_mode, padding, w.shape[2:], s, d, x.shape[2:])
 
@@ -47,14 +55,15 @@ def conv2d_forward(
     num_threads: int = 0,
 ) -> np.ndarray:
     """y (B, C_out, H_out, W_out) float32; see the module docstring."""
-    x, w, s, d, pads = _prepare(x, w, stride, pad_mode, padding, dilation)
+    x, w, s, d, pads = _prepare(x, w, stride, pad_mode, padding, dilation, groups, num_threads)
     if b is not None:
         b = v.as_float_array(b, "b", 1, "(C_out,)", (np.float32,))
         v.check_dim(b, 0, w.shape[0], "b", "C_out")
     if _backend.use_compiled():
         return _backend._C.conv2d_forward(x, w, b, s, pads, d, groups, relu, num_threads)
-    _check_finite(x=x, w=w, b=b)
-    y = ref.conv2d_forward(x, w, b, s, pads, d, groups)
+    with v.memory_error_names(x=x, w=w):
+        _check_finite(x=x, w=w, b=b)
+        y = ref.conv2d_forward(x, w, b, s, pads, d, groups)
     return (np.maximum(y, 0.0) if relu else y).astype(np.float32)
 
 
@@ -72,13 +81,14 @@ def conv2d_backward(
     """Gradients (d_x (B, C_in, H, W), d_w like w, d_b (C_out,)) float32 of a loss given
     d_y = dL/dy (B, C_out, H_out, W_out), for the forward with the same arguments (without
     ReLU: multiply d_y by (y > 0) first)."""
-    x, w, s, d, pads = _prepare(x, w, stride, pad_mode, padding, dilation)
+    x, w, s, d, pads = _prepare(x, w, stride, pad_mode, padding, dilation, groups, num_threads)
     d_y = v.as_float_array(d_y, "d_y", 4, "(B, C_out, H_out, W_out)", (np.float32,))
     if _backend.use_compiled():
         return ConvGrads(*_backend._C.conv2d_backward(d_y, x, w, s, pads, d, groups, num_threads))
-    _check_finite(d_y=d_y, x=x, w=w)
-    want = (x.shape[0], w.shape[0], *ref.output_hw(x.shape[2:], w.shape[2:], s, d, pads))
-    if d_y.shape != want:
-        raise ValueError(f"d_y must have the forward output's shape {want}, got {d_y.shape}")
-    g = ref.conv2d_backward(d_y, x, w, s, pads, d, groups)
+    with v.memory_error_names(d_y=d_y, x=x, w=w):
+        _check_finite(d_y=d_y, x=x, w=w)
+        want = (x.shape[0], w.shape[0], *ref.output_hw(x.shape[2:], w.shape[2:], s, d, pads))
+        if d_y.shape != want:
+            raise ValueError(f"d_y must have the forward output's shape {want}, got {d_y.shape}")
+        g = ref.conv2d_backward(d_y, x, w, s, pads, d, groups)
     return ConvGrads(*(a.astype(np.float32) for a in g))

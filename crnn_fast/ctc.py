@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 
 import numpy as np
 
@@ -51,8 +50,10 @@ def ctc_loss(
     that is ``-inf`` for every class (among the frames read) raise ``ValueError``.
     ``loss_out``/``grad_out``: optional preallocated outputs (logits' dtype, shapes ``(B,)``
     and ``(T, B, C)``, C-contiguous) that are filled and returned; reusing them across calls
-    avoids the page faults of a fresh gradient array.
+    avoids the page faults of a fresh gradient array; they must not overlap an input or each
+    other (``ValueError`` naming both). ``num_threads`` in [0, 4096] (0: all cores).
     """
+    num_threads = v.check_num_threads(num_threads)
     labels = v.as_int32(labels, "labels", 2, "(B, S)")
     input_lengths = v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
     label_lengths = v.as_int32(label_lengths, "label_lengths", 1, "(B,)")
@@ -70,6 +71,33 @@ def ctc_loss(
             loss_out,
             grad_out,
         )
+    arrays = dict(logits=logits, labels=labels, input_lengths=input_lengths)
+    with v.memory_error_names(**arrays, label_lengths=label_lengths):
+        return _ctc_loss_numpy(
+            logits,
+            labels,
+            input_lengths,
+            label_lengths,
+            blank,
+            zero_infinity,
+            compute_grad,
+            loss_out,
+            grad_out,
+        )
+
+
+def _ctc_loss_numpy(
+    logits,
+    labels,
+    input_lengths,
+    label_lengths,
+    blank,
+    zero_infinity,
+    compute_grad,
+    loss_out,
+    grad_out,
+):
+    """ctc_loss on the float64 NumPy reference, with the binding's checks."""
     logits = v.as_float_array(logits, "logits", 3, "(T, B, C)")
     T, B, C = logits.shape
     v.check_scores(logits, "logits", T, B, C)
@@ -81,6 +109,11 @@ def ctc_loss(
     v.check_lengths(label_lengths, labels.shape[1], "label_lengths", "S")
     v.check_labels(labels, label_lengths, C, blank)
     v.check_finite(logits, input_lengths, "logits")
+    inputs = dict(
+        logits=logits, labels=labels, input_lengths=input_lengths, label_lengths=label_lengths
+    )
+    v.check_no_overlap(loss_out, "loss_out", **inputs)
+    v.check_no_overlap(grad_out, "grad_out", **inputs, loss_out=loss_out)
     loss_out = v.output_array(loss_out, "loss_out", (B,), logits.dtype)
     if compute_grad:
         grad_out = v.output_array(grad_out, "grad_out", (T, B, C), logits.dtype)
@@ -137,6 +170,7 @@ def ctc_greedy_decode(
     ``-inf`` logits/log-probs are probability 0 (never the argmax); NaN, ``+inf``, a frame that
     is ``-inf`` for every class and negative probs raise ``ValueError``.
     """
+    num_threads = v.check_num_threads(num_threads)
     if _backend.use_compiled():
         lens = (
             None if input_lengths is None else v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
@@ -145,17 +179,22 @@ def ctc_greedy_decode(
         return GreedyResult(
             *_backend._C.ctc_greedy_decode(scores, lens, b, input_kind, batch_first, num_threads)
         )
-    scores, lens, blank = _decoder_args(scores, input_lengths, blank, input_kind, batch_first)
-    r = ref.ctc_greedy_decode(scores, lens, blank, input_kind, batch_first)
+    # (unread frames may hold NaN/Inf or, with probs, negative values)
+    with (
+        v.memory_error_names(scores=scores, input_lengths=input_lengths),
+        np.errstate(invalid="ignore", divide="ignore"),
+    ):
+        scores, lens, blank = _decoder_args(scores, input_lengths, blank, input_kind, batch_first)
+        r = ref.ctc_greedy_decode(scores, lens, blank, input_kind, batch_first)
     return GreedyResult(r.ids, r.lengths, r.probs.astype(np.float32), r.frames)
 
 
 def _beam_options(beam_width, top_n, top_k, logp_cutoff, T: int) -> tuple[int, int, int, float]:
     """The beam options as the binding checks them (same messages)."""
     beam_width, top_n, top_k = (
-        operator.index(beam_width),
-        operator.index(top_n),
-        operator.index(top_k),
+        v.int_arg(beam_width, "beam_width"),
+        v.int_arg(top_n, "top_n"),
+        v.int_arg(top_k, "top_k"),
     )
     if not isinstance(logp_cutoff, numbers.Real):
         raise TypeError(f"logp_cutoff must be a real number, got {type(logp_cutoff).__name__}")
@@ -197,6 +236,7 @@ def ctc_prefix_beam_search(
     ``(B, top_n, T)`` int32 (-1 padded), lengths ``(B, top_n)`` int32 and scores ``(B, top_n)``
     float64 log-probabilities, best first (``-inf`` where fewer than ``top_n`` prefixes exist).
     """
+    num_threads = v.check_num_threads(num_threads)
     if _backend.use_compiled():
         lens = (
             None if input_lengths is None else v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
@@ -216,10 +256,15 @@ def ctc_prefix_beam_search(
                 num_threads,
             )
         )
-    scores, lens, blank = _decoder_args(scores, input_lengths, blank, input_kind, batch_first)
-    T = scores.shape[1] if batch_first else scores.shape[0]
-    beam_width, top_n, top_k, logp_cutoff = _beam_options(beam_width, top_n, top_k, logp_cutoff, T)
-    with np.errstate(invalid="ignore", divide="ignore"):  # unread frames may hold NaN/Inf
+    # (unread frames may hold NaN/Inf)
+    with (
+        v.memory_error_names(scores=scores, input_lengths=input_lengths),
+        np.errstate(invalid="ignore", divide="ignore"),
+    ):
+        scores, lens, blank = _decoder_args(scores, input_lengths, blank, input_kind, batch_first)
+        T = scores.shape[1] if batch_first else scores.shape[0]
+        opts = _beam_options(beam_width, top_n, top_k, logp_cutoff, T)
+        beam_width, top_n, top_k, logp_cutoff = opts
         return ref_beam.ctc_prefix_beam_search(
             scores, lens, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first
         )

@@ -38,6 +38,27 @@ class LSTMGrads(NamedTuple):
     d_params: dict[str, np.ndarray]
 
 
+NO_RESERVE = (
+    "reserve is None: lstm_backward needs the reserve of a training forward; run "
+    "lstm_forward(..., training=True) (an inference forward returns no reserve)"
+)  # kNoReserve (csrc/bind_lstm.cpp)
+
+
+def _check_scalars(params, hidden_size, num_layers, num_threads) -> tuple[int, int, int]:
+    """The binding's type checks of params, hidden_size, num_layers, num_threads (same
+    messages), done here for both paths."""
+    if not isinstance(params, dict):
+        raise TypeError(
+            "params must be a dict of float32 arrays keyed by parameter name, got "
+            f"{type(params).__name__}"
+        )
+    return (
+        v.int_arg(hidden_size, "hidden_size"),
+        v.int_arg(num_layers, "num_layers"),
+        v.check_num_threads(num_threads),
+    )
+
+
 def _check_numpy_args(x, params, H, L, bidirectional, has_bias, h0, c0, seq_length):
     T, B, I = x.shape
     if min(T, B, I) < 1:
@@ -75,6 +96,33 @@ def _check_numpy_args(x, params, H, L, bidirectional, has_bias, h0, c0, seq_leng
         v.check_lengths(seq_length, T, "seq_length", "T")
 
 
+def _check_backward_arrays(cache, **arrays) -> None:
+    """The binding's checks of d_output, x, output and d_h_n / d_c_n: float32, shaped like the
+    forward's (the reserve's) and finite; the NumPy path reads only the reserve and the
+    gradients, but takes the same arguments as the compiled one."""
+    T, B = cache.valid.shape
+    H, D = cache.hidden_size, 2 if cache.bidirectional else 1
+    out, state = (T, B, D * H), (cache.num_layers * D, B, H)
+    want = dict(d_output=out, output=out, x=cache.inputs[0].shape, d_h_n=state, d_c_n=state)
+    want.update(h0=state, c0=state)
+    params, seq_length = arrays.pop("params"), arrays.pop("seq_length")
+    if seq_length is not None:
+        v.check_dim(seq_length, 0, B, "seq_length", "B")
+        v.check_lengths(seq_length, T, "seq_length", "T")
+    for k, p in cache.params.items():
+        if k not in params:
+            raise ValueError(f"params is missing '{k}'")
+        arrays[f"params['{k}']"], want[f"params['{k}']"] = params[k], p.shape
+    for name, a in arrays.items():
+        if a is None and name in ("d_h_n", "d_c_n", "h0", "c0"):
+            continue
+        v.as_float_array(a, name, len(want[name]), str(want[name]), dtypes=(np.float32,))
+        if a.shape != want[name]:
+            raise ValueError(f"{name} must have shape {want[name]}, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} contains NaN or Inf")
+
+
 def lstm_forward(
     x: np.ndarray,
     params: dict[str, np.ndarray],
@@ -96,9 +144,12 @@ def lstm_forward(
     alone; the reverse direction starts at the sample's last valid frame. ``training`` also
     returns the reserve (activated gates, cell states, inner layer outputs) for the backward.
     """
+    hidden_size, num_layers, num_threads = _check_scalars(
+        params, hidden_size, num_layers, num_threads
+    )
     x = v.as_float_array(x, "x", 3, "(B, T, I)" if batch_first else "(T, B, I)", (np.float32,))
     if batch_first:
-        x = np.ascontiguousarray(x.transpose(1, 0, 2))
+        x = x.transpose(1, 0, 2)  # a view: the binding (or the reference) copies it
     if seq_length is not None:
         seq_length = v.as_int32(seq_length, "seq_length", 1, "(B,)")
     if _backend.use_compiled():
@@ -116,20 +167,22 @@ def lstm_forward(
             num_threads,
         )
     else:
-        _check_numpy_args(
-            x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length
-        )
-        names = ref.lstm_param_names(num_layers, bidirectional, has_bias)
-        r = ref.lstm_forward(
-            x.astype(np.float64),
-            {k: np.asarray(params[k], np.float64) for k in names},
-            hidden_size,
-            num_layers,
-            bidirectional,
-            None if h0 is None else h0.astype(np.float64),
-            None if c0 is None else c0.astype(np.float64),
-            seq_length,
-        )
+        arrays = {f"params['{k}']": a for k, a in params.items()}
+        with v.memory_error_names(x=x, **arrays):
+            _check_numpy_args(
+                x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length
+            )
+            names = ref.lstm_param_names(num_layers, bidirectional, has_bias)
+            r = ref.lstm_forward(
+                np.ascontiguousarray(x, np.float64),
+                {k: np.asarray(params[k], np.float64) for k in names},
+                hidden_size,
+                num_layers,
+                bidirectional,
+                None if h0 is None else h0.astype(np.float64),
+                None if c0 is None else c0.astype(np.float64),
+                seq_length,
+            )
         y, h_n, c_n = (a.astype(np.float32) for a in (r.output, r.h_n, r.c_n))
         reserve = r.cache if training else None
     if batch_first:
@@ -162,9 +215,14 @@ def lstm_backward(
     Pass the forward's ``x``, ``output``, ``reserve`` and the same arguments. Returns the
     gradients of x, h0, c0 and every parameter (float32).
     """
+    if reserve is None:
+        raise ValueError(NO_RESERVE)
+    hidden_size, num_layers, num_threads = _check_scalars(
+        params, hidden_size, num_layers, num_threads
+    )
     if batch_first:
-        d_output, x, output = (
-            np.ascontiguousarray(np.asarray(a).transpose(1, 0, 2)) for a in (d_output, x, output)
+        d_output, x, output = (  # views: the binding copies them
+            a.transpose(1, 0, 2) if isinstance(a, np.ndarray) else a for a in (d_output, x, output)
         )
     if seq_length is not None:
         seq_length = v.as_int32(seq_length, "seq_length", 1, "(B,)")
@@ -189,7 +247,13 @@ def lstm_backward(
     else:
         if not isinstance(reserve, ref.LSTMCache):
             raise TypeError("reserve must be what lstm_forward(training=True) returned")
-        g = ref.lstm_backward(d_output, d_h_n, d_c_n, reserve)
+        arrays = {f"params['{k}']": a for k, a in params.items()}
+        with v.memory_error_names(d_output=d_output, x=x, output=output, **arrays):
+            _check_backward_arrays(
+                reserve, d_output=d_output, x=x, output=output, d_h_n=d_h_n, d_c_n=d_c_n,
+                h0=h0, c0=c0, params=params, seq_length=seq_length,
+            )  # fmt: skip
+            g = ref.lstm_backward(d_output, d_h_n, d_c_n, reserve)
         dx, dh0, dc0 = (a.astype(np.float32) for a in (g.d_x, g.d_h0, g.d_c0))
         grads = {k: a.astype(np.float32) for k, a in g.d_params.items()}
     if batch_first:

@@ -5,7 +5,8 @@
 //   1 labels (B, S) int32
 //   2 input_lengths (B,) int32 (read only when config[2] = 1; else every sample has T frames)
 //   3 label_lengths (B,) int32 (read only when config[3] = 1; else each label ends at its
-//     first padding value: blank or outside [0, C) -- MindOCR pads with C-1 = blank)
+//     first padding value: blank (MindOCR pads with C-1 = blank) or -1; other values outside
+//     [0, C) are an error)
 //   4 config (4,) int32: blank (negative: C + blank), zero_infinity, has_input_lengths,
 //   has_label_lengths
 // outputs: 5 loss (B,) float32, 6 grad (T, B, C) float32 = d loss[b] / d logits[t, b, :].
@@ -27,18 +28,29 @@ namespace crnn {
 namespace aot {
 namespace {
 
-// Label lengths from padding; a valid label after padding is an error (as in ops.CTCLoss).
+// Label lengths from padding: a label ends at its first padding value (blank, as MindOCR pads,
+// or -1); only padding may follow, and any other value outside [0, C) is an error. Same rules
+// and messages as crnn_fast._validate.label_lengths_from_padding.
 void derive_label_lengths(int32_t *lens, const int32_t *labels, int64_t B, int64_t S, int64_t C,
                           int32_t blank) {
   for (int64_t b = 0; b < B; ++b) {
     const int32_t *row = labels + b * S;
-    int64_t n = 0;
-    while (n < S && row[n] != blank && row[n] >= 0 && row[n] < C) ++n;
-    for (int64_t j = n + 1; j < S; ++j)
-      require(row[j] == blank || row[j] < 0 || row[j] >= C,
-              "labels[" + std::to_string(b) + ", " + std::to_string(j) + "] = " +
-                  std::to_string(row[j]) + " follows padding at position " + std::to_string(n) +
-                  " (pad with blank = " + std::to_string(blank) + " only at the end)");
+    int64_t n = S;
+    for (int64_t j = 0; j < S; ++j) {
+      const int32_t v = row[j];
+      const bool pad = v == blank || v == -1;
+      if (pad && n == S) n = j;
+      if (pad) continue;
+      if (v >= 0 && v < C && n == S) continue;
+      const std::string at =
+          "labels[" + std::to_string(b) + ", " + std::to_string(j) + "] = " + std::to_string(v);
+      require(v >= 0 && v < C,
+              at + " is outside [0, C) (C = " + std::to_string(C) +
+                  ", blank = " + std::to_string(blank) +
+                  "); pad labels at the end with blank = " + std::to_string(blank) + " (or -1)");
+      require(false, at + " follows padding at position " + std::to_string(n) +
+                         " (pad with blank = " + std::to_string(blank) + " only at the end)");
+    }
     lens[b] = static_cast<int32_t>(n);
   }
 }
@@ -106,7 +118,9 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int
     opt.zero_infinity = cfg[1];
     opt.error_index = &err;
     opt.error_frame = &err_frame;
-    const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, S, sizeof(float), &opt);
+    int64_t L_max = 0;  // the scratch is sized by the longest label, not the padded width S
+    for (int64_t b = 0; b < B; ++b) L_max = lab_len[b] > L_max ? lab_len[b] : L_max;
+    const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, L_max, sizeof(float), &opt);
     const crnn_status_t st =
         crnn_ctc_loss_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(0), labels, in_len,
                           lab_len, T, B, C, S, scratch(ws), ws, &opt);

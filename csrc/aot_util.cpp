@@ -4,6 +4,8 @@
 #include <stdio.h>
 
 #include <mutex>
+#include <new>
+#include <string>
 #include <vector>
 
 #include "../kernels/cpu/checks.h"
@@ -33,10 +35,27 @@ std::string last_error() {
   return g_last_error;
 }
 
+namespace {
+// Scratch cached per thread up to this size; a larger one is released after the call
+// (trim_scratch), so one big call does not pin its scratch for the life of the thread.
+constexpr size_t kScratchCacheBytes = size_t{64} << 20;
+thread_local std::vector<char> t_scratch;
+}  // namespace
+
 void *scratch(size_t bytes) {
-  thread_local std::vector<char> buf;
-  if (buf.size() < bytes) buf.resize(bytes);
-  return buf.data();
+  if (t_scratch.size() < bytes) {
+    try {
+      t_scratch.resize(bytes);
+    } catch (const std::bad_alloc &) {
+      fail(CRNN_STATUS_EXECUTION_FAILED,
+           "cannot allocate " + std::to_string(bytes) + " bytes of kernel workspace");
+    }
+  }
+  return t_scratch.data();
+}
+
+void trim_scratch() {
+  if (t_scratch.capacity() > kScratchCacheBytes) std::vector<char>().swap(t_scratch);
 }
 
 int32_t *int_scratch(size_t n) {

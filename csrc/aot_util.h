@@ -29,8 +29,10 @@ struct Error {
 void set_last_error(const std::string &msg);
 std::string last_error();
 
-// Bytes of per-thread scratch, reused across calls (the kernels never allocate).
+// Bytes of per-thread scratch, reused across calls (the kernels never allocate); kept after
+// the call only up to 64 MB (guarded() calls trim_scratch()).
 void *scratch(size_t bytes);
+void trim_scratch();
 // int32 scratch of n elements, separate from `scratch`.
 int32_t *int_scratch(size_t n);
 
@@ -57,16 +59,18 @@ struct Args {
 // Runs `body` and maps failures to a return code (0 = success) and the last-error message.
 template <typename F>
 int guarded(const char *entry, F &&body) {
+  int rc = 0;
   try {
     body();
-    return 0;
   } catch (const Error &e) {
     set_last_error(std::string("crnn_fast aot ") + entry + ": " + e.msg);
-    return static_cast<int>(e.code);
+    rc = static_cast<int>(e.code);
   } catch (const std::exception &e) {
     set_last_error(std::string("crnn_fast aot ") + entry + ": " + e.what());
-    return static_cast<int>(CRNN_STATUS_EXECUTION_FAILED);
+    rc = static_cast<int>(CRNN_STATUS_EXECUTION_FAILED);
   }
+  trim_scratch();
+  return rc;
 }
 
 // INVALID_VALUE with `msg` unless ok; NONFINITE_INPUT naming tensor i unless all finite.

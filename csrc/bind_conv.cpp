@@ -23,13 +23,21 @@ struct ConvArgs {
   crnn_conv2d_desc d{};
 };
 
-ConvArgs parse_conv(py::handle x_obj, py::handle w_obj, std::array<int64_t, 2> stride,
-                    std::array<int64_t, 4> pads, std::array<int64_t, 2> dilation, int64_t groups,
-                    bool relu, int num_threads) {
+ConvArgs parse_conv(py::handle x_obj, py::handle w_obj, py::handle stride_obj, py::handle pads_obj,
+                    py::handle dilation_obj, py::handle groups_obj, bool relu,
+                    py::handle threads_obj) {
+  const auto stride = ints_arg<2>(stride_obj, "stride");
+  const auto pads = ints_arg<4>(pads_obj, "pads");
+  const auto dilation = ints_arg<2>(dilation_obj, "dilation");
+  const int64_t groups = int_arg(groups_obj, "groups");
+  const int num_threads = num_threads_arg(threads_obj);
   ConvArgs a;
   a.x = checked_array<float>(x_obj, "x", 4, "(B, C_in, H, W)");
   a.w = checked_array<float>(w_obj, "w", 4, "(C_out, C_in / groups, kh, kw)");
   const f32_array &x = a.x, &w = a.w;
+  require(w.shape(0) >= 1 && w.shape(2) >= 1 && w.shape(3) >= 1,
+          "w must have C_out, kh, kw >= 1, got shape " + shape_str(w) +
+              " (layout (C_out, C_in / groups, kh, kw))");
   require(groups >= 1, "groups must be >= 1, got " + std::to_string(groups));
   for (int i = 0; i < 2; ++i) {
     require(stride[i] >= 1, "stride must be >= 1, got " + std::to_string(stride[i]));
@@ -53,11 +61,11 @@ ConvArgs parse_conv(py::handle x_obj, py::handle w_obj, std::array<int64_t, 2> s
   return a;
 }
 
-f32_array conv2d_forward(py::handle x_obj, py::handle w_obj, py::handle b_obj,
-                         std::array<int64_t, 2> stride, std::array<int64_t, 4> pads,
-                         std::array<int64_t, 2> dilation, int64_t groups, bool relu,
-                         int num_threads) {
-  const ConvArgs a = parse_conv(x_obj, w_obj, stride, pads, dilation, groups, relu, num_threads);
+f32_array conv2d_forward(py::handle x_obj, py::handle w_obj, py::handle b_obj, py::handle stride,
+                         py::handle pads, py::handle dilation, py::handle groups, py::handle relu,
+                         py::handle num_threads) {
+  const ConvArgs a =
+      parse_conv(x_obj, w_obj, stride, pads, dilation, groups, bool_arg(relu, "relu"), num_threads);
   const crnn_conv2d_desc &d = a.d;
   f32_array b;
   if (!b_obj.is_none()) {
@@ -65,11 +73,12 @@ f32_array conv2d_forward(py::handle x_obj, py::handle w_obj, py::handle b_obj,
     require_dim(b, 0, d.C_out, "b", "C_out");
     require_finite(b, "b");
   }
-  f32_array y({d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)});
+  f32_array y = new_array<float>({d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)}, "y");
   crnn_status_t st;
   {
     const size_t ws = crnn_conv2d_forward_workspace_size(&d);
-    void *buf = scratch(ws);
+    const Scratch ws_buf(ws, "conv2d_forward");
+    void *buf = ws_buf.data();
     py::gil_scoped_release nogil;
     st = crnn_conv2d_forward_f32(y.mutable_data(), a.x.data(), a.w.data(),
                                  b_obj.is_none() ? nullptr : b.data(), &d, buf, ws);
@@ -78,20 +87,23 @@ f32_array conv2d_forward(py::handle x_obj, py::handle w_obj, py::handle b_obj,
   return y;
 }
 
-py::tuple conv2d_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj,
-                          std::array<int64_t, 2> stride, std::array<int64_t, 4> pads,
-                          std::array<int64_t, 2> dilation, int64_t groups, int num_threads) {
+py::tuple conv2d_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj, py::handle stride,
+                          py::handle pads, py::handle dilation, py::handle groups,
+                          py::handle num_threads) {
   const ConvArgs a = parse_conv(x_obj, w_obj, stride, pads, dilation, groups, false, num_threads);
   const crnn_conv2d_desc &d = a.d;
   auto dy = checked_array<float>(dy_obj, "d_y", 4, "(B, C_out, H_out, W_out)");
   const py::ssize_t want[4] = {d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)};
   for (int i = 0; i < 4; ++i) require_dim(dy, i, want[i], "d_y", "the forward output's");
   require_finite(dy, "d_y");
-  f32_array dx({d.B, d.C_in, d.H, d.W}), dw({d.C_out, d.C_in / d.groups, d.kh, d.kw}), db(d.C_out);
+  f32_array dx = new_array<float>({d.B, d.C_in, d.H, d.W}, "d_x");
+  f32_array dw = new_array<float>({d.C_out, d.C_in / d.groups, d.kh, d.kw}, "d_w");
+  f32_array db = new_array<float>({d.C_out}, "d_b");
   crnn_status_t st;
   {
     const size_t ws = crnn_conv2d_backward_workspace_size(&d);
-    void *buf = scratch(ws);
+    const Scratch ws_buf(ws, "conv2d_backward");
+    void *buf = ws_buf.data();
     py::gil_scoped_release nogil;
     st = crnn_conv2d_backward_f32(dx.mutable_data(), dw.mutable_data(), db.mutable_data(),
                                   dy.data(), a.x.data(), a.w.data(), &d, buf, ws);

@@ -21,10 +21,14 @@ void check_beam_options(int64_t beam_width, int64_t top_n, double logp_cutoff) {
   require(!std::isnan(logp_cutoff), "logp_cutoff must not be NaN");
 }
 
-py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, int64_t blank_arg,
-                                 int64_t beam_width, int64_t top_n, int64_t top_k,
-                                 double logp_cutoff, const std::string &input_kind,
-                                 bool batch_first, int num_threads) {
+py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, py::handle blank_arg,
+                                 py::handle beam_width_obj, py::handle top_n_obj,
+                                 py::handle top_k_obj, py::handle logp_cutoff_obj,
+                                 py::handle input_kind, py::handle batch_first,
+                                 py::handle num_threads) {
+  const int64_t beam_width = int_arg(beam_width_obj, "beam_width");
+  const int64_t top_n = int_arg(top_n_obj, "top_n"), top_k = int_arg(top_k_obj, "top_k");
+  const double logp_cutoff = real_arg(logp_cutoff_obj, "logp_cutoff");
   check_beam_options(beam_width, top_n, logp_cutoff);
   DecodeInputs d;
   parse_decode_inputs(d, scores_obj, in_len_obj, blank_arg, input_kind, batch_first, num_threads);
@@ -38,11 +42,12 @@ py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, i
   require(ws_bytes > 0, "T * beam_width = " + std::to_string(T_) + " * " +
                             std::to_string(beam_width) + " is too large (prefix trie capacity)");
   const py::ssize_t N = top_n;
-  py::array_t<int32_t> ids({B, N, T_}), lengths({B, N});
-  py::array_t<double> out_scores({B, N});
+  auto ids = new_array<int32_t>({B, N, T_}, "ids"), lengths = new_array<int32_t>({B, N}, "lengths");
+  auto out_scores = new_array<double>({B, N}, "scores (output)");
   crnn_status_t st;
   {
-    void *ws = scratch(ws_bytes);
+    const Scratch ws_buf(ws_bytes, "ctc_prefix_beam_search");
+    void *ws = ws_buf.data();
     py::gil_scoped_release nogil;
     st = crnn_ctc_beam_search_f32(ids.mutable_data(), lengths.mutable_data(),
                                   out_scores.mutable_data(), d.scores.data(), d.lens, T_, B, C, ws,

@@ -6,17 +6,19 @@ namespace crnn {
 namespace bind {
 namespace {
 
-py::tuple ctc_greedy_decode(py::handle scores_obj, py::handle in_len_obj, int64_t blank_arg,
-                            const std::string &input_kind, bool batch_first, int num_threads) {
+py::tuple ctc_greedy_decode(py::handle scores_obj, py::handle in_len_obj, py::handle blank_arg,
+                            py::handle input_kind, py::handle batch_first, py::handle num_threads) {
   DecodeInputs d;
   parse_decode_inputs(d, scores_obj, in_len_obj, blank_arg, input_kind, batch_first, num_threads);
   const int64_t T_ = d.T, B = d.B, C = d.C;
-  py::array_t<int32_t> ids({B, T_}), lengths(B), frames({B, T_});
-  py::array_t<float> probs({B, T_});
+  auto ids = new_array<int32_t>({B, T_}, "ids"), lengths = new_array<int32_t>({B}, "lengths");
+  auto frames = new_array<int32_t>({B, T_}, "frames");
+  auto probs = new_array<float>({B, T_}, "probs");
   crnn_status_t st;
   {
     const size_t ws_bytes = crnn_ctc_greedy_workspace_size(T_, B, C, &d.opt);
-    void *ws = scratch(ws_bytes);
+    const Scratch ws_buf(ws_bytes, "ctc_greedy_decode");
+    void *ws = ws_buf.data();
     py::gil_scoped_release nogil;
     st = crnn_ctc_greedy_f32(ids.mutable_data(), lengths.mutable_data(), probs.mutable_data(),
                              frames.mutable_data(), d.scores.data(), d.lens, T_, B, C, ws, ws_bytes,
@@ -36,9 +38,10 @@ void bind_ctc_greedy(py::module_ &m) {
         R"doc(CTC greedy decoding (CPU): argmax per frame, merge repeats, drop blank.
 
 scores (T, B, C) float32 (or (B, T, C) with batch_first), input_kind 'logits'|'probs'|
-'log_probs' (-inf logits / log-probs are probability 0; NaN, +inf, a frame that is -inf for every
-class and negative probs raise ValueError), input_lengths (B,) int32 or None, blank=-1 means C-1. Returns ids (B, T) int32
-(-1 padded), lengths (B,) int32, probs (B, T) float32 (0 padded), frames (B, T) int32.)doc");
+'log_probs' (-inf logits / log-probs are probability 0; NaN, +inf, a frame that is -inf for
+every class and negative probs raise ValueError), input_lengths (B,) int32 or None, blank=-1
+means C-1. Returns ids (B, T) int32 (-1 padded), lengths (B,) int32, probs (B, T) float32
+(0 padded), frames (B, T) int32.)doc");
 }
 
 }  // namespace bind

@@ -1,7 +1,9 @@
 // pybind11 binding of the fused CPU CTC loss (validation, allocation, dispatch only).
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "../kernels/cpu/ctc_loss.h"
 #include "bind_util.h"
@@ -16,7 +18,7 @@ using c_array = py::array_t<T, py::array::c_style>;
 
 template <typename T>
 c_array<T> output_array(py::handle obj, const char *name, std::vector<py::ssize_t> shape) {
-  if (obj.is_none()) return c_array<T>(shape);
+  if (obj.is_none()) return new_array<T>(shape, name);
   auto a = checked_array<T>(obj, name, static_cast<int>(shape.size()), "");
   for (size_t i = 0; i < shape.size(); ++i) require_dim(a, static_cast<int>(i), shape[i], name, "");
   require(a.ptr() == obj.ptr() && a.writeable(),
@@ -24,29 +26,51 @@ c_array<T> output_array(py::handle obj, const char *name, std::vector<py::ssize_
   return a;
 }
 
+// loss_out / grad_out must not overlap an input (or each other): the kernel reads logits
+// while it writes the gradient.
+void check_outputs_disjoint(py::handle loss_out, py::handle grad_out,
+                            std::initializer_list<std::pair<py::handle, const char *>> inputs) {
+  for (auto [out, out_name] :
+       {std::make_pair(loss_out, "loss_out"), std::make_pair(grad_out, "grad_out")})
+    for (auto [in, in_name] : inputs) check_no_overlap(out, out_name, in, in_name);
+  check_no_overlap(grad_out, "grad_out", loss_out, "loss_out");
+}
+
 template <typename T>
 py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handle in_len_obj,
-                         py::handle lab_len_obj, int64_t blank_arg, bool zero_infinity,
+                         py::handle lab_len_obj, py::handle blank_arg, bool zero_infinity,
                          bool compute_grad, int num_threads, py::handle loss_out,
                          py::handle grad_out) {
+  check_outputs_disjoint(loss_out, grad_out,
+                         {{logits_obj, "logits"},
+                          {labels_obj, "labels"},
+                          {in_len_obj, "input_lengths"},
+                          {lab_len_obj, "label_lengths"}});
   auto logits = checked_array<T>(logits_obj, "logits", 3, "(T, B, C)");
   const int64_t T_ = logits.shape(0), B = logits.shape(1), C = logits.shape(2);
   require(B > 0, "logits has an empty batch (B = 0), shape " + shape_str(logits));
   require(T_ > 0, "logits has no frames (T = 0), shape " + shape_str(logits));
   require(C >= 2, "logits needs C >= 2 classes (blank + 1), shape " + shape_str(logits));
-  auto labels = checked_array<int32_t>(labels_obj, "labels", 2, "(B, S)");
-  require_dim(labels, 0, B, "labels", "B");
-  const int64_t S = labels.shape(1);
+  py::array labels_in = array_arg<int32_t>(labels_obj, "labels", 2, "(B, S)");
+  require_dim(labels_in, 0, B, "labels", "B");
   auto in_len = checked_array<int32_t>(in_len_obj, "input_lengths", 1, "(B,)");
   require_dim(in_len, 0, B, "input_lengths", "B");
   auto lab_len = checked_array<int32_t>(lab_len_obj, "label_lengths", 1, "(B,)");
   require_dim(lab_len, 0, B, "label_lengths", "B");
-  const int32_t blank = resolve_blank(blank_arg, C);
+  const int32_t blank = resolve_blank(int_arg(blank_arg, "blank"), C);
 
   check_lengths(in_len.data(), B, T_, "input_lengths", "T");
-  check_lengths(lab_len.data(), B, S, "label_lengths", "S");
+  check_lengths(lab_len.data(), B, labels_in.shape(1), "label_lengths", "S");
+  // The scratch is sized by the longest label read, not by S; a non-contiguous labels (a
+  // broadcast or a slice) is copied only up to it.
+  int64_t L_max = 0;
+  for (int64_t b = 0; b < B; ++b) L_max = std::max<int64_t>(L_max, lab_len.data()[b]);
+  if (!(labels_in.flags() & py::array::c_style) && L_max < labels_in.shape(1))
+    labels_in = labels_in[py::make_tuple(py::slice(0, B, 1), py::slice(0, L_max, 1))];
+  auto labels = contiguous<int32_t>(labels_in, "labels");
+  const int64_t S = labels.shape(1);
   const int32_t *lab = labels.data();
-  for (int64_t b = 0; b < B; ++b)
+  for (int64_t b = 0; b < B; ++b) {
     for (int64_t j = 0; j < lab_len.data()[b]; ++j) {
       const int32_t v = lab[b * S + j];
       if (v < 0 || v >= C || v == blank)
@@ -56,6 +80,7 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
                               " (C = " + std::to_string(C) + ", blank = " + std::to_string(blank) +
                               "); only labels[b, :label_lengths[b]]" + " are read");
     }
+  }
 
   c_array<T> loss = output_array<T>(loss_out, "loss_out", {B});
   std::optional<c_array<T>> grad;
@@ -69,8 +94,9 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
   opt.error_frame = &err_frame;
   crnn_status_t st;
   {
-    const size_t ws_bytes = crnn_ctc_loss_workspace_size(T_, B, C, S, sizeof(T), &opt);
-    void *ws = scratch(ws_bytes);
+    const size_t ws_bytes = crnn_ctc_loss_workspace_size(T_, B, C, L_max, sizeof(T), &opt);
+    const Scratch ws_buf(ws_bytes, "ctc_loss");
+    void *ws = ws_buf.data();
     T *g = grad ? grad->mutable_data() : nullptr;
     py::gil_scoped_release nogil;
     if constexpr (sizeof(T) == 4)
@@ -86,8 +112,12 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
 }
 
 py::tuple ctc_loss(py::handle logits, py::handle labels, py::handle input_lengths,
-                   py::handle label_lengths, int64_t blank, bool zero_infinity, bool compute_grad,
-                   int num_threads, py::handle loss_out, py::handle grad_out) {
+                   py::handle label_lengths, py::handle blank, py::handle zero_infinity_obj,
+                   py::handle compute_grad_obj, py::handle num_threads_obj, py::handle loss_out,
+                   py::handle grad_out) {
+  const bool zero_infinity = bool_arg(zero_infinity_obj, "zero_infinity");
+  const bool compute_grad = bool_arg(compute_grad_obj, "compute_grad");
+  const int num_threads = num_threads_arg(num_threads_obj);
   if (py::isinstance<py::array>(logits) &&
       py::reinterpret_borrow<py::array>(logits).dtype().equal(py::dtype::of<double>()))
     return ctc_loss_typed<double>(logits, labels, input_lengths, label_lengths, blank,
@@ -111,7 +141,8 @@ in the dtype of logits. Infeasible samples: loss inf (0 with zero_infinity), gra
 -inf logits are probability 0 (gradient 0); NaN, +inf or a frame that is -inf for every class
 among the frames read raise ValueError.
 loss_out / grad_out: optional preallocated outputs (exact dtype and shape, C-contiguous),
-e.g. reused across steps to skip page faults on a fresh (T, B, C) gradient.)doc");
+e.g. reused across steps to skip page faults on a fresh (T, B, C) gradient; they must not
+overlap an input or each other (ValueError naming both).)doc");
 }
 
 }  // namespace bind

@@ -14,6 +14,11 @@ namespace {
 
 using f32_array = py::array_t<float, py::array::c_style>;
 
+// Same message as crnn_fast/lstm.py's NumPy path.
+constexpr const char *kNoReserve =
+    "reserve is None: lstm_backward needs the reserve of a training forward; run "
+    "lstm_forward(..., training=True) (an inference forward returns no reserve)";
+
 void require_finite(const f32_array &a, const std::string &name) {
   require(crnn_all_finite_f32(a.data(), a.size()), name + " contains NaN or Inf");
 }
@@ -50,14 +55,24 @@ struct LstmArgs {
   }
 };
 
-void parse_lstm_args(LstmArgs &a, py::handle x_obj, const py::dict &params, int64_t hidden_size,
-                     int num_layers, bool bidirectional, bool has_bias, py::handle h0_obj,
-                     py::handle c0_obj, py::handle seq_obj, int num_threads) {
+void parse_lstm_args(LstmArgs &a, py::handle x_obj, py::handle params_obj, py::handle hidden_obj,
+                     py::handle layers_obj, py::handle bidir_obj, py::handle has_bias_obj,
+                     py::handle h0_obj, py::handle c0_obj, py::handle seq_obj,
+                     py::handle threads_obj) {
+  const py::dict params = dict_arg(params_obj, "params", "float32 arrays keyed by parameter name");
+  const int64_t hidden_size = int_arg(hidden_obj, "hidden_size");
+  const int64_t num_layers = int_arg(layers_obj, "num_layers");
+  const bool bidirectional = bool_arg(bidir_obj, "bidirectional");
+  const bool has_bias = bool_arg(has_bias_obj, "has_bias");
+  const int num_threads = num_threads_arg(threads_obj);
   a.x = checked_array<float>(x_obj, "x", 3, "(T, B, I)");
   a.T = a.x.shape(0), a.B = a.x.shape(1), a.I = a.x.shape(2), a.H = hidden_size;
   require(a.T > 0 && a.B > 0 && a.I > 0, "x must have T, B, I >= 1, got shape " + shape_str(a.x));
   require(a.H > 0, "hidden_size must be >= 1, got " + std::to_string(a.H));
   require(num_layers >= 1, "num_layers must be >= 1, got " + std::to_string(num_layers));
+  require(num_layers <= INT32_MAX && a.H <= INT32_MAX / 4,
+          "num_layers and 4 * hidden_size must fit int32, got num_layers = " +
+              std::to_string(num_layers) + ", hidden_size = " + std::to_string(a.H));
   require_finite(a.x, "x");
   a.D = bidirectional ? 2 : 1;
   a.LD = num_layers * a.D;
@@ -86,7 +101,7 @@ void parse_lstm_args(LstmArgs &a, py::handle x_obj, const py::dict &params, int6
     check_lengths(a.seq.data(), a.B, a.T, "seq_length", "T");
     a.lens = a.seq.data();
   }
-  a.desc = {a.T, a.B, a.I, a.H, num_layers, bidirectional, has_bias, num_threads};
+  a.desc = {a.T, a.B, a.I, a.H, static_cast<int>(num_layers), bidirectional, has_bias, num_threads};
 }
 
 // A (L*D, B, H) float32 state or state gradient, finite.
@@ -99,22 +114,27 @@ f32_array state_array(py::handle obj, const char *name, const LstmArgs &a) {
   return s;
 }
 
-py::tuple lstm_forward(py::handle x_obj, const py::dict &params, int64_t hidden_size,
-                       int num_layers, bool bidirectional, bool has_bias, py::handle h0_obj,
-                       py::handle c0_obj, py::handle seq_obj, bool training, int num_threads) {
+py::tuple lstm_forward(py::handle x_obj, py::handle params, py::handle hidden_size,
+                       py::handle num_layers, py::handle bidirectional, py::handle has_bias,
+                       py::handle h0_obj, py::handle c0_obj, py::handle seq_obj,
+                       py::handle training_obj, py::handle num_threads) {
+  const bool training = bool_arg(training_obj, "training");
   LstmArgs a;
   parse_lstm_args(a, x_obj, params, hidden_size, num_layers, bidirectional, has_bias, h0_obj,
                   c0_obj, seq_obj, num_threads);
   const crnn_lstm_weights_f32 w = a.weights();
-  f32_array y({a.T, a.B, a.D * a.H}), h_n({a.LD, a.B, a.H}), c_n({a.LD, a.B, a.H});
+  f32_array y = new_array<float>({a.T, a.B, a.D * a.H}, "output");
+  f32_array h_n = new_array<float>({a.LD, a.B, a.H}, "h_n");
+  f32_array c_n = new_array<float>({a.LD, a.B, a.H}, "c_n");
   std::optional<f32_array> reserve;
   if (training)
     reserve.emplace(
-        std::vector<py::ssize_t>{static_cast<py::ssize_t>(crnn_lstm_reserve_size(&a.desc))});
+        new_array<float>({static_cast<py::ssize_t>(crnn_lstm_reserve_size(&a.desc))}, "reserve"));
   crnn_status_t st;
   {
     const size_t ws_bytes = crnn_lstm_forward_workspace_size(&a.desc);
-    void *ws = scratch(ws_bytes);
+    const Scratch ws_buf(ws_bytes, "lstm_forward");
+    void *ws = ws_buf.data();
     py::gil_scoped_release nogil;
     st = crnn_lstm_forward_f32(y.mutable_data(), h_n.mutable_data(), c_n.mutable_data(),
                                reserve ? reserve->mutable_data() : nullptr, a.x.data(), a.h0p,
@@ -126,10 +146,11 @@ py::tuple lstm_forward(py::handle x_obj, const py::dict &params, int64_t hidden_
 }
 
 py::tuple lstm_backward(py::handle dy_obj, py::handle dhn_obj, py::handle dcn_obj, py::handle x_obj,
-                        py::handle y_obj, const py::dict &params, int64_t hidden_size,
-                        int num_layers, bool bidirectional, bool has_bias, py::handle h0_obj,
-                        py::handle c0_obj, py::handle seq_obj, py::handle reserve_obj,
-                        int num_threads) {
+                        py::handle y_obj, py::handle params, py::handle hidden_size,
+                        py::handle num_layers, py::handle bidirectional, py::handle has_bias,
+                        py::handle h0_obj, py::handle c0_obj, py::handle seq_obj,
+                        py::handle reserve_obj, py::handle num_threads) {
+  if (reserve_obj.is_none()) throw py::value_error(kNoReserve);
   LstmArgs a;
   parse_lstm_args(a, x_obj, params, hidden_size, num_layers, bidirectional, has_bias, h0_obj,
                   c0_obj, seq_obj, num_threads);
@@ -151,17 +172,20 @@ py::tuple lstm_backward(py::handle dy_obj, py::handle dhn_obj, py::handle dcn_ob
   require_finite(reserve, "reserve");
   const crnn_lstm_weights_f32 w = a.weights();
 
-  f32_array dx({a.T, a.B, a.I}), dh0({a.LD, a.B, a.H}), dc0({a.LD, a.B, a.H});
+  f32_array dx = new_array<float>({a.T, a.B, a.I}, "d_x");
+  f32_array dh0 = new_array<float>({a.LD, a.B, a.H}, "d_h0");
+  f32_array dc0 = new_array<float>({a.LD, a.B, a.H}, "d_c0");
   py::dict grads;
   std::vector<float *> dw_ih, dw_hh, db_ih, db_hh;
-  for (int l = 0; l < num_layers; ++l)
+  for (int l = 0; l < a.desc.num_layers; ++l)
     for (int64_t d = 0; d < a.D; ++d) {
       const std::string sfx = std::to_string(l) + (d ? "_reverse" : "");
       const int64_t in = l == 0 ? a.I : a.D * a.H, G = 4 * a.H;
-      f32_array wi({G, in}), wh({G, a.H});
+      f32_array wi = new_array<float>({G, in}, "d_params"),
+                wh = new_array<float>({G, a.H}, "d_params");
       grads[("weight_ih_l" + sfx).c_str()] = wi, grads[("weight_hh_l" + sfx).c_str()] = wh;
       dw_ih.push_back(wi.mutable_data()), dw_hh.push_back(wh.mutable_data());
-      if (has_bias) {
+      if (a.desc.has_bias) {
         f32_array bi(G), bh(G);
         grads[("bias_ih_l" + sfx).c_str()] = bi, grads[("bias_hh_l" + sfx).c_str()] = bh;
         db_ih.push_back(bi.mutable_data()), db_hh.push_back(bh.mutable_data());
@@ -170,13 +194,14 @@ py::tuple lstm_backward(py::handle dy_obj, py::handle dhn_obj, py::handle dcn_ob
   crnn_status_t st;
   {
     const size_t ws_bytes = crnn_lstm_backward_workspace_size(&a.desc);
-    void *ws = scratch(ws_bytes);
+    const Scratch ws_buf(ws_bytes, "lstm_backward");
+    void *ws = ws_buf.data();
     py::gil_scoped_release nogil;
-    st = crnn_lstm_backward_f32(dx.mutable_data(), dh0.mutable_data(), dc0.mutable_data(),
-                                dw_ih.data(), dw_hh.data(), has_bias ? db_ih.data() : nullptr,
-                                has_bias ? db_hh.data() : nullptr, dy.data(), dhn_p, dcn_p,
-                                a.x.data(), y.data(), a.h0p, a.c0p, a.lens, reserve.data(), &w,
-                                &a.desc, ws, ws_bytes);
+    st = crnn_lstm_backward_f32(
+        dx.mutable_data(), dh0.mutable_data(), dc0.mutable_data(), dw_ih.data(), dw_hh.data(),
+        a.desc.has_bias ? db_ih.data() : nullptr, a.desc.has_bias ? db_hh.data() : nullptr,
+        dy.data(), dhn_p, dcn_p, a.x.data(), y.data(), a.h0p, a.c0p, a.lens, reserve.data(), &w,
+        &a.desc, ws, ws_bytes);
   }
   raise_status(st, -1, "lstm_backward");
   return py::make_tuple(dx, dh0, dc0, grads);

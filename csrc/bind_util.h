@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "../kernels/common/status.h"
+#include "bind_args.h"
+#include "bind_memory.h"
 
 namespace crnn {
 namespace bind {
@@ -21,11 +23,10 @@ inline std::string shape_str(const py::array &a) {
   return s + (a.ndim() == 1 ? ",)" : ")");
 }
 
-// A C-contiguous array of dtype T and rank `ndim` (non-contiguous input is copied;
-// a wrong type, dtype or rank raises). `layout` names the axes for the message.
+// `obj` as an array of dtype T and rank `ndim`, as it is (no copy): a wrong type, dtype or
+// rank raises naming `name`; `layout` names the axes for the message.
 template <typename T>
-py::array_t<T, py::array::c_style> checked_array(py::handle obj, const char *name, int ndim,
-                                                 const char *layout) {
+py::array array_arg(py::handle obj, const char *name, int ndim, const char *layout) {
   if (!py::isinstance<py::array>(obj))
     throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
                          std::string(py::str(py::type::of(obj).attr("__name__"))));
@@ -37,7 +38,23 @@ py::array_t<T, py::array::c_style> checked_array(py::handle obj, const char *nam
   if (a.ndim() != ndim)
     throw py::value_error(std::string(name) + " must have rank " + std::to_string(ndim) + " " +
                           layout + ", got shape " + shape_str(a));
-  return py::array_t<T, py::array::c_style>::ensure(a);
+  return a;
+}
+
+// `a` itself when C-contiguous, else its C-contiguous copy; a copy that cannot be allocated
+// raises MemoryError naming `name`, its shape and the bytes (ensure() returns null then).
+template <typename T>
+py::array_t<T, py::array::c_style> contiguous(const py::array &a, const char *name) {
+  auto c = py::array_t<T, py::array::c_style>::ensure(a);
+  if (!c) raise_copy_failed(a, name);
+  return c;
+}
+
+// array_arg, then contiguous: what the kernels read.
+template <typename T>
+py::array_t<T, py::array::c_style> checked_array(py::handle obj, const char *name, int ndim,
+                                                 const char *layout) {
+  return contiguous<T>(array_arg<T>(obj, name, ndim, layout), name);
 }
 
 inline void require(bool ok, const std::string &msg) {
@@ -64,13 +81,6 @@ inline int32_t input_kind_from(const std::string &kind) {
   if (kind == "probs") return CRNN_CTC_PROBS;
   if (kind == "log_probs") return CRNN_CTC_LOG_PROBS;
   throw py::value_error("input_kind must be 'logits', 'probs' or 'log_probs', got '" + kind + "'");
-}
-
-// Per-thread scratch reused across calls, so the hot call does not allocate.
-inline void *scratch(size_t bytes) {
-  thread_local std::vector<char> buf;
-  if (buf.size() < bytes) buf.resize(bytes);
-  return buf.data();
 }
 
 // Maps a kernel status to a Python exception; `subject` names the tensor it concerns, `index`
@@ -123,20 +133,21 @@ inline void raise_decode_status(crnn_status_t st, const DecodeInputs &d) {
 }
 
 inline void parse_decode_inputs(DecodeInputs &d, py::handle scores_obj, py::handle in_len_obj,
-                                int64_t blank, const std::string &input_kind, bool batch_first,
-                                int num_threads) {
-  d.scores = checked_array<float>(scores_obj, "scores", 3, batch_first ? "(B, T, C)" : "(T, B, C)");
-  d.T = d.scores.shape(batch_first ? 1 : 0);
-  d.B = d.scores.shape(batch_first ? 0 : 1);
+                                py::handle blank, py::handle input_kind, py::handle batch_first,
+                                py::handle num_threads) {
+  const bool bf = bool_arg(batch_first, "batch_first");
+  d.scores = checked_array<float>(scores_obj, "scores", 3, bf ? "(B, T, C)" : "(T, B, C)");
+  d.T = d.scores.shape(bf ? 1 : 0);
+  d.B = d.scores.shape(bf ? 0 : 1);
   d.C = d.scores.shape(2);
   const std::string shape = shape_str(d.scores);
   require(d.B > 0, "scores has an empty batch (B = 0), shape " + shape);
   require(d.T > 0, "scores has no frames (T = 0), shape " + shape);
   require(d.C >= 2, "scores needs C >= 2 classes (blank + 1), shape " + shape);
-  d.opt.blank = resolve_blank(blank, d.C);
-  d.opt.input_kind = input_kind_from(input_kind);
-  d.opt.batch_first = batch_first;
-  d.opt.num_threads = num_threads;
+  d.opt.blank = resolve_blank(int_arg(blank, "blank"), d.C);
+  d.opt.input_kind = input_kind_from(str_arg(input_kind, "input_kind"));
+  d.opt.batch_first = bf;
+  d.opt.num_threads = num_threads_arg(num_threads);
   d.opt.error_index = &d.err;
   d.opt.error_frame = &d.err_frame;
   if (!in_len_obj.is_none()) {

@@ -95,7 +95,10 @@ def test_same_padding_rule(size, k, s, d):
 
 def test_pad_forms_and_errors():
     kw = dict(kernel=(3, 3), stride=(1, 1), dilation=(1, 1), in_hw=(5, 5))
-    assert ref.resolve_padding("valid", 3, **kw) == (0, 0, 0, 0)
+    assert ref.resolve_padding("valid", 0, **kw) == (0, 0, 0, 0)
+    for mode in ("valid", "same"):  # padding is for pad_mode "pad" only (MindSpore's rule)
+        with pytest.raises(ValueError, match=f"padding must be 0 with pad_mode='{mode}'"):
+            ref.resolve_padding(mode, 3, **kw)
     assert ref.resolve_padding("pad", 2, **kw) == (2, 2, 2, 2)
     assert ref.resolve_padding("pad", (1, 2), **kw) == (1, 1, 2, 2)
     assert ref.resolve_padding("pad", (0, 1, 2, 3), **kw) == (0, 1, 2, 3)

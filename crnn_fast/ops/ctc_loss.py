@@ -3,9 +3,10 @@
 ``CTCLossOp(blank, zero_infinity)(logits, labels, input_lengths=None, label_lengths=None)
 -> (loss, grad)``: logits (T, B, C) float32 raw scores (log-softmax inside), labels (B, S)
 int32, input_lengths / label_lengths (B,) int32. Without ``input_lengths`` every sample has T
-frames; without ``label_lengths`` a label ends at its first padding value (``blank`` or outside
-[0, C)), as MindOCR pads with C-1. loss (B,) per sample; grad (T, B, C) = d loss[b] / d logits
-is computed in the same pass and scaled by the incoming gradient in the bprop.
+frames; without ``label_lengths`` a label ends at its first padding value (``blank`` or -1;
+other values outside [0, C) are errors), as MindOCR pads with C-1. loss (B,) per sample;
+grad (T, B, C) = d loss[b] / d logits is computed in the same pass and scaled by the incoming
+gradient in the bprop.
 """
 
 from __future__ import annotations

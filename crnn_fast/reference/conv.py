@@ -37,8 +37,14 @@ def resolve_padding(
 
     "same": H_out = ceil(H / s); the total padding max((H_out - 1) s + d (k - 1) + 1 - H, 0) is
     split with the extra row/column at the bottom/right. "valid": none. "pad": ``padding`` as an
-    int, (h, w) or (top, bottom, left, right).
+    int, (h, w) or (top, bottom, left, right). A nonzero ``padding`` with "same" or "valid" is a
+    ValueError (MindSpore's Conv2d rule), not silently ignored.
     """
+    if pad_mode in ("same", "valid") and np.any(np.asarray(padding) != 0):
+        raise ValueError(
+            f"padding must be 0 with pad_mode={pad_mode!r} (it applies only to pad_mode='pad'), "
+            f"got {padding!r}"
+        )
     if pad_mode == "valid":
         return (0, 0, 0, 0)
     if pad_mode == "same":

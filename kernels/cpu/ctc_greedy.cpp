@@ -83,6 +83,13 @@ extern "C" crnn_status_t crnn_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
   crnn::cpu::FirstError err;
   crnn::cpu::parallel_for(nt, B, false, [&](int64_t b, int tid) {
     const int64_t Tb = input_lengths ? input_lengths[b] : T;
+    if (opt->input_kind == CRNN_CTC_PROBS)  // probabilities must be >= 0, as in the beam search
+      for (int64_t t = 0; t < Tb; ++t)
+        for (int64_t c = 0; c < C; ++c)
+          if (scores[b * sample_stride + t * frame_stride + c] < 0.0f) {
+            err.record(b, CRNN_STATUS_INVALID_VALUE, t);
+            return;
+          }
     int64_t bad_frame = -1;
     const int st = greedy_sample(
         ids + b * T, lengths + b, probs + b * T, frames + b * T, scores + b * sample_stride, Tb, T,

@@ -2,7 +2,8 @@
 //
 // Layouts:
 //   scores        (T, B, C), or (B, T, C) when opt->batch_first; logits, probs or
-//                 log-probs as opt->input_kind says
+//                 log-probs as opt->input_kind says; probs must be >= 0 within the frames
+//                 read (else INVALID_VALUE, error_index = the batch index)
 //   input_lengths (B) int32 in [0, T], or NULL for all T
 //   ids           (B, T) out int32: emitted class ids, padded with -1
 //   lengths       (B)    out int32: number of emitted ids

@@ -267,10 +267,14 @@ crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *la
     return CRNN_STATUS_INVALID_VALUE;
   }
   if (B == 0) return CRNN_STATUS_SUCCESS;
-  if (workspace_bytes < crnn_ctc_loss_workspace_size(Tn, B, C, S, sizeof(T), opt) || !workspace)
+  // The scratch is sized by the longest label read, not the padded width S (labels padded to
+  // S = 20000 with short labels used to take 223 MB).
+  int64_t L_max = 0;
+  for (int64_t b = 0; b < B; ++b) L_max = label_lengths[b] > L_max ? label_lengths[b] : L_max;
+  if (workspace_bytes < crnn_ctc_loss_workspace_size(Tn, B, C, L_max, sizeof(T), opt) || !workspace)
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
 
-  const Layout lay = layout_for(Tn, C, S, sizeof(T));
+  const Layout lay = layout_for(Tn, C, L_max, sizeof(T));
   const int nt = crnn::cpu::resolve_threads(opt->num_threads, B);
   char *ws0 = static_cast<char *>(workspace);
   crnn::cpu::FirstError err;

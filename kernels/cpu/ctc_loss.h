@@ -28,7 +28,8 @@
 extern "C" {
 #endif
 
-// Bytes of scratch the call needs; elem_bytes is 4 (float32) or 8 (float64).
+// Bytes of scratch the call needs; elem_bytes is 4 (float32) or 8 (float64). S may be the
+// longest label of the call, max(label_lengths), or anything larger (the padded width works).
 size_t crnn_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S, size_t elem_bytes,
                                     const crnn_ctc_loss_options *opt);
 
