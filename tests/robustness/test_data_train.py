@@ -322,9 +322,11 @@ def test_truncated_history_then_real_resume(tmp_path):
 
 
 # -- low: logs once, corrupt-record summaries inside the test --------------------------------
-def test_records_and_refined_batch_logged_once(tmp_path, caplog):
+def test_records_and_refined_batch_logged_once(tmp_path, caplog, monkeypatch):
     pytest.importorskip("mindspore")
-    from crnn_fast.data import build_dataset
+    from crnn_fast.data import build_dataset, lmdb_dataset
+
+    monkeypatch.setattr(lmdb_dataset, "_LOGGED", set())  # as in a fresh process
 
     _good_db(tmp_path / "db" / "test", 10)
     cfg = load_config(config_path(), [f"eval.dataset.dataset_root={tmp_path / 'db'}",
