@@ -7,9 +7,9 @@ in PYNATIVE, at compile time in GRAPH mode). Value errors found inside an aot ke
 out of range, NaN in the logits) reach MindSpore as ``RuntimeError: Return value from CPU AOT
 kernel(...)'s function(...) is N`` (N = ``crnn_status_t``: 1 invalid value, 2 NaN or +Inf, 6 a
 frame that is -inf for every class); the kernel prints its message to stderr first and
-``last_error()`` returns it. crnn_fast's Cells
-turn that into a ``ValueError`` (``MemoryError``, ``RuntimeError``) carrying the kernel's
-message (``kernel_error``); only a user's own compiled graph around them shows MindSpore's.
+``last_error()`` returns it. crnn_fast's Cells turn that into a ``ValueError``
+(``MemoryError``, ``RuntimeError``) carrying the kernel's message (``kernel_error``); only a
+user's own compiled graph around them shows MindSpore's.
 
 PYNATIVE runs ops asynchronously: a failed aot kernel leaves its outputs without memory and
 MindSpore reports the failure at some later call, while the ops already queued behind it read
