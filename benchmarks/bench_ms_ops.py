@@ -27,9 +27,9 @@ import pytest
 from benchutil import get_data, run_timed, tag
 
 import crnn_fast
-import crnn_fast._backend as backend_mod
 from crnn_fast import demo_lstm
 from crnn_fast.reference import lstm as ref
+from crnn_fast.registry import backend_scope
 
 T, B, I, H, L = 25, 64, 512, 256, 2
 MODES = ["pynative", "pynative-sync", "graph"]
@@ -67,9 +67,9 @@ def _ms_layer(ms, provider: str, params, monkeypatch):
     """The stock nn.LSTM or crnn_fast.nn.LSTM holding ``params``."""
     import crnn_fast.nn as cnn
 
-    monkeypatch.setattr(backend_mod, "BACKEND", "cpu")
     cls = cnn.LSTM if provider == "crnn_fast" else ms.nn.LSTM
-    net = cls(I, H, L, has_bias=True, bidirectional=True)
+    with backend_scope("cpu"):
+        net = cls(I, H, L, has_bias=True, bidirectional=True)
     ms.load_param_into_net(net, {k: ms.Parameter(ms.Tensor(v), name=k) for k, v in params.items()})
     return net
 
@@ -155,8 +155,8 @@ def _ctc_call(ms, provider: str, monkeypatch):
         return torch_fb
     import crnn_fast.nn as cnn
 
-    monkeypatch.setattr(backend_mod, "BACKEND", "cpu" if provider == "crnn_fast" else "stock")
-    net = MeanCTC(cnn.CTCLoss(pred_seq_len=T, max_label_len=d.shape.S, batch_size=B))
+    with backend_scope("cpu" if provider == "crnn_fast" else "stock"):
+        net = MeanCTC(cnn.CTCLoss(pred_seq_len=T, max_label_len=d.shape.S, batch_size=B))
     grad_fn = ms.value_and_grad(net, 0)
     logits, labels = ms.Tensor(d.logits), ms.Tensor(d.labels)
     return lambda: grad_fn(logits, labels)[1].asnumpy()
@@ -185,10 +185,11 @@ def test_ms_ctc_x10_graph(benchmark, monkeypatch, ms, provider: str):
     import crnn_fast.nn as cnn
 
     d = get_data("crnn")
-    monkeypatch.setattr(backend_mod, "BACKEND", "cpu" if provider == "crnn_fast" else "stock")
+    scope = backend_scope("cpu" if provider == "crnn_fast" else "stock")
     _set_mode(ms, "graph")
     try:
-        loss = MeanOnly() if provider == "cell-floor" else cnn.CTCLoss()
+        with scope:
+            loss = MeanOnly() if provider == "cell-floor" else cnn.CTCLoss()
         grad_fn = ms.value_and_grad(TenCTC(loss), 0)
         logits, labels = ms.Tensor(d.logits), ms.Tensor(d.labels)
         tag(benchmark, "ms-ctc-loss+grad-x10", "graph", provider, time_scale=0.1)
@@ -208,8 +209,8 @@ def test_aot_overhead(benchmark, monkeypatch, ms, mode: str, provider: str):
     _set_mode(ms, mode)
     try:
         if provider == "crnn_fast":
-            monkeypatch.setattr(backend_mod, "BACKEND", "cpu")
-            net = OneOp(cops.CTCLossOp())
+            with backend_scope("cpu"):
+                net = OneOp(cops.CTCLossOp())
             args = (
                 ms.Tensor(np.zeros((1, 1, 2), np.float32)),
                 ms.Tensor(np.zeros((1, 1), np.int32)),

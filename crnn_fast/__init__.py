@@ -1,13 +1,16 @@
 """crnn_fast: fused CTC (and, as they land, LSTM and convolution) kernels for CRNN.
 
-``crnn_fast.backends()`` tells what was compiled and which backend is in use.
+``crnn_fast.backends()`` tells what was compiled and which backend is in use;
+``crnn_fast.backend_scope(name)`` switches backend for a block (this thread/task only), and
+``crnn_fast.registry`` resolves each op's implementation per backend.
 """
 
-from ._backend import backends
+from . import registry
 from ._version import __version__
 from .conv import ConvGrads, conv2d_backward, conv2d_forward
 from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_prefix_beam_search
 from .lstm import LSTMGrads, LSTMOutput, lstm_backward, lstm_forward
+from .registry import backend_scope, backends
 
 
 def patch(cell, fold_bn: bool = False) -> int:  # noqa: ANN001  (MindSpore imported on call)
@@ -27,6 +30,7 @@ __all__ = [
     "LSTMGrads",
     "LSTMOutput",
     "__version__",
+    "backend_scope",
     "backends",
     "conv2d_backward",
     "conv2d_forward",
@@ -36,4 +40,5 @@ __all__ = [
     "lstm_backward",
     "lstm_forward",
     "patch",
+    "registry",
 ]

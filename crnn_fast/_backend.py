@@ -1,17 +1,15 @@
-"""Backend selection: the compiled extension when it loads, else the NumPy reference.
+"""Loading of the compiled extension ``crnn_fast._C`` (once, at import).
 
-Chosen once at import, logged, and forced with ``CRNN_FAST_BACKEND=cpu|numpy|stock``.
-``stock`` makes the MindSpore layers (``crnn_fast.nn``) run MindSpore's own ops, for A/B runs;
-the NumPy-level functions then use the compiled kernels when they loaded.
+Only :mod:`crnn_fast.registry` reads this module: it decides which backend runs each op
+(``CRNN_FAST_BACKEND``, ``backend_scope``) and hands out the extension through
+``registry.compiled_module()``. ``_C`` is None when the extension is not compiled or does not
+load (``_IMPORT_ERROR`` says why).
 """
 
 from __future__ import annotations
 
-import logging
-import os
+import sys
 from types import ModuleType
-
-log = logging.getLogger("crnn_fast")
 
 _C: ModuleType | None
 scipy_openblas32: ModuleType | None = None
@@ -25,42 +23,16 @@ except ImportError as exc:  # not compiled, or built for another Python
     _C = None
     _IMPORT_ERROR = str(exc)
 
-KNOWN_BACKENDS = ("cpu", "numpy", "stock")
+
+class _Module(ModuleType):
+    """Refuses the retired module-global backend string: a write would silently do nothing."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "BACKEND":
+            raise AttributeError(
+                "crnn_fast._backend.BACKEND is gone: use crnn_fast.registry.backend_scope(name)"
+            )
+        super().__setattr__(name, value)
 
 
-def _choose() -> str:
-    forced = os.environ.get("CRNN_FAST_BACKEND", "").strip().lower()
-    if forced:
-        if forced not in KNOWN_BACKENDS:
-            raise ValueError(f"CRNN_FAST_BACKEND must be one of {KNOWN_BACKENDS}, got {forced!r}")
-        if forced == "cpu" and _C is None:
-            raise ImportError(f"CRNN_FAST_BACKEND=cpu but crnn_fast._C failed: {_IMPORT_ERROR}")
-        return forced
-    return "cpu" if _C is not None else "numpy"
-
-
-BACKEND = _choose()
-if BACKEND == "numpy" and _C is None:
-    log.warning("crnn_fast._C not available (%s); using the NumPy fallback", _IMPORT_ERROR)
-else:
-    log.info("crnn_fast backend: %s", BACKEND)
-
-
-def backends() -> dict:
-    """What was compiled and what is in use: ``{"active", "cpu", "cuda", "ascend", ...}``."""
-    info: dict = {"active": BACKEND, "numpy": True, "cpu": _C is not None}
-    if _C is not None:
-        build = dict(_C.build_info())
-        info["cuda"] = bool(build.pop("cuda_compiled"))
-        build["blas"] = scipy_openblas32.get_openblas_config().strip()
-        info["build"] = build
-    else:
-        info["cuda"] = False
-        info["import_error"] = _IMPORT_ERROR
-    info["ascend"] = False
-    return info
-
-
-def use_compiled() -> bool:
-    """Whether the NumPy-level API runs the compiled kernels."""
-    return _C is not None and BACKEND != "numpy"
+sys.modules[__name__].__class__ = _Module

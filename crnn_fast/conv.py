@@ -4,16 +4,17 @@
 relu=False)`` with MindSpore's ``Conv2d`` conventions: x ``(B, C_in, H, W)`` float32, w
 ``(C_out, C_in / groups, kh, kw)``, b ``(C_out,)``; ``pad_mode`` "same" | "valid" | "pad" (then
 ``padding`` is an int, (h, w) or (top, bottom, left, right)). Returns y ``(B, C_out, H_out,
-W_out)`` float32 (with ``relu``: max(y, 0), fused). Runs the compiled kernel (im2col + OpenBLAS
-sgemm per sample and group) or the float64 reference.
+W_out)`` float32 (with ``relu``: max(y, 0), fused). Runs the active backend's implementation
+(``crnn_fast.registry.impl``): the compiled kernel (im2col + OpenBLAS sgemm per sample and
+group) or the float64 reference.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _backend
 from . import _validate as v
+from . import registry
 from .reference import conv as ref
 
 __all__ = ["ConvGrads", "conv2d_backward", "conv2d_forward"]
@@ -59,12 +60,7 @@ def conv2d_forward(
     if b is not None:
         b = v.as_float_array(b, "b", 1, "(C_out,)", (np.float32,))
         v.check_dim(b, 0, w.shape[0], "b", "C_out")
-    if _backend.use_compiled():
-        return _backend._C.conv2d_forward(x, w, b, s, pads, d, groups, relu, num_threads)
-    with v.memory_error_names(x=x, w=w):
-        _check_finite(x=x, w=w, b=b)
-        y = ref.conv2d_forward(x, w, b, s, pads, d, groups)
-    return (np.maximum(y, 0.0) if relu else y).astype(np.float32)
+    return registry.impl("conv2d_forward")(x, w, b, s, pads, d, groups, relu, num_threads)
 
 
 def conv2d_backward(
@@ -83,12 +79,38 @@ def conv2d_backward(
     ReLU: multiply d_y by (y > 0) first)."""
     x, w, s, d, pads = _prepare(x, w, stride, pad_mode, padding, dilation, groups, num_threads)
     d_y = v.as_float_array(d_y, "d_y", 4, "(B, C_out, H_out, W_out)", (np.float32,))
-    if _backend.use_compiled():
-        return ConvGrads(*_backend._C.conv2d_backward(d_y, x, w, s, pads, d, groups, num_threads))
+    fn = registry.impl("conv2d_backward")
+    return ConvGrads(*fn(d_y, x, w, s, pads, d, groups, num_threads))
+
+
+@registry.register("cpu", "conv2d_forward")
+def _forward_cpu(*args):
+    """The compiled kernel (the binding's arguments)."""
+    return registry.compiled_module().conv2d_forward(*args)
+
+
+@registry.register("numpy", "conv2d_forward")
+def _forward_numpy(x, w, b, s, pads, d, groups, relu, num_threads):
+    """The float64 reference, cast back to float32 (``num_threads`` unused)."""
+    with v.memory_error_names(x=x, w=w):
+        _check_finite(x=x, w=w, b=b)
+        y = ref.conv2d_forward(x, w, b, s, pads, d, groups)
+    return (np.maximum(y, 0.0) if relu else y).astype(np.float32)
+
+
+@registry.register("cpu", "conv2d_backward")
+def _backward_cpu(*args):
+    """The compiled kernel (the binding's arguments)."""
+    return registry.compiled_module().conv2d_backward(*args)
+
+
+@registry.register("numpy", "conv2d_backward")
+def _backward_numpy(d_y, x, w, s, pads, d, groups, num_threads):
+    """The float64 reference, cast back to float32 (``num_threads`` unused)."""
     with v.memory_error_names(d_y=d_y, x=x, w=w):
         _check_finite(d_y=d_y, x=x, w=w)
         want = (x.shape[0], w.shape[0], *ref.output_hw(x.shape[2:], w.shape[2:], s, d, pads))
         if d_y.shape != want:
             raise ValueError(f"d_y must have the forward output's shape {want}, got {d_y.shape}")
         g = ref.conv2d_backward(d_y, x, w, s, pads, d, groups)
-    return ConvGrads(*(a.astype(np.float32) for a in g))
+    return tuple(a.astype(np.float32) for a in g)

@@ -1,7 +1,7 @@
 """Public NumPy-level CTC API: loss + gradient, greedy decoding, prefix beam search.
 
-Each function runs the compiled CPU kernel when ``crnn_fast._C`` is available (see
-``crnn_fast.backends()``) and the float64 NumPy reference otherwise; both validate their
+Each function runs the active backend's implementation (``crnn_fast.registry.impl``): the
+compiled CPU kernel (``cpu``) or the float64 NumPy reference (``numpy``); both validate their
 arguments and raise ``TypeError``/``ValueError`` naming the offending one.
 Layouts: scores/logits ``(T, B, C)`` time-major (decoders accept ``batch_first``), labels
 ``(B, S)`` padded, lengths ``(B,)``. ``blank=None`` means ``C - 1`` (MindOCR's convention).
@@ -14,8 +14,8 @@ import numbers
 
 import numpy as np
 
-from . import _backend
 from . import _validate as v
+from . import registry
 from .reference import ctc as ref
 from .reference import ctc_beam as ref_beam
 from .reference.ctc import GreedyResult
@@ -57,20 +57,43 @@ def ctc_loss(
     labels = v.as_int32(labels, "labels", 2, "(B, S)")
     input_lengths = v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
     label_lengths = v.as_int32(label_lengths, "label_lengths", 1, "(B,)")
-    if _backend.use_compiled():
-        b = -1 if blank is None else blank
-        return _backend._C.ctc_loss(
-            logits,
-            labels,
-            input_lengths,
-            label_lengths,
-            b,
-            zero_infinity,
-            compute_grad,
-            num_threads,
-            loss_out,
-            grad_out,
-        )
+    return registry.impl("ctc_loss")(
+        logits,
+        labels,
+        input_lengths,
+        label_lengths,
+        blank,
+        zero_infinity,
+        compute_grad,
+        num_threads,
+        loss_out,
+        grad_out,
+    )
+
+
+@registry.register("cpu", "ctc_loss")
+def _ctc_loss_cpu(logits, labels, input_lengths, label_lengths, blank, *rest):
+    """ctc_loss on the compiled kernel (the binding checks the rest)."""
+    b = -1 if blank is None else blank
+    return registry.compiled_module().ctc_loss(
+        logits, labels, input_lengths, label_lengths, b, *rest
+    )
+
+
+@registry.register("numpy", "ctc_loss")
+def _ctc_loss_numpy_api(
+    logits,
+    labels,
+    input_lengths,
+    label_lengths,
+    blank,
+    zero_infinity,
+    compute_grad,
+    num_threads,
+    loss_out,
+    grad_out,
+):
+    """ctc_loss on the float64 NumPy reference (``num_threads`` unused)."""
     arrays = dict(logits=logits, labels=labels, input_lengths=input_lengths)
     with v.memory_error_names(**arrays, label_lengths=label_lengths):
         return _ctc_loss_numpy(
@@ -171,14 +194,28 @@ def ctc_greedy_decode(
     is ``-inf`` for every class and negative probs raise ``ValueError``.
     """
     num_threads = v.check_num_threads(num_threads)
-    if _backend.use_compiled():
-        lens = (
-            None if input_lengths is None else v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
-        )
-        b = -1 if blank is None else blank
-        return GreedyResult(
-            *_backend._C.ctc_greedy_decode(scores, lens, b, input_kind, batch_first, num_threads)
-        )
+    fn = registry.impl("ctc_greedy_decode")
+    return GreedyResult(*fn(scores, input_lengths, blank, input_kind, batch_first, num_threads))
+
+
+def _int32_lengths(input_lengths):
+    if input_lengths is None:
+        return None
+    return v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
+
+
+@registry.register("cpu", "ctc_greedy_decode")
+def _greedy_cpu(scores, input_lengths, blank, *rest):
+    """Greedy decoding on the compiled kernel."""
+    b = -1 if blank is None else blank
+    return registry.compiled_module().ctc_greedy_decode(
+        scores, _int32_lengths(input_lengths), b, *rest
+    )
+
+
+@registry.register("numpy", "ctc_greedy_decode")
+def _greedy_numpy(scores, input_lengths, blank, input_kind, batch_first, num_threads):
+    """Greedy decoding on the NumPy reference (``num_threads`` unused)."""
     # (unread frames may hold NaN/Inf or, with probs, negative values)
     with (
         v.memory_error_names(scores=scores, input_lengths=input_lengths),
@@ -237,25 +274,26 @@ def ctc_prefix_beam_search(
     float64 log-probabilities, best first (``-inf`` where fewer than ``top_n`` prefixes exist).
     """
     num_threads = v.check_num_threads(num_threads)
-    if _backend.use_compiled():
-        lens = (
-            None if input_lengths is None else v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
-        )
-        b = -1 if blank is None else blank
-        return BeamResult(
-            *_backend._C.ctc_prefix_beam_search(
-                scores,
-                lens,
-                b,
-                beam_width,
-                top_n,
-                top_k,
-                logp_cutoff,
-                input_kind,
-                batch_first,
-                num_threads,
-            )
-        )
+    fn = registry.impl("ctc_prefix_beam_search")
+    args = (beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first, num_threads)
+    return BeamResult(*fn(scores, input_lengths, blank, *args))
+
+
+@registry.register("cpu", "ctc_prefix_beam_search")
+def _beam_cpu(scores, input_lengths, blank, *rest):
+    """Prefix beam search on the compiled kernel."""
+    b = -1 if blank is None else blank
+    return registry.compiled_module().ctc_prefix_beam_search(
+        scores, _int32_lengths(input_lengths), b, *rest
+    )
+
+
+@registry.register("numpy", "ctc_prefix_beam_search")
+def _beam_numpy(
+    scores, input_lengths, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first,
+    num_threads,
+):  # fmt: skip
+    """Prefix beam search on the NumPy reference (``num_threads`` unused)."""
     # (unread frames may hold NaN/Inf)
     with (
         v.memory_error_names(scores=scores, input_lengths=input_lengths),

@@ -2,8 +2,9 @@
 
 Semantics and parameter names are MindSpore's / PyTorch's ``nn.LSTM``: gate order i, f, g, o,
 both biases, ``params`` keyed ``weight_ih_l{k}[_reverse]`` (4H, in), ``weight_hh_l{k}[_reverse]``
-(4H, H), ``bias_ih_l{k}[_reverse]`` / ``bias_hh_l{k}[_reverse]`` (4H). Runs the compiled CPU
-kernel when available, else the float64 NumPy reference (cast back to float32).
+(4H, H), ``bias_ih_l{k}[_reverse]`` / ``bias_hh_l{k}[_reverse]`` (4H). Runs the active
+backend's implementation (``crnn_fast.registry.impl``): the compiled CPU kernel or the float64
+NumPy reference (cast back to float32).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _backend
 from . import _validate as v
+from . import registry
 from .reference import lstm as ref
 
 __all__ = ["LSTMGrads", "LSTMOutput", "lstm_backward", "lstm_forward"]
@@ -152,39 +153,19 @@ def lstm_forward(
         x = x.transpose(1, 0, 2)  # a view: the binding (or the reference) copies it
     if seq_length is not None:
         seq_length = v.as_int32(seq_length, "seq_length", 1, "(B,)")
-    if _backend.use_compiled():
-        y, h_n, c_n, reserve = _backend._C.lstm_forward(
-            x,
-            params,
-            hidden_size,
-            num_layers,
-            bidirectional,
-            has_bias,
-            h0,
-            c0,
-            seq_length,
-            training,
-            num_threads,
-        )
-    else:
-        arrays = {f"params['{k}']": a for k, a in params.items()}
-        with v.memory_error_names(x=x, **arrays):
-            _check_numpy_args(
-                x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length
-            )
-            names = ref.lstm_param_names(num_layers, bidirectional, has_bias)
-            r = ref.lstm_forward(
-                np.ascontiguousarray(x, np.float64),
-                {k: np.asarray(params[k], np.float64) for k in names},
-                hidden_size,
-                num_layers,
-                bidirectional,
-                None if h0 is None else h0.astype(np.float64),
-                None if c0 is None else c0.astype(np.float64),
-                seq_length,
-            )
-        y, h_n, c_n = (a.astype(np.float32) for a in (r.output, r.h_n, r.c_n))
-        reserve = r.cache if training else None
+    y, h_n, c_n, reserve = registry.impl("lstm_forward")(
+        x,
+        params,
+        hidden_size,
+        num_layers,
+        bidirectional,
+        has_bias,
+        h0,
+        c0,
+        seq_length,
+        training,
+        num_threads,
+    )
     if batch_first:
         y = np.ascontiguousarray(y.transpose(1, 0, 2))
     return LSTMOutput(y, h_n, c_n, reserve)
@@ -226,36 +207,80 @@ def lstm_backward(
         )
     if seq_length is not None:
         seq_length = v.as_int32(seq_length, "seq_length", 1, "(B,)")
-    if _backend.use_compiled():
-        dx, dh0, dc0, grads = _backend._C.lstm_backward(
-            d_output,
-            d_h_n,
-            d_c_n,
-            x,
-            output,
-            params,
-            hidden_size,
-            num_layers,
-            bidirectional,
-            has_bias,
-            h0,
-            c0,
-            seq_length,
-            reserve,
-            num_threads,
-        )
-    else:
-        if not isinstance(reserve, ref.LSTMCache):
-            raise TypeError("reserve must be what lstm_forward(training=True) returned")
-        arrays = {f"params['{k}']": a for k, a in params.items()}
-        with v.memory_error_names(d_output=d_output, x=x, output=output, **arrays):
-            _check_backward_arrays(
-                reserve, d_output=d_output, x=x, output=output, d_h_n=d_h_n, d_c_n=d_c_n,
-                h0=h0, c0=c0, params=params, seq_length=seq_length,
-            )  # fmt: skip
-            g = ref.lstm_backward(d_output, d_h_n, d_c_n, reserve)
-        dx, dh0, dc0 = (a.astype(np.float32) for a in (g.d_x, g.d_h0, g.d_c0))
-        grads = {k: a.astype(np.float32) for k, a in g.d_params.items()}
+    dx, dh0, dc0, grads = registry.impl("lstm_backward")(
+        d_output,
+        d_h_n,
+        d_c_n,
+        x,
+        output,
+        params,
+        hidden_size,
+        num_layers,
+        bidirectional,
+        has_bias,
+        h0,
+        c0,
+        seq_length,
+        reserve,
+        num_threads,
+    )
     if batch_first:
         dx = np.ascontiguousarray(dx.transpose(1, 0, 2))
     return LSTMGrads(dx, dh0, dc0, dict(grads))
+
+
+@registry.register("cpu", "lstm_forward")
+def _forward_cpu(*args):
+    """The compiled kernel (the binding's arguments, x time-major)."""
+    return registry.compiled_module().lstm_forward(*args)
+
+
+@registry.register("numpy", "lstm_forward")
+def _forward_numpy(
+    x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length, training,
+    num_threads,
+):  # fmt: skip
+    """The float64 NumPy reference, cast back to float32 (``num_threads`` unused)."""
+    arrays = {f"params['{k}']": a for k, a in params.items()}
+    with v.memory_error_names(x=x, **arrays):
+        _check_numpy_args(
+            x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length
+        )
+        names = ref.lstm_param_names(num_layers, bidirectional, has_bias)
+        r = ref.lstm_forward(
+            np.ascontiguousarray(x, np.float64),
+            {k: np.asarray(params[k], np.float64) for k in names},
+            hidden_size,
+            num_layers,
+            bidirectional,
+            None if h0 is None else h0.astype(np.float64),
+            None if c0 is None else c0.astype(np.float64),
+            seq_length,
+        )
+    y, h_n, c_n = (a.astype(np.float32) for a in (r.output, r.h_n, r.c_n))
+    return y, h_n, c_n, (r.cache if training else None)
+
+
+@registry.register("cpu", "lstm_backward")
+def _backward_cpu(*args):
+    """The compiled kernel (the binding's arguments, arrays time-major)."""
+    return registry.compiled_module().lstm_backward(*args)
+
+
+@registry.register("numpy", "lstm_backward")
+def _backward_numpy(
+    d_output, d_h_n, d_c_n, x, output, params, hidden_size, num_layers, bidirectional,
+    has_bias, h0, c0, seq_length, reserve, num_threads,
+):  # fmt: skip
+    """The float64 NumPy reference, cast back to float32 (``num_threads`` unused)."""
+    if not isinstance(reserve, ref.LSTMCache):
+        raise TypeError("reserve must be what lstm_forward(training=True) returned")
+    arrays = {f"params['{k}']": a for k, a in params.items()}
+    with v.memory_error_names(d_output=d_output, x=x, output=output, **arrays):
+        _check_backward_arrays(
+            reserve, d_output=d_output, x=x, output=output, d_h_n=d_h_n, d_c_n=d_c_n,
+            h0=h0, c0=c0, params=params, seq_length=seq_length,
+        )  # fmt: skip
+        g = ref.lstm_backward(d_output, d_h_n, d_c_n, reserve)
+    dx, dh0, dc0 = (a.astype(np.float32) for a in (g.d_x, g.d_h0, g.d_c0))
+    return dx, dh0, dc0, {k: a.astype(np.float32) for k, a in g.d_params.items()}

@@ -1,22 +1,36 @@
-"""Shared fixtures: run a test on every backend (compiled CPU kernels and the NumPy fallback)."""
+"""Shared fixtures: run a test on every backend the registry lists for the NumPy-level API
+(compiled CPU kernels and the NumPy fallback today)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
 import pytest
 
-import crnn_fast._backend as backend_mod
+from crnn_fast import registry
+
+# Every backend the registry says runs the NumPy-level API (cpu, numpy today; a new backend
+# joins the tables the day it registers). cpu is always expected: its absence fails.
+TESTED_BACKENDS = [n for n in registry.known() if n == "cpu" or n in registry.numpy_api_backends()]
 
 
-@pytest.fixture(params=["cpu", "numpy"])
-def backend(request, monkeypatch):
-    """Forces crnn_fast's public API onto one backend for the test."""
-    if request.param == "cpu" and backend_mod._C is None:
+@pytest.fixture(params=TESTED_BACKENDS)
+def backend(request):
+    """Makes one backend the active one (``registry.backend_scope``) for the test."""
+    if request.param == "cpu" and not registry.has_compiled_module():
         pytest.fail("crnn_fast._C is not compiled: the cpu backend cannot be tested")
-    monkeypatch.setattr(backend_mod, "BACKEND", request.param)
-    return request.param
+    with registry.backend_scope(request.param) as name:
+        yield name
+
+
+@pytest.fixture
+def use_backend():
+    """``use_backend(name)`` makes ``name`` the active backend (``registry.backend_scope``)
+    until the test ends; calls nest (the last one wins)."""
+    with contextlib.ExitStack() as stack:
+        yield lambda name: stack.enter_context(registry.backend_scope(name))
 
 
 @pytest.fixture

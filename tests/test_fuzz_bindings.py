@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crnn_fast
-import crnn_fast._backend as backend_mod
+from crnn_fast import registry
 
 DTYPES = [np.float32, np.float64, np.float16, np.int32, np.int64, np.uint8]
 SPECIAL = [0.0, 1.0, -1e30, 1e30, np.nan, np.inf, -np.inf]
@@ -59,7 +59,7 @@ def _ok_loss(out, logits):
 def test_fuzz_ctc_loss_binding(inputs):
     (logits, labels, in_len, lab_len), blank = inputs
     try:
-        out = backend_mod._C.ctc_loss(logits, labels, in_len, lab_len, blank)
+        out = registry.compiled_module().ctc_loss(logits, labels, in_len, lab_len, blank)
     except (TypeError, ValueError):
         return
     _ok_loss(out, logits)
@@ -70,14 +70,11 @@ def test_fuzz_ctc_loss_binding(inputs):
 @given(inputs=ctc_inputs())
 def test_fuzz_ctc_loss_public(backend_name, inputs):
     (logits, labels, in_len, lab_len), blank = inputs
-    old = backend_mod.BACKEND
-    backend_mod.BACKEND = backend_name
     try:
-        out = crnn_fast.ctc_loss(logits, labels, in_len, lab_len, blank=blank)
+        with registry.backend_scope(backend_name):
+            out = crnn_fast.ctc_loss(logits, labels, in_len, lab_len, blank=blank)
     except (TypeError, ValueError):
         return
-    finally:
-        backend_mod.BACKEND = old
     _ok_loss(out, logits)
 
 
@@ -91,7 +88,7 @@ def test_fuzz_ctc_loss_public(backend_name, inputs):
 )
 def test_fuzz_greedy_binding(scores, lens, blank, kind, batch_first):
     try:
-        ids, lengths, probs, frames = backend_mod._C.ctc_greedy_decode(
+        ids, lengths, probs, frames = registry.compiled_module().ctc_greedy_decode(
             scores, lens, blank, kind, batch_first
         )
     except (TypeError, ValueError):
@@ -113,7 +110,7 @@ def test_fuzz_greedy_binding(scores, lens, blank, kind, batch_first):
 )
 def test_fuzz_conv2d_binding(x, w, b, stride, pads, dilation, groups, relu):
     try:
-        y = backend_mod._C.conv2d_forward(x, w, b, stride, pads, dilation, groups, relu)
+        y = registry.compiled_module().conv2d_forward(x, w, b, stride, pads, dilation, groups, relu)
     except (TypeError, ValueError):
         return
     # (values up to 1e30 may overflow in the sums: only the contract on shapes is checked)

@@ -11,45 +11,26 @@ every backend.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from mindspore import nn
 from mindspore.common.initializer import Uniform
 
-from .. import _backend
-from ..ops import _custom as c
+from .. import registry
+from ..registry import backend_scope
+
+__all__ = ["backend_scope", "conv2d", "crnn_customised", "lstm", "resolve_backend"]
 
 
 def resolve_backend(backend: str | None) -> str:
-    """``backend`` checked and lower-cased, or the active crnn_fast backend when None."""
-    if backend is None:
-        return c.backend()
-    name = str(backend).strip().lower()
-    if name not in _backend.KNOWN_BACKENDS:
-        raise ValueError(f"backend must be one of {_backend.KNOWN_BACKENDS}, got {backend!r}")
-    if name == "cpu" and _backend._C is None:
-        raise ImportError(f"backend 'cpu' needs crnn_fast._C: {_backend._IMPORT_ERROR}")
-    return name
-
-
-@contextmanager
-def backend_scope(backend: str | None) -> Iterator[str]:
-    """Makes ``backend`` the one crnn_fast's layers and ops pick up while the block runs (they
-    read it once, at construction), then restores the previous one."""
-    name = resolve_backend(backend)
-    previous = _backend.BACKEND
-    _backend.BACKEND = name
-    try:
-        yield name
-    finally:
-        _backend.BACKEND = previous
+    """``backend`` checked and lower-cased, or the active crnn_fast backend when None
+    (``crnn_fast.registry.check``)."""
+    return registry.check(backend)
 
 
 def conv2d(*args, **kwargs) -> nn.Conv2d:
     """``crnn_fast.nn.Conv2d(*args, **kwargs)``, or ``mindspore.nn.Conv2d`` on the stock
     backend (same constructor, same parameters)."""
-    if c.backend() == "stock":
+    if registry.is_stock():
         return nn.Conv2d(*args, **kwargs)
     from ..nn.conv import Conv2d
 
@@ -58,7 +39,7 @@ def conv2d(*args, **kwargs) -> nn.Conv2d:
 
 def lstm(*args, **kwargs) -> nn.LSTM:
     """``crnn_fast.nn.LSTM(*args, **kwargs)``, or ``mindspore.nn.LSTM`` on the stock backend."""
-    if c.backend() == "stock":
+    if registry.is_stock():
         return nn.LSTM(*args, **kwargs)
     from ..nn.lstm import LSTM
 

@@ -14,6 +14,7 @@ import logging
 
 from mindspore import nn
 
+from .. import registry
 from ..nn._params import replace_child
 from ..nn.fold import FoldedConv2dBN, fold_conv_bn
 from . import _layers
@@ -59,7 +60,7 @@ def fold_for_inference(model: nn.Cell) -> int:
     """
     backend = getattr(model, "backend", None)
     with _layers.backend_scope(backend) as chosen:
-        if chosen == "stock":
+        if registry.is_stock(chosen):
             log.warning("crnn_fast: fold_for_inference left a stock-backend model unfolded")
             return 0
         blocks = [c for _, c in model.cells_and_names() if isinstance(c, _BLOCKS)]

@@ -15,6 +15,7 @@ import logging
 from mindspore import dtype as mstype
 from mindspore import nn
 
+from .. import registry
 from ..ops import _custom as c
 from ..ops.conv2d import Conv2dOp
 from ._params import adopt_parameters
@@ -49,12 +50,13 @@ class Conv2d(c.EagerCheckCell, nn.Conv2d):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.backend = c.backend()
+        self.backend = registry.active()
         kernel = tuple(self.weight.shape[2:])
         stride, dilation = _last_two(self.stride), _last_two(self.dilation)
         pads, why = _fused_pads(self, kernel, stride, dilation)
-        self.use_stock = self.backend == "stock" or pads is None
-        if pads is None and self.backend != "stock":
+        stock = registry.is_stock(self.backend)
+        self.use_stock = stock or pads is None
+        if pads is None and not stock:
             log.info("crnn_fast.nn.Conv2d runs the stock op for this layer: %s", why)
         if not self.use_stock:
             self.fused = Conv2dOp(stride, pads, dilation, self.group, backend=self.backend)

@@ -15,6 +15,7 @@ from mindspore import dtype as mstype
 from mindspore import ops
 
 from .. import _validate as v
+from .. import registry
 from ..ops import _custom as c
 from ..ops.ctc_loss import CTCLossOp
 
@@ -53,8 +54,9 @@ class CTCLoss(c.EagerCheckCell):
         self.pred_seq_len, self.max_label_len = pred_seq_len, max_label_len
         self.batch_size = batch_size
         self.reduction, self.blank, self.zero_infinity = reduction, int(blank), zero_infinity
-        self.backend = c.backend()
-        if self.backend != "stock":
+        self.backend = registry.active()
+        self.stock = registry.is_stock(self.backend)
+        if not self.stock:
             self.op = CTCLossOp(blank, zero_infinity, backend=self.backend)
         else:
             self.stock_ctc = ops.CTCLoss(ctc_merge_repeated=True)
@@ -71,7 +73,7 @@ class CTCLoss(c.EagerCheckCell):
             input_lengths = input_lengths.astype(mstype.int32)
         if label_lengths is not None and label_lengths.dtype != mstype.int32:
             label_lengths = label_lengths.astype(mstype.int32)
-        if self.backend == "stock":
+        if self.stock:
             loss = self._stock(logits, label, input_lengths, label_lengths)
         else:
             loss, _ = self.op(logits, label, input_lengths, label_lengths)

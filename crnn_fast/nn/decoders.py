@@ -32,8 +32,8 @@ import numpy as np
 from mindspore import Tensor, ops
 from mindspore import dtype as mstype
 
-from .. import _backend
 from .. import _validate as v
+from .. import registry
 from ..ctc import _beam_options, ctc_prefix_beam_search
 from ..ops import _custom as c
 from ..ops._custom import NONE_I32
@@ -43,12 +43,10 @@ __all__ = ["CTCBeamSearchDecoder", "CTCGreedyDecoder", "decoder_backend"]
 
 
 def decoder_backend() -> str:
-    """The op backend the decoders use: ``cpu`` or ``numpy`` (``stock`` maps to ``cpu`` when
-    ``crnn_fast._C`` is compiled, else ``numpy``; there is no equivalent stock decoder)."""
-    b = c.backend()
-    if b == "stock":
-        return "numpy" if _backend._C is None else "cpu"
-    return b
+    """The op backend the decoders use: the active backend's kernels
+    (``crnn_fast.registry.kernel_backend()``): ``cpu`` or ``numpy`` (``stock`` maps to ``cpu``
+    when ``crnn_fast._C`` is compiled, else ``numpy``; there is no equivalent stock decoder)."""
+    return registry.kernel_backend()
 
 
 class _Decoder(c.EagerCheckCell):
@@ -186,6 +184,7 @@ class CTCBeamSearchDecoder(_Decoder):
         opts = _beam_options(beam_width, top_n, top_k, logp_cutoff, 1)
         self.beam_width, self.top_n, self.top_k, self.logp_cutoff = opts
         self.num_threads = int(num_threads)
+        self.backend = decoder_backend()  # bound here: the pyfunc may run on another thread
         self.cfg_0 = c.int_config(0)
         self.cfg_1 = c.int_config(1)
         self.op = c.FusedOpCell(c.custom(self._search, self._shape, self._dtype))
@@ -221,7 +220,12 @@ class CTCBeamSearchDecoder(_Decoder):
         return c.guarded_pyfunc(self._search_run, self._search_fail, scores, in_len, cfg)
 
     def _search_run(self, scores, in_len, cfg):
-        r = ctc_prefix_beam_search(
+        with registry.backend_scope(self.backend):
+            r = self._search_kernel(scores, in_len, cfg)
+        return r.ids.astype(np.int32), r.lengths.astype(np.int32), r.scores.astype(np.float32)
+
+    def _search_kernel(self, scores, in_len, cfg):
+        return ctc_prefix_beam_search(
             np.ascontiguousarray(scores, np.float32),
             in_len if cfg[0] else None,
             blank=self.blank,
@@ -233,7 +237,6 @@ class CTCBeamSearchDecoder(_Decoder):
             batch_first=self.batch_first,
             num_threads=self.num_threads,
         )
-        return r.ids.astype(np.int32), r.lengths.astype(np.int32), r.scores.astype(np.float32)
 
     def _search_fail(self, scores, in_len, cfg):
         B, T = scores.shape[:2] if self.batch_first else scores.shape[1::-1]

@@ -21,7 +21,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn
 from mindspore import dtype as mstype
 
-from ..ops import _custom as c
+from .. import registry
 from ..ops.conv2d import Conv2dOp
 from ._params import replace_child
 from .conv import Conv2d, _fused_pads, _last_two
@@ -91,8 +91,8 @@ def _f64(p: Parameter) -> np.ndarray:
 
 def _why_not_foldable(conv: nn.Conv2d, bn: Optional[nn.BatchNorm2d]) -> str:
     """'' if ``fold_conv_bn`` can fold this pair, else the reason."""
-    if c.backend() == "stock":
-        return "the crnn_fast backend is 'stock'"
+    if registry.is_stock():
+        return f"the crnn_fast backend is {registry.active()!r}"
     kernel = tuple(conv.weight.shape[2:])
     _, why = _fused_pads(conv, kernel, _last_two(conv.stride), _last_two(conv.dilation))
     if why:

@@ -17,6 +17,7 @@ import numpy as np
 from mindspore import dtype as mstype
 from mindspore import nn, ops
 
+from .. import registry
 from ..ops import _custom as c
 from ..ops.lstm_stack import LSTMStack
 from ._params import adopt_parameters
@@ -32,11 +33,12 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.backend = c.backend()
+        self.backend = registry.active()
+        self.stock = registry.is_stock(self.backend)
         self.input_size = self.w_ih_list[0].shape[1]
         self.num_directions = 2 if self.bidirectional else 1
         self.per_layer = self.dropout > 0 and self.num_layers > 1
-        if self.backend != "stock":
+        if not self.stock:
             args = (self.hidden_size, self.num_layers, self.bidirectional, self.has_bias)
             self.stack = LSTMStack(self.input_size, *args, backend=self.backend)
             if self.per_layer:
@@ -84,7 +86,7 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
         return ops.cast(ops.concat(parts), mstype.float32)
 
     def construct(self, x, hx=None, seq_length=None):
-        if self.backend == "stock":
+        if self.stock:
             return nn.LSTM.construct(self, x, hx, seq_length)
         if self.eager:
             self._check(x, hx, seq_length)

@@ -34,7 +34,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from .. import _backend
+from .. import registry
 
 # Stand-in for an absent optional input (the entry's config says not to read it).
 NONE_F32 = Tensor(np.zeros(1, np.float32))
@@ -42,21 +42,36 @@ NONE_I32 = Tensor(np.zeros(1, np.int32))
 
 
 def backend() -> str:
-    """The backend the ops were built for: ``cpu`` (aot), ``numpy`` (pyfunc) or ``stock``."""
-    return _backend.BACKEND
+    """The active backend: ``cpu`` (aot), ``numpy`` (pyfunc) or ``stock`` (an alias of
+    ``crnn_fast.registry.active()``, kept for ``crnn_fast.ops.backend``)."""
+    return registry.active()
+
+
+def op_flavour(backend: str, owner: str) -> str:
+    """How a fused op of ``owner`` (a class name, for the message) runs on ``backend``:
+    ``"aot"`` (an entry of ``_C``) or ``"pyfunc"`` (the NumPy reference). ``ValueError`` for a
+    backend with no fused ops (``stock``) or an unknown one."""
+    names = registry.fused_op_backends()
+    kind = registry.ms_ops(backend) if backend in registry.known() else None
+    if kind not in ("aot", "pyfunc"):
+        listed = " or ".join(repr(n) for n in names)
+        raise ValueError(f"{owner} backend must be {listed}, got {backend!r}")
+    return kind
 
 
 def last_error() -> str:
     """Message of the last failed aot kernel (or NumPy pyfunc) call ('' if none failed)."""
-    aot = "" if _backend._C is None else _backend._C.aot_last_error()
+    aot = registry.compiled_module().aot_last_error() if registry.has_compiled_module() else ""
     return aot or _PY_LAST_ERROR[0]
 
 
 def aot_library() -> str:
     """Path of the shared library holding the aot entry points (``crnn_fast._C``)."""
-    if _backend._C is None:
-        raise RuntimeError(f"crnn_fast._C is not compiled/loadable: {_backend._IMPORT_ERROR}")
-    path = os.path.realpath(_backend._C.__file__)
+    try:
+        lib = registry.compiled_module()
+    except ImportError as exc:
+        raise RuntimeError(str(exc)) from None
+    path = os.path.realpath(lib.__file__)
     allowed = os.environ.get("MS_CUSTOM_AOT_WHITE_LIST")
     if allowed and not path.startswith(os.path.realpath(allowed) + os.sep):
         raise RuntimeError(
@@ -167,10 +182,10 @@ def kernel_error(exc: BaseException) -> Exception | None:
     kernel (ValueError / MemoryError / RuntimeError carrying the kernel's own message), or None
     when ``exc`` is something else."""
     m = _AOT_FAILURE.search(str(exc)) if isinstance(exc, RuntimeError) else None
-    if m is None or _backend._C is None:
+    if m is None or not registry.has_compiled_module():
         return None
     entry, code = m.group(2)[len("crnn_aot_") :], int(m.group(3))
-    msg = _backend._C.aot_last_error()
+    msg = registry.compiled_module().aot_last_error()
     if f"crnn_fast aot {entry}:" not in msg:  # (no message stored for this entry)
         msg = f"crnn_fast aot {entry}: kernel failed with status {code}"
     return _STATUS_ERRORS.get(code, RuntimeError)(msg)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from mindspore import Tensor, ops
 
+from .. import registry
 from ..reference import conv as ref
 from . import _custom as c
 
@@ -126,17 +127,15 @@ def _np_bprop(x, w, b, cfg, pads, out, dout):
 
 def conv2d_ops(backend: str) -> _Ops:
     """The (forward, backward) ops of a backend ('cpu' aot or 'numpy' pyfunc), built once."""
-    if backend == "cpu":
+    if c.op_flavour(backend, "Conv2dOp") == "aot":
         if AOT.fwd is None:
             AOT.bwd = c.custom("crnn_aot_conv2d_backward", _bwd_shape, _bwd_dtype)
             AOT.fwd = c.custom("crnn_aot_conv2d_forward", _fwd_shape, _fwd_dtype, _aot_bprop)
         return AOT
-    if backend == "numpy":
-        if NP.fwd is None:
-            NP.bwd = c.custom(_np_backward, _bwd_shape, _bwd_dtype)
-            NP.fwd = c.custom(_np_forward, _fwd_shape, _fwd_dtype, _np_bprop)
-        return NP
-    raise ValueError(f"Conv2dOp backend must be 'cpu' or 'numpy', got {backend!r}")
+    if NP.fwd is None:
+        NP.bwd = c.custom(_np_backward, _bwd_shape, _bwd_dtype)
+        NP.fwd = c.custom(_np_forward, _fwd_shape, _fwd_dtype, _np_bprop)
+    return NP
 
 
 class Conv2dOp(c.FusedOpCell):
@@ -153,7 +152,7 @@ class Conv2dOp(c.FusedOpCell):
         backend: str | None = None,
     ) -> None:
         super().__init__()
-        self.backend = backend or c.backend()
+        self.backend = backend or registry.active()
         self.op = conv2d_ops(self.backend).fwd
         s, d = ref._pair(stride, "stride"), ref._pair(dilation, "dilation")
         if groups < 1 or len(pads) != 4 or min(pads) < 0:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as v
+from .. import registry
 from ..reference import ctc as ref
 from . import _custom as c
 from ._custom import NONE_I32
@@ -31,16 +32,15 @@ class CTCGreedyOp(c.FusedOpCell):
         backend: str | None = None,
     ) -> None:
         super().__init__()
-        self.backend = backend or c.backend()
-        if self.backend not in ("cpu", "numpy"):
-            raise ValueError(f"CTCGreedyOp backend must be 'cpu' or 'numpy', got {self.backend!r}")
+        self.backend = backend or registry.active()
+        kind = c.op_flavour(self.backend, "CTCGreedyOp")
         if input_kind not in INPUT_KINDS:
             raise ValueError(f"input_kind must be one of {INPUT_KINDS}, got {input_kind!r}")
         self.blank, self.input_kind, self.batch_first = int(blank), input_kind, bool(batch_first)
         kind = INPUT_KINDS.index(input_kind)
         self.cfg_0 = c.int_config(blank, kind, int(batch_first), 0)
         self.cfg_1 = c.int_config(blank, kind, int(batch_first), 1)
-        if self.backend == "cpu":
+        if kind == "aot":
             fn = "crnn_aot_ctc_greedy"
         else:
             fn = self._np_decode

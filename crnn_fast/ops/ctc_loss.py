@@ -15,6 +15,7 @@ import numpy as np
 from mindspore import ops
 
 from .. import _validate as v
+from .. import registry
 from ..reference import ctc as ref
 from . import _custom as c
 from ._custom import NONE_I32
@@ -37,11 +38,10 @@ class CTCLossOp(c.FusedOpCell):
 
     def __init__(self, blank: int = -1, zero_infinity: bool = False, backend: str | None = None):
         super().__init__()
-        self.backend = backend or c.backend()
-        if self.backend not in ("cpu", "numpy"):
-            raise ValueError(f"CTCLossOp backend must be 'cpu' or 'numpy', got {self.backend!r}")
+        self.backend = backend or registry.active()
+        kind = c.op_flavour(self.backend, "CTCLossOp")
         self.blank, self.zero_infinity = int(blank), bool(zero_infinity)  # blank < 0: C + blank
-        if self.backend == "cpu":
+        if kind == "aot":
             fn = "crnn_aot_ctc_loss"
         else:
             fn = self._np_loss

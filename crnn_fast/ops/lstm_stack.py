@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from mindspore import Tensor, ops
 
+from .. import registry
 from ..reference import lstm as ref
 from . import _custom as c
 
@@ -83,7 +84,7 @@ def _fwd_shape(x, h0, c0, seq, cfg, w):
 
 def _fwd_shape_train(x, h0, c0, seq, cfg, w):
     T, B, I, L, D, H, *_ = _config(x, h0, seq, cfg, w)
-    reserve = int(c._backend._C.lstm_reserve_size(T, B, I, H, L, D == 2))
+    reserve = int(registry.compiled_module().lstm_reserve_size(T, B, I, H, L, D == 2))
     return [T, B, D * H], [L * D, B, H], [L * D, B, H], [reserve]
 
 
@@ -210,7 +211,8 @@ def _np_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
 
 def lstm_ops(backend: str) -> _Ops:
     """The (train, infer, bwd) ops of a backend ('cpu' aot or 'numpy' pyfunc), built once."""
-    if backend == "cpu":
+    kind = c.op_flavour(backend, "LSTMStack")
+    if kind == "aot":
         if AOT.train is None:
             AOT.bwd = c.custom("crnn_aot_lstm_backward", _bwd_shape, _bwd_dtype)
             AOT.train = c.custom(
@@ -220,13 +222,11 @@ def lstm_ops(backend: str) -> _Ops:
                 "crnn_aot_lstm_forward_infer", _fwd_shape, _fwd_dtype, _aot_bprop_infer
             )
         return AOT
-    if backend == "numpy":
-        if NP.train is None:
-            NP.bwd = c.custom(_np_backward, _bwd_shape, _bwd_dtype)
-            NP.train = c.custom(_np_train, _fwd_shape_train_np, _fwd_dtype_train, _np_bprop_train)
-            NP.infer = c.custom(_np_infer, _fwd_shape, _fwd_dtype, _np_bprop_infer)
-        return NP
-    raise ValueError(f"LSTMStack backend must be 'cpu' or 'numpy', got {backend!r}")
+    if NP.train is None:
+        NP.bwd = c.custom(_np_backward, _bwd_shape, _bwd_dtype)
+        NP.train = c.custom(_np_train, _fwd_shape_train_np, _fwd_dtype_train, _np_bprop_train)
+        NP.infer = c.custom(_np_infer, _fwd_shape, _fwd_dtype, _np_bprop_infer)
+    return NP
 
 
 class LSTMStack(c.FusedOpCell):
@@ -242,7 +242,7 @@ class LSTMStack(c.FusedOpCell):
         backend: str | None = None,
     ) -> None:
         super().__init__()
-        self.backend = backend or c.backend()
+        self.backend = backend or registry.active()
         ops_ = lstm_ops(self.backend)
         self.train_op, self.infer_op = ops_.train, ops_.infer
         self.layout = flat_layout(input_size, hidden_size, num_layers, bidirectional, has_bias)

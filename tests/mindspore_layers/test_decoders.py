@@ -204,8 +204,8 @@ def test_postprocess_bad_inputs():
         dec((np.zeros((1, 3), np.int32), np.array([4]), np.zeros((1, 3), np.float32)))
 
 
-def test_stock_backend_maps_to_a_kernel(monkeypatch):
-    monkeypatch.setattr(backend_mod, "BACKEND", "stock")
+def test_stock_backend_maps_to_a_kernel(monkeypatch, use_backend):
+    use_backend("stock")
     assert decoder_backend() == "cpu" and CTCGreedyDecoder().backend == "cpu"
     monkeypatch.setattr(backend_mod, "_C", None)
     assert decoder_backend() == "numpy"

@@ -18,7 +18,6 @@ from mindspore import Tensor, nn
 from mindspore import dtype as mstype
 
 import crnn_fast
-import crnn_fast._backend as backend_mod
 import crnn_fast.nn as cnn
 
 CONVS = {  # name: (C_in, C_out, kwargs of nn.Conv2d)
@@ -154,8 +153,8 @@ def test_unfoldable_runs_stay_with_a_reason(caplog, rng):
         cnn.fold_conv_bn(seq[3], nn.BatchNorm2d(5))
 
 
-def test_stock_backend_does_not_fold(monkeypatch, caplog):
-    monkeypatch.setattr(backend_mod, "BACKEND", "stock")
+def test_stock_backend_does_not_fold(use_backend, caplog):
+    use_backend("stock")
     seq = nn.SequentialCell([nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)])
     with caplog.at_level(logging.WARNING, logger="crnn_fast"):
         assert cnn.fold_batchnorm(seq) == 0

@@ -10,7 +10,6 @@ import pytest
 from helpers import assert_close, random_labels
 from mindspore import Tensor, nn
 
-import crnn_fast._backend as backend_mod
 import crnn_fast.nn as cnn
 import crnn_fast.ops as cops
 from crnn_fast.reference import ctc as ref
@@ -90,7 +89,7 @@ def test_ctc_op_blank_and_infeasible(ms_mode, backend, blank, rng):
     assert np.isinf(want[2]) is np.False_ and want[2] == 0  # zero_infinity leaves 0
 
 
-def test_matches_mindocr_stock_ctcloss(ms_mode, rng, monkeypatch):
+def test_matches_mindocr_stock_ctcloss(ms_mode, rng, use_backend):
     """vs the stock ops.CTCLoss that MindOCR uses (non-empty labels: MindSpore CPU computes
     an empty label differently from the math, see MINDOCR_CRNN.md s2), loss and gradient."""
     T, B, C, S = 12, 6, 8, 5
@@ -98,7 +97,7 @@ def test_matches_mindocr_stock_ctcloss(ms_mode, rng, monkeypatch):
     labels, _ = random_labels(rng, B, S, C, C - 1, lengths=[1, 2, 5, 3, 4, 5], repeat_prob=0.5)
     results = []
     for backend in ("cpu", "stock"):
-        monkeypatch.setattr(backend_mod, "BACKEND", backend)
+        use_backend(backend)
         loss = cnn.CTCLoss(pred_seq_len=T, max_label_len=S, batch_size=B)
         value, grad = ms.value_and_grad(loss, 0)(Tensor(logits), Tensor(labels))
         results.append((value.asnumpy(), grad.asnumpy()))

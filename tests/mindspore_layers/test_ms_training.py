@@ -9,8 +9,6 @@ import numpy as np
 from mindspore import Tensor, nn
 from tiny_model import TinyRecognizer, WithCTCLoss
 
-import crnn_fast._backend as backend_mod
-
 T, B, I, H, C, S, STEPS = 16, 8, 8, 16, 6, 4, 200
 
 
@@ -32,8 +30,8 @@ def make_batches(seed: int, n: int):
     return batches
 
 
-def train(backend: str, monkeypatch) -> np.ndarray:
-    monkeypatch.setattr(backend_mod, "BACKEND", backend)
+def train(backend: str, use_backend) -> np.ndarray:
+    use_backend(backend)
     ms.set_seed(7)
     np.random.seed(7)  # noqa: NPY002  (nn.LSTM draws its initial weights from NumPy)
     net = TinyRecognizer(I, H, 1, C)
@@ -46,11 +44,11 @@ def train(backend: str, monkeypatch) -> np.ndarray:
     return np.array(losses)
 
 
-def test_training_curves_match_stock(monkeypatch):
+def test_training_curves_match_stock(use_backend):
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
-        stock = train("stock", monkeypatch)
-        fast = train("cpu", monkeypatch)
+        stock = train("stock", use_backend)
+        fast = train("cpu", use_backend)
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
     assert np.isfinite(stock).all() and np.isfinite(fast).all()

@@ -18,9 +18,9 @@ import yaml
 from mindspore import nn
 from model_helpers import CONTRACT_FILES, contract_params, image, model_params
 
-import crnn_fast._backend as backend_mod
 import crnn_fast.models as M
 import crnn_fast.nn as cnn
+from crnn_fast import registry
 
 # The project's shared folder: beside the checkout (dev machines), else the workspace's copy
 # (a fresh clone elsewhere, as CI makes), else CRNN_FAST_SHARED.
@@ -62,7 +62,7 @@ def test_layer_classes_per_backend(backend):
     else:
         assert type(lstm) is cnn.LSTM and type(conv) is cnn.Conv2d
         assert lstm.backend == backend and not conv.use_stock and conv.fused.backend == backend
-    assert backend_mod.BACKEND == backend_mod._choose()  # the global choice is restored
+    assert registry.active() == registry._choose()  # the global choice is restored
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="the shared contract directory is absent")

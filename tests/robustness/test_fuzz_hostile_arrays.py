@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crnn_fast
-import crnn_fast._backend as backend_mod
+from crnn_fast import registry
 from crnn_fast.reference import lstm as ref_lstm
 
 SETTINGS = settings(
@@ -299,8 +299,7 @@ def plain(args: dict) -> dict:
 @SETTINGS
 @given(data=st.data())
 def test_fuzz_hostile_layouts(backend_name, binding, data):
-    old, backend_mod.BACKEND = backend_mod.BACKEND, backend_name
-    try:
+    with registry.backend_scope(backend_name):
         rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
         case = BINDINGS[binding](Draw(data), rng)
         arrays = [k for k, a in case.args.items() if isinstance(a, np.ndarray)]
@@ -316,8 +315,6 @@ def test_fuzz_hostile_layouts(backend_name, binding, data):
                 return
             args[name] = np.empty_like(a)  # content is overwritten: compare on fresh buffers
         check(case, args)
-    finally:
-        backend_mod.BACKEND = old
 
 
 @pytest.mark.parametrize("backend_name", ["cpu", "numpy"])
@@ -327,8 +324,7 @@ def test_fuzz_hostile_layouts(backend_name, binding, data):
 def test_fuzz_aliased_arrays(backend_name, binding, data):
     """An output inside an input's memory is a ValueError naming both; inputs sharing memory
     with each other (read only) give the plain result."""
-    old, backend_mod.BACKEND = backend_mod.BACKEND, backend_name
-    try:
+    with registry.backend_scope(backend_name):
         rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
         case = BINDINGS[binding](Draw(data), rng)
         pairs = [(a, b) for a, b in case.aliases if a in case.args and b in case.args]
@@ -351,8 +347,6 @@ def test_fuzz_aliased_arrays(backend_name, binding, data):
         if args[a].shape == args[b].shape and data.draw(st.booleans()):
             args[a] = args[b]  # the very same array for both (e.g. h0 is c0)
         check(case, args)
-    finally:
-        backend_mod.BACKEND = old
 
 
 # ---- huge broadcasts, in a child process under an address-space limit --------------------

@@ -109,8 +109,8 @@ SCRIPT = textwrap.dedent(
     import numpy as np, mindspore as ms
     from mindspore import Tensor
     ms.set_device("CPU")
-    import crnn_fast._backend as backend_mod
-    backend_mod.BACKEND = sys.argv[1]
+    from crnn_fast import registry
+    registry.backend_scope(sys.argv[1]).__enter__()  # for the whole script
     from crnn_fast import nn as cnn
     from crnn_fast.ops import _custom as cops
 
@@ -165,7 +165,7 @@ def run_error_script(backend: str, layer: str) -> dict:
 
 @pytest.fixture(params=["cpu", "numpy"])
 def error_backend(request):
-    if request.param == "cpu" and crnn_fast._backend._C is None:
+    if request.param == "cpu" and not crnn_fast.registry.has_compiled_module():
         pytest.fail("crnn_fast._C is not compiled: the cpu backend cannot be tested")
     return request.param
 
