@@ -230,6 +230,15 @@ def active() -> str:
     return _ACTIVE.get()
 
 
+def set_active(backend: str) -> str:
+    """Makes ``backend`` (checked by :func:`check`) the active backend of the current context
+    -- this thread or task, or a whole script -- until changed; prefer :func:`backend_scope`,
+    which restores the previous one. Returns the name."""
+    name = check(backend)
+    _ACTIVE.set(name)
+    return name
+
+
 @contextmanager
 def backend_scope(backend: str | None) -> Iterator[str]:
     """Makes ``backend`` (checked by :func:`check`; None: keep the active one) the active

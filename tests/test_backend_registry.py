@@ -164,6 +164,23 @@ def test_two_threads_with_their_own_scopes():
         assert_close(seen[name][2], want, 1e-4, 1e-5, f"loss on {name}")
 
 
+def test_set_active_in_a_thread_stays_there():
+    """set_active changes the active backend of its own thread only (a script's main thread:
+    the whole script)."""
+    seen = {}
+
+    def worker():
+        seen["set"] = registry.set_active("numpy")
+        seen["after"] = registry.active()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join(10)
+    assert seen == {"set": "numpy", "after": "numpy"} and registry.active() == registry._INITIAL
+    with pytest.raises(ValueError, match="cuda9"):
+        registry.set_active("cuda9")
+
+
 def test_asyncio_tasks_with_their_own_scopes():
     async def task(name, order):
         with registry.backend_scope(name):

@@ -110,7 +110,7 @@ SCRIPT = textwrap.dedent(
     from mindspore import Tensor
     ms.set_device("CPU")
     from crnn_fast import registry
-    registry.backend_scope(sys.argv[1]).__enter__()  # for the whole script
+    registry.set_active(sys.argv[1])  # for the whole script
     from crnn_fast import nn as cnn
     from crnn_fast.ops import _custom as cops
 
