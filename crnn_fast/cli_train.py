@@ -14,8 +14,9 @@ picks a shipped config. ``eval`` and ``predict`` without ``--ckpt`` load the fir
 that exists of: ``eval.ckpt_load_path``, ``<train.ckpt_save_dir>/best.ckpt`` and, for the
 quickstart's config (``crnn_vgg7_synth``), ``crnn_fast_quickstart/ckpt/best.ckpt`` (the
 quickstart's default work folder), each relative to the current directory; the error lists
-the paths tried. ``--backend cpu|numpy|stock`` sets ``CRNN_FAST_BACKEND`` (``stock``:
-MindSpore's own layers, for comparison). Under ``msrun`` set ``-o system.distribute=True``.
+the paths tried. ``--backend cpu|numpy|stock`` makes it the active backend and sets
+``CRNN_FAST_BACKEND`` for child processes (``stock``: MindSpore's own layers, for
+comparison). Under ``msrun`` set ``-o system.distribute=True``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import logging
 import os
 import sys
 from pathlib import Path
+
+from . import registry
 
 
 class UsageError(ValueError):
@@ -255,7 +258,8 @@ def run(args: argparse.Namespace) -> int:
     if args.cmd == "quickstart":
         return quickstart(args)
     if args.backend:
-        os.environ["CRNN_FAST_BACKEND"] = args.backend
+        os.environ["CRNN_FAST_BACKEND"] = args.backend  # for child processes (msrun, workers)
+        registry.set_active(args.backend)  # this process chose its backend at import
     cfg_file, cfg = _config(args)
     if args.cmd == "train":
         from .train.trainer import train

@@ -285,3 +285,24 @@ def test_retired_global_refuses_writes():
     with pytest.raises(AttributeError, match="backend_scope"):
         _backend.BACKEND = "numpy"
     assert not hasattr(_backend, "BACKEND")
+
+
+def test_cli_backend_flag_sets_the_active_backend(monkeypatch):
+    """``crnn-fast train --backend numpy`` runs on numpy: crnn_fast chose its backend at
+    import, so setting CRNN_FAST_BACKEND alone would change nothing in this process."""
+    import contextvars
+
+    from crnn_fast import cli_train
+
+    seen = []
+
+    def stop(args):
+        seen.append(registry.active())
+        raise KeyboardInterrupt  # stop before any training
+
+    monkeypatch.setattr(cli_train, "_config", stop)
+    monkeypatch.setenv("CRNN_FAST_BACKEND", registry._INITIAL)
+    args = cli_train.argparse.Namespace(cmd="train", backend="numpy")
+    with pytest.raises(KeyboardInterrupt):
+        contextvars.copy_context().run(cli_train.run, args)  # (its own context: no leak)
+    assert seen == ["numpy"] and registry.active() == registry._INITIAL
