@@ -33,14 +33,14 @@ class CTCGreedyOp(c.FusedOpCell):
     ) -> None:
         super().__init__()
         self.backend = backend or registry.active()
-        kind = c.op_flavour(self.backend, "CTCGreedyOp")
+        flavour = c.op_flavour(self.backend, "CTCGreedyOp")
         if input_kind not in INPUT_KINDS:
             raise ValueError(f"input_kind must be one of {INPUT_KINDS}, got {input_kind!r}")
         self.blank, self.input_kind, self.batch_first = int(blank), input_kind, bool(batch_first)
         kind = INPUT_KINDS.index(input_kind)
         self.cfg_0 = c.int_config(blank, kind, int(batch_first), 0)
         self.cfg_1 = c.int_config(blank, kind, int(batch_first), 1)
-        if kind == "aot":
+        if flavour == "aot":
             fn = "crnn_aot_ctc_greedy"
         else:
             fn = self._np_decode
