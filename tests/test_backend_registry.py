@@ -306,3 +306,23 @@ def test_cli_backend_flag_sets_the_active_backend(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         contextvars.copy_context().run(cli_train.run, args)  # (its own context: no leak)
     assert seen == ["numpy"] and registry.active() == registry._INITIAL
+
+
+@pytest.mark.parametrize("name", ["cpu", "numpy"])
+def test_fused_ops_run_the_backends_own_kernels(name):
+    """Each MindSpore fused op runs its backend's kernels: the aot entries of ``_C`` on cpu,
+    the NumPy pyfunc on numpy (equal results would hide a silent fallback)."""
+    pytest.importorskip("mindspore")
+    from crnn_fast.ops import CTCGreedyOp, CTCLossOp
+    from crnn_fast.ops.conv2d import conv2d_ops
+    from crnn_fast.ops.lstm_stack import lstm_ops
+
+    want = {"cpu": "aot", "numpy": "pyfunc"}[name]
+    lstm, conv = lstm_ops(name), conv2d_ops(name)
+    kinds = {
+        "CTCGreedyOp": CTCGreedyOp(backend=name).op.func_type,
+        "CTCLossOp": CTCLossOp(backend=name).op.func_type,
+        "lstm train/infer/bwd": {lstm.train.func_type, lstm.infer.func_type, lstm.bwd.func_type},
+        "conv fwd/bwd": {conv.fwd.func_type, conv.bwd.func_type},
+    }
+    assert kinds == {k: ({want} if isinstance(v, set) else want) for k, v in kinds.items()}
