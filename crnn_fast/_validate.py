@@ -1,17 +1,25 @@
 """Argument checks for the NumPy fallback path, with the same messages as the bindings.
 
-The compiled path validates in C++ (csrc/); these keep the fallback equally strict and turn
-friendly inputs (any integer dtype for lengths and labels) into the kernels' int32.
+The compiled path validates in C++ (csrc/check_ctc.h, shared by the pybind11 bindings and the
+MindSpore aot entries). :func:`check_ctc_targets` and :func:`check_beam_options` call that same
+C++ check when ``crnn_fast._C`` is compiled; the pure-NumPy checks below are the fallback for
+when it is missing (same messages: tests/test_validation_shared.py compares them). These also
+turn friendly inputs (any integer dtype for lengths and labels) into the kernels' int32.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
 import operator
 
 import numpy as np
 
-MAX_NUM_THREADS = 4096  # kMaxNumThreads (csrc/bind_args.h)
+from . import registry
+
+MAX_NUM_THREADS = 4096  # check::kMaxNumThreads (csrc/check_ctc.h)
+BEAM_MAX_WIDTH = 4096  # CRNN_CTC_BEAM_MAX_WIDTH (kernels/cpu/ctc_beam_search.h)
 
 
 def as_float_array(x, name: str, ndim: int, layout: str, dtypes=(np.float32, np.float64)):
@@ -213,3 +221,60 @@ def label_lengths_from_padding(labels: np.ndarray, C: int, blank: int) -> np.nda
             f"(pad with blank = {blank} only at the end)"
         )
     return lengths
+
+
+def check_ctc_targets(
+    labels: np.ndarray,
+    input_lengths: np.ndarray | None,
+    label_lengths: np.ndarray | None,
+    T: int,
+    C: int,
+    blank: int | None,
+    blank_from_end: bool = False,
+) -> tuple[int, np.ndarray]:
+    """The CTC loss's target checks, with the C++ check of the bindings and aot entries
+    (``_C.check_ctc_targets``, csrc/check_ctc.h) when ``_C`` is compiled, else in NumPy.
+
+    ``labels (B, S)``, ``input_lengths (B,)`` or None (not checked), ``label_lengths (B,)`` or
+    None (derived from the padding, :func:`label_lengths_from_padding`), all int32. ``blank``:
+    None or -1 means C-1; with ``blank_from_end`` (the MindSpore ops' rule) any negative blank
+    counts from C. Returns ``(blank, label_lengths)``; ``ValueError`` on the first failure.
+    """
+    b = -1 if blank is None else blank
+    if registry.has_compiled_module():
+        return registry.compiled_module().check_ctc_targets(
+            labels, input_lengths, label_lengths, T, C, b, blank_from_end
+        )
+    if blank_from_end:
+        b = int_arg(b, "blank")
+        resolved = C + b if b < 0 else b
+        if not 0 <= resolved < C:
+            raise ValueError(f"blank must be in [0, C = {C}) or -C..-1, got {b}")
+    else:
+        resolved = resolve_blank(b, C)
+    if input_lengths is not None:
+        check_lengths(input_lengths, T, "input_lengths", "T")
+    if label_lengths is None:
+        return resolved, label_lengths_from_padding(labels, C, resolved)
+    check_lengths(label_lengths, labels.shape[1], "label_lengths", "S")
+    check_labels(labels, label_lengths, C, resolved)
+    return resolved, label_lengths
+
+
+def check_beam_options(beam_width, top_n, logp_cutoff) -> None:
+    """Prefix beam search options (``beam_width`` in [1, 4096], ``top_n`` in [1, beam_width],
+    ``logp_cutoff`` a real number, not NaN), with the C++ check when ``_C`` is compiled."""
+    if registry.has_compiled_module():
+        registry.compiled_module().check_ctc_beam_options(beam_width, top_n, logp_cutoff)
+        return
+    beam_width, top_n = int_arg(beam_width, "beam_width"), int_arg(top_n, "top_n")
+    if not isinstance(logp_cutoff, numbers.Real):
+        raise TypeError(f"logp_cutoff must be a real number, got {type(logp_cutoff).__name__}")
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+    if beam_width > BEAM_MAX_WIDTH:
+        raise ValueError(f"beam_width must be <= {BEAM_MAX_WIDTH}, got {beam_width}")
+    if not 1 <= top_n <= beam_width:
+        raise ValueError(f"top_n must be in [1, beam_width = {beam_width}], got {top_n}")
+    if math.isnan(float(logp_cutoff)):
+        raise ValueError("logp_cutoff must not be NaN")

@@ -10,7 +10,6 @@ Layouts: scores/logits ``(T, B, C)`` time-major (decoders accept ``batch_first``
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -21,7 +20,7 @@ from .reference import ctc_beam as ref_beam
 from .reference.ctc import GreedyResult
 from .reference.ctc_beam import BeamResult
 
-BEAM_MAX_WIDTH = 4096  # CRNN_CTC_BEAM_MAX_WIDTH (kernels/cpu/ctc_beam_search.h)
+BEAM_MAX_WIDTH = v.BEAM_MAX_WIDTH  # CRNN_CTC_BEAM_MAX_WIDTH (kernels/cpu/ctc_beam_search.h)
 
 __all__ = ["BeamResult", "GreedyResult", "ctc_greedy_decode", "ctc_loss", "ctc_prefix_beam_search"]
 
@@ -127,10 +126,8 @@ def _ctc_loss_numpy(
     v.check_dim(labels, 0, B, "labels", "B")
     v.check_dim(input_lengths, 0, B, "input_lengths", "B")
     v.check_dim(label_lengths, 0, B, "label_lengths", "B")
-    blank = v.resolve_blank(blank, C)
-    v.check_lengths(input_lengths, T, "input_lengths", "T")
-    v.check_lengths(label_lengths, labels.shape[1], "label_lengths", "S")
-    v.check_labels(labels, label_lengths, C, blank)
+    # blank, lengths and labels: the bindings' C++ check when _C is compiled
+    blank, _ = v.check_ctc_targets(labels, input_lengths, label_lengths, T, C, blank)
     v.check_finite(logits, input_lengths, "logits")
     inputs = dict(
         logits=logits, labels=labels, input_lengths=input_lengths, label_lengths=label_lengths
@@ -233,17 +230,8 @@ def _beam_options(beam_width, top_n, top_k, logp_cutoff, T: int) -> tuple[int, i
         v.int_arg(top_n, "top_n"),
         v.int_arg(top_k, "top_k"),
     )
-    if not isinstance(logp_cutoff, numbers.Real):
-        raise TypeError(f"logp_cutoff must be a real number, got {type(logp_cutoff).__name__}")
+    v.check_beam_options(beam_width, top_n, logp_cutoff)  # the binding's C++ check if compiled
     logp_cutoff = float(logp_cutoff)
-    if beam_width < 1:
-        raise ValueError(f"beam_width must be >= 1, got {beam_width}")
-    if beam_width > BEAM_MAX_WIDTH:
-        raise ValueError(f"beam_width must be <= {BEAM_MAX_WIDTH}, got {beam_width}")
-    if not 1 <= top_n <= beam_width:
-        raise ValueError(f"top_n must be in [1, beam_width = {beam_width}], got {top_n}")
-    if math.isnan(logp_cutoff):
-        raise ValueError("logp_cutoff must not be NaN")
     if T > (2**29 - 1) // beam_width:
         raise ValueError(f"T * beam_width = {T} * {beam_width} is too large (prefix trie capacity)")
     return beam_width, top_n, top_k, logp_cutoff

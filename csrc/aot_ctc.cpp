@@ -24,41 +24,6 @@
 #include "../kernels/cpu/ctc_loss.h"
 #include "aot_util.h"
 
-namespace crnn {
-namespace aot {
-namespace {
-
-// Label lengths from padding: a label ends at its first padding value (blank, as MindOCR pads,
-// or -1); only padding may follow, and any other value outside [0, C) is an error. Same rules
-// and messages as crnn_fast._validate.label_lengths_from_padding.
-void derive_label_lengths(int32_t *lens, const int32_t *labels, int64_t B, int64_t S, int64_t C,
-                          int32_t blank) {
-  for (int64_t b = 0; b < B; ++b) {
-    const int32_t *row = labels + b * S;
-    int64_t n = S;
-    for (int64_t j = 0; j < S; ++j) {
-      const int32_t v = row[j];
-      const bool pad = v == blank || v == -1;
-      if (pad && n == S) n = j;
-      if (pad) continue;
-      if (v >= 0 && v < C && n == S) continue;
-      const std::string at =
-          "labels[" + std::to_string(b) + ", " + std::to_string(j) + "] = " + std::to_string(v);
-      require(v >= 0 && v < C,
-              at + " is outside [0, C) (C = " + std::to_string(C) +
-                  ", blank = " + std::to_string(blank) +
-                  "); pad labels at the end with blank = " + std::to_string(blank) + " (or -1)");
-      require(false, at + " follows padding at position " + std::to_string(n) +
-                         " (pad with blank = " + std::to_string(blank) + " only at the end)");
-    }
-    lens[b] = static_cast<int32_t>(n);
-  }
-}
-
-}  // namespace
-}  // namespace aot
-}  // namespace crnn
-
 CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int64_t **shapes,
                                       const char **dtypes, void *, void *) {
   using namespace crnn::aot;
@@ -70,14 +35,11 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int
     a.expect(4, "config", "int32", 1, "(4,)");
     a.expect_dims(4, "config", {4});
     const int64_t T = a.dim(0, 0), B = a.dim(0, 1), C = a.dim(0, 2), S = a.dim(1, 1);
-    require(B >= 1, "logits has an empty batch (B = 0), shape " + a.shape(0));
-    require(C >= 2, "logits needs C >= 2 classes (blank + 1), shape " + a.shape(0));
+    require_ok(crnn::check::ctc_scores_dims("logits", T, B, C, a.shape(0)));
     a.expect_dims(1, "labels", {B, S});
     const int32_t *cfg = a.ptr<int32_t>(4);
-    const int64_t blank64 = cfg[0] < 0 ? C + cfg[0] : cfg[0];  // negative: counted from C
-    const int32_t blank = static_cast<int32_t>(blank64);
-    require(blank64 >= 0 && blank64 < C, "blank must be in [0, C = " + std::to_string(C) +
-                                             ") or -C..-1, got " + std::to_string(cfg[0]));
+    int32_t blank = 0;  // negative: counted from C
+    require_ok(crnn::check::ctc_blank_from_end(cfg[0], C, &blank));
     const int32_t *labels = a.ptr<int32_t>(1);
     const int32_t *in_len = nullptr;
     if (cfg[2]) {
@@ -96,18 +58,10 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int
       lab_len = a.ptr<int32_t>(3);
     } else {
       int32_t *l = int_scratch(2 * static_cast<size_t>(B));
-      derive_label_lengths(l, labels, B, S, C, blank);
+      require_ok(crnn::check::ctc_label_lengths_from_padding(l, labels, B, S, C, blank));
       lab_len = l;
     }
-    const char *what = nullptr;
-    const int64_t bad = crnn_ctc_check_targets(labels, in_len, lab_len, T, B, C, S, blank, &what);
-    if (bad >= 0) {
-      std::string msg = std::string(what) + " is invalid at batch index " + std::to_string(bad);
-      if (std::string(what) == "labels")
-        msg += ": labels must be in [0, C = " + std::to_string(C) +
-               ") and != blank = " + std::to_string(blank);
-      fail(CRNN_STATUS_INVALID_VALUE, msg);
-    }
+    require_ok(crnn::check::ctc_targets(labels, in_len, lab_len, T, B, C, S, blank));
     a.expect(5, "loss", "float32", 1, "(B,)");
     a.expect_dims(5, "loss", {B});
     a.expect(6, "grad", "float32", 3, "(T, B, C)");
@@ -142,21 +96,16 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, i
     a.expect(0, "scores", "float32", 3, batch_first ? "(B, T, C)" : "(T, B, C)");
     const int64_t T = a.dim(0, batch_first ? 1 : 0), B = a.dim(0, batch_first ? 0 : 1),
                   C = a.dim(0, 2);
-    require(B >= 1 && T >= 1, "scores must have B, T >= 1, got shape " + a.shape(0));
-    require(C >= 2, "scores needs C >= 2 classes (blank + 1), shape " + a.shape(0));
-    const int64_t blank = cfg[0] < 0 ? C + cfg[0] : cfg[0];  // negative: counted from C
-    require(blank >= 0 && blank < C, "blank must be in [0, C = " + std::to_string(C) +
-                                         ") or -C..-1, got " + std::to_string(cfg[0]));
-    require(cfg[1] >= 0 && cfg[1] <= 2, "input_kind must be 0, 1 or 2");
+    require_ok(crnn::check::ctc_scores_dims("scores", T, B, C, a.shape(0)));
+    int32_t blank = 0;  // negative: counted from C
+    require_ok(crnn::check::ctc_blank_from_end(cfg[0], C, &blank));
+    require_ok(crnn::check::ctc_input_kind_code(cfg[1]));
     const int32_t *in_len = nullptr;
     if (cfg[3]) {
       a.expect(1, "input_lengths", "int32", 1, "(B,)");
       a.expect_dims(1, "input_lengths", {B});
       in_len = a.ptr<int32_t>(1);
-      for (int64_t b = 0; b < B; ++b)
-        require(in_len[b] >= 0 && in_len[b] <= T,
-                "input_lengths[" + std::to_string(b) + "] = " + std::to_string(in_len[b]) +
-                    " is outside [0, T = " + std::to_string(T) + "]");
+      require_ok(crnn::check::lengths(in_len, B, T, "input_lengths", "T"));
     }
     a.expect(3, "ids", "int32", 2, "(B, T)");
     a.expect_dims(3, "ids", {B, T});
@@ -166,7 +115,7 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, i
     a.expect_dims(5, "probs", {B, T});
     int32_t err = -1, err_frame = -1;
     crnn_ctc_decode_options opt{};
-    opt.blank = static_cast<int32_t>(blank);
+    opt.blank = blank;
     opt.input_kind = cfg[1];
     opt.batch_first = batch_first;
     opt.error_index = &err;

@@ -103,6 +103,10 @@ void require(bool ok, const std::string &msg) {
   if (!ok) fail(CRNN_STATUS_INVALID_VALUE, msg);
 }
 
+void require_ok(const check::Check &c) {
+  if (!c.ok()) fail(CRNN_STATUS_INVALID_VALUE, c.msg);
+}
+
 void require_finite(const Args &a, int i, const std::string &name) {
   if (!crnn_all_finite_f32(a.ptr<float>(i), a.numel(i)))
     fail(CRNN_STATUS_NONFINITE_INPUT, name + " contains NaN or Inf");

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "../kernels/common/status.h"
+#include "check_ctc.h"
 
 #define CRNN_AOT_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -75,6 +76,8 @@ int guarded(const char *entry, F &&body) {
 
 // INVALID_VALUE with `msg` unless ok; NONFINITE_INPUT naming tensor i unless all finite.
 void require(bool ok, const std::string &msg);
+// INVALID_VALUE with the message of a failed shared check (check_ctc.h).
+void require_ok(const check::Check &c);
 void require_finite(const Args &a, int i, const std::string &name);
 
 // Raises (via fail) with `what` when a kernel status is not success; `index` and `frame` are the

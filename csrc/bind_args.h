@@ -11,13 +11,15 @@
 #include <cstdint>
 #include <string>
 
+#include "check_ctc.h"
+
 namespace crnn {
 namespace bind {
 
 namespace py = pybind11;
 
 // Largest num_threads accepted (0: all cores; larger values than the cores are clamped).
-constexpr int64_t kMaxNumThreads = 4096;  // crnn_fast._validate.MAX_NUM_THREADS
+constexpr int64_t kMaxNumThreads = check::kMaxNumThreads;
 
 inline std::string type_name(py::handle obj) {
   return py::str(py::type::of(obj).attr("__name__"));
@@ -43,9 +45,8 @@ inline int64_t int_arg(py::handle obj, const char *name) {
 // num_threads in [0, kMaxNumThreads]; 0 means every core of the pool.
 inline int num_threads_arg(py::handle obj) {
   const int64_t n = int_arg(obj, "num_threads");
-  if (n < 0 || n > kMaxNumThreads)
-    throw py::value_error("num_threads must be in [0, " + std::to_string(kMaxNumThreads) +
-                          "] (0: all cores), got " + std::to_string(n));
+  const check::Check c = check::num_threads(n);
+  if (!c.ok()) throw py::value_error(c.msg);
   return static_cast<int>(n);
 }
 

@@ -1,5 +1,4 @@
 // pybind11 binding of the CPU CTC prefix beam search (validation, allocation, dispatch only).
-#include <cmath>
 #include <limits>
 
 #include "../kernels/cpu/ctc_beam_search.h"
@@ -9,18 +8,6 @@ namespace crnn {
 namespace bind {
 namespace {
 
-// Beam options checked with the messages the NumPy path (crnn_fast/ctc.py) also uses.
-void check_beam_options(int64_t beam_width, int64_t top_n, double logp_cutoff) {
-  require(beam_width >= 1, "beam_width must be >= 1, got " + std::to_string(beam_width));
-  require(beam_width <= CRNN_CTC_BEAM_MAX_WIDTH,
-          "beam_width must be <= " + std::to_string(CRNN_CTC_BEAM_MAX_WIDTH) + ", got " +
-              std::to_string(beam_width));
-  require(top_n >= 1 && top_n <= beam_width,
-          "top_n must be in [1, beam_width = " + std::to_string(beam_width) + "], got " +
-              std::to_string(top_n));
-  require(!std::isnan(logp_cutoff), "logp_cutoff must not be NaN");
-}
-
 py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, py::handle blank_arg,
                                  py::handle beam_width_obj, py::handle top_n_obj,
                                  py::handle top_k_obj, py::handle logp_cutoff_obj,
@@ -29,7 +16,7 @@ py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, p
   const int64_t beam_width = int_arg(beam_width_obj, "beam_width");
   const int64_t top_n = int_arg(top_n_obj, "top_n"), top_k = int_arg(top_k_obj, "top_k");
   const double logp_cutoff = real_arg(logp_cutoff_obj, "logp_cutoff");
-  check_beam_options(beam_width, top_n, logp_cutoff);
+  require_ok(check::ctc_beam_options(beam_width, top_n, logp_cutoff, CRNN_CTC_BEAM_MAX_WIDTH));
   DecodeInputs d;
   parse_decode_inputs(d, scores_obj, in_len_obj, blank_arg, input_kind, batch_first, num_threads);
   const int64_t T_ = d.T, B = d.B, C = d.C;

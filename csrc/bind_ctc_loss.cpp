@@ -48,9 +48,7 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
                           {lab_len_obj, "label_lengths"}});
   auto logits = checked_array<T>(logits_obj, "logits", 3, "(T, B, C)");
   const int64_t T_ = logits.shape(0), B = logits.shape(1), C = logits.shape(2);
-  require(B > 0, "logits has an empty batch (B = 0), shape " + shape_str(logits));
-  require(T_ > 0, "logits has no frames (T = 0), shape " + shape_str(logits));
-  require(C >= 2, "logits needs C >= 2 classes (blank + 1), shape " + shape_str(logits));
+  require_ok(check::ctc_scores_dims("logits", T_, B, C, shape_str(logits)));
   py::array labels_in = array_arg<int32_t>(labels_obj, "labels", 2, "(B, S)");
   require_dim(labels_in, 0, B, "labels", "B");
   auto in_len = checked_array<int32_t>(in_len_obj, "input_lengths", 1, "(B,)");
@@ -70,17 +68,7 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
   auto labels = contiguous<int32_t>(labels_in, "labels");
   const int64_t S = labels.shape(1);
   const int32_t *lab = labels.data();
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t j = 0; j < lab_len.data()[b]; ++j) {
-      const int32_t v = lab[b * S + j];
-      if (v < 0 || v >= C || v == blank)
-        throw py::value_error("labels[" + std::to_string(b) + ", " + std::to_string(j) +
-                              "] = " + std::to_string(v) +
-                              (v == blank ? " equals blank" : " is outside [0, C)") +
-                              " (C = " + std::to_string(C) + ", blank = " + std::to_string(blank) +
-                              "); only labels[b, :label_lengths[b]]" + " are read");
-    }
-  }
+  require_ok(check::ctc_labels(lab, lab_len.data(), B, S, C, blank));
 
   c_array<T> loss = output_array<T>(loss_out, "loss_out", {B});
   std::optional<c_array<T>> grad;

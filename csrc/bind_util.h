@@ -11,6 +11,7 @@
 #include "../kernels/common/status.h"
 #include "bind_args.h"
 #include "bind_memory.h"
+#include "check_ctc.h"
 
 namespace crnn {
 namespace bind {
@@ -68,19 +69,21 @@ inline void require_dim(const py::array &a, int axis, py::ssize_t want, const ch
                           what + " = " + std::to_string(want) + ", got shape " + shape_str(a));
 }
 
+// Raises ValueError with the message of a failed shared check (check_ctc.h).
+inline void require_ok(const check::Check &c) {
+  if (!c.ok()) throw py::value_error(c.msg);
+}
+
 inline int32_t resolve_blank(int64_t blank, int64_t C) {
-  const int64_t b = blank < 0 && blank == -1 ? C - 1 : blank;
-  if (b < 0 || b >= C)
-    throw py::value_error("blank must be in [0, C) = [0, " + std::to_string(C) + "), got " +
-                          std::to_string(blank));
-  return static_cast<int32_t>(b);
+  int32_t b = 0;
+  require_ok(check::ctc_blank(blank, C, &b));
+  return b;
 }
 
 inline int32_t input_kind_from(const std::string &kind) {
-  if (kind == "logits") return CRNN_CTC_LOGITS;
-  if (kind == "probs") return CRNN_CTC_PROBS;
-  if (kind == "log_probs") return CRNN_CTC_LOG_PROBS;
-  throw py::value_error("input_kind must be 'logits', 'probs' or 'log_probs', got '" + kind + "'");
+  int32_t k = 0;
+  require_ok(check::ctc_input_kind(kind, &k));
+  return k;
 }
 
 // Maps a kernel status to a Python exception; `subject` names the tensor it concerns, `index`
@@ -104,11 +107,7 @@ inline void raise_status(crnn_status_t st, int32_t index, const char *subject, i
 // Lengths (B,) in [0, hi]: raises naming `name` and the first bad index.
 inline void check_lengths(const int32_t *v, int64_t B, int64_t hi, const char *name,
                           const char *hi_name) {
-  for (int64_t b = 0; b < B; ++b)
-    if (v[b] < 0 || v[b] > hi)
-      throw py::value_error(std::string(name) + "[" + std::to_string(b) +
-                            "] = " + std::to_string(v[b]) + " is outside [0, " + hi_name + " = " +
-                            std::to_string(hi) + "]");
+  require_ok(check::lengths(v, B, hi, name, hi_name));
 }
 
 // Inputs shared by the decoder bindings: scores (T, B, C) float32 (or (B, T, C) with
@@ -140,10 +139,7 @@ inline void parse_decode_inputs(DecodeInputs &d, py::handle scores_obj, py::hand
   d.T = d.scores.shape(bf ? 1 : 0);
   d.B = d.scores.shape(bf ? 0 : 1);
   d.C = d.scores.shape(2);
-  const std::string shape = shape_str(d.scores);
-  require(d.B > 0, "scores has an empty batch (B = 0), shape " + shape);
-  require(d.T > 0, "scores has no frames (T = 0), shape " + shape);
-  require(d.C >= 2, "scores needs C >= 2 classes (blank + 1), shape " + shape);
+  require_ok(check::ctc_scores_dims("scores", d.T, d.B, d.C, shape_str(d.scores)));
   d.opt.blank = resolve_blank(int_arg(blank, "blank"), d.C);
   d.opt.input_kind = input_kind_from(str_arg(input_kind, "input_kind"));
   d.opt.batch_first = bf;

@@ -99,11 +99,12 @@ class CTCLossOp(c.FusedOpCell):
 
     def _np_loss_run(self, logits, labels, in_len, lab_len, cfg):
         T, B, C = logits.shape
-        blank = int(cfg[0]) if cfg[0] >= 0 else C + int(cfg[0])
         if not cfg[2]:
             in_len = np.full(B, T, np.int32)
-        if not cfg[3]:
-            lab_len = v.label_lengths_from_padding(labels, C, blank)
+        # the aot entry's checks (blank < 0 counts from C): its C++ check when compiled
+        blank, lab_len = v.check_ctc_targets(
+            labels, in_len, lab_len if cfg[3] else None, T, C, int(cfg[0]), blank_from_end=True
+        )
         v.check_finite(logits, in_len, "logits")  # -inf ok; NaN, +inf, all--inf frame raise
         loss, grad = ref.ctc_loss(
             logits.astype(np.float64),
