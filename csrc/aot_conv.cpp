@@ -9,6 +9,7 @@
 //     It ignores the relu flag: the bprop masks dy by (y > 0) first.
 #include "../kernels/cpu/conv2d.h"
 #include "aot_util.h"
+#include "check_conv.h"
 
 namespace crnn {
 namespace aot {
@@ -42,10 +43,7 @@ crnn_conv2d_desc parse(const Args &a, int n_total, bool forward) {
                      a.dim(3, 4),
                      forward ? static_cast<int32_t>(a.dim(3, 5) - 1) : 0,
                      0};
-  require(d.groups >= 1 && d.C_in % d.groups == 0 && d.C_out % d.groups == 0 &&
-              a.dim(1, 1) * d.groups == d.C_in,
-          "w " + a.shape(1) + " does not match x " + a.shape(0) +
-              " with groups = " + std::to_string(d.groups));
+  require_ok(check::conv2d(d, a.dim(1, 1), a.shape(0), a.shape(1)));
   require(crnn_conv2d_forward_workspace_size(&d) > 0,
           "invalid convolution: x " + a.shape(0) + ", w " + a.shape(1));
   if (forward) {

@@ -23,6 +23,7 @@
 #include "../kernels/cpu/ctc_greedy.h"
 #include "../kernels/cpu/ctc_loss.h"
 #include "aot_util.h"
+#include "check_ctc.h"
 
 CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int64_t **shapes,
                                       const char **dtypes, void *, void *) {

@@ -18,6 +18,7 @@
 
 #include "../kernels/cpu/lstm.h"
 #include "aot_util.h"
+#include "check_lstm.h"
 
 namespace crnn {
 namespace aot {
@@ -45,15 +46,14 @@ LstmCall parse(const Args &a, int n_total, bool check_finite) {
           "config must have shape (num_layers, directions, hidden_size), got " + a.shape(4));
   const int64_t L = a.dim(4, 0), H = a.dim(4, 2);
   c.D = a.dim(4, 1);
-  require(L >= 1 && L < (1 << 20), "num_layers must be >= 1, got " + std::to_string(L));
+  a.expect(0, "x", "float32", 3, "(T, B, I)");
+  const int64_t T = a.dim(0, 0), B = a.dim(0, 1), I = a.dim(0, 2);
+  require_ok(check::lstm_sizes(T, B, I, H, L, a.shape(0)));
+  require(L < (1 << 20), "num_layers must be < 2^20, got " + std::to_string(L));
   require(c.D == 1 || c.D == 2, "directions must be 1 or 2, got " + std::to_string(c.D));
-  require(H >= 1, "hidden_size must be >= 1, got " + std::to_string(H));
   c.LD = L * c.D;
   c.has_hx = a.ndims[1] == 3;
   c.has_seq = a.ndims[3] == 1;
-  a.expect(0, "x", "float32", 3, "(T, B, I)");
-  const int64_t T = a.dim(0, 0), B = a.dim(0, 1), I = a.dim(0, 2);
-  require(T >= 1 && B >= 1 && I >= 1, "x must have T, B, I >= 1, got shape " + a.shape(0));
   a.expect(5, "weights", "float32", 1, "(n,)");
   int64_t total = 0, matrices = 0;
   for (int k = 0; k < 4; ++k)
@@ -84,11 +84,7 @@ LstmCall parse(const Args &a, int n_total, bool check_finite) {
   if (c.has_seq) {
     a.expect(3, "seq_length", "int32", 1, "(B,)");
     a.expect_dims(3, "seq_length", {B});
-    const int32_t *s = a.ptr<int32_t>(3);
-    for (int64_t b = 0; b < B; ++b)
-      require(s[b] >= 0 && s[b] <= T, "seq_length[" + std::to_string(b) +
-                                          "] = " + std::to_string(s[b]) +
-                                          " is outside [0, T = " + std::to_string(T) + "]");
+    require_ok(check::lengths(a.ptr<int32_t>(3), B, T, "seq_length", "T"));
   }
   return c;
 }

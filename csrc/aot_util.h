@@ -13,7 +13,7 @@
 #include <string>
 
 #include "../kernels/common/status.h"
-#include "check_ctc.h"
+#include "check_common.h"
 
 #define CRNN_AOT_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -76,7 +76,7 @@ int guarded(const char *entry, F &&body) {
 
 // INVALID_VALUE with `msg` unless ok; NONFINITE_INPUT naming tensor i unless all finite.
 void require(bool ok, const std::string &msg);
-// INVALID_VALUE with the message of a failed shared check (check_ctc.h).
+// INVALID_VALUE with the message of a failed shared check (check_common.h).
 void require_ok(const check::Check &c);
 void require_finite(const Args &a, int i, const std::string &name);
 

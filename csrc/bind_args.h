@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string>
 
-#include "check_ctc.h"
+#include "check_common.h"
 
 namespace crnn {
 namespace bind {

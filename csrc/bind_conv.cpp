@@ -6,6 +6,7 @@
 #include "../kernels/cpu/checks.h"
 #include "../kernels/cpu/conv2d.h"
 #include "bind_util.h"
+#include "check_conv.h"
 
 namespace crnn {
 namespace bind {
@@ -35,27 +36,10 @@ ConvArgs parse_conv(py::handle x_obj, py::handle w_obj, py::handle stride_obj, p
   a.x = checked_array<float>(x_obj, "x", 4, "(B, C_in, H, W)");
   a.w = checked_array<float>(w_obj, "w", 4, "(C_out, C_in / groups, kh, kw)");
   const f32_array &x = a.x, &w = a.w;
-  require(w.shape(0) >= 1 && w.shape(2) >= 1 && w.shape(3) >= 1,
-          "w must have C_out, kh, kw >= 1, got shape " + shape_str(w) +
-              " (layout (C_out, C_in / groups, kh, kw))");
-  require(groups >= 1, "groups must be >= 1, got " + std::to_string(groups));
-  for (int i = 0; i < 2; ++i) {
-    require(stride[i] >= 1, "stride must be >= 1, got " + std::to_string(stride[i]));
-    require(dilation[i] >= 1, "dilation must be >= 1, got " + std::to_string(dilation[i]));
-  }
-  for (int64_t p : pads) require(p >= 0, "padding must be >= 0, got " + std::to_string(p));
   a.d = crnn_conv2d_desc{x.shape(0), x.shape(1),  x.shape(2),  x.shape(3), w.shape(0), w.shape(2),
                          w.shape(3), stride[0],   stride[1],   pads[0],    pads[1],    pads[2],
                          pads[3],    dilation[0], dilation[1], groups,     relu,       num_threads};
-  const crnn_conv2d_desc &d = a.d;
-  require(d.B >= 1 && d.C_in >= 1 && d.H >= 1 && d.W >= 1,
-          "x must have B, C_in, H, W >= 1, got shape " + shape_str(x));
-  require(d.C_in % groups == 0 && d.C_out % groups == 0,
-          "groups = " + std::to_string(groups) + " must divide C_in = " + std::to_string(d.C_in) +
-              " and C_out = " + std::to_string(d.C_out));
-  require_dim(w, 1, d.C_in / groups, "w", "C_in / groups");
-  require(crnn_conv2d_out_h(&d) >= 1 && crnn_conv2d_out_w(&d) >= 1,
-          "the kernel " + shape_str(w) + " does not fit the padded input " + shape_str(x));
+  require_ok(check::conv2d(a.d, w.shape(1), shape_str(x), shape_str(w)));
   require_finite(x, "x");
   require_finite(w, "w");
   return a;

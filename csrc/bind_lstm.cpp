@@ -7,6 +7,7 @@
 #include "../kernels/cpu/checks.h"
 #include "../kernels/cpu/lstm.h"
 #include "bind_util.h"
+#include "check_lstm.h"
 
 namespace crnn {
 namespace bind {
@@ -67,12 +68,7 @@ void parse_lstm_args(LstmArgs &a, py::handle x_obj, py::handle params_obj, py::h
   const int num_threads = num_threads_arg(threads_obj);
   a.x = checked_array<float>(x_obj, "x", 3, "(T, B, I)");
   a.T = a.x.shape(0), a.B = a.x.shape(1), a.I = a.x.shape(2), a.H = hidden_size;
-  require(a.T > 0 && a.B > 0 && a.I > 0, "x must have T, B, I >= 1, got shape " + shape_str(a.x));
-  require(a.H > 0, "hidden_size must be >= 1, got " + std::to_string(a.H));
-  require(num_layers >= 1, "num_layers must be >= 1, got " + std::to_string(num_layers));
-  require(num_layers <= INT32_MAX && a.H <= INT32_MAX / 4,
-          "num_layers and 4 * hidden_size must fit int32, got num_layers = " +
-              std::to_string(num_layers) + ", hidden_size = " + std::to_string(a.H));
+  require_ok(check::lstm_sizes(a.T, a.B, a.I, a.H, num_layers, shape_str(a.x)));
   require_finite(a.x, "x");
   a.D = bidirectional ? 2 : 1;
   a.LD = num_layers * a.D;

@@ -69,7 +69,7 @@ inline void require_dim(const py::array &a, int axis, py::ssize_t want, const ch
                           what + " = " + std::to_string(want) + ", got shape " + shape_str(a));
 }
 
-// Raises ValueError with the message of a failed shared check (check_ctc.h).
+// Raises ValueError with the message of a failed shared check (check_common.h).
 inline void require_ok(const check::Check &c) {
   if (!c.ok()) throw py::value_error(c.msg);
 }

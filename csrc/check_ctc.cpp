@@ -17,13 +17,6 @@ std::string str(int64_t v) {
 
 }  // namespace
 
-Check num_threads(int64_t n) {
-  if (n < 0 || n > kMaxNumThreads)
-    return fail("num_threads must be in [0, " + str(kMaxNumThreads) + "] (0: all cores), got " +
-                str(n));
-  return ok();
-}
-
 Check ctc_scores_dims(const char *name, int64_t T, int64_t B, int64_t C, const std::string &shape) {
   const std::string n(name);
   if (B <= 0) return fail(n + " has an empty batch (B = 0), shape " + shape);
@@ -45,14 +38,6 @@ Check ctc_blank_from_end(int64_t blank, int64_t C, int32_t *out) {
   if (b < 0 || b >= C)
     return fail("blank must be in [0, C = " + str(C) + ") or -C..-1, got " + str(blank));
   *out = static_cast<int32_t>(b);
-  return ok();
-}
-
-Check lengths(const int32_t *v, int64_t B, int64_t hi, const char *name, const char *hi_name) {
-  for (int64_t b = 0; b < B; ++b)
-    if (v[b] < 0 || v[b] > hi)
-      return fail(std::string(name) + "[" + str(b) + "] = " + str(v[b]) + " is outside [0, " +
-                  hi_name + " = " + str(hi) + "]");
   return ok();
 }
 

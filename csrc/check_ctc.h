@@ -12,24 +12,10 @@
 
 #include <string>
 
+#include "check_common.h"
+
 namespace crnn {
 namespace check {
-
-// Result of a check: ok, or the message of the first failure (always a value error).
-struct Check {
-  std::string msg;  // empty: ok
-  bool ok() const { return msg.empty(); }
-};
-
-inline Check ok() {
-  return {};
-}
-
-// Largest num_threads accepted (0: all cores); crnn_fast._validate.MAX_NUM_THREADS.
-constexpr int64_t kMaxNumThreads = 4096;
-
-// num_threads in [0, kMaxNumThreads].
-Check num_threads(int64_t n);
 
 // Scores `name` of `shape` (text) with batch B, T frames and C classes: B, T >= 1, C >= 2.
 Check ctc_scores_dims(const char *name, int64_t T, int64_t B, int64_t C, const std::string &shape);
@@ -38,9 +24,6 @@ Check ctc_scores_dims(const char *name, int64_t T, int64_t B, int64_t C, const s
 Check ctc_blank(int64_t blank, int64_t C, int32_t *out);
 // Blank rule of the MindSpore ops (config tensors): a negative blank counts from C.
 Check ctc_blank_from_end(int64_t blank, int64_t C, int32_t *out);
-
-// Lengths v (B,) in [0, hi]: "name[b] = v is outside [0, hi_name = hi]".
-Check lengths(const int32_t *v, int64_t B, int64_t hi, const char *name, const char *hi_name);
 
 // labels (B, S) row-major: labels[b, :label_lengths[b]] in [0, C) and != blank.
 Check ctc_labels(const int32_t *labels, const int32_t *label_lengths, int64_t B, int64_t S,

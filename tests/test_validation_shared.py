@@ -1,10 +1,12 @@
-"""Issue 14: one validation per op. The CTC argument checks live once in C++
-(csrc/check_ctc.h); the pybind11 functions and the MindSpore aot entries both call them, and the
-NumPy fallback calls them through ``_C.check_ctc_targets`` / ``_C.check_ctc_beam_options`` when
-``_C`` is compiled. These tests feed the same bad input to each path and compare the messages:
+"""Issue 14: one validation per op. The argument checks live once in C++ (csrc/check_ctc.h,
+check_lstm.h, check_conv.h, check_common.h); the pybind11 functions and the MindSpore aot
+entries both call them, and the NumPy fallback calls the CTC ones through
+``_C.check_ctc_targets`` / ``_C.check_ctc_beam_options`` when ``_C`` is compiled. These tests
+feed the same bad input to each path and compare the messages:
 
-* pybind (``_C.ctc_loss`` / ``_C.ctc_greedy_decode``) vs aot (a PYNATIVE MindSpore op, in a child
-  process: a failed aot op must not leak into later tests' MindSpore state);
+* pybind (``_C.ctc_loss``, ``_C.ctc_greedy_decode``, ``lstm_forward``) vs aot (a PYNATIVE
+  MindSpore op, in a child process: a failed aot op must not leak into later tests' MindSpore
+  state);
 * ``_C.check_ctc_targets`` (what the fallback and the layers' host checks call) vs the aot
   entry's own padding rule;
 * the pure-NumPy fallback of ``crnn_fast._validate`` (used only without ``_C``) vs the C++ check.
@@ -72,9 +74,12 @@ GREEDY_CASES = [
 ]
 
 
-def _pybind_message(fn, *args) -> str:
+LSTM_SEQ = [6, 9]  # seq_length[1] > T
+
+
+def _pybind_message(fn, *args, **kwargs) -> str:
     with pytest.raises(ValueError) as e:
-        fn(*args)
+        fn(*args, **kwargs)
     return str(e.value)
 
 
@@ -85,6 +90,7 @@ def _aot_messages() -> dict:
         "loss": {name: _loss_case(name) for name, _ in LOSS_CASES},
         "padding": [labels for labels, _ in PADDING_CASES],
         "greedy": [lens for lens, _ in GREEDY_CASES],
+        "lstm_seq": LSTM_SEQ,
     }
     code = textwrap.dedent(
         f"""
@@ -115,7 +121,12 @@ def _aot_messages() -> dict:
                 message(lambda: cops.CTCLossOp()(logits, i32(labels))[0].asnumpy())
             )
         for lens in cases["greedy"]:
-            out["greedy"].append(message(lambda: cops.CTCGreedyOp()(logits, i32(lens))[0].asnumpy()))
+            op = cops.CTCGreedyOp()
+            out["greedy"].append(message(lambda: op(logits, i32(lens))[0].asnumpy()))
+        x = ms.Tensor(np.zeros(({T}, {B}, 4), np.float32))
+        seq = i32(cases["lstm_seq"])
+        w = ms.Tensor(np.zeros(4 * 3 * (4 + 3 + 2), np.float32))  # W_ih, W_hh, b_ih, b_hh
+        out["lstm"] = message(lambda: cops.LSTMStack(4, 3)(x, None, None, seq, w)[0].asnumpy())
         print("RESULT", json.dumps(out))
         """
     )
@@ -232,3 +243,18 @@ def test_numpy_beam_option_check_matches_cpp(no_compiled, case):
     from crnn_fast import _C
 
     assert _message(v.check_beam_options, *case) == _message(_C.check_ctc_beam_options, *case)
+
+
+def test_lstm_pybind_and_aot_same_message(aot):
+    """LSTM: the seq_length range check (csrc/check_common.h) is the same in both layers."""
+    import crnn_fast
+    from crnn_fast.reference import lstm as ref_lstm
+
+    params = ref_lstm.init_lstm_params(4, 3, dtype=np.float32, rng=np.random.default_rng(0))
+    x = np.zeros((T, B, 4), np.float32)
+    with registry.backend_scope("cpu"):
+        got = _pybind_message(
+            crnn_fast.lstm_forward, x, params, 3, seq_length=np.array(LSTM_SEQ, np.int32)
+        )
+    assert got == "seq_length[1] = 9 is outside [0, T = 6]"
+    assert aot["lstm"].startswith("crnn_fast aot ") and aot["lstm"].endswith(f": {got}")
