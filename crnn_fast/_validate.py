@@ -223,6 +223,14 @@ def label_lengths_from_padding(labels: np.ndarray, C: int, blank: int) -> np.nda
     return lengths
 
 
+def _compiled_check(name: str):
+    """The C++ check ``name`` of ``crnn_fast._C``; None without ``_C`` (or with an older build
+    that lacks it): the caller then runs the NumPy checks (same messages)."""
+    if not registry.has_compiled_module():
+        return None
+    return getattr(registry.compiled_module(), name, None)
+
+
 def check_ctc_targets(
     labels: np.ndarray,
     input_lengths: np.ndarray | None,
@@ -241,10 +249,8 @@ def check_ctc_targets(
     counts from C. Returns ``(blank, label_lengths)``; ``ValueError`` on the first failure.
     """
     b = -1 if blank is None else blank
-    if registry.has_compiled_module():
-        return registry.compiled_module().check_ctc_targets(
-            labels, input_lengths, label_lengths, T, C, b, blank_from_end
-        )
+    if check := _compiled_check("check_ctc_targets"):
+        return check(labels, input_lengths, label_lengths, T, C, b, blank_from_end)
     if blank_from_end:
         b = int_arg(b, "blank")
         resolved = C + b if b < 0 else b
@@ -261,11 +267,27 @@ def check_ctc_targets(
     return resolved, label_lengths
 
 
+def check_decode_args(
+    input_lengths: np.ndarray | None, T: int, C: int, blank: int | None, input_kind: str
+) -> int:
+    """The CTC decoders' checks (blank: None or -1 means C-1; ``input_kind`` one of
+    'logits', 'probs', 'log_probs'; ``input_lengths (B,)`` int32 in [0, T] or None), with the
+    bindings' C++ check when ``_C`` is compiled. Returns the resolved blank."""
+    b = -1 if blank is None else blank
+    if check := _compiled_check("check_ctc_decode_args"):
+        return check(input_lengths, T, C, b, input_kind)[0]
+    if input_kind not in ("logits", "probs", "log_probs"):
+        raise ValueError(f"input_kind must be 'logits', 'probs' or 'log_probs', got {input_kind!r}")
+    if input_lengths is not None:
+        check_lengths(input_lengths, T, "input_lengths", "T")
+    return resolve_blank(b, C)
+
+
 def check_beam_options(beam_width, top_n, logp_cutoff) -> None:
     """Prefix beam search options (``beam_width`` in [1, 4096], ``top_n`` in [1, beam_width],
     ``logp_cutoff`` a real number, not NaN), with the C++ check when ``_C`` is compiled."""
-    if registry.has_compiled_module():
-        registry.compiled_module().check_ctc_beam_options(beam_width, top_n, logp_cutoff)
+    if check := _compiled_check("check_ctc_beam_options"):
+        check(beam_width, top_n, logp_cutoff)
         return
     beam_width, top_n = int_arg(beam_width, "beam_width"), int_arg(top_n, "top_n")
     if not isinstance(logp_cutoff, numbers.Real):

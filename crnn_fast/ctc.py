@@ -154,14 +154,12 @@ def _decoder_args(scores, input_lengths, blank, input_kind, batch_first):
     T, B = (scores.shape[1], scores.shape[0]) if batch_first else scores.shape[:2]
     C = scores.shape[2]
     v.check_scores(scores, "scores", T, B, C)
-    if input_kind not in ref.INPUT_KINDS:
-        raise ValueError(f"input_kind must be 'logits', 'probs' or 'log_probs', got {input_kind!r}")
     lens = None
     if input_lengths is not None:
         lens = v.as_int32(input_lengths, "input_lengths", 1, "(B,)")
         v.check_dim(lens, 0, B, "input_lengths", "B")
-        v.check_lengths(lens, T, "input_lengths", "T")
-    blank = v.resolve_blank(blank, C)
+    # blank, input_kind, lengths: the bindings' C++ check when _C is compiled
+    blank = v.check_decode_args(lens, T, C, blank, input_kind)
     v.check_finite(
         scores,
         np.full(B, T) if lens is None else lens,

@@ -49,6 +49,20 @@ py::tuple check_ctc_targets(py::handle labels_obj, py::handle in_len_obj, py::ha
   return py::make_tuple(blank, lab_len);
 }
 
+// Returns (blank, input_kind code) after the decoders' checks, in the bindings' order: blank,
+// input_kind, then input_lengths (B,) in [0, T] (None: not checked).
+py::tuple check_ctc_decode_args(py::handle in_len_obj, py::handle T_obj, py::handle C_obj,
+                                py::handle blank_obj, py::handle input_kind_obj) {
+  const int64_t T_ = int_arg(T_obj, "T"), C = int_arg(C_obj, "C");
+  const int32_t blank = resolve_blank(int_arg(blank_obj, "blank"), C);
+  const int32_t kind = input_kind_from(str_arg(input_kind_obj, "input_kind"));
+  if (!in_len_obj.is_none()) {
+    auto in_len = checked_array<int32_t>(in_len_obj, "input_lengths", 1, "(B,)");
+    check_lengths(in_len.data(), in_len.shape(0), T_, "input_lengths", "T");
+  }
+  return py::make_tuple(blank, kind);
+}
+
 void check_ctc_beam_options(py::handle beam_width_obj, py::handle top_n_obj,
                             py::handle logp_cutoff_obj) {
   const int64_t beam_width = int_arg(beam_width_obj, "beam_width");
@@ -70,6 +84,11 @@ labels (B, S) int32, input_lengths (B,) int32 or None (not checked), label_lengt
 or None (derived from the padding: blank or -1 at the end). blank: -1 means C-1, or with
 blank_from_end any negative blank counts from C (the MindSpore ops' rule). Returns
 (blank, label_lengths); ValueError with the shared message on the first failure.)doc");
+  m.def("check_ctc_decode_args", &check_ctc_decode_args, py::arg("input_lengths"), py::arg("T"),
+        py::arg("C"), py::arg("blank") = -1, py::arg("input_kind") = "logits",
+        "The decoders' checks (blank: -1 means C-1; input_kind; input_lengths (B,) int32 in "
+        "[0, T] or None). Returns (blank, input_kind code); ValueError/TypeError as the "
+        "bindings.");
   m.def("check_ctc_beam_options", &check_ctc_beam_options, py::arg("beam_width"), py::arg("top_n"),
         py::arg("logp_cutoff") = -std::numeric_limits<double>::infinity(),
         "beam_width in [1, 4096], top_n in [1, beam_width], logp_cutoff not NaN (ValueError).");

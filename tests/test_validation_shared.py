@@ -258,3 +258,24 @@ def test_lstm_pybind_and_aot_same_message(aot):
         )
     assert got == "seq_length[1] = 9 is outside [0, T = 6]"
     assert aot["lstm"].startswith("crnn_fast aot ") and aot["lstm"].endswith(f": {got}")
+
+
+DECODE_CASES = [
+    (np.array([6, 7], np.int32), -1, "logits"),
+    (np.array([-1, 2], np.int32), -1, "probs"),
+    (None, 5, "logits"),
+    (None, -2, "log_probs"),
+    (None, 2, "softmax"),
+    (np.array([6, 6], np.int32), 0, "log_probs"),
+]
+
+
+@pytest.mark.parametrize("case", DECODE_CASES)
+def test_numpy_decode_check_matches_cpp(no_compiled, case):
+    from crnn_fast import _C
+
+    lens, blank, kind = case
+    want = _message(_C.check_ctc_decode_args, lens, T, C, blank, kind)
+    assert _message(v.check_decode_args, lens, T, C, blank, kind) == want
+    if want[0] == "ok":
+        assert v.check_decode_args(lens, T, C, blank, kind) == blank
