@@ -80,7 +80,7 @@ def _ctc_loss_cpu(logits, labels, input_lengths, label_lengths, blank, *rest):
 
 
 @registry.register("numpy", "ctc_loss")
-def _ctc_loss_numpy_api(
+def _ctc_loss_numpy(
     logits,
     labels,
     input_lengths,
@@ -92,59 +92,34 @@ def _ctc_loss_numpy_api(
     loss_out,
     grad_out,
 ):
-    """ctc_loss on the float64 NumPy reference (``num_threads`` unused)."""
-    arrays = dict(logits=logits, labels=labels, input_lengths=input_lengths)
-    with v.memory_error_names(**arrays, label_lengths=label_lengths):
-        return _ctc_loss_numpy(
-            logits,
-            labels,
-            input_lengths,
-            label_lengths,
-            blank,
-            zero_infinity,
-            compute_grad,
-            loss_out,
-            grad_out,
-        )
-
-
-def _ctc_loss_numpy(
-    logits,
-    labels,
-    input_lengths,
-    label_lengths,
-    blank,
-    zero_infinity,
-    compute_grad,
-    loss_out,
-    grad_out,
-):
-    """ctc_loss on the float64 NumPy reference, with the binding's checks."""
-    logits = v.as_float_array(logits, "logits", 3, "(T, B, C)")
-    T, B, C = logits.shape
-    v.check_scores(logits, "logits", T, B, C)
-    v.check_dim(labels, 0, B, "labels", "B")
-    v.check_dim(input_lengths, 0, B, "input_lengths", "B")
-    v.check_dim(label_lengths, 0, B, "label_lengths", "B")
-    # blank, lengths and labels: the bindings' C++ check when _C is compiled
-    blank, _ = v.check_ctc_targets(labels, input_lengths, label_lengths, T, C, blank)
-    v.check_finite(logits, input_lengths, "logits")
+    """ctc_loss on the float64 NumPy reference, with the binding's checks (``num_threads``
+    unused)."""
     inputs = dict(
         logits=logits, labels=labels, input_lengths=input_lengths, label_lengths=label_lengths
     )
-    v.check_no_overlap(loss_out, "loss_out", **inputs)
-    v.check_no_overlap(grad_out, "grad_out", **inputs, loss_out=loss_out)
-    loss_out = v.output_array(loss_out, "loss_out", (B,), logits.dtype)
-    if compute_grad:
-        grad_out = v.output_array(grad_out, "grad_out", (T, B, C), logits.dtype)
-    loss, grad = ref.ctc_loss(
-        logits, labels, input_lengths, label_lengths, blank, zero_infinity, compute_grad
-    )
-    loss_out[...] = loss
-    if not compute_grad:
-        return loss_out, None
-    grad_out[...] = grad
-    return loss_out, grad_out
+    with v.memory_error_names(**inputs):
+        logits = v.as_float_array(logits, "logits", 3, "(T, B, C)")
+        T, B, C = logits.shape
+        v.check_scores(logits, "logits", T, B, C)
+        v.check_dim(labels, 0, B, "labels", "B")
+        v.check_dim(input_lengths, 0, B, "input_lengths", "B")
+        v.check_dim(label_lengths, 0, B, "label_lengths", "B")
+        # blank, lengths and labels: the bindings' C++ check when _C is compiled
+        blank, _ = v.check_ctc_targets(labels, input_lengths, label_lengths, T, C, blank)
+        v.check_finite(logits, input_lengths, "logits")
+        v.check_no_overlap(loss_out, "loss_out", **inputs)
+        v.check_no_overlap(grad_out, "grad_out", **inputs, loss_out=loss_out)
+        loss_out = v.output_array(loss_out, "loss_out", (B,), logits.dtype)
+        if compute_grad:
+            grad_out = v.output_array(grad_out, "grad_out", (T, B, C), logits.dtype)
+        loss, grad = ref.ctc_loss(
+            logits, labels, input_lengths, label_lengths, blank, zero_infinity, compute_grad
+        )
+        loss_out[...] = loss
+        if not compute_grad:
+            return loss_out, None
+        grad_out[...] = grad
+        return loss_out, grad_out
 
 
 def _decoder_args(scores, input_lengths, blank, input_kind, batch_first):
