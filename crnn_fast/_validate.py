@@ -224,11 +224,12 @@ def label_lengths_from_padding(labels: np.ndarray, C: int, blank: int) -> np.nda
 
 
 def _compiled_check(name: str):
-    """The C++ check ``name`` of ``crnn_fast._C``; None without ``_C`` (or with an older build
-    that lacks it): the caller then runs the NumPy checks (same messages)."""
+    """The C++ check ``name`` of ``crnn_fast._C``; None without ``_C``: the caller then runs
+    the NumPy checks (same messages). A ``_C`` built from other sources than this package
+    (one without the check) is an error, not a silent fallback."""
     if not registry.has_compiled_module():
         return None
-    return getattr(registry.compiled_module(), name, None)
+    return getattr(registry.compiled_module(), name)
 
 
 def check_ctc_targets(
