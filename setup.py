@@ -48,7 +48,7 @@ class CMakeBuild(build_ext):
         src = Path(__file__).parent.resolve()
         subprocess.run(["cmake", "-S", str(src), "-B", str(build_dir), *args], check=True)
         jobs = str(os.cpu_count() or 2)
-        # Builds _C and, when CMake enabled CUDA, the CUDA library next to it.
+        # Builds _C, with the kernel library (every backend CMake enabled) linked in statically.
         subprocess.run(["cmake", "--build", str(build_dir), "-j", jobs], check=True)
 
 

@@ -294,11 +294,11 @@ def backends() -> dict:
     if _backend._C is not None:
         build = _build_info()
         info["cuda"] = bool(build.pop("cuda_compiled"))
+        info["ascend"] = bool(build.pop("ascend_compiled", False))
         build["blas"] = _backend.scipy_openblas32.get_openblas_config().strip()
         info["build"] = build
     else:
-        info["cuda"] = False
+        info["cuda"] = info["ascend"] = False
         info["import_error"] = _backend._IMPORT_ERROR
-    info["ascend"] = False
     info["registry"] = report()
     return info

@@ -1,4 +1,4 @@
-// MindSpore aot entry points of conv2d (thin adapters over kernels/cpu/conv2d.h).
+// MindSpore aot entry points of conv2d (thin adapters over the conv2d C API, crnn/conv2d.h).
 //
 // The configuration travels in shapes (see crnn_fast/ops/conv2d.py), so the bprop is stateless:
 //   crnn_aot_conv2d_forward inputs: 0 x (B, C_in, H, W) float32, 1 w (C_out, C_in/g, kh, kw),
@@ -7,9 +7,9 @@
 //     pad_r + 1); output 5 y = conv + b, or max(conv + b, 0) with relu = 1 (the kernel's epilogue).
 //   crnn_aot_conv2d_backward inputs: 0 x, 1 w, 2 dy, 3 config, 4 pads; outputs 5 dx, 6 dw, 7 db.
 //     It ignores the relu flag: the bprop masks dy by (y > 0) first.
-#include "../kernels/cpu/conv2d.h"
 #include "aot_util.h"
 #include "check_conv.h"
+#include "crnn/conv2d.h"
 
 namespace crnn {
 namespace aot {
@@ -42,7 +42,10 @@ crnn_conv2d_desc parse(const Args &a, int n_total, bool forward) {
                      a.dim(3, 3),
                      a.dim(3, 4),
                      forward ? static_cast<int32_t>(a.dim(3, 5) - 1) : 0,
-                     0};
+                     0,
+                     CRNN_DEVICE_CPU,
+                     nullptr};
+  a.place(d);
   require_ok(check::conv2d(d, a.dim(1, 1), a.shape(0), a.shape(1)));
   require(crnn_conv2d_forward_workspace_size(&d) > 0,
           "invalid convolution: x " + a.shape(0) + ", w " + a.shape(1));
@@ -58,10 +61,10 @@ crnn_conv2d_desc parse(const Args &a, int n_total, bool forward) {
 }  // namespace crnn
 
 CRNN_AOT_EXPORT int crnn_aot_conv2d_forward(int nparam, void **params, int *ndims, int64_t **shapes,
-                                            const char **dtypes, void *, void *) {
+                                            const char **dtypes, void *stream, void *) {
   using namespace crnn::aot;
   return guarded("conv2d_forward", [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream};
     const crnn_conv2d_desc d = parse(a, 6, true);
     const bool has_bias = a.ndims[2] == 1;
     if (has_bias) {
@@ -79,11 +82,11 @@ CRNN_AOT_EXPORT int crnn_aot_conv2d_forward(int nparam, void **params, int *ndim
 }
 
 CRNN_AOT_EXPORT int crnn_aot_conv2d_backward(int nparam, void **params, int *ndims,
-                                             int64_t **shapes, const char **dtypes, void *,
+                                             int64_t **shapes, const char **dtypes, void *stream,
                                              void *) {
   using namespace crnn::aot;
   return guarded("conv2d_backward", [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream};
     const crnn_conv2d_desc d = parse(a, 8, false);
     a.expect(2, "dy", "float32", 4, "(B, C_out, H_out, W_out)");
     a.expect_dims(2, "dy", {d.B, d.C_out, crnn_conv2d_out_h(&d), crnn_conv2d_out_w(&d)});

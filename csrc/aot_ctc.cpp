@@ -20,16 +20,16 @@
 //   batch_first,
 //     has_input_lengths
 // outputs: 3 ids (B, T) int32 padded with -1, 4 lengths (B,) int32, 5 probs (B, T) float32.
-#include "../kernels/cpu/ctc_greedy.h"
-#include "../kernels/cpu/ctc_loss.h"
 #include "aot_util.h"
 #include "check_ctc.h"
+#include "crnn/ctc_decode.h"
+#include "crnn/ctc_loss.h"
 
 CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int64_t **shapes,
-                                      const char **dtypes, void *, void *) {
+                                      const char **dtypes, void *stream, void *) {
   using namespace crnn::aot;
   return guarded("ctc_loss", [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream};
     require(a.n == 7, "expected 7 tensors (5 inputs, 2 outputs), got " + std::to_string(a.n));
     a.expect(0, "logits", "float32", 3, "(T, B, C)");
     a.expect(1, "labels", "int32", 2, "(B, S)");
@@ -73,6 +73,7 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int
     opt.zero_infinity = cfg[1];
     opt.error_index = &err;
     opt.error_frame = &err_frame;
+    a.place(opt);
     int64_t L_max = 0;  // the scratch is sized by the longest label, not the padded width S
     for (int64_t b = 0; b < B; ++b) L_max = lab_len[b] > L_max ? lab_len[b] : L_max;
     const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, L_max, sizeof(float), &opt);
@@ -85,10 +86,10 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int
 }
 
 CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, int64_t **shapes,
-                                        const char **dtypes, void *, void *) {
+                                        const char **dtypes, void *stream, void *) {
   using namespace crnn::aot;
   return guarded("ctc_greedy", [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream};
     require(a.n == 6, "expected 6 tensors (3 inputs, 3 outputs), got " + std::to_string(a.n));
     a.expect(2, "config", "int32", 1, "(4,)");
     a.expect_dims(2, "config", {4});
@@ -121,6 +122,7 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, i
     opt.batch_first = batch_first;
     opt.error_index = &err;
     opt.error_frame = &err_frame;
+    a.place(opt);
     const size_t ws = crnn_ctc_greedy_workspace_size(T, B, C, &opt);
     // frames (B, T) int32 is not returned: it lives after the kernel's scratch.
     const size_t frames_off = (ws + 63) / 64 * 64;

@@ -1,4 +1,4 @@
-// MindSpore aot entry points of the fused LSTM stack (thin adapters over kernels/cpu/lstm.h).
+// MindSpore aot entry points of the fused LSTM stack (thin adapters over crnn/lstm.h).
 //
 // The configuration travels in shapes, so that MindSpore's shape inference and the bprop (whose
 // parsed graph MindSpore shares between all instances of a Python function) need no state:
@@ -16,9 +16,9 @@
 // 12 dh0, 13 dc0, 14 dweights (the layout of `weights`).
 #include <vector>
 
-#include "../kernels/cpu/lstm.h"
 #include "aot_util.h"
 #include "check_lstm.h"
+#include "crnn/lstm.h"
 
 namespace crnn {
 namespace aot {
@@ -68,7 +68,9 @@ LstmCall parse(const Args &a, int n_total, bool check_finite) {
                                                    " (without) flattened parameters, got shape " +
                                                    a.shape(5));
   c.num_weights = has_bias ? total : matrices;
-  c.desc = crnn_lstm_desc{T, B, I, H, static_cast<int32_t>(L), c.D == 2, has_bias, 0};
+  c.desc = crnn_lstm_desc{
+      T, B, I, H, static_cast<int32_t>(L), c.D == 2, has_bias, 0, CRNN_DEVICE_CPU, nullptr};
+  a.place(c.desc);
   if (check_finite) require_finite(a, 5, "weights");
   for (int k = 0; k < (has_bias ? 4 : 2); ++k)
     for (int64_t off : c.offset[k]) c.w[k].push_back(a.ptr<float>(5) + off);
@@ -95,9 +97,9 @@ void expect_output(const Args &a, int i, const char *name, std::initializer_list
 }
 
 int forward(const char *entry, int nparam, void **params, int *ndims, int64_t **shapes,
-            const char **dtypes, bool training) {
+            const char **dtypes, void *stream, bool training) {
   return guarded(entry, [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream};
     const LstmCall c = parse(a, training ? 10 : 9, true);
     const crnn_lstm_desc &d = c.desc;
     const int o = 6;
@@ -127,22 +129,24 @@ int forward(const char *entry, int nparam, void **params, int *ndims, int64_t **
 using crnn::aot::Args;
 
 CRNN_AOT_EXPORT int crnn_aot_lstm_forward_train(int nparam, void **params, int *ndims,
-                                                int64_t **shapes, const char **dtypes, void *,
+                                                int64_t **shapes, const char **dtypes, void *stream,
                                                 void *) {
-  return crnn::aot::forward("lstm_forward_train", nparam, params, ndims, shapes, dtypes, true);
+  return crnn::aot::forward("lstm_forward_train", nparam, params, ndims, shapes, dtypes, stream,
+                            true);
 }
 
 CRNN_AOT_EXPORT int crnn_aot_lstm_forward_infer(int nparam, void **params, int *ndims,
-                                                int64_t **shapes, const char **dtypes, void *,
+                                                int64_t **shapes, const char **dtypes, void *stream,
                                                 void *) {
-  return crnn::aot::forward("lstm_forward_infer", nparam, params, ndims, shapes, dtypes, false);
+  return crnn::aot::forward("lstm_forward_infer", nparam, params, ndims, shapes, dtypes, stream,
+                            false);
 }
 
 CRNN_AOT_EXPORT int crnn_aot_lstm_backward(int nparam, void **params, int *ndims, int64_t **shapes,
-                                           const char **dtypes, void *, void *) {
+                                           const char **dtypes, void *stream, void *) {
   using namespace crnn::aot;
   return guarded("lstm_backward", [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream};
     const LstmCall c = parse(a, 15, false);
     const crnn_lstm_desc &d = c.desc;
     const int i = 6;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "../kernels/cpu/checks.h"
+#include "crnn/checks.h"
 
 namespace crnn {
 namespace aot {

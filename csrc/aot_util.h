@@ -2,9 +2,11 @@
 //
 // MindSpore calls `int Entry(int nparam, void **params, int *ndims, int64_t **shapes,
 // const char **dtypes, void *stream, void *extra)` with the inputs first, then the outputs, all
-// dense row-major on the host. A non-zero return becomes a RuntimeError that carries only the
-// number, so every entry stores a message (read back by `crnn_fast._C.aot_last_error()`) and
-// prints it to stderr before returning a crnn_status_t code.
+// dense row-major on the host. MindSpore's `stream` goes into the kernel's options (Args::place):
+// the entries of this library are MindSpore's CPU target, so the kernels run on CRNN_DEVICE_CPU. A
+// non-zero return becomes a RuntimeError that carries only the number, so every entry stores a
+// message (read back by `crnn_fast._C.aot_last_error()`) and prints it to stderr before returning a
+// crnn_status_t code.
 #pragma once
 
 #include <stddef.h>
@@ -12,8 +14,8 @@
 
 #include <string>
 
-#include "../kernels/common/status.h"
 #include "check_common.h"
+#include "crnn/status.h"
 
 #define CRNN_AOT_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -43,7 +45,14 @@ struct Args {
   int *ndims;
   int64_t **shapes;
   const char **dtypes;
+  void *stream;  // MindSpore's stream for this launch
 
+  // Sets where the kernel runs: the device of these entries (host memory) and the stream.
+  template <typename Options>
+  void place(Options &o) const {
+    o.device = CRNN_DEVICE_CPU;
+    o.stream = stream;
+  }
   int64_t dim(int i, int d) const { return shapes[i][d]; }
   int64_t numel(int i) const;
   std::string shape(int i) const;

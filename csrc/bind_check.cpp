@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "../kernels/cpu/ctc_beam_search.h"
 #include "bind_util.h"
+#include "crnn/ctc_decode.h"
 
 namespace crnn {
 namespace bind {

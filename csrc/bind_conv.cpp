@@ -3,10 +3,10 @@
 
 #include <array>
 
-#include "../kernels/cpu/checks.h"
-#include "../kernels/cpu/conv2d.h"
 #include "bind_util.h"
 #include "check_conv.h"
+#include "crnn/checks.h"
+#include "crnn/conv2d.h"
 
 namespace crnn {
 namespace bind {
@@ -36,9 +36,10 @@ ConvArgs parse_conv(py::handle x_obj, py::handle w_obj, py::handle stride_obj, p
   a.x = checked_array<float>(x_obj, "x", 4, "(B, C_in, H, W)");
   a.w = checked_array<float>(w_obj, "w", 4, "(C_out, C_in / groups, kh, kw)");
   const f32_array &x = a.x, &w = a.w;
-  a.d = crnn_conv2d_desc{x.shape(0), x.shape(1),  x.shape(2),  x.shape(3), w.shape(0), w.shape(2),
-                         w.shape(3), stride[0],   stride[1],   pads[0],    pads[1],    pads[2],
-                         pads[3],    dilation[0], dilation[1], groups,     relu,       num_threads};
+  a.d = crnn_conv2d_desc{x.shape(0), x.shape(1), x.shape(2),  x.shape(3),      w.shape(0),
+                         w.shape(2), w.shape(3), stride[0],   stride[1],       pads[0],
+                         pads[1],    pads[2],    pads[3],     dilation[0],     dilation[1],
+                         groups,     relu,       num_threads, CRNN_DEVICE_CPU, nullptr};
   require_ok(check::conv2d(a.d, w.shape(1), shape_str(x), shape_str(w)));
   require_finite(x, "x");
   require_finite(w, "w");

@@ -1,8 +1,8 @@
 // pybind11 binding of the CPU CTC prefix beam search (validation, allocation, dispatch only).
 #include <limits>
 
-#include "../kernels/cpu/ctc_beam_search.h"
 #include "bind_util.h"
+#include "crnn/ctc_decode.h"
 
 namespace crnn {
 namespace bind {

@@ -1,6 +1,6 @@
 // pybind11 binding of the CPU CTC greedy decoder (validation, allocation, dispatch only).
-#include "../kernels/cpu/ctc_greedy.h"
 #include "bind_util.h"
+#include "crnn/ctc_decode.h"
 
 namespace crnn {
 namespace bind {

@@ -5,8 +5,8 @@
 #include <optional>
 #include <utility>
 
-#include "../kernels/cpu/ctc_loss.h"
 #include "bind_util.h"
+#include "crnn/ctc_loss.h"
 
 namespace crnn {
 namespace bind {

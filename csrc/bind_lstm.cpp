@@ -4,10 +4,10 @@
 #include <tuple>
 #include <vector>
 
-#include "../kernels/cpu/checks.h"
-#include "../kernels/cpu/lstm.h"
 #include "bind_util.h"
 #include "check_lstm.h"
+#include "crnn/checks.h"
+#include "crnn/lstm.h"
 
 namespace crnn {
 namespace bind {
@@ -97,7 +97,16 @@ void parse_lstm_args(LstmArgs &a, py::handle x_obj, py::handle params_obj, py::h
     check_lengths(a.seq.data(), a.B, a.T, "seq_length", "T");
     a.lens = a.seq.data();
   }
-  a.desc = {a.T, a.B, a.I, a.H, static_cast<int>(num_layers), bidirectional, has_bias, num_threads};
+  a.desc = {a.T,
+            a.B,
+            a.I,
+            a.H,
+            static_cast<int>(num_layers),
+            bidirectional,
+            has_bias,
+            num_threads,
+            CRNN_DEVICE_CPU,
+            nullptr};
 }
 
 // A (L*D, B, H) float32 state or state gradient, finite.

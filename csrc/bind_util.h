@@ -8,10 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "../kernels/common/status.h"
 #include "bind_args.h"
 #include "bind_memory.h"
 #include "check_ctc.h"
+#include "crnn/ctc_decode.h"
+#include "crnn/status.h"
 
 namespace crnn {
 namespace bind {

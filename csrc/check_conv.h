@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "../kernels/cpu/conv2d.h"
 #include "check_common.h"
+#include "crnn/conv2d.h"
 
 namespace crnn {
 namespace check {

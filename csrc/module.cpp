@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "../kernels/cpu/lstm.h"
 #include "aot_util.h"
+#include "crnn/lstm.h"
 
 namespace py = pybind11;
 
@@ -41,7 +41,9 @@ py::dict build_info() {
   d["simd_runtime"] = runtime_simd();
   d["threads"] = "crnn_fast pool (CRNN_FAST_NUM_THREADS, else the CPU affinity mask)";
   d["max_threads"] = crnn::cpu::max_threads();
-  d["cuda_compiled"] = CRNN_FAST_CUDA_COMPILED != 0;
+  // the kernel library's dispatch says which backends it links (kernels/dispatch/route.h)
+  d["cuda_compiled"] = crnn_device_compiled(CRNN_DEVICE_CUDA) != 0;
+  d["ascend_compiled"] = crnn_device_compiled(CRNN_DEVICE_ASCEND) != 0;
   d["build_type"] = std::string(CRNN_FAST_BUILD_TYPE);
   return d;
 }
@@ -49,7 +51,7 @@ py::dict build_info() {
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
-  m.doc() = "crnn_fast compiled kernels (CPU; CUDA when built with nvcc)";
+  m.doc() = "crnn_fast compiled kernels: bindings over the kernel library's C API (kernels/include/crnn)";
   m.def("build_info", &build_info, "What this extension was compiled with and dispatches to.");
   crnn::bind::bind_ctc_loss(m);
   crnn::bind::bind_ctc_greedy(m);
@@ -62,7 +64,8 @@ PYBIND11_MODULE(_C, m) {
   m.def(
       "lstm_reserve_size",
       [](int64_t T, int64_t B, int64_t I, int64_t H, int num_layers, bool bidirectional) {
-        const crnn_lstm_desc d{T, B, I, H, num_layers, bidirectional, 1, 0};
+        const crnn_lstm_desc d{T,      B, I, H, num_layers, bidirectional, 1, 0, CRNN_DEVICE_CPU,
+                               nullptr};
         return crnn_lstm_reserve_size(&d);
       },
       py::arg("T"), py::arg("B"), py::arg("I"), py::arg("H"), py::arg("num_layers"),

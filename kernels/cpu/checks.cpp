@@ -1,5 +1,5 @@
-// Input checks shared by the bindings. See checks.h.
-#include "checks.h"
+// Input checks shared by the bindings. See crnn/checks.h.
+#include "crnn/checks.h"
 
 #include "cpu_common.h"
 

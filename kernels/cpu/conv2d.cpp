@@ -3,13 +3,12 @@
 // then y_g (C_out_g, N) = w_g (C_out_g, K) . panel in one sgemm, then bias (+ ReLU). A unit is
 // one sample (or a block of its output rows when the batch is smaller than the thread count),
 // or several samples side by side when a plane is small (the sgemm gets >= kPanelCols columns).
-#include "conv2d.h"
-
 #include <string.h>
 
 #include "blas.h"
 #include "conv2d_winograd.h"
 #include "cpu_common.h"
+#include "cpu_kernels.h"
 
 namespace {
 
@@ -157,7 +156,7 @@ int64_t crnn_conv2d_out_w(const crnn_conv2d_desc *d) {
   return (d->W + d->pad_l + d->pad_r - d->dil_w * (d->kw - 1) - 1) / d->stride_w + 1;
 }
 
-size_t crnn_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
+size_t crnn_cpu_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
   if (!valid(d)) return 0;
   if (crnn::cpu::winograd::eligible(d)) return crnn::cpu::winograd::forward_workspace(d, false);
   const Dims k = dims_of(d);
@@ -165,11 +164,11 @@ size_t crnn_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
   return l.nt * l.per_thread;
 }
 
-crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b,
-                                      const crnn_conv2d_desc *d, void *workspace,
-                                      size_t workspace_bytes) {
+crnn_status_t crnn_cpu_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b,
+                                          const crnn_conv2d_desc *d, void *workspace,
+                                          size_t workspace_bytes) {
   if (!valid(d) || !y || !x || !w) return CRNN_STATUS_INVALID_VALUE;
-  if (!workspace || workspace_bytes < crnn_conv2d_forward_workspace_size(d))
+  if (!workspace || workspace_bytes < crnn_cpu_conv2d_forward_workspace_size(d))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   if (crnn::cpu::winograd::eligible(d)) {
     crnn::cpu::winograd::forward(y, x, w, b, d, false, workspace);
@@ -215,7 +214,7 @@ crnn_status_t crnn_conv2d_forward_f32(float *y, const float *x, const float *w, 
   return CRNN_STATUS_SUCCESS;
 }
 
-size_t crnn_conv2d_backward_workspace_size(const crnn_conv2d_desc *d) {
+size_t crnn_cpu_conv2d_backward_workspace_size(const crnn_conv2d_desc *d) {
   if (!valid(d)) return 0;
   const Dims k = dims_of(d);
   if (crnn::cpu::winograd::eligible(d)) {  // dx, then dw, in the same workspace
@@ -227,11 +226,12 @@ size_t crnn_conv2d_backward_workspace_size(const crnn_conv2d_desc *d) {
   return l.nt * l.per_thread;
 }
 
-crnn_status_t crnn_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy,
-                                       const float *x, const float *w, const crnn_conv2d_desc *d,
-                                       void *workspace, size_t workspace_bytes) {
+crnn_status_t crnn_cpu_conv2d_backward_f32(float *dx, float *dw, float *db, const float *dy,
+                                           const float *x, const float *w,
+                                           const crnn_conv2d_desc *d, void *workspace,
+                                           size_t workspace_bytes) {
   if (!valid(d) || d->relu || !dw || !dy || !x || !w) return CRNN_STATUS_INVALID_VALUE;
-  if (!workspace || workspace_bytes < crnn_conv2d_backward_workspace_size(d))
+  if (!workspace || workspace_bytes < crnn_cpu_conv2d_backward_workspace_size(d))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   const Dims k = dims_of(d);
   const BackwardLayout lay = backward_layout(d, k);

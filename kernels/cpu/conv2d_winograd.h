@@ -3,7 +3,7 @@
 // tile: the 36 multiply-adds per tile and channel pair become 16, done as 16 sgemms
 // M[k] (C_out, P) = U[k] (C_out, C_in) . V[k] (C_in, P), k = 4 xi + nu, over P tiles.
 //
-// Layouts: x (B, C_in, H, W), y (B, C_out, H_out, W_out) as in conv2d.h; U (16, C_out, C_in);
+// Layouts: x (B, C_in, H, W), y (B, C_out, H_out, W_out) as in crnn/conv2d.h; U (16, C_out, C_in);
 // per chunk of samples V (16, C_in, P_c) and M (16, C_out, P_c), tile p = (sample, th, tw)
 // row-major, th < TH = ceil(H_out / 2), tw < TW = ceil(W_out / 2).
 //
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conv2d.h"
+#include "crnn/conv2d.h"
 
 namespace crnn {
 namespace cpu {

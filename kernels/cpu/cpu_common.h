@@ -13,7 +13,8 @@
 #include <mutex>
 
 #include "../common/fast_math.h"
-#include "../common/status.h"
+#include "crnn/ctc_decode.h"
+#include "crnn/status.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CRNN_NO_CLONES)
@@ -126,7 +127,7 @@ CRNN_HD_INLINE float hmax8(detail::f32x8 v) {
   return v[0];
 }
 
-// What a row of scores holds, for the value rule of the CTC kernels (common/status.h).
+// What a row of scores holds, for the value rule of the CTC kernels (crnn/status.h).
 enum RowKind : int {
   kRowFinite = 0,      // every element finite
   kRowSomeNegInf = 1,  // some -inf (probability 0), the rest finite

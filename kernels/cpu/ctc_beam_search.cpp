@@ -1,4 +1,4 @@
-// CTC prefix beam search (CPU). See ctc_beam_search.h for the contract; the semantics are
+// CTC prefix beam search (CPU). See crnn/ctc_decode.h for the contract; the semantics are
 // those of crnn_fast/reference/ctc_beam.py, which the tests compare against.
 //
 // Per sample, everything lives in the thread's workspace slice (no allocation in the call):
@@ -28,14 +28,13 @@
 //      descending); only their new prefixes are interned (found again if seen before).
 // -inf log-probs (probability 0) are never extensions (step 2: the cutoff is >= -DBL_MAX) and
 // candidates of score -inf never survive (step 5), so all beams have finite scores.
-#include "ctc_beam_search.h"
-
 #include <float.h>
 #include <math.h>
 
 #include <algorithm>
 
 #include "cpu_common.h"
+#include "cpu_kernels.h"
 
 namespace {
 
@@ -356,17 +355,18 @@ CRNN_SIMD_CLONES int beam_sample(int32_t *ids, int32_t *lengths, double *scores,
 
 }  // namespace
 
-extern "C" size_t crnn_ctc_beam_search_workspace_size(int64_t T, int64_t B, int64_t C,
-                                                      const crnn_ctc_decode_options *opt) {
+extern "C" size_t crnn_cpu_ctc_beam_search_workspace_size(int64_t T, int64_t B, int64_t C,
+                                                          const crnn_ctc_decode_options *opt) {
   if (B <= 0 || !sizes_ok(T, C, opt)) return 0;
   return crnn::cpu::resolve_threads(opt->num_threads, B) * layout_for(T, C, opt->beam_width).bytes;
 }
 
-extern "C" crnn_status_t crnn_ctc_beam_search_f32(int32_t *ids, int32_t *lengths, double *scores,
-                                                  const float *x, const int32_t *input_lengths,
-                                                  int64_t T, int64_t B, int64_t C, void *workspace,
-                                                  size_t workspace_bytes,
-                                                  const crnn_ctc_decode_options *opt) {
+extern "C" crnn_status_t crnn_cpu_ctc_beam_search_f32(int32_t *ids, int32_t *lengths,
+                                                      double *scores, const float *x,
+                                                      const int32_t *input_lengths, int64_t T,
+                                                      int64_t B, int64_t C, void *workspace,
+                                                      size_t workspace_bytes,
+                                                      const crnn_ctc_decode_options *opt) {
   if (opt && opt->error_index) *opt->error_index = -1;
   if (opt && opt->error_frame) *opt->error_frame = -1;
   if (!sizes_ok(T, C, opt) || B < 0 || opt->blank < 0 || opt->blank >= C ||
@@ -381,7 +381,7 @@ extern "C" crnn_status_t crnn_ctc_beam_search_f32(int32_t *ids, int32_t *lengths
         if (opt->error_index) *opt->error_index = static_cast<int32_t>(b);
         return CRNN_STATUS_INVALID_VALUE;
       }
-  if (!workspace || workspace_bytes < crnn_ctc_beam_search_workspace_size(T, B, C, opt))
+  if (!workspace || workspace_bytes < crnn_cpu_ctc_beam_search_workspace_size(T, B, C, opt))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   const Layout lay = layout_for(T, C, opt->beam_width);
   const int64_t N = opt->top_n;

@@ -1,7 +1,6 @@
-// CTC greedy decoding (CPU). See ctc_greedy.h for the contract.
-#include "ctc_greedy.h"
-
+// CTC greedy decoding (CPU). See crnn/ctc_decode.h for the contract.
 #include "cpu_common.h"
+#include "cpu_kernels.h"
 
 namespace {
 
@@ -47,19 +46,19 @@ CRNN_SIMD_CLONES int greedy_sample(int32_t *ids, int32_t *length, float *probs, 
 
 }  // namespace
 
-extern "C" size_t crnn_ctc_greedy_workspace_size(int64_t T, int64_t B, int64_t C,
-                                                 const crnn_ctc_decode_options *opt) {
+extern "C" size_t crnn_cpu_ctc_greedy_workspace_size(int64_t T, int64_t B, int64_t C,
+                                                     const crnn_ctc_decode_options *opt) {
   (void)T;
   if (B <= 0 || C < 0) return 0;
   return crnn::cpu::resolve_threads(opt ? opt->num_threads : 0, B) *
          crnn::cpu::align_up(C * sizeof(float));
 }
 
-extern "C" crnn_status_t crnn_ctc_greedy_f32(int32_t *ids, int32_t *lengths, float *probs,
-                                             int32_t *frames, const float *scores,
-                                             const int32_t *input_lengths, int64_t T, int64_t B,
-                                             int64_t C, void *workspace, size_t workspace_bytes,
-                                             const crnn_ctc_decode_options *opt) {
+extern "C" crnn_status_t crnn_cpu_ctc_greedy_f32(int32_t *ids, int32_t *lengths, float *probs,
+                                                 int32_t *frames, const float *scores,
+                                                 const int32_t *input_lengths, int64_t T, int64_t B,
+                                                 int64_t C, void *workspace, size_t workspace_bytes,
+                                                 const crnn_ctc_decode_options *opt) {
   if (opt && opt->error_index) *opt->error_index = -1;
   if (opt && opt->error_frame) *opt->error_frame = -1;
   if (!opt || T < 0 || B < 0 || C < 2 || opt->blank < 0 || opt->blank >= C ||
@@ -74,7 +73,7 @@ extern "C" crnn_status_t crnn_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
         if (opt->error_index) *opt->error_index = static_cast<int32_t>(b);
         return CRNN_STATUS_INVALID_VALUE;
       }
-  if (!workspace || workspace_bytes < crnn_ctc_greedy_workspace_size(T, B, C, opt))
+  if (!workspace || workspace_bytes < crnn_cpu_ctc_greedy_workspace_size(T, B, C, opt))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   const int64_t frame_stride = opt->batch_first ? C : B * C;
   const int64_t sample_stride = opt->batch_first ? T * C : C;

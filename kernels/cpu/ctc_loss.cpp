@@ -1,4 +1,4 @@
-// Fused CTC loss + gradient (CPU). See ctc_loss.h for the contract.
+// Fused CTC loss + gradient (CPU). See crnn/ctc_loss.h for the contract.
 //
 // Per sample, in log space:
 //   pass 1   for each frame: max + value check, exp(x - max) written straight into the
@@ -14,12 +14,11 @@
 // -inf, so it gets gradient 0, and a label that can only use -inf entries makes the sample
 // infeasible (loss inf / 0, gradient 0), as PyTorch's ctc_loss does. log_add_exp* return -inf
 // for all -inf operands (no inf - inf).
-#include "ctc_loss.h"
-
 #include <string.h>
 
 #include "../common/ctc_math.h"
 #include "cpu_common.h"
+#include "cpu_kernels.h"
 
 namespace {
 
@@ -271,7 +270,8 @@ crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *la
   // S = 20000 with short labels used to take 223 MB).
   int64_t L_max = 0;
   for (int64_t b = 0; b < B; ++b) L_max = label_lengths[b] > L_max ? label_lengths[b] : L_max;
-  if (workspace_bytes < crnn_ctc_loss_workspace_size(Tn, B, C, L_max, sizeof(T), opt) || !workspace)
+  if (workspace_bytes < crnn_cpu_ctc_loss_workspace_size(Tn, B, C, L_max, sizeof(T), opt) ||
+      !workspace)
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
 
   const Layout lay = layout_for(Tn, C, L_max, sizeof(T));
@@ -300,8 +300,8 @@ crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *la
 
 extern "C" {
 
-size_t crnn_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S, size_t elem_bytes,
-                                    const crnn_ctc_loss_options *opt) {
+size_t crnn_cpu_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S,
+                                        size_t elem_bytes, const crnn_ctc_loss_options *opt) {
   if (T < 0 || B <= 0 || S < 0 || C < 0) return 0;
   const int nt = crnn::cpu::resolve_threads(opt ? opt->num_threads : 0, B);
   return nt * layout_for(T, C, S, elem_bytes).bytes;
@@ -330,20 +330,20 @@ int64_t crnn_ctc_check_targets(const int32_t *labels, const int32_t *input_lengt
   return -1;
 }
 
-crnn_status_t crnn_ctc_loss_f32(float *loss, float *grad, const float *logits,
-                                const int32_t *labels, const int32_t *input_lengths,
-                                const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
-                                int64_t S, void *workspace, size_t workspace_bytes,
-                                const crnn_ctc_loss_options *opt) {
+crnn_status_t crnn_cpu_ctc_loss_f32(float *loss, float *grad, const float *logits,
+                                    const int32_t *labels, const int32_t *input_lengths,
+                                    const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                                    int64_t S, void *workspace, size_t workspace_bytes,
+                                    const crnn_ctc_loss_options *opt) {
   return ctc_loss_impl<float>(loss, grad, logits, labels, input_lengths, label_lengths, T, B, C, S,
                               workspace, workspace_bytes, opt);
 }
 
-crnn_status_t crnn_ctc_loss_f64(double *loss, double *grad, const double *logits,
-                                const int32_t *labels, const int32_t *input_lengths,
-                                const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
-                                int64_t S, void *workspace, size_t workspace_bytes,
-                                const crnn_ctc_loss_options *opt) {
+crnn_status_t crnn_cpu_ctc_loss_f64(double *loss, double *grad, const double *logits,
+                                    const int32_t *labels, const int32_t *input_lengths,
+                                    const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                                    int64_t S, void *workspace, size_t workspace_bytes,
+                                    const crnn_ctc_loss_options *opt) {
   return ctc_loss_impl<double>(loss, grad, logits, labels, input_lengths, label_lengths, T, B, C, S,
                                workspace, workspace_bytes, opt);
 }

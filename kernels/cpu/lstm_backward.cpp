@@ -1,4 +1,4 @@
-// Fused LSTM stack backward (CPU). See lstm.h for the contract.
+// Fused LSTM stack backward (CPU). See crnn/lstm.h for the contract.
 //
 // Per layer, top to bottom: (1) back through time, every (direction, batch slice) on its own
 // core: fused pointwise gate derivatives from the reserve (activated gates, cell states)
@@ -12,7 +12,7 @@
 #include "../common/fast_math.h"
 #include "blas.h"
 #include "cpu_common.h"
-#include "lstm.h"
+#include "cpu_kernels.h"
 #include "lstm_layout.h"
 
 namespace {
@@ -104,19 +104,19 @@ CRNN_SIMD_CLONES void bptt_slice(const LayerIO &io, int64_t b0, int64_t b1, cons
 
 extern "C" {
 
-size_t crnn_lstm_backward_workspace_size(const crnn_lstm_desc *d) {
+size_t crnn_cpu_lstm_backward_workspace_size(const crnn_lstm_desc *d) {
   if (!d || d->T <= 0 || d->B <= 0 || d->I <= 0 || d->H <= 0 || d->num_layers <= 0) return 0;
   return workspace_of(crnn::cpu::lstm_dims(d)).bytes;
 }
 
-crnn_status_t crnn_lstm_backward_f32(float *dx, float *dh0, float *dc0, float *const *dw_ih,
-                                     float *const *dw_hh, float *const *db_ih, float *const *db_hh,
-                                     const float *dy, const float *dh_n, const float *dc_n,
-                                     const float *x, const float *y, const float *h0,
-                                     const float *c0, const int32_t *seq_length,
-                                     const float *reserve, const crnn_lstm_weights_f32 *w,
-                                     const crnn_lstm_desc *d, void *workspace,
-                                     size_t workspace_bytes) {
+crnn_status_t crnn_cpu_lstm_backward_f32(float *dx, float *dh0, float *dc0, float *const *dw_ih,
+                                         float *const *dw_hh, float *const *db_ih,
+                                         float *const *db_hh, const float *dy, const float *dh_n,
+                                         const float *dc_n, const float *x, const float *y,
+                                         const float *h0, const float *c0,
+                                         const int32_t *seq_length, const float *reserve,
+                                         const crnn_lstm_weights_f32 *w, const crnn_lstm_desc *d,
+                                         void *workspace, size_t workspace_bytes) {
   if (!dx || !dw_ih || !dw_hh || !dy || !x || !y || !reserve ||
       !crnn::cpu::lstm_args_ok(d, w, seq_length) || (d->has_bias && (!db_ih || !db_hh)))
     return CRNN_STATUS_INVALID_VALUE;

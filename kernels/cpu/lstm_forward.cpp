@@ -1,4 +1,4 @@
-// Fused LSTM stack forward (CPU). See lstm.h for the contract.
+// Fused LSTM stack forward (CPU). See crnn/lstm.h for the contract.
 //
 // Per layer: (1) the input projection of all T frames, one GEMM per direction
 // (T*B, I_l) x (I_l, 4H), its rows split over the cores; (2) the recurrence: every
@@ -14,7 +14,7 @@
 #include "../common/fast_math.h"
 #include "blas.h"
 #include "cpu_common.h"
-#include "lstm.h"
+#include "cpu_kernels.h"
 #include "lstm_layout.h"
 
 namespace {
@@ -105,7 +105,7 @@ CRNN_SIMD_CLONES void recurrence_f32(float *y, int64_t y_stride, float *h, float
 
 extern "C" {
 
-size_t crnn_lstm_forward_workspace_size(const crnn_lstm_desc *d) {
+size_t crnn_cpu_lstm_forward_workspace_size(const crnn_lstm_desc *d) {
   if (!d || d->T <= 0 || d->B <= 0 || d->I <= 0 || d->H <= 0 || d->num_layers <= 0) return 0;
   return workspace_of(dims_of(d)).bytes;
 }
@@ -118,11 +118,11 @@ size_t crnn_lstm_reserve_size(const crnn_lstm_desc *d) {
   return n;
 }
 
-crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *reserve,
-                                    const float *x, const float *h0, const float *c0,
-                                    const int32_t *seq_length, const crnn_lstm_weights_f32 *w,
-                                    const crnn_lstm_desc *d, void *workspace,
-                                    size_t workspace_bytes) {
+crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float *reserve,
+                                        const float *x, const float *h0, const float *c0,
+                                        const int32_t *seq_length, const crnn_lstm_weights_f32 *w,
+                                        const crnn_lstm_desc *d, void *workspace,
+                                        size_t workspace_bytes) {
   if (!y || !h_n || !c_n || !x || !crnn::cpu::lstm_args_ok(d, w, seq_length))
     return CRNN_STATUS_INVALID_VALUE;
   const Dims k = dims_of(d);

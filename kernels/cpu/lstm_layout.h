@@ -1,11 +1,11 @@
 // Shared by the LSTM forward and backward (CPU): dimensions and the training-reserve layout
-// (documented in lstm.h), so both walk it the same way.
+// (documented in crnn/lstm.h), so both walk it the same way.
 #pragma once
 
 #include <stdint.h>
 #include <string.h>
 
-#include "lstm.h"
+#include "crnn/lstm.h"
 
 namespace crnn {
 namespace cpu {

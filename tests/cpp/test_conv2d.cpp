@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "check.h"
-#include "cpu/conv2d.h"
+#include "crnn/conv2d.h"
 
 // Calls f(y_index, x_index, w_index) for every (output element, kernel tap) that reads a real
 // (not padding) input element: the definition of the convolution, shared by both naive loops.
@@ -67,19 +67,19 @@ int main() {
   std::normal_distribution<float> nd;
   // {B, C_in, H, W, C_out, kh, kw, stride h/w, pad t/b/l/r, dilation h/w, groups, relu, threads}
   const crnn_conv2d_desc cases[] = {
-      {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0},
-      {2, 3, 5, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0},
-      {3, 4, 9, 11, 6, 3, 2, 2, 1, 1, 2, 0, 1, 2, 1, 2, 0, 2},
-      {1, 6, 5, 8, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 6, 1, 1},
-      {2, 8, 2, 25, 4, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0},
+      {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, CRNN_DEVICE_CPU, nullptr},
+      {2, 3, 5, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, CRNN_DEVICE_CPU, nullptr},
+      {3, 4, 9, 11, 6, 3, 2, 2, 1, 1, 2, 0, 1, 2, 1, 2, 0, 2, CRNN_DEVICE_CPU, nullptr},
+      {1, 6, 5, 8, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 6, 1, 1, CRNN_DEVICE_CPU, nullptr},
+      {2, 8, 2, 25, 4, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, CRNN_DEVICE_CPU, nullptr},
       // several samples per im2col panel (small planes), with groups
-      {5, 4, 6, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 0},
+      {5, 4, 6, 7, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 0, CRNN_DEVICE_CPU, nullptr},
       // Winograd F(2x2, 3x3) (3x3, stride 1, >= 16 channels): odd and even output sizes,
       // asymmetric pads 0..2, several chunks per thread, a 1x1 plane
-      {3, 16, 5, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0},
-      {2, 17, 6, 9, 16, 3, 3, 1, 1, 0, 2, 2, 1, 1, 1, 1, 0, 2},
-      {9, 16, 1, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2},
-      {70, 16, 2, 3, 16, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1, 1, 0},
+      {3, 16, 5, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, CRNN_DEVICE_CPU, nullptr},
+      {2, 17, 6, 9, 16, 3, 3, 1, 1, 0, 2, 2, 1, 1, 1, 1, 0, 2, CRNN_DEVICE_CPU, nullptr},
+      {9, 16, 1, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, CRNN_DEVICE_CPU, nullptr},
+      {70, 16, 2, 3, 16, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1, 1, 0, CRNN_DEVICE_CPU, nullptr},
   };
 
   for (const auto &d : cases) {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "check.h"
-#include "cpu/ctc_beam_search.h"
+#include "crnn/ctc_decode.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 
 #include "check.h"
 #include "common/fast_math.h"
-#include "cpu/ctc_greedy.h"
-#include "cpu/ctc_loss.h"
+#include "crnn/ctc_decode.h"
+#include "crnn/ctc_loss.h"
 
 static void test_fast_math() {
   double worst_exp = 0, worst_log = 0;

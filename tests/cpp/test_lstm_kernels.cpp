@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "check.h"
-#include "cpu/lstm.h"
+#include "crnn/lstm.h"
 
 namespace {
 
@@ -110,7 +110,8 @@ void test_against_naive() {
     std::vector<double> ry, rh, rc;
     naive(n, x, h0p, c0p, lp, ry, rh, rc);
 
-    crnn_lstm_desc d{g.T, g.B, g.I, g.H, int32_t(g.L), g.D == 2, g.bias, 0};
+    crnn_lstm_desc d{g.T,    g.B, g.I, g.H, int32_t(g.L), g.D == 2, g.bias, 0, CRNN_DEVICE_CPU,
+                     nullptr};
     std::vector<const float *> wi, wh, bi, bh;
     for (size_t i = 0; i < n.w_ih.size(); ++i)
       wi.push_back(n.w_ih[i].data()), wh.push_back(n.w_hh[i].data()),
@@ -138,7 +139,7 @@ void test_against_naive() {
 void test_statuses() {
   std::mt19937 rng(1);
   Net n = make_net(rng, 3, 2, 4, 3, 1, 1, true);
-  crnn_lstm_desc d{3, 2, 4, 3, 1, 0, 1, 0};
+  crnn_lstm_desc d{3, 2, 4, 3, 1, 0, 1, 0, CRNN_DEVICE_CPU, nullptr};
   const float *wi = n.w_ih[0].data(), *wh = n.w_hh[0].data(), *bi = n.b_ih[0].data(),
               *bh = n.b_hh[0].data();
   crnn_lstm_weights_f32 w{&wi, &wh, &bi, &bh};
@@ -172,7 +173,7 @@ void test_backward_finite_differences() {
   for (auto *v : {&x, &h0, &c0, &R})
     for (auto &f : *v) f = nd(rng);
   const int32_t len[3] = {4, 0, 2};
-  crnn_lstm_desc d{T, B, I, H, int32_t(L), 1, 1, 0};
+  crnn_lstm_desc d{T, B, I, H, int32_t(L), 1, 1, 0, CRNN_DEVICE_CPU, nullptr};
   std::vector<const float *> wi, wh, bi, bh;
   for (size_t i = 0; i < n.w_ih.size(); ++i)
     wi.push_back(n.w_ih[i].data()), wh.push_back(n.w_hh[i].data()), bi.push_back(n.b_ih[i].data()),

@@ -1,4 +1,5 @@
-// Fused multi-layer, (bi)directional LSTM stack on the CPU (forward; backward follows).
+// Fused multi-layer, (bi)directional LSTM stack, forward and backward (crnn_fast kernel C API;
+// backends: CPU).
 //
 // Layouts (dense, row-major, time-major; MindSpore's / PyTorch's nn.LSTM conventions):
 //   x        (T, B, I)          input of layer 0
@@ -14,15 +15,15 @@
 //            backward consumes, per layer l: per direction d the activated gates
 //            (T, B, 4H) [i f g o] and the cell states (T, B, H); then, for l < L-1, the
 //            layer's output (T, B, D*H) (the next layer's input)
-// The input projection of all T frames is one GEMM per direction (OpenBLAS, all cores);
+// CPU: the input projection of all T frames is one GEMM per direction (OpenBLAS, all cores);
 // the recurrence runs both directions concurrently, each step a (B, H) x (H, 4H) GEMM fused
-// with bias, gate nonlinearities and the cell update.
+// with bias, gate nonlinearities and the cell update (kernels/common/lstm_math.h).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,7 +34,9 @@ typedef struct crnn_lstm_desc {
   int32_t num_layers;
   int32_t bidirectional;
   int32_t has_bias;
-  int32_t num_threads;  // <= 0: crnn::cpu::max_threads()
+  int32_t num_threads;  // CPU threads; <= 0: the pool default (CRNN_FAST_NUM_THREADS, cores)
+  int32_t device;       // crnn_device_t (0: CPU)
+  void *stream;         // device stream (NULL: default; ignored on the CPU)
 } crnn_lstm_desc;
 
 typedef struct crnn_lstm_weights_f32 {
@@ -57,7 +60,7 @@ crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *res
 // (L*D, B, H) (NULL = zeros). Outputs (all overwritten): dx (T, B, I); dh0, dc0 (L*D, B, H)
 // (may be NULL); per layer/direction [L*D] pointers dw_ih (4H, I_l), dw_hh (4H, H),
 // db_ih, db_hh (4H) (the two bias gradients are equal; ignored when has_bias = 0).
-// Per layer: one pass back through time per (direction, batch slice) with fused pointwise gate
+// CPU, per layer: one pass back through time per (direction, batch slice) with fused pointwise gate
 // derivatives and a (b, 4H) x (4H, H) GEMM per step; then the weight and input gradients as
 // GEMMs over all T*B rows at once.
 size_t crnn_lstm_backward_workspace_size(const crnn_lstm_desc *d);  // bytes

@@ -1,4 +1,4 @@
-// Input checks shared by the bindings (vectorized, runtime-dispatched SIMD).
+// Host-side input checks shared by the bindings (CPU memory; vectorized, runtime-dispatched SIMD).
 #pragma once
 
 #include <stdint.h>

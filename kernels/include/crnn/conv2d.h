@@ -1,7 +1,8 @@
-// 2-D convolution forward and backward on the CPU. Engines: Winograd F(2x2, 3x3) for 3x3
-// stride-1 layers with >= 16 channels each side (conv2d_winograd.h: 2.25x fewer multiply-adds,
-// all in 16 large sgemms), else im2col + one OpenBLAS sgemm per (unit of samples, group). The
-// bias and an optional ReLU are fused into the output pass; units run on the pool's threads.
+// 2-D convolution forward and backward (crnn_fast kernel C API; backends: CPU).
+// CPU engines: Winograd F(2x2, 3x3) for 3x3 stride-1 layers with >= 16 channels each side
+// (kernels/cpu/conv2d_winograd.h: 2.25x fewer multiply-adds, all in 16 large sgemms), else im2col +
+// one OpenBLAS sgemm per (unit of samples, group). The bias and an optional ReLU are fused into the
+// output pass; units run on the pool's threads.
 //
 // Layouts (NCHW, MindSpore's / PyTorch's Conv2d):
 //   x (B, C_in, H, W); w (C_out, C_in / groups, kh, kw); b (C_out) or NULL;
@@ -12,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "status.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,7 +22,9 @@ typedef struct crnn_conv2d_desc {
   int64_t B, C_in, H, W, C_out, kh, kw;
   int64_t stride_h, stride_w, pad_t, pad_b, pad_l, pad_r, dil_h, dil_w, groups;
   int32_t relu;         // 1: y = max(conv + b, 0)
-  int32_t num_threads;  // <= 0: crnn::cpu::max_threads()
+  int32_t num_threads;  // CPU threads; <= 0: the pool default (CRNN_FAST_NUM_THREADS, cores)
+  int32_t device;       // crnn_device_t (0: CPU)
+  void *stream;         // device stream (NULL: default; ignored on the CPU)
 } crnn_conv2d_desc;
 
 int64_t crnn_conv2d_out_h(const crnn_conv2d_desc *d);

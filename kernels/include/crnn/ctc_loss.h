@@ -1,4 +1,4 @@
-// Fused CTC loss + gradient on the CPU.
+// Fused CTC loss + gradient (crnn_fast kernel C API; backends: CPU).
 //
 // One pass per sample computes the log-softmax over classes, alpha, beta, the negative
 // log-likelihood and the gradient w.r.t. the raw logits; samples run in parallel (thread_pool.h).
@@ -22,11 +22,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/status.h"
+#include "status.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+// Options of the CTC loss. Zero-initialise, then set `blank`.
+typedef struct crnn_ctc_loss_options {
+  int32_t blank;          // blank class index, 0 <= blank < C (MindOCR: C-1)
+  int32_t zero_infinity;  // infeasible sample: loss 0 instead of +inf (grad is 0 either way)
+  int32_t num_threads;    // <= 0: the CPU pool default (max_threads)
+  int32_t *error_index;   // optional out: batch index of the first failing sample, else -1
+  int32_t *error_frame;   // optional out: its failing frame (value errors), else -1
+  int32_t device;         // crnn_device_t (0: CPU)
+  void *stream;           // device stream (NULL: default; ignored on the CPU)
+} crnn_ctc_loss_options;
 
 // Bytes of scratch the call needs; elem_bytes is 4 (float32) or 8 (float64). S may be the
 // longest label of the call, max(label_lengths), or anything larger (the padded width works).
