@@ -36,15 +36,18 @@ int32_t device_of(const Options *o) {
   return o ? o->device : CRNN_DEVICE_CPU;
 }
 
-// Status of a call no backend takes; clears the error outputs as a kernel would.
+// Status of a call no backend takes (NOT_SUPPORTED, or INVALID_VALUE for an unknown device);
+// clears the error outputs as a kernel would.
+inline void clear_errors(const void *) {}
 template <typename Options>
-crnn_status_t unrouted(Route r, const Options *o) {
+auto clear_errors(const Options *o) -> decltype(o->error_frame, void()) {
   if (o && o->error_index) *o->error_index = -1;
   if (o && o->error_frame) *o->error_frame = -1;
-  return r == Route::unknown ? CRNN_STATUS_INVALID_VALUE : CRNN_STATUS_NOT_SUPPORTED;
 }
 
-inline crnn_status_t unrouted(Route r) {
+template <typename Options>
+crnn_status_t unrouted(Route r, const Options *o) {
+  clear_errors(o);
   return r == Route::unknown ? CRNN_STATUS_INVALID_VALUE : CRNN_STATUS_NOT_SUPPORTED;
 }
 
