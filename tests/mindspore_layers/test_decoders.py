@@ -124,6 +124,26 @@ def test_beam_matches_reference(ms_mode, backend, batch_first):
         assert_close(score, want.scores, 1e-5, 1e-5, "beam scores")
 
 
+def test_beam_search_op_alone_matches_the_numpy_api(ms_mode, backend):
+    """``crnn_fast.ops.CTCBeamSearchOp`` (the op under ``CTCBeamSearchDecoder``) used on its
+    own: the NumPy API's result on the backend it was built for."""
+    import crnn_fast
+    from crnn_fast.ops import CTCBeamSearchOp
+
+    rng = np.random.default_rng(4)
+    x = scores_for(rng, "log_probs", 7, 3, 5, False)
+    lens = np.array([7, 2, 5], np.int32)
+    op = CTCBeamSearchOp(beam_width=3, top_n=2, input_kind="log_probs")
+    assert op.backend == backend
+    for use in (lens, None):
+        args = (Tensor(x),) if use is None else (Tensor(x), Tensor(use))
+        ids, n, score = (o.asnumpy() for o in op(*args))
+        want = crnn_fast.ctc_beam_search(x, use, beam_width=3, top_n=2, input_kind="log_probs")
+        np.testing.assert_array_equal(ids, want.ids)
+        np.testing.assert_array_equal(n, want.lengths)
+        assert_close(score, want.scores.astype(np.float32), 1e-6, 0, "beam scores")
+
+
 def test_beam_top1_equals_greedy_when_peaked():
     """One class per frame with probability ~1: beam top-1 = greedy, any width (probs input)."""
     rng = np.random.default_rng(3)
