@@ -343,14 +343,14 @@ def test_beam(benchmark: Any, shape: str, provider: str):
     d = get_data(shape)
     B = d.shape.B
     tag(benchmark, "beam10", shape, provider, **BEAM_KW)
-    beam = crnn_fast.ctc_prefix_beam_search
+    beam = crnn_fast.ctc_beam_search
     benchmark.extra_info["note"] = "width 10, top-1, all tokens are candidates"
     if provider == "crnn_fast":
         d.cache["beam"] = run_timed(benchmark, lambda: beam(d.logits, **BEAM_KW))
         return
     n = REF_SUBSET[shape] or B
     x = d.logits if n == B else np.ascontiguousarray(d.logits[:, :n])
-    fn = lambda: ref.ctc_prefix_beam_search(x, **BEAM_KW)  # noqa: E731
+    fn = lambda: ref.ctc_beam_search(x, **BEAM_KW)  # noqa: E731
     if n < B:
         benchmark.extra_info.update(
             measured_batch=n,

@@ -23,7 +23,7 @@ import pytest
 from benchutil import run_timed, tag
 
 import crnn_fast
-from crnn_fast import demo_lstm
+from crnn_fast.cli import demo_lstm
 from crnn_fast.reference import lstm as ref
 
 SHAPES = {"crnn": dict(T=25, B=64), "b256": dict(T=25, B=256)}

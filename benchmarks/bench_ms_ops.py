@@ -27,7 +27,7 @@ import pytest
 from benchutil import get_data, run_timed, tag
 
 import crnn_fast
-from crnn_fast import demo_lstm
+from crnn_fast.cli import demo_lstm
 from crnn_fast.reference import lstm as ref
 from crnn_fast.registry import backend_scope
 

@@ -1,15 +1,37 @@
-"""crnn_fast: fused CTC (and, as they land, LSTM and convolution) kernels for CRNN.
+"""crnn_fast: fused CTC, LSTM and convolution kernels for CRNN text recognition.
 
-``crnn_fast.backends()`` tells what was compiled and which backend is in use;
-``crnn_fast.backend_scope(name)`` switches backend for a block (this thread/task only), and
-``crnn_fast.registry`` resolves each op's implementation per backend.
+Layout, from the bottom up:
+
+- ``registry``: which backend (``cpu``, ``numpy``, ``stock``; ``crnn_fast.backends()`` lists
+  them) runs each op; ``backend_scope(name)`` switches backend for a block (this thread/task).
+- ``functional``: the NumPy-level API (``ctc_loss``, ``ctc_greedy_decode``,
+  ``ctc_beam_search``, ``lstm_forward`` / ``lstm_backward``, ``conv2d_forward`` /
+  ``conv2d_backward``), also importable from here; ``reference``: the float64 NumPy oracle.
+- ``ops``: the kernels as MindSpore ops; ``nn``: drop-in MindSpore layers built on them
+  (``patch`` below swaps them into a model); ``models``: MindOCR's CRNN models.
+- ``data``, ``synth``, ``train``: MindOCR's LMDB data, synthetic word crops, the trainer;
+  ``cli``: the ``crnn-fast`` command.
 """
 
 from . import registry
 from ._version import __version__
-from .conv import ConvGrads, conv2d_backward, conv2d_forward
-from .ctc import BeamResult, GreedyResult, ctc_greedy_decode, ctc_loss, ctc_prefix_beam_search
-from .lstm import LSTMGrads, LSTMOutput, lstm_backward, lstm_forward
+from .functional import (
+    BeamResult,
+    ConvGrads,
+    GreedyResult,
+    LSTMGrads,
+    LSTMOutput,
+    conv2d_backward,
+    conv2d_forward,
+    ctc_beam_search,
+    ctc_greedy_decode,
+    ctc_loss,
+    lstm_backward,
+    lstm_forward,
+)
+
+# deprecated name of ctc_beam_search (warns when called; not in __all__)
+from .functional.ctc import ctc_prefix_beam_search as ctc_prefix_beam_search
 from .registry import backend_scope, backends
 
 
@@ -34,9 +56,9 @@ __all__ = [
     "backends",
     "conv2d_backward",
     "conv2d_forward",
+    "ctc_beam_search",
     "ctc_greedy_decode",
     "ctc_loss",
-    "ctc_prefix_beam_search",
     "lstm_backward",
     "lstm_forward",
     "patch",

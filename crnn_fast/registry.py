@@ -24,7 +24,7 @@ Op contract (``impl(op)(*args)``, positional; the compiled bindings' argument or
   compute_grad, num_threads, loss_out, grad_out) -> (loss, grad)``
 - ``ctc_greedy_decode(scores, input_lengths, blank, input_kind, batch_first, num_threads)
   -> (ids, lengths, probs, frames)``
-- ``ctc_prefix_beam_search(scores, input_lengths, blank, beam_width, top_n, top_k,
+- ``ctc_beam_search(scores, input_lengths, blank, beam_width, top_n, top_k,
   logp_cutoff, input_kind, batch_first, num_threads) -> (ids, lengths, scores)``
 - ``lstm_forward(x (T, B, I), params, hidden_size, num_layers, bidirectional, has_bias, h0,
   c0, seq_length, training, num_threads) -> (y, h_n, c_n, reserve)``
@@ -252,7 +252,7 @@ def backend_scope(backend: str | None) -> Iterator[str]:
         _ACTIVE.reset(token)
 
 
-# ---- built-in backends (the ops register themselves in ctc.py, lstm.py, conv.py) ----------
+# ---- built-in backends (their ops register themselves in functional/) --------------------
 
 
 def _build_info() -> dict:

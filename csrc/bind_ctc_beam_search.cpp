@@ -8,11 +8,10 @@ namespace crnn {
 namespace bind {
 namespace {
 
-py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, py::handle blank_arg,
-                                 py::handle beam_width_obj, py::handle top_n_obj,
-                                 py::handle top_k_obj, py::handle logp_cutoff_obj,
-                                 py::handle input_kind, py::handle batch_first,
-                                 py::handle num_threads) {
+py::tuple ctc_beam_search(py::handle scores_obj, py::handle in_len_obj, py::handle blank_arg,
+                          py::handle beam_width_obj, py::handle top_n_obj, py::handle top_k_obj,
+                          py::handle logp_cutoff_obj, py::handle input_kind, py::handle batch_first,
+                          py::handle num_threads) {
   const int64_t beam_width = int_arg(beam_width_obj, "beam_width");
   const int64_t top_n = int_arg(top_n_obj, "top_n"), top_k = int_arg(top_k_obj, "top_k");
   const double logp_cutoff = real_arg(logp_cutoff_obj, "logp_cutoff");
@@ -33,7 +32,7 @@ py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, p
   auto out_scores = new_array<double>({B, N}, "scores (output)");
   crnn_status_t st;
   {
-    const Scratch ws_buf(ws_bytes, "ctc_prefix_beam_search");
+    const Scratch ws_buf(ws_bytes, "ctc_beam_search");
     void *ws = ws_buf.data();
     py::gil_scoped_release nogil;
     st = crnn_ctc_beam_search_f32(ids.mutable_data(), lengths.mutable_data(),
@@ -47,13 +46,12 @@ py::tuple ctc_prefix_beam_search(py::handle scores_obj, py::handle in_len_obj, p
 }  // namespace
 
 void bind_ctc_beam_search(py::module_ &m) {
-  m.def("ctc_prefix_beam_search", &ctc_prefix_beam_search, py::arg("scores"),
-        py::arg("input_lengths") = py::none(), py::arg("blank") = -1, py::arg("beam_width") = 10,
-        py::arg("top_n") = 1, py::arg("top_k") = 0,
-        py::arg("logp_cutoff") = -std::numeric_limits<double>::infinity(),
-        py::arg("input_kind") = "logits", py::arg("batch_first") = false,
-        py::arg("num_threads") = 0,
-        R"doc(CTC prefix beam search (CPU), the semantics of crnn_fast.reference.ctc_beam.
+  m.def(
+      "ctc_beam_search", &ctc_beam_search, py::arg("scores"), py::arg("input_lengths") = py::none(),
+      py::arg("blank") = -1, py::arg("beam_width") = 10, py::arg("top_n") = 1, py::arg("top_k") = 0,
+      py::arg("logp_cutoff") = -std::numeric_limits<double>::infinity(),
+      py::arg("input_kind") = "logits", py::arg("batch_first") = false, py::arg("num_threads") = 0,
+      R"doc(CTC prefix beam search (CPU), the semantics of crnn_fast.reference.ctc_beam.
 
 scores (T, B, C) float32 (or (B, T, C) with batch_first), input_kind 'logits'|'probs'|
 'log_probs' (-inf logits / log-probs are probability 0 and never extend a prefix; NaN, +inf, a

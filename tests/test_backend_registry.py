@@ -23,7 +23,7 @@ from crnn_fast.reference import lstm as ref_lstm
 OPS = (
     "ctc_loss",
     "ctc_greedy_decode",
-    "ctc_prefix_beam_search",
+    "ctc_beam_search",
     "lstm_forward",
     "lstm_backward",
     "conv2d_forward",
@@ -66,7 +66,7 @@ def test_forcing_each_backend_matches_reference(name, rng):
         assert chosen == name and registry.active() == name
         loss, grad = crnn_fast.ctc_loss(x, labels, il, ll)
         greedy = crnn_fast.ctc_greedy_decode(x, il)
-        beam = crnn_fast.ctc_prefix_beam_search(x, il, beam_width=4, top_n=2)
+        beam = crnn_fast.ctc_beam_search(x, il, beam_width=4, top_n=2)
         lx, params, H = _lstm_case(rng)
         out = crnn_fast.lstm_forward(lx, params, H, bidirectional=True, training=True)
         w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
@@ -80,7 +80,7 @@ def test_forcing_each_backend_matches_reference(name, rng):
     assert_close(grad, want_grad, 1e-5, 1e-4, "ctc grad")
     want_g = ref_ctc.ctc_greedy_decode(x, np.array(il), C - 1, "logits", False)
     np.testing.assert_array_equal(greedy.ids, want_g.ids)
-    want_b = ref_beam.ctc_prefix_beam_search(x, np.array(il), C - 1, 4, 2)
+    want_b = ref_beam.ctc_beam_search(x, np.array(il), C - 1, 4, 2)
     np.testing.assert_array_equal(beam.ids, want_b.ids)
     assert_close(beam.scores, want_b.scores, 1e-4, 1e-5, "beam scores")
     p64 = {k: a.astype(np.float64) for k, a in params.items()}
@@ -292,7 +292,7 @@ def test_cli_backend_flag_sets_the_active_backend(monkeypatch):
     import, so setting CRNN_FAST_BACKEND alone would change nothing in this process."""
     import contextvars
 
-    from crnn_fast import cli_train
+    from crnn_fast.cli import train as cli_train
 
     seen = []
 
@@ -315,7 +315,7 @@ def test_fused_ops_run_the_backends_own_kernels(name):
     pytest.importorskip("mindspore")
     from crnn_fast.ops import CTCGreedyOp, CTCLossOp
     from crnn_fast.ops.conv2d import conv2d_ops
-    from crnn_fast.ops.lstm_stack import lstm_ops
+    from crnn_fast.ops.lstm import lstm_ops
 
     want = {"cpu": "aot", "numpy": "pyfunc"}[name]
     lstm, conv = lstm_ops(name), conv2d_ops(name)

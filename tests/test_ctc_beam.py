@@ -1,6 +1,6 @@
 """CTC prefix beam search: the C++ kernel against the float64 reference and hand-derived cases.
 
-The reference (``crnn_fast.reference.ctc_beam``) defines the semantics; ``ctc_prefix_beam_search``
+The reference (``crnn_fast.reference.ctc_beam``) defines the semantics; ``ctc_beam_search``
 is tested on both backends (fixture ``backend`` in conftest.py) where its contract is checked,
 and the compiled binding directly where it is compared element-wise against the reference.
 Inputs are seeded float32 with continuous values, so score ties (which either side may break
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import crnn_fast
-from crnn_fast import _backend
+from crnn_fast import registry
 from crnn_fast.reference import ctc_beam as ref_beam
 from crnn_fast.reference.ctc import log_softmax, to_log_probs
 
@@ -57,10 +57,10 @@ def assert_matches_reference(
     input_kind="logits",
     batch_first=False,
 ):
-    ids, lengths, scores = _backend._C.ctc_prefix_beam_search(
+    ids, lengths, scores = registry.compiled_module().ctc_beam_search(
         x, lens, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first
     )
-    want = ref_beam.ctc_prefix_beam_search(
+    want = ref_beam.ctc_beam_search(
         x, lens, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first
     )
     T = x.shape[1] if batch_first else x.shape[0]
@@ -145,10 +145,10 @@ def test_matches_reference_probs_with_zeros():
     p = rng.random((9, 3, 5)).astype(np.float32)
     p[p < 0.3] = 0.0
     p[:, :, 4] = np.maximum(p[:, :, 4], 0.1)  # blank keeps every sample feasible
-    ids, lengths, scores = _backend._C.ctc_prefix_beam_search(
+    ids, lengths, scores = registry.compiled_module().ctc_beam_search(
         p, None, 4, 5, 1, 0, -math.inf, "probs"
     )
-    want = ref_beam.ctc_prefix_beam_search(p, None, 4, 5, 1, input_kind="probs")
+    want = ref_beam.ctc_beam_search(p, None, 4, 5, 1, input_kind="probs")
     np.testing.assert_array_equal(ids, want.ids)
     np.testing.assert_allclose(scores, want.scores, atol=1e-5, rtol=0)
 
@@ -172,9 +172,7 @@ def test_exact_with_wide_beam(backend, T, C, input_kind):
     logits = random_logits(rng, T, B, C, 1.0)
     x = logits if input_kind == "logits" else np.exp(log_softmax(logits)).astype(np.float32)
     width = sum((C - 1) ** n for n in range(T + 1))
-    r = crnn_fast.ctc_prefix_beam_search(
-        x, blank=0, beam_width=width, top_n=width, input_kind=input_kind
-    )
+    r = crnn_fast.ctc_beam_search(x, blank=0, beam_width=width, top_n=width, input_kind=input_kind)
     check_well_formed(r, T, C, 0)
     lp = to_log_probs(x, input_kind)
     for b in range(B):
@@ -205,7 +203,7 @@ def test_width_one_equals_greedy_on_peaked_scores(backend):
         assert np.all(np.exp(log_softmax(x)).max(-1) >= 0.9)
         lens = rng.integers(0, T + 1, B).astype(np.int32)
         g = crnn_fast.ctc_greedy_decode(x, lens, blank=0)
-        r = crnn_fast.ctc_prefix_beam_search(x, lens, blank=0, beam_width=1)
+        r = crnn_fast.ctc_beam_search(x, lens, blank=0, beam_width=1)
         np.testing.assert_array_equal(r.lengths[:, 0], g.lengths)
         np.testing.assert_array_equal(r.ids[:, 0], g.ids)
 
@@ -217,8 +215,8 @@ def test_width_one_differs_from_greedy_by_merging(backend):
     labelling: adding the path "- a", P("a") = 0.555)."""
     p = np.array([[[0.05, 0.9, 0.05]], [[0.3, 0.3, 0.4]]], dtype=np.float32)  # (T=2, B=1, C=3)
     g = crnn_fast.ctc_greedy_decode(p, blank=0, input_kind="probs")
-    r = crnn_fast.ctc_prefix_beam_search(p, blank=0, beam_width=1, input_kind="probs")
-    want = ref_beam.ctc_prefix_beam_search(p, blank=0, beam_width=1, input_kind="probs")
+    r = crnn_fast.ctc_beam_search(p, blank=0, beam_width=1, input_kind="probs")
+    want = ref_beam.ctc_beam_search(p, blank=0, beam_width=1, input_kind="probs")
     assert list(g.ids[0, : g.lengths[0]]) == [1, 2]
     assert list(r.ids[0, 0, : r.lengths[0, 0]]) == [1] == list(want.ids[0, 0, :1])
     assert r.lengths[0, 0] == want.lengths[0, 0] == 1
@@ -229,16 +227,16 @@ def test_width_one_differs_from_greedy_by_merging(backend):
 def test_result_layout_and_defaults(backend):
     rng = np.random.default_rng(11)
     x = random_logits(rng, 9, 3, 6)
-    r = crnn_fast.ctc_prefix_beam_search(x, top_n=3)
+    r = crnn_fast.ctc_beam_search(x, top_n=3)
     assert isinstance(r, crnn_fast.BeamResult)
     check_well_formed(r, 9, 6, 5)  # blank=None: C - 1
-    bf = crnn_fast.ctc_prefix_beam_search(
+    bf = crnn_fast.ctc_beam_search(
         np.ascontiguousarray(x.transpose(1, 0, 2)), top_n=3, batch_first=True
     )
     np.testing.assert_array_equal(bf.ids, r.ids)
     np.testing.assert_allclose(bf.scores, r.scores, rtol=0, atol=1e-12)
     # non-contiguous input is accepted (copied) and gives the same answer
-    nc = crnn_fast.ctc_prefix_beam_search(x.transpose(1, 0, 2).transpose(1, 0, 2), top_n=3)
+    nc = crnn_fast.ctc_beam_search(x.transpose(1, 0, 2).transpose(1, 0, 2), top_n=3)
     np.testing.assert_array_equal(nc.ids, r.ids)
 
 
@@ -260,7 +258,7 @@ BAD_CALLS = [
 def test_invalid_arguments(backend, kwargs, exc, msg):
     x = random_logits(np.random.default_rng(0), 5, 2, 7)
     with pytest.raises(exc, match=msg):
-        crnn_fast.ctc_prefix_beam_search(x, **kwargs)
+        crnn_fast.ctc_beam_search(x, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -276,7 +274,7 @@ def test_invalid_arguments(backend, kwargs, exc, msg):
 )
 def test_invalid_scores(backend, x, exc, msg):
     with pytest.raises(exc, match=msg):
-        crnn_fast.ctc_prefix_beam_search(x)
+        crnn_fast.ctc_beam_search(x)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -284,12 +282,12 @@ def test_nonfinite_scores(backend, bad):
     x = random_logits(np.random.default_rng(1), 6, 3, 5)
     x[4, 2, 1] = bad
     if bad == -math.inf:  # probability 0, accepted since issue 13 (was rejected as "NaN or Inf")
-        check_well_formed(crnn_fast.ctc_prefix_beam_search(x), 6, 5, 4)
+        check_well_formed(crnn_fast.ctc_beam_search(x), 6, 5, 4)
         return
     with pytest.raises(ValueError, match=r"NaN or \+Inf within the frames read \(batch index 2\)"):
-        crnn_fast.ctc_prefix_beam_search(x)
+        crnn_fast.ctc_beam_search(x)
     # frames past the input length are not read
-    r = crnn_fast.ctc_prefix_beam_search(x, np.array([6, 6, 4], np.int32))
+    r = crnn_fast.ctc_beam_search(x, np.array([6, 6, 4], np.int32))
     check_well_formed(r, 6, 5, 4)
 
 
@@ -299,6 +297,6 @@ def test_negative_probs_rejected(backend):
     with pytest.raises(
         ValueError, match=r"negative values with input_kind='probs' \(batch index 1"
     ):
-        crnn_fast.ctc_prefix_beam_search(p, input_kind="probs")
-    r = crnn_fast.ctc_prefix_beam_search(p, np.array([3, 1], np.int32), input_kind="probs")
+        crnn_fast.ctc_beam_search(p, input_kind="probs")
+    r = crnn_fast.ctc_beam_search(p, np.array([3, 1], np.int32), input_kind="probs")
     check_well_formed(r, 3, 4, 3)

@@ -2,7 +2,7 @@
 
 Every call must either return well-formed outputs or raise TypeError/ValueError: never
 crash, hang, raise anything else or return NaN. Covers the raw binding
-``crnn_fast._backend._C.ctc_prefix_beam_search`` and the public ``ctc_prefix_beam_search`` on
+``crnn_fast.registry.compiled_module().ctc_beam_search`` and the public ``ctc_beam_search`` on
 both backends (wrong dtypes, ranks, empty and mismatched shapes, non-contiguous views,
 NaN/Inf/negative values, bad lengths and options).
 """
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crnn_fast
-from crnn_fast import _backend
+from crnn_fast import registry
 
 BAD_DTYPES = [np.float64, np.float16, np.int32, np.int64, np.bool_]
 SPECIALS = [math.nan, math.inf, -math.inf, -1.0, 0.0]
@@ -109,11 +109,11 @@ def check_outputs(x, lens, opts, ids, lengths, scores):
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_fuzz_binding(data):
-    if _backend._C is None:
+    if not registry.has_compiled_module():
         pytest.fail("crnn_fast._C is not compiled: the cpu backend cannot be tested")
     x, lens, opts = data.draw(cases(4096), "case")
     try:
-        out = _backend._C.ctc_prefix_beam_search(x, lens, **opts)
+        out = registry.compiled_module().ctc_beam_search(x, lens, **opts)
     except (TypeError, ValueError):
         return
     check_outputs(x, lens, opts, *out)
@@ -127,7 +127,7 @@ def test_fuzz_public_api(backend, data):
     x, lens, opts = data.draw(cases(12), "case")
     opts["blank"] = data.draw(st.one_of(st.none(), st.just(opts["blank"])), "blank")
     try:
-        r = crnn_fast.ctc_prefix_beam_search(x, lens, **opts)
+        r = crnn_fast.ctc_beam_search(x, lens, **opts)
     except (TypeError, ValueError):
         return
     assert isinstance(r, crnn_fast.BeamResult)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import crnn_fast._backend as backend_mod
+from crnn_fast import registry
 from crnn_fast.reference import lstm as ref
 
 
@@ -52,11 +52,11 @@ def lstm_calls(draw):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lstm_calls())
 def test_fuzz_lstm_forward_binding(call):
-    if backend_mod._C is None:
+    if not registry.has_compiled_module():
         pytest.fail("crnn_fast._C is not compiled: the cpu backend cannot be tested")
     x, params, H, L, bi, bias, h0, seq, training = call
     try:
-        y, h_n, c_n, reserve = backend_mod._C.lstm_forward(
+        y, h_n, c_n, reserve = registry.compiled_module().lstm_forward(
             x, params, H, L, bi, bias, h0, None, seq, training
         )
     except (TypeError, ValueError):
@@ -76,14 +76,14 @@ def test_fuzz_lstm_forward_binding(call):
 )
 def test_fuzz_lstm_backward_binding(which, how, seed):
     """One argument of a valid backward call broken at a time: error or valid gradients."""
-    if backend_mod._C is None:
+    if not registry.has_compiled_module():
         pytest.fail("crnn_fast._C is not compiled: the cpu backend cannot be tested")
     rng = np.random.default_rng(seed)
     T, B, I, H, L = 3, 2, 4, 3, 2
     params = ref.init_lstm_params(I, H, L, True, True, rng=rng, dtype=np.float32)
     x = rng.standard_normal((T, B, I)).astype(np.float32)
     seq = np.array([3, 1], np.int32)
-    y, h_n, c_n, res = backend_mod._C.lstm_forward(
+    y, h_n, c_n, res = registry.compiled_module().lstm_forward(
         x, params, H, L, True, True, None, None, seq, True
     )
     args = dict(
@@ -107,7 +107,7 @@ def test_fuzz_lstm_backward_binding(which, how, seed):
     elif how == "list":
         args[which] = a.tolist()
     try:
-        dx, dh0, dc0, grads = backend_mod._C.lstm_backward(
+        dx, dh0, dc0, grads = registry.compiled_module().lstm_backward(
             args["d_output"],
             args["d_h_n"],
             None,

@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 import crnn_fast
 from crnn_fast import cli
 
@@ -48,7 +51,7 @@ x = np.random.default_rng(0).standard_normal((6, 2, 5)).astype(np.float32)
 loss, grad = crnn_fast.ctc_loss(x, [[0, 1], [2, 2]], [6, 5], [2, 2])
 assert loss.dtype == np.float32 and np.isfinite(loss).all() and grad.shape == x.shape
 g = crnn_fast.ctc_greedy_decode(x)
-b = crnn_fast.ctc_prefix_beam_search(x, beam_width=4, top_n=2)
+b = crnn_fast.ctc_beam_search(x, beam_width=4, top_n=2)
 assert g.ids.shape == (2, 6) and b.ids.shape == (2, 2, 6)
 print("ok")
 """
@@ -63,3 +66,31 @@ def test_cli_demo_json(capsys):
     figures = json.loads(out[out.index("{") :])
     assert figures["max_err"][0] < 1e-3 and figures["recovered"][0] >= 6
     assert "crnn_fast (CPU kernel)" in figures["times_ms"]
+
+
+def test_deprecated_ctc_prefix_beam_search_warns_and_matches():
+    """``crnn_fast.ctc_prefix_beam_search`` is the old name of ``ctc_beam_search``: it warns
+    (pointing at the caller) and returns the same result."""
+    x = np.random.default_rng(0).standard_normal((7, 3, 5)).astype(np.float32)
+    with pytest.warns(DeprecationWarning, match="use crnn_fast.ctc_beam_search") as rec:
+        old = crnn_fast.ctc_prefix_beam_search(x, beam_width=4, top_n=2)
+    assert rec[0].filename == __file__
+    new = crnn_fast.ctc_beam_search(x, beam_width=4, top_n=2)
+    for a, b in zip(old, new):
+        np.testing.assert_array_equal(a, b)
+    assert "ctc_prefix_beam_search" not in crnn_fast.__all__
+
+
+def test_public_names_live_in_their_packages():
+    """The NumPy-level API is ``crnn_fast.functional`` (re-exported at the top); the CLI is
+    the ``crnn_fast.cli`` package (``python -m crnn_fast.cli``; the console script is
+    ``crnn_fast.cli:main``)."""
+    from crnn_fast import functional
+
+    for name in functional.__all__:
+        assert getattr(crnn_fast, name) is getattr(functional, name), name
+    assert callable(cli.main) and cli.main.__module__ == "crnn_fast.cli.app"
+    r = subprocess.run(
+        [sys.executable, "-m", "crnn_fast.cli", "info"], capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0 and json.loads(r.stdout)["active"] == "cpu", r.stderr

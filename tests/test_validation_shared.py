@@ -131,7 +131,7 @@ def _aot_messages() -> dict:
         x = ms.Tensor(np.zeros(({T}, {B}, 4), np.float32))
         seq = i32(cases["lstm_seq"])
         w = ms.Tensor(np.zeros(4 * 3 * (4 + 3 + 2), np.float32))  # W_ih, W_hh, b_ih, b_hh
-        out["lstm"] = message(lambda: cops.LSTMStack(4, 3)(x, None, None, seq, w)[0].asnumpy())
+        out["lstm"] = message(lambda: cops.LSTMOp(4, 3)(x, None, None, seq, w)[0].asnumpy())
         print("RESULT", json.dumps(out))
         """
     )

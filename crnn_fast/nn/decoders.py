@@ -2,9 +2,9 @@
 
 ``CTCGreedyDecoder`` runs the fused greedy op (``crnn_fast.ops.CTCGreedyOp``) in PYNATIVE and
 GRAPH mode and adds MindOCR's confidence (mean of the kept per-character max probabilities).
-``CTCBeamSearchDecoder`` is a ``pyfunc`` op over :func:`crnn_fast.ctc_prefix_beam_search` (the
-compiled kernel when available, else the NumPy reference): beam search is a host-side algorithm
-with data-dependent control flow, so the op hands the scores to the host in both modes.
+``CTCBeamSearchDecoder`` runs the beam search op (``crnn_fast.ops.CTCBeamSearchOp``, a
+``pyfunc`` over :func:`crnn_fast.ctc_beam_search`: beam search is a host-side algorithm with
+data-dependent control flow, so the op hands the scores to the host in both modes).
 
 Layouts: scores ``(T, B, C)`` time-major, or ``(B, T, C)`` with ``batch_first`` (MindOCR's
 eval-mode head output), float32 or float16 (cast to float32 inside); input_lengths ``(B,)``
@@ -34,9 +34,9 @@ from mindspore import dtype as mstype
 
 from .. import _validate as v
 from .. import registry
-from ..ctc import _beam_options, ctc_prefix_beam_search
+from ..functional.ctc import _beam_options
 from ..ops import _custom as c
-from ..ops._custom import NONE_I32
+from ..ops.ctc_beam_search import CTCBeamSearchOp
 from ..ops.ctc_greedy import INPUT_KINDS, CTCGreedyOp
 
 __all__ = ["CTCBeamSearchDecoder", "CTCGreedyDecoder", "decoder_backend"]
@@ -184,10 +184,18 @@ class CTCBeamSearchDecoder(_Decoder):
         opts = _beam_options(beam_width, top_n, top_k, logp_cutoff, 1)
         self.beam_width, self.top_n, self.top_k, self.logp_cutoff = opts
         self.num_threads = int(num_threads)
-        self.backend = decoder_backend()  # bound here: the pyfunc may run on another thread
-        self.cfg_0 = c.int_config(0)
-        self.cfg_1 = c.int_config(1)
-        self.op = c.FusedOpCell(c.custom(self._search, self._shape, self._dtype))
+        self.backend = decoder_backend()
+        self.op = CTCBeamSearchOp(
+            self.beam_width,
+            self.top_n,
+            self.blank,
+            input_kind,
+            self.batch_first,
+            self.top_k,
+            self.logp_cutoff,
+            self.num_threads,
+            backend=self.backend,
+        )
 
     def construct(self, scores, input_lengths=None):
         if self.eager:
@@ -195,9 +203,7 @@ class CTCBeamSearchDecoder(_Decoder):
         scores, input_lengths = self._prepare(scores, input_lengths)
         if self.eager:
             self._check_values(scores, input_lengths)
-        if input_lengths is None:
-            return self.op(scores, NONE_I32, self.cfg_0)
-        return self.op(scores, input_lengths, self.cfg_1)
+        return self.op(scores, input_lengths)
 
     def _check_values(self, scores, input_lengths) -> None:
         """Host-side checks of what the search would reject (PYNATIVE only)."""
@@ -206,43 +212,3 @@ class CTCBeamSearchDecoder(_Decoder):
         _beam_options(self.beam_width, self.top_n, self.top_k, self.logp_cutoff, T)
         v.check_scores(x, "scores", T, B, x.shape[2])
         self._check_finite(x, lens)
-
-    def _shape(self, scores, in_len, cfg):
-        T, B = (scores[1], scores[0]) if self.batch_first else (scores[0], scores[1])
-        return [B, self.top_n, T], [B, self.top_n], [B, self.top_n]
-
-    def _dtype(self, scores, in_len, cfg):
-        c.require_float32(scores, "scores")
-        c.require_int32(in_len, "input_lengths")
-        return mstype.int32, mstype.int32, mstype.float32
-
-    def _search(self, scores, in_len, cfg):
-        return c.guarded_pyfunc(self._search_run, self._search_fail, scores, in_len, cfg)
-
-    def _search_run(self, scores, in_len, cfg):
-        with registry.backend_scope(self.backend):
-            r = self._search_kernel(scores, in_len, cfg)
-        return r.ids.astype(np.int32), r.lengths.astype(np.int32), r.scores.astype(np.float32)
-
-    def _search_kernel(self, scores, in_len, cfg):
-        return ctc_prefix_beam_search(
-            np.ascontiguousarray(scores, np.float32),
-            in_len if cfg[0] else None,
-            blank=self.blank,
-            beam_width=self.beam_width,
-            top_n=self.top_n,
-            top_k=self.top_k,
-            logp_cutoff=self.logp_cutoff,
-            input_kind=self.input_kind,
-            batch_first=self.batch_first,
-            num_threads=self.num_threads,
-        )
-
-    def _search_fail(self, scores, in_len, cfg):
-        B, T = scores.shape[:2] if self.batch_first else scores.shape[1::-1]
-        N = self.top_n
-        return (
-            np.full((B, N, T), -1, np.int32),
-            np.zeros((B, N), np.int32),
-            np.full((B, N), np.nan, np.float32),
-        )

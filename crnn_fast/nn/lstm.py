@@ -19,7 +19,7 @@ from mindspore import nn, ops
 
 from .. import registry
 from ..ops import _custom as c
-from ..ops.lstm_stack import LSTMStack
+from ..ops.lstm import LSTMOp
 from ._params import adopt_parameters
 
 
@@ -40,12 +40,12 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
         self.per_layer = self.dropout > 0 and self.num_layers > 1
         if not self.stock:
             args = (self.hidden_size, self.num_layers, self.bidirectional, self.has_bias)
-            self.stack = LSTMStack(self.input_size, *args, backend=self.backend)
+            self.stack = LSTMOp(self.input_size, *args, backend=self.backend)
             if self.per_layer:
                 D, H = self.num_directions, self.hidden_size
                 self.layers = nn.CellList(
                     [
-                        LSTMStack(
+                        LSTMOp(
                             self.input_size if k == 0 else D * H,
                             H,
                             1,

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 from ..charset import DEFAULT_CHARACTERS, load_charset
-from ..ctc import ctc_greedy_decode
+from ..functional.ctc import ctc_greedy_decode
 
 __all__ = ["DEFAULT_CHARACTERS", "CTCLabelDecode"]
 

@@ -37,7 +37,6 @@ from mindspore import Tensor, nn, ops
 from .. import registry
 
 # Stand-in for an absent optional input (the entry's config says not to read it).
-NONE_F32 = Tensor(np.zeros(1, np.float32))
 NONE_I32 = Tensor(np.zeros(1, np.int32))
 
 

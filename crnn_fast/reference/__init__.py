@@ -2,7 +2,7 @@
 
 from .conv import ConvGrads, conv2d_backward, conv2d_forward, resolve_padding
 from .ctc import GreedyResult, ctc_greedy_decode, ctc_loss, log_softmax, to_log_probs
-from .ctc_beam import BeamResult, ctc_prefix_beam_search
+from .ctc_beam import BeamResult, ctc_beam_search
 from .lstm import (
     LSTMForward,
     LSTMGrads,
@@ -22,7 +22,7 @@ __all__ = [
     "conv2d_forward",
     "ctc_greedy_decode",
     "ctc_loss",
-    "ctc_prefix_beam_search",
+    "ctc_beam_search",
     "init_lstm_params",
     "log_softmax",
     "lstm_backward",

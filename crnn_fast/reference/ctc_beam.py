@@ -81,7 +81,7 @@ def beam_search_sample(
     return sorted(out, key=lambda kv: -kv[1])
 
 
-def ctc_prefix_beam_search(
+def ctc_beam_search(
     scores: np.ndarray,
     input_lengths: np.ndarray | None = None,
     blank: int | None = None,

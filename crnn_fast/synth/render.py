@@ -208,11 +208,26 @@ def _draw_masks(text: str, font, stroke: int) -> list[np.ndarray]:
     return masks
 
 
-def render(
-    text: str, font: FontSpec, rng: np.random.Generator, cfg: RenderConfig | None = None
-) -> Rendered:
-    """Renders ``text`` with ``font``; see the module docstring. Deterministic in ``rng``."""
-    cfg = cfg or DIFFICULTY["easy"]
+@dataclass(frozen=True)
+class _Layout:
+    """Where the crop lies in text units: ``lo``/``hi`` its corners (2,), ``sx``/``sy`` output
+    pixels per unit, ``W`` x ``H`` its size in pixels, ``inv`` the homography (3, 3) from the
+    distorted quad back onto the ink box."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    sx: float
+    sy: float
+    W: int
+    H: int
+    inv: np.ndarray
+
+
+def _ink(
+    text: str, font: FontSpec, rng: np.random.Generator, cfg: RenderConfig
+) -> tuple[list[np.ndarray], int, tuple[int, int, int, int]]:
+    """Step 1: (masks as :func:`_draw_masks`, outline width (0: none), ink box (x0, y0, x1, y1)
+    of the last mask)."""
     size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
     pil_font = load_font(font, size)
     # an outline only on large enough text: a thin inner stroke would blur into it
@@ -222,13 +237,16 @@ def render(
     ink = Image.fromarray((masks[-1] > 0).astype(np.uint8)).getbbox()
     if ink is None:
         raise ValueError(f"{text!r} draws nothing with {font.name}")
+    return masks, stroke, ink
+
+
+def _layout(rng: np.random.Generator, cfg: RenderConfig, ink: tuple[int, int, int, int]) -> _Layout:
+    """Step 2: the ink box's quad after stretch, shear, jitter and rotation (in text units
+    around the box centre), padded, and the crop it gives."""
     x0, y0, x1, y1 = ink
     h = float(y1 - y0)
     src = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
-
-    # Geometry in "text units" around the ink box centre: stretch, shear, jitter, rotation.
-    c = src.mean(0)
-    q = src - c
+    q = src - src.mean(0)
     q[:, 0] *= _uniform(rng, cfg.stretch)
     q[:, 0] += rng.uniform(-cfg.shear, cfg.shear) * q[:, 1]
     q += rng.uniform(-cfg.perspective, cfg.perspective, (4, 2)) * h
@@ -243,31 +261,42 @@ def render(
     sy = H / (hi[1] - lo[1])
     W = int(np.clip(round((hi[0] - lo[0]) * sy), cfg.min_width, cfg.max_width))
     sx = W / (hi[0] - lo[0])
-    inv = _box_from_quad((x0, y0, x1, y1), dst)
+    return _Layout(lo, hi, sx, sy, W, H, _box_from_quad(ink, dst))
 
-    # Output pixel centres -> text units, displaced, -> source mask coordinates.
-    u = (np.arange(W, dtype=np.float32) + 0.5) / sx + lo[0]
-    v = (np.arange(H, dtype=np.float32) + 0.5) / sy + lo[1]
+
+def _source_coords(
+    rng: np.random.Generator, cfg: RenderConfig, lay: _Layout, h: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 3: the mask coordinates (x, y), each (H, W), of the output pixel centres: to text
+    units, displaced (elastic field, baseline arc), then through the homography."""
+    lo, hi, inv = lay.lo, lay.hi, lay.inv
+    u = (np.arange(lay.W, dtype=np.float32) + 0.5) / lay.sx + lo[0]
+    v = (np.arange(lay.H, dtype=np.float32) + 0.5) / lay.sy + lo[1]
     qx, qy = np.meshgrid(u, v)
     if cfg.elastic > 0:
         gw = max(2, math.ceil((hi[0] - lo[0]) / (cfg.elastic_cell * h)) + 1)
         amp = cfg.elastic * h
-        qx = qx + amp * np.clip(_smooth_field(rng, 3, gw, H, W), -2.5, 2.5)
-        qy = qy + amp * np.clip(_smooth_field(rng, 3, gw, H, W), -2.5, 2.5)
+        qx = qx + amp * np.clip(_smooth_field(rng, 3, gw, lay.H, lay.W), -2.5, 2.5)
+        qy = qy + amp * np.clip(_smooth_field(rng, 3, gw, lay.H, lay.W), -2.5, 2.5)
     if cfg.curve > 0:
         bend = rng.uniform(-cfg.curve, cfg.curve) * h
         qy = qy + bend * (((u - (lo[0] + hi[0]) / 2) / ((hi[0] - lo[0]) / 2)) ** 2 - 0.5)
     den = inv[2, 0] * qx + inv[2, 1] * qy + inv[2, 2]
     xs = (inv[0, 0] * qx + inv[0, 1] * qy + inv[0, 2]) / den - 0.5
     ys = (inv[1, 0] * qx + inv[1, 1] * qy + inv[1, 2]) / den - 0.5
-    stack = np.stack(masks)
-    alphas = _bilinear(stack, xs, ys)
-    shadow = None
-    if rng.random() < cfg.p_shadow:
-        off = rng.uniform(0.04, 0.1, 2) * h * rng.choice([-1, 1], 2)
-        shadow = _bilinear(stack[-1:], xs - off[0], ys - off[1])[0]
+    return xs, ys
 
-    # Colour: background + texture, shadow, outline, text.
+
+def _colour(
+    rng: np.random.Generator,
+    cfg: RenderConfig,
+    alphas: np.ndarray,
+    shadow: np.ndarray | None,
+    stroke: int,
+) -> np.ndarray:
+    """Step 4: the float32 RGB image (H, W, 3): background + texture, shadow, outline, text
+    (``alphas``: text coverage, then the outline's when ``stroke``)."""
+    H, W = alphas.shape[1:]
     bg = _random_colour(rng)
     fg = _contrasting(rng, bg, cfg.min_contrast)
     contrast = abs(float((fg - bg) @ _LUMA))
@@ -285,7 +314,11 @@ def render(
         a = alphas[1][..., None]
         img = img * (1 - a) + _contrasting(rng, fg, cfg.min_contrast) * a
     a = alphas[0][..., None]
-    img = img * (1 - a) + fg * a
+    return img * (1 - a) + fg * a
+
+
+def _degrade(rng: np.random.Generator, cfg: RenderConfig, img: np.ndarray) -> np.ndarray:
+    """Step 4, last: ``img`` to uint8, then the optional Gaussian blur and pixel noise."""
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < cfg.p_blur:
         sigma = _uniform(rng, cfg.blur)
@@ -294,6 +327,26 @@ def render(
     if sigma > 0:
         noisy = out + sigma * rng.standard_normal(out.shape, dtype=np.float32)
         out = np.clip(noisy, 0, 255).astype(np.uint8)
+    return out
+
+
+def render(
+    text: str, font: FontSpec, rng: np.random.Generator, cfg: RenderConfig | None = None
+) -> Rendered:
+    """Renders ``text`` with ``font``; see the module docstring (steps 1-4 are the helpers
+    above, in that order: the order of the random draws). Deterministic in ``rng``."""
+    cfg = cfg or DIFFICULTY["easy"]
+    masks, stroke, ink = _ink(text, font, rng, cfg)
+    h = float(ink[3] - ink[1])
+    lay = _layout(rng, cfg, ink)
+    xs, ys = _source_coords(rng, cfg, lay, h)
+    stack = np.stack(masks)
+    alphas = _bilinear(stack, xs, ys)
+    shadow = None
+    if rng.random() < cfg.p_shadow:
+        off = rng.uniform(0.04, 0.1, 2) * h * rng.choice([-1, 1], 2)
+        shadow = _bilinear(stack[-1:], xs - off[0], ys - off[1])[0]
+    out = _degrade(rng, cfg, _colour(rng, cfg, alphas, shadow, stroke))
     return Rendered(np.ascontiguousarray(out), alphas[0])
 
 

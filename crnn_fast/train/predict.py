@@ -199,7 +199,7 @@ def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
     """See the module docstring."""
     import mindspore as ms
 
-    from ..ctc import ctc_prefix_beam_search
+    from ..functional.ctc import ctc_beam_search
     from ..models import fold_for_inference
     from .trainer import label_decoder, model_from_checkpoint
 
@@ -226,8 +226,8 @@ def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
             continue
         probs = net(ms.Tensor(np.stack([x for _, x in ok]))).asnumpy()  # (B, T, C)
         if beam_width:
-            r = ctc_prefix_beam_search(probs, blank=post.blank_idx, beam_width=beam_width,
-                                       input_kind="probs", batch_first=True)  # fmt: skip
+            r = ctc_beam_search(probs, blank=post.blank_idx, beam_width=beam_width,
+                                input_kind="probs", batch_first=True)  # fmt: skip
             batch_texts, _ = post.decode(r.ids[:, 0], r.lengths[:, 0], r.scores[:, 0])
             confs = [float(s) for s in r.scores[:, 0]]
         else:

@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -143,14 +144,38 @@ def _stop_flag():
             signal.signal(s, h)
 
 
-def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> dict:
-    """Trains per ``cfg``; returns a summary (steps, time, images/s, last loss, best acc,
-    checkpoint dir). ``resume``: True (``train.ckpt_save_dir``/train_resume.ckpt) or a path."""
-    from mindspore import dataset as msds
-    from tqdm import tqdm
+@dataclass
+class _Run:
+    """What a training run carries from epoch to epoch (built by :func:`_start_run`)."""
 
+    cfg: dict
+    net: Any
+    step_cell: Any
+    lr: np.ndarray  # per-step learning rate
+    state: dict  # epoch, step_in_epoch, global_step, best_acc, best_epoch (train_resume.ckpt)
+    history: dict  # "loss": [[global_step, loss]], "val": [[epoch, acc, ned]]
+    ckpt_dir: Path
+    keeper: Any  # CheckpointKeeper on rank 0, None on the other ranks
+    rank: int
+    size: int
+    shard: dict  # build_dataset's num_shards / shard_id (data-parallel), else {}
+    seed: int
+    epochs: int
+    steps: int  # per epoch
+    batch: int  # per rank
+    interval: int  # steps between two train_resume.ckpt
+    progress: bool
+    done: int = 0  # steps run by this call
+
+    @property
+    def history_path(self) -> Path:
+        return self.ckpt_dir / "history.json"
+
+
+def _start_run(cfg: dict, resume: bool | str, progress: bool) -> _Run:
+    """Context, model, train step, and (with ``resume``) the state and history to continue."""
     from ..data import build_dataset
-    from .checkpoint import CheckpointKeeper, load_history, load_resume, save_history, save_resume
+    from .checkpoint import CheckpointKeeper, load_history, load_resume
     from .config_schema import validate
 
     validate(cfg)  # a config dict built in code gets the check load_config gives a file
@@ -171,73 +196,106 @@ def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> di
     keeper = (
         CheckpointKeeper(ckpt_dir, int(get(cfg, "system.ckpt_max_keep", 10))) if rank == 0 else None
     )
-    history_path = ckpt_dir / "history.json"
-    history = load_history(history_path) if resume else {}
+    history = load_history(ckpt_dir / "history.json") if resume else {}
     history.setdefault("loss", []), history.setdefault("val", [])
     if resume:  # entries past the checkpoint (a kill between the two writes) are redone
         history["loss"] = [e for e in history["loss"] if e[0] <= state["global_step"]]
         history["val"] = [e for e in history["val"] if e[0] <= state["epoch"]]
-    interval = int(get(cfg, "train.resume_interval", max(steps // 4, 1)))
-    batch = int(get(cfg, "train.loader.batch_size", 1))
-    t_start, done = time.perf_counter(), 0
-    with _stop_flag() as flag:
-        for epoch in range(state["epoch"], epochs):
-            # the epoch's data order depends on (seed, epoch) only
-            msds.config.set_seed(seed + epoch)
-            ds = build_dataset(cfg, is_train=True, **shard)
-            it = ds.create_tuple_iterator(num_epochs=1)
-            skip = state["step_in_epoch"] if epoch == state["epoch"] else 0
-            bar = tqdm(total=steps, initial=skip, desc=f"epoch {epoch + 1}/{epochs}",
-                       disable=not progress or rank != 0, unit="step")  # fmt: skip
-            t0 = time.perf_counter()
-            for i, (image, label, *_) in enumerate(it):
-                if i < skip:
-                    continue
-                loss, finite, _ = step_cell(image, label)
-                loss = float(loss.asnumpy())
-                state.update(step_in_epoch=i + 1, global_step=state["global_step"] + 1, epoch=epoch)
-                done += 1
-                history["loss"].append([state["global_step"], loss])
-                rate = batch * size * (i + 1 - skip) / (time.perf_counter() - t0)
-                cur_lr = lr[min(state["global_step"], len(lr)) - 1]
-                bar.set_postfix(loss=f"{loss:.4f}", lr=f"{cur_lr:.2e}", img_s=f"{rate:.0f}")
-                bar.update(1)
-                if rank == 0 and (flag["stop"] or state["global_step"] % interval == 0):
-                    save_resume(ckpt_dir, step_cell, state)
-                    save_history(history_path, history)
-                if flag["stop"]:
-                    bar.close()
-                    return _summary(state, done, t_start, batch * size, ckpt_dir, net, stopped=True)
+    return _Run(
+        cfg=cfg, net=net, step_cell=step_cell, lr=lr, state=state, history=history,
+        ckpt_dir=ckpt_dir, keeper=keeper, rank=rank, size=size, shard=shard, seed=seed,
+        epochs=epochs, steps=steps, batch=int(get(cfg, "train.loader.batch_size", 1)),
+        interval=int(get(cfg, "train.resume_interval", max(steps // 4, 1))), progress=progress,
+    )  # fmt: skip
+
+
+def _save_resume(run: _Run) -> None:
+    from .checkpoint import save_history, save_resume
+
+    save_resume(run.ckpt_dir, run.step_cell, run.state)
+    save_history(run.history_path, run.history)
+
+
+def _train_epoch(run: _Run, epoch: int, flag: dict) -> bool:
+    """Runs the steps of ``epoch`` (skipping those a resumed run already did); returns True
+    when a signal stopped it (train_resume.ckpt saved)."""
+    from mindspore import dataset as msds
+    from tqdm import tqdm
+
+    from ..data import build_dataset
+
+    state, steps = run.state, run.steps
+    # the epoch's data order depends on (seed, epoch) only
+    msds.config.set_seed(run.seed + epoch)
+    ds = build_dataset(run.cfg, is_train=True, **run.shard)
+    it = ds.create_tuple_iterator(num_epochs=1)
+    skip = state["step_in_epoch"] if epoch == state["epoch"] else 0
+    bar = tqdm(total=steps, initial=skip, desc=f"epoch {epoch + 1}/{run.epochs}",
+               disable=not run.progress or run.rank != 0, unit="step")  # fmt: skip
+    t0 = time.perf_counter()
+    for i, (image, label, *_) in enumerate(it):
+        if i < skip:
+            continue
+        loss, finite, _ = run.step_cell(image, label)
+        loss = float(loss.asnumpy())
+        state.update(step_in_epoch=i + 1, global_step=state["global_step"] + 1, epoch=epoch)
+        run.done += 1
+        run.history["loss"].append([state["global_step"], loss])
+        rate = run.batch * run.size * (i + 1 - skip) / (time.perf_counter() - t0)
+        cur_lr = run.lr[min(state["global_step"], len(run.lr)) - 1]
+        bar.set_postfix(loss=f"{loss:.4f}", lr=f"{cur_lr:.2e}", img_s=f"{rate:.0f}")
+        bar.update(1)
+        if run.rank == 0 and (flag["stop"] or state["global_step"] % run.interval == 0):
+            _save_resume(run)
+        if flag["stop"]:
             bar.close()
-            acc = None
-            if get(cfg, "system.val_while_train", False) and cfg.get("eval"):
-                metrics = evaluate(cfg, net=net, progress=False)
-                acc = metrics["acc"]
-                history["val"].append([epoch + 1, acc, metrics["norm_edit_distance"]])
-                log.info(
-                    "epoch %d: val acc %.4f ned %.4f", epoch + 1, acc, metrics["norm_edit_distance"]
-                )
-                net.set_train(True)
-            state.update(epoch=epoch + 1, step_in_epoch=0)
-            if rank == 0:
-                if keeper.epoch_end(net, epoch + 1, acc, state["best_acc"]):
-                    state.update(best_acc=acc, best_epoch=epoch + 1)
-                save_resume(ckpt_dir, step_cell, state)
-                save_history(history_path, history)
-                plot_curves(history, ckpt_dir / "curves.png")
-    return _summary(state, done, t_start, batch * size, ckpt_dir, net)
+            return True
+    bar.close()
+    return False
 
 
-def _summary(state, done, t_start, imgs_per_step, ckpt_dir, net, stopped=False) -> dict:
+def _end_epoch(run: _Run, epoch: int) -> None:
+    """After ``epoch``'s steps: validation (``system.val_while_train``), then on rank 0 the
+    best / top-k / last checkpoints, train_resume.ckpt, the history and the curves."""
+    cfg, acc = run.cfg, None
+    if get(cfg, "system.val_while_train", False) and cfg.get("eval"):
+        metrics = evaluate(cfg, net=run.net, progress=False)
+        acc = metrics["acc"]
+        run.history["val"].append([epoch + 1, acc, metrics["norm_edit_distance"]])
+        log.info("epoch %d: val acc %.4f ned %.4f", epoch + 1, acc, metrics["norm_edit_distance"])
+        run.net.set_train(True)
+    run.state.update(epoch=epoch + 1, step_in_epoch=0)
+    if run.rank == 0:
+        if run.keeper.epoch_end(run.net, epoch + 1, acc, run.state["best_acc"]):
+            run.state.update(best_acc=acc, best_epoch=epoch + 1)
+        _save_resume(run)
+        plot_curves(run.history, run.ckpt_dir / "curves.png")
+
+
+def train(cfg: dict, *, resume: bool | str = False, progress: bool = True) -> dict:
+    """Trains per ``cfg``; returns a summary (steps, time, images/s, last loss, best acc,
+    checkpoint dir). ``resume``: True (``train.ckpt_save_dir``/train_resume.ckpt) or a path."""
+    run = _start_run(cfg, resume, progress)
+    t_start = time.perf_counter()
+    with _stop_flag() as flag:
+        for epoch in range(run.state["epoch"], run.epochs):
+            if _train_epoch(run, epoch, flag):
+                return _summary(run, t_start, stopped=True)
+            _end_epoch(run, epoch)
+    return _summary(run, t_start)
+
+
+def _summary(run: _Run, t_start: float, stopped: bool = False) -> dict:
     """The run's counters, speed, and a checksum of the weights (data-parallel ranks must
     agree on it)."""
     secs = time.perf_counter() - t_start
     checksum = float(
-        sum(np.abs(p.asnumpy().astype(np.float64)).sum() for p in net.trainable_params())
+        sum(np.abs(p.asnumpy().astype(np.float64)).sum() for p in run.net.trainable_params())
     )
-    return {**state, "steps_run": done, "seconds": secs, "stopped": stopped,
-            "images_per_s": done * imgs_per_step / secs if secs > 0 else 0.0,
-            "params_checksum": checksum, "ckpt_dir": str(ckpt_dir)}  # fmt: skip
+    imgs_per_step = run.batch * run.size
+    return {**run.state, "steps_run": run.done, "seconds": secs, "stopped": stopped,
+            "images_per_s": run.done * imgs_per_step / secs if secs > 0 else 0.0,
+            "params_checksum": checksum, "ckpt_dir": str(run.ckpt_dir)}  # fmt: skip
 
 
 def model_from_checkpoint(cfg: dict, ckpt: str | None = None):

@@ -116,12 +116,32 @@ def test_beam_matches_reference(ms_mode, backend, batch_first):
     for args in ((Tensor(x), Tensor(lens)), (Tensor(x),)):
         ids, n, score = (o.asnumpy() for o in dec(*args))
         use = lens if len(args) == 2 else None
-        want = ref_beam.ctc_prefix_beam_search(x, use, None, 4, 2, batch_first=batch_first)
+        want = ref_beam.ctc_beam_search(x, use, None, 4, 2, batch_first=batch_first)
         assert ids.shape == (B, 2, T) and n.shape == score.shape == (B, 2)
         assert score.dtype == np.float32
         np.testing.assert_array_equal(ids[:, 0], want.ids[:, 0])
         np.testing.assert_array_equal(n[:, 0], want.lengths[:, 0])
         assert_close(score, want.scores, 1e-5, 1e-5, "beam scores")
+
+
+def test_beam_search_op_alone_matches_the_numpy_api(ms_mode, backend):
+    """``crnn_fast.ops.CTCBeamSearchOp`` (the op under ``CTCBeamSearchDecoder``) used on its
+    own: the NumPy API's result on the backend it was built for."""
+    import crnn_fast
+    from crnn_fast.ops import CTCBeamSearchOp
+
+    rng = np.random.default_rng(4)
+    x = scores_for(rng, "log_probs", 7, 3, 5, False)
+    lens = np.array([7, 2, 5], np.int32)
+    op = CTCBeamSearchOp(beam_width=3, top_n=2, input_kind="log_probs")
+    assert op.backend == backend
+    for use in (lens, None):
+        args = (Tensor(x),) if use is None else (Tensor(x), Tensor(use))
+        ids, n, score = (o.asnumpy() for o in op(*args))
+        want = crnn_fast.ctc_beam_search(x, use, beam_width=3, top_n=2, input_kind="log_probs")
+        np.testing.assert_array_equal(ids, want.ids)
+        np.testing.assert_array_equal(n, want.lengths)
+        assert_close(score, want.scores.astype(np.float32), 1e-6, 0, "beam scores")
 
 
 def test_beam_top1_equals_greedy_when_peaked():

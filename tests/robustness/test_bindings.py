@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 import crnn_fast
-import crnn_fast._backend as backend_mod
 from crnn_fast import _validate as v
+from crnn_fast import registry
 from crnn_fast.reference import lstm as ref_lstm
 
 # Child prelude: limit() caps the address space at the current size + `extra` bytes, so an
@@ -32,7 +32,6 @@ PRELUDE = textwrap.dedent(
     import resource
     import numpy as np
     import crnn_fast
-    from crnn_fast import _backend
 
     def limit(extra=1 << 30):
         with open("/proc/self/status") as f:
@@ -91,10 +90,10 @@ HUGE_CASES = {
         """,
         "MemoryError: scores of shape (1000, 100000, 100)",
     ),
-    "ctc_prefix_beam_search scores": (
+    "ctc_beam_search scores": (
         """
         limit()
-        crnn_fast.ctc_prefix_beam_search(np.broadcast_to(np.float32(0), (1000, 100000, 100)))
+        crnn_fast.ctc_beam_search(np.broadcast_to(np.float32(0), (1000, 100000, 100)))
         """,
         "MemoryError: scores of shape (1000, 100000, 100)",
     ),
@@ -208,7 +207,7 @@ def test_output_aliasing_an_input_is_rejected(backend):
 def test_binding_rejects_aliasing_outputs_directly():
     x, labels, il, ll = _ctc_args(np.float64)
     with pytest.raises(ValueError, match="grad_out shares memory with logits"):
-        backend_mod._C.ctc_loss(x, labels, il, ll, -1, False, True, 0, None, x[:])
+        registry.compiled_module().ctc_loss(x, labels, il, ll, -1, False, True, 0, None, x[:])
 
 
 # ---- low items -----------------------------------------------------------------------------
@@ -294,7 +293,7 @@ def _all_calls(num_threads):
     return {
         "ctc_loss": lambda: crnn_fast.ctc_loss(x, labels, il, ll, **kw),
         "greedy": lambda: crnn_fast.ctc_greedy_decode(x, **kw),
-        "beam": lambda: crnn_fast.ctc_prefix_beam_search(x, **kw),
+        "beam": lambda: crnn_fast.ctc_beam_search(x, **kw),
         "lstm_forward": lambda: crnn_fast.lstm_forward(xl, p, 2, **kw),
         "lstm_backward": lambda: crnn_fast.lstm_backward(
             np.ones_like(out.output),
@@ -341,9 +340,9 @@ def test_signature_dumps_are_named_errors(backend):
     xl, p, _ = _lstm()
     cx, cw = np.zeros((1, 1, 4, 4), np.float32), np.zeros((1, 1, 3, 3), np.float32)
     cases = [
-        (lambda: crnn_fast.ctc_prefix_beam_search(x, beam_width=3.0), TypeError, "beam_width"),
-        (lambda: crnn_fast.ctc_prefix_beam_search(x, top_n="1"), TypeError, "top_n"),
-        (lambda: crnn_fast.ctc_prefix_beam_search(x, logp_cutoff="x"), TypeError, "logp_cutoff"),
+        (lambda: crnn_fast.ctc_beam_search(x, beam_width=3.0), TypeError, "beam_width"),
+        (lambda: crnn_fast.ctc_beam_search(x, top_n="1"), TypeError, "top_n"),
+        (lambda: crnn_fast.ctc_beam_search(x, logp_cutoff="x"), TypeError, "logp_cutoff"),
         (lambda: crnn_fast.ctc_loss(x, labels, il, ll, blank=3.0), TypeError, "blank"),
         (lambda: crnn_fast.lstm_forward(xl, list(p.values()), 2), TypeError, "params must be"),
         (lambda: crnn_fast.lstm_forward(xl, p, 2.0), TypeError, "hidden_size"),
@@ -358,7 +357,7 @@ def test_signature_dumps_are_named_errors(backend):
 
 def test_binding_scalars_are_converted_with_named_errors():
     """Direct _C calls: the pybind11 overload dump is gone for every scalar argument."""
-    C = backend_mod._C
+    C = registry.compiled_module()
     x, labels, il, ll = _ctc_args()
     xl, p, _ = _lstm()
     cx, cw = np.zeros((1, 1, 4, 4), np.float32), np.zeros((1, 1, 3, 3), np.float32)
@@ -367,8 +366,8 @@ def test_binding_scalars_are_converted_with_named_errors():
         (lambda: C.ctc_loss(x, labels, il, ll, -1, [0]), TypeError, "zero_infinity"),
         (lambda: C.ctc_greedy_decode(x, None, -1, 3), TypeError, "input_kind must be a str"),
         (lambda: C.ctc_greedy_decode(x, None, -1, "logits", "no"), TypeError, "batch_first"),
-        (lambda: C.ctc_prefix_beam_search(x, None, -1, 3.0), TypeError, "beam_width"),
-        (lambda: C.ctc_prefix_beam_search(x, None, -1, 2**70), ValueError, "beam_width"),
+        (lambda: C.ctc_beam_search(x, None, -1, 3.0), TypeError, "beam_width"),
+        (lambda: C.ctc_beam_search(x, None, -1, 2**70), ValueError, "beam_width"),
         (lambda: C.lstm_forward(xl, [1], 2), TypeError, "params must be a dict"),
         (
             lambda: C.lstm_forward(xl, p, 2, 1, False, True, None, None, None, "y"),
@@ -401,8 +400,9 @@ def test_lstm_backward_after_inference_forward_says_training(backend):
 
 def test_lstm_binding_backward_without_reserve():
     x, p, out = _lstm()
+    C = registry.compiled_module()
     with pytest.raises(ValueError, match="reserve is None"):
-        backend_mod._C.lstm_backward(np.ones_like(out.output), None, None, x, out.output, p, 2)
+        C.lstm_backward(np.ones_like(out.output), None, None, x, out.output, p, 2)
 
 
 def test_huge_label_padding_works(backend):
@@ -421,7 +421,7 @@ def test_greedy_rejects_negative_probs_like_beam(backend):
     p = np.full((4, 2, 3), 1 / 3, np.float32)
     p[2, 1, 0] = -0.1
     msg = r"scores has negative values with input_kind='probs' \(batch index 1\)"
-    for decode in (crnn_fast.ctc_greedy_decode, crnn_fast.ctc_prefix_beam_search):
+    for decode in (crnn_fast.ctc_greedy_decode, crnn_fast.ctc_beam_search):
         with pytest.raises(ValueError, match=msg):
             decode(p, input_kind="probs")
         with pytest.raises(ValueError, match=msg):

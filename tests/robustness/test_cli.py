@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crnn_fast import cli
+from crnn_fast.cli import app as cli
 from crnn_fast.train.predict import escape_field, unescape_field
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "CRNN_FAST_DEBUG": ""}

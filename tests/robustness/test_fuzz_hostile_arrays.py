@@ -129,7 +129,7 @@ def beam_case(d, rng) -> Case:
     return Case(
         args,
         lambda a: tuple(
-            crnn_fast.ctc_prefix_beam_search(
+            crnn_fast.ctc_beam_search(
                 a["scores"], a.get("input_lengths"), beam_width=width, top_n=1, input_kind=kind
             )
         ),  # fmt: skip
@@ -221,7 +221,7 @@ def conv_backward_case(d, rng) -> Case:
 BINDINGS = {
     "ctc_loss": ctc_loss_case,
     "ctc_greedy_decode": greedy_case,
-    "ctc_prefix_beam_search": beam_case,
+    "ctc_beam_search": beam_case,
     "lstm_forward": lstm_forward_case,
     "lstm_backward": lstm_backward_case,
     "conv2d_forward": conv_forward_case,

@@ -219,8 +219,8 @@ def test_beam_matches_reference(backend, kind, opts):
         x = ref.log_softmax(x).astype(np.float32)
     il = np.array([7, 5, 1, 7], np.int32)
     kw = dict(blank=blank, beam_width=4, top_n=4, input_kind=kind, **opts)
-    r = crnn_fast.ctc_prefix_beam_search(x, il, **kw)
-    want = ref_beam.ctc_prefix_beam_search(x, il, **kw)
+    r = crnn_fast.ctc_beam_search(x, il, **kw)
+    want = ref_beam.ctc_beam_search(x, il, **kw)
     np.testing.assert_array_equal(r.ids, want.ids)
     np.testing.assert_array_equal(r.lengths, want.lengths)
     assert_close(r.scores, want.scores, 1e-5, 1e-6, "scores")
@@ -257,7 +257,7 @@ def test_beam_exact_vs_brute_force(backend, top_k, cutoff):
     lp = ref.log_softmax(x[:, 0].astype(np.float64))
     want = brute_force(lp, blank)
     N = len(want)
-    r = crnn_fast.ctc_prefix_beam_search(
+    r = crnn_fast.ctc_beam_search(
         x, blank=blank, beam_width=64, top_n=N, top_k=top_k, logp_cutoff=cutoff
     )
     got = {tuple(r.ids[0, n, : r.lengths[0, n]]): r.scores[0, n] for n in range(N)}
@@ -272,7 +272,7 @@ def test_beam_top_k_never_fills_with_neg_inf_tokens(backend):
     x = beam_case(8, 6, 3, 7, 0.4)
     x[:, :, 2] = NINF
     for top_k, cutoff in ((0, -math.inf), (6, -math.inf), (100, -1e30), (3, -math.inf)):
-        r = crnn_fast.ctc_prefix_beam_search(
+        r = crnn_fast.ctc_beam_search(
             x, blank=6, beam_width=16, top_n=16, top_k=top_k, logp_cutoff=cutoff
         )
         assert not np.any(r.ids == 2)
@@ -289,7 +289,7 @@ def call(api: str, x: np.ndarray, il=None, **kw):
         lab = np.zeros((B, 1), np.int32)
         il = np.full(B, x.shape[0], np.int32) if il is None else il
         return crnn_fast.ctc_loss(x, lab, il, np.ones(B, np.int32), blank=x.shape[2] - 1, **kw)
-    fn = crnn_fast.ctc_greedy_decode if api == "greedy" else crnn_fast.ctc_prefix_beam_search
+    fn = crnn_fast.ctc_greedy_decode if api == "greedy" else crnn_fast.ctc_beam_search
     return fn(x, il, **kw)
 
 

@@ -1,5 +1,5 @@
 """``crnn-fast quickstart``, ``train``, ``eval``, ``predict`` and ``synth`` (subcommands
-registered by ``crnn_fast.cli``).
+registered by ``crnn_fast.cli.app``).
 
     crnn-fast quickstart [--workdir DIR] [--train N] [--test N] [--stock-steps K] [-o ...]
 
@@ -28,7 +28,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import registry
+from .. import registry
 
 
 class UsageError(ValueError):
@@ -54,8 +54,8 @@ NONNEG, POSITIVE = _int_at_least(0), _int_at_least(1)
 
 def _config(args: argparse.Namespace) -> tuple[Path, dict]:
     """(config file, config with the -o overrides applied)."""
-    from .configs import config_path
-    from .train.config import load_config
+    from ..configs import config_path
+    from ..train.config import load_config
 
     path = Path(args.config) if args.config else config_path()
     if args.config and not path.is_file() and "/" not in args.config:
@@ -67,9 +67,9 @@ def default_checkpoints(cfg: dict, config_file: str | Path | None = None) -> lis
     """Where ``eval``/``predict`` look without ``--ckpt``, in order: ``eval.ckpt_load_path``,
     ``<train.ckpt_save_dir>/best.ckpt`` and, when ``config_file`` is the quickstart's config,
     ``crnn_fast_quickstart/ckpt/best.ckpt``."""
-    from .configs import config_path
-    from .train.config import get
-    from .train.quickstart import DEFAULT_WORKDIR
+    from ..configs import config_path
+    from ..train.config import get
+    from ..train.quickstart import DEFAULT_WORKDIR
 
     paths = []
     if get(cfg, "eval.ckpt_load_path"):
@@ -211,7 +211,7 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
 
 
 def quickstart(args: argparse.Namespace) -> int:
-    from .train.quickstart import quickstart as run_quickstart
+    from ..train.quickstart import quickstart as run_quickstart
 
     run_quickstart(
         args.workdir,
@@ -228,7 +228,7 @@ def quickstart(args: argparse.Namespace) -> int:
 
 
 def synth(args: argparse.Namespace) -> int:
-    from .synth import synth_lmdb
+    from ..synth import synth_lmdb
 
     if args.train == 0 and args.test == 0:
         raise UsageError("argument --train/--test: both are 0, nothing to write (at least one > 0)")
@@ -244,7 +244,7 @@ def synth(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
     )
     if args.preview and out.get("train"):
-        from .synth.preview import save_montage
+        from ..synth.preview import save_montage
 
         save_montage(out["train"]["path"], args.preview)
     print(json.dumps(out, indent=2, default=str))
@@ -262,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
         registry.set_active(args.backend)  # this process chose its backend at import
     cfg_file, cfg = _config(args)
     if args.cmd == "train":
-        from .train.trainer import train
+        from ..train.trainer import train
 
         out = train(cfg, resume=args.resume, progress=not args.no_progress)
         if out.get("stopped"):  # SIGINT/SIGTERM: the trainer saved and returned (exit 0)
@@ -271,12 +271,12 @@ def run(args: argparse.Namespace) -> int:
     elif args.cmd == "predict":
         out = _predict(args, cfg, cfg_file)
     else:
-        from .train.trainer import evaluate, setup_context
+        from ..train.trainer import evaluate, setup_context
 
         ckpt = resolve_checkpoint(args.ckpt, cfg, cfg_file)
         setup_context(cfg)
         if args.per_set:
-            from .train.multi_eval import evaluate_per_set, format_table
+            from ..train.multi_eval import evaluate_per_set, format_table
 
             out = evaluate_per_set(cfg, ckpt=ckpt, progress=not args.no_progress)
             print(format_table(out))
@@ -287,8 +287,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace, cfg: dict, cfg_file: Path) -> dict:
-    from .train.predict import escape_field, predict, unreadable_path
-    from .train.trainer import setup_context
+    from ..train.predict import escape_field, predict, unreadable_path
+    from ..train.trainer import setup_context
 
     if not os.path.lexists(args.source):
         raise FileNotFoundError(f"SOURCE {args.source} does not exist")

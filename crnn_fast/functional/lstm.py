@@ -1,4 +1,5 @@
-"""Public NumPy-level LSTM API: the fused multi-layer, (bi)directional stack (forward).
+"""Public NumPy-level LSTM API: the fused multi-layer, (bi)directional stack, forward and
+backward (``lstm_forward`` in training mode keeps the reserve ``lstm_backward`` consumes).
 
 Semantics and parameter names are MindSpore's / PyTorch's ``nn.LSTM``: gate order i, f, g, o,
 both biases, ``params`` keyed ``weight_ih_l{k}[_reverse]`` (4H, in), ``weight_hh_l{k}[_reverse]``
@@ -13,9 +14,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _validate as v
-from . import registry
-from .reference import lstm as ref
+from .. import _validate as v
+from .. import registry
+from ..reference import lstm as ref
 
 __all__ = ["LSTMGrads", "LSTMOutput", "lstm_backward", "lstm_forward"]
 

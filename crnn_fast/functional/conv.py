@@ -1,4 +1,4 @@
-"""Public NumPy-level conv2d: forward and backward (the MindSpore op follows).
+"""Public NumPy-level conv2d: forward and backward (as a MindSpore op: ``crnn_fast.ops.Conv2dOp``).
 
 ``conv2d_forward(x, w, b=None, stride=1, pad_mode="pad", padding=0, dilation=1, groups=1,
 relu=False)`` with MindSpore's ``Conv2d`` conventions: x ``(B, C_in, H, W)`` float32, w
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validate as v
-from . import registry
-from .reference import conv as ref
+from .. import _validate as v
+from .. import registry
+from ..reference import conv as ref
 
 __all__ = ["ConvGrads", "conv2d_backward", "conv2d_forward"]
 

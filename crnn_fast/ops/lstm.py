@@ -1,6 +1,6 @@
 """The whole LSTM stack (all layers, both directions) as one MindSpore op, forward + bprop.
 
-``LSTMStack(input_size, hidden_size, num_layers, bidirectional, has_bias)(x, h0, c0, seq_length,
+``LSTMOp(input_size, hidden_size, num_layers, bidirectional, has_bias)(x, h0, c0, seq_length,
 weights) -> (y, h_n, c_n)``: x (T, B, I) float32 time-major; h0, c0 (L*D, B, H) float32 or None
 (zeros); seq_length (B,) int32 or None (all T); weights 1-D float32, every parameter flattened
 and concatenated in ``flat_layout`` order; y (T, B, D*H), h_n, c_n (L*D, B, H).
@@ -211,7 +211,7 @@ def _np_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
 
 def lstm_ops(backend: str) -> _Ops:
     """The (train, infer, bwd) ops of a backend ('cpu' aot or 'numpy' pyfunc), built once."""
-    kind = c.op_flavour(backend, "LSTMStack")
+    kind = c.op_flavour(backend, "LSTMOp")
     if kind == "aot":
         if AOT.train is None:
             AOT.bwd = c.custom("crnn_aot_lstm_backward", _bwd_shape, _bwd_dtype)
@@ -229,7 +229,7 @@ def lstm_ops(backend: str) -> _Ops:
     return NP
 
 
-class LSTMStack(c.FusedOpCell):
+class LSTMOp(c.FusedOpCell):
     """One fused op for an LSTM stack of fixed configuration (see the module docstring)."""
 
     def __init__(

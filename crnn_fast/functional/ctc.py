@@ -10,19 +10,18 @@ Layouts: scores/logits ``(T, B, C)`` time-major (decoders accept ``batch_first``
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
-from . import _validate as v
-from . import registry
-from .reference import ctc as ref
-from .reference import ctc_beam as ref_beam
-from .reference.ctc import GreedyResult
-from .reference.ctc_beam import BeamResult
+from .. import _validate as v
+from .. import registry
+from ..reference import ctc as ref
+from ..reference import ctc_beam as ref_beam
+from ..reference.ctc import GreedyResult
+from ..reference.ctc_beam import BeamResult
 
-BEAM_MAX_WIDTH = v.BEAM_MAX_WIDTH  # CRNN_CTC_BEAM_MAX_WIDTH (kernels/cpu/ctc_beam_search.h)
-
-__all__ = ["BeamResult", "GreedyResult", "ctc_greedy_decode", "ctc_loss", "ctc_prefix_beam_search"]
+__all__ = ["BeamResult", "GreedyResult", "ctc_beam_search", "ctc_greedy_decode", "ctc_loss"]
 
 
 def ctc_loss(
@@ -210,7 +209,7 @@ def _beam_options(beam_width, top_n, top_k, logp_cutoff, T: int) -> tuple[int, i
     return beam_width, top_n, top_k, logp_cutoff
 
 
-def ctc_prefix_beam_search(
+def ctc_beam_search(
     scores: np.ndarray,
     input_lengths: np.ndarray | None = None,
     *,
@@ -235,21 +234,21 @@ def ctc_prefix_beam_search(
     float64 log-probabilities, best first (``-inf`` where fewer than ``top_n`` prefixes exist).
     """
     num_threads = v.check_num_threads(num_threads)
-    fn = registry.impl("ctc_prefix_beam_search")
+    fn = registry.impl("ctc_beam_search")
     args = (beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first, num_threads)
     return BeamResult(*fn(scores, input_lengths, blank, *args))
 
 
-@registry.register("cpu", "ctc_prefix_beam_search")
+@registry.register("cpu", "ctc_beam_search")
 def _beam_cpu(scores, input_lengths, blank, *rest):
     """Prefix beam search on the compiled kernel."""
     b = -1 if blank is None else blank
-    return registry.compiled_module().ctc_prefix_beam_search(
+    return registry.compiled_module().ctc_beam_search(
         scores, _int32_lengths(input_lengths), b, *rest
     )
 
 
-@registry.register("numpy", "ctc_prefix_beam_search")
+@registry.register("numpy", "ctc_beam_search")
 def _beam_numpy(
     scores, input_lengths, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first,
     num_threads,
@@ -264,6 +263,16 @@ def _beam_numpy(
         T = scores.shape[1] if batch_first else scores.shape[0]
         opts = _beam_options(beam_width, top_n, top_k, logp_cutoff, T)
         beam_width, top_n, top_k, logp_cutoff = opts
-        return ref_beam.ctc_prefix_beam_search(
+        return ref_beam.ctc_beam_search(
             scores, lens, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first
         )
+
+
+def ctc_prefix_beam_search(*args, **kwargs) -> BeamResult:
+    """Deprecated name of :func:`ctc_beam_search` (same arguments, same result); warns."""
+    warnings.warn(
+        "crnn_fast.ctc_prefix_beam_search is deprecated: use crnn_fast.ctc_beam_search",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return ctc_beam_search(*args, **kwargs)
