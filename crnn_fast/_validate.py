@@ -19,7 +19,7 @@ import numpy as np
 from . import registry
 
 MAX_NUM_THREADS = 4096  # check::kMaxNumThreads (csrc/check_ctc.h)
-BEAM_MAX_WIDTH = 4096  # CRNN_CTC_BEAM_MAX_WIDTH (kernels/cpu/ctc_beam_search.h)
+BEAM_MAX_WIDTH = 4096  # CRNN_CTC_BEAM_MAX_WIDTH (kernels/include/crnn/ctc_decode.h)
 
 
 def as_float_array(x, name: str, ndim: int, layout: str, dtypes=(np.float32, np.float64)):

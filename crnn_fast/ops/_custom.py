@@ -171,7 +171,7 @@ class FusedOpCell(Float32Cell):
         return out
 
 
-# crnn_status_t codes (kernels/common/status.h) -> the exception a failed kernel raises.
+# crnn_status_t codes (kernels/include/crnn/status.h) -> the exception a failed kernel raises.
 _STATUS_ERRORS = {1: ValueError, 2: ValueError, 3: MemoryError, 6: ValueError}  # crnn_status_t
 _AOT_FAILURE = re.compile(r"CPU AOT kernel\(([^)]*)\)'s function\((crnn_aot_\w+)\) is (-?\d+)")
 
