@@ -143,10 +143,4 @@ CRNN_HD_INLINE double ctc_score_log_prob(float x, double lse, int input_kind) {
                                       : (input_kind == CRNN_CTC_LOGITS ? double(x) - lse : x);
 }
 
-// Greedy (best path) decoding: frame t's best class `id` is emitted when it is not blank and
-// not a repeat of frame t-1's best class `prev` (-1 before the first frame).
-CRNN_HD_INLINE bool ctc_greedy_emits(int32_t id, int32_t prev, int32_t blank) {
-  return id != blank && id != prev;
-}
-
 }  // namespace crnn

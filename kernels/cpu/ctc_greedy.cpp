@@ -23,7 +23,7 @@ CRNN_SIMD_CLONES int greedy_sample(int32_t *ids, int32_t *length, float *probs, 
       }
     }
     const int32_t id = static_cast<int32_t>(arg);
-    if (crnn::ctc_greedy_emits(id, prev, opt.blank)) {
+    if (id != opt.blank && id != prev) {  // not blank, not a repeat of the last frame
       float p = m;
       if (opt.input_kind == CRNN_CTC_LOGITS)
         p = 1.0f / crnn::cpu::row_exp_sum(x, C, m, row);
