@@ -37,15 +37,15 @@
 #include <algorithm>
 
 #include "cpu_common.h"
+#include "ctc_prefix_trie.h"
 
 namespace {
 
 using crnn::neg_inf;
-
-struct Node {
-  int32_t parent, token, depth;  // root: parent -1, token -1, depth 0
-  int32_t slot;                  // candidate (= beam) index during a frame, else -1
-};
+using crnn::cpu::hash_capacity;
+using crnn::cpu::row_sum_f64;
+using Node = crnn::cpu::TrieNode;
+using Trie = crnn::cpu::PrefixTrie;
 
 struct Beam {
   int32_t node, first_child, next_sibling;  // children: beams whose parent is this beam
@@ -60,12 +60,6 @@ struct Cand {
 // Beam i adds at most W + 1 extensions (W plus its last label) and at most C - 1.
 int64_t candidate_capacity(int64_t C, int64_t W) {
   return W * (1 + std::min(C - 1, W + 1));
-}
-
-int64_t hash_capacity(int64_t nodes) {
-  int64_t h = 16;
-  while (h < 2 * nodes) h <<= 1;
-  return h;
 }
 
 // Node ids and hash slots are int32; 1 + T*W <= 2^29 keeps the hash below 2^31 entries.
@@ -108,58 +102,6 @@ Layout layout_for(int64_t T, int64_t C, int64_t W) {
   off = align_up(off + l.cands * sizeof(int32_t));
   l.bytes = off;
   return l;
-}
-
-// The interned prefix trie: node pool + open-addressing (linear probing) hash.
-struct Trie {
-  Node *pool;
-  int32_t *hash;  // node id or -1
-  uint64_t C;     // key = parent * C + token
-  int32_t n = 0;  // nodes in use
-  uint64_t mask = 0;
-  int shift = 0;  // Fibonacci hashing: the top log2(capacity) bits of key * 2^64/phi
-
-  void reset(int64_t nodes_needed) {
-    const int64_t cap = hash_capacity(nodes_needed);
-    mask = static_cast<uint64_t>(cap) - 1;
-    shift = 64 - __builtin_ctzll(static_cast<uint64_t>(cap));
-    for (int64_t h = 0; h < cap; ++h) hash[h] = -1;
-    pool[0] = Node{-1, -1, 0, -1};
-    n = 1;
-  }
-
-  int32_t intern(int32_t parent, int32_t token) {
-    const uint64_t key = static_cast<uint64_t>(parent) * C + static_cast<uint64_t>(token);
-    for (uint64_t h = (key * 0x9E3779B97F4A7C15ull) >> shift;; h = (h + 1) & mask) {
-      const int32_t id = hash[h];
-      if (id < 0) {
-        pool[n] = Node{parent, token, pool[parent].depth + 1, -1};
-        hash[h] = n;
-        return n++;
-      }
-      if (pool[id].parent == parent && pool[id].token == token) return id;
-    }
-  }
-};
-
-// sum(x[0, n)) accumulated in double. Used on the exp terms of row_exp_sum, whose float lanes
-// lose ~1e-6 relative at C = 6625: the score error reached 7e-6 over 40 frames, now ~1e-7.
-CRNN_CPU_INLINE double row_sum_f64(const float *x, int64_t n) {
-  typedef float f4 __attribute__((vector_size(16)));
-  typedef double d4 __attribute__((vector_size(32)));
-  d4 a0 = d4{}, a1 = d4{};  // two chains: the add latency, not the loads, is the limit
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    f4 v0, v1;
-    __builtin_memcpy(&v0, x + i, sizeof(v0));
-    __builtin_memcpy(&v1, x + i + 4, sizeof(v1));
-    a0 += __builtin_convertvector(v0, d4);
-    a1 += __builtin_convertvector(v1, d4);
-  }
-  a0 += a1;
-  double r = (a0[0] + a0[1]) + (a0[2] + a0[3]);
-  for (; i < n; ++i) r += x[i];
-  return r;
 }
 
 // The best S non-blank tokens of row v, sorted by (v desc, index asc), in one streaming pass:
