@@ -1,5 +1,8 @@
 // Host/device qualifiers shared by the CPU (g++) and CUDA (nvcc) builds.
 // On the host CRNN_HD expands to nothing, so the same scalar math compiles in both.
+// Tag only code that nvcc compiles (tests/cuda/common_headers_check.cu checks it): host-only
+// inline helpers (GCC vector extensions, BLAS, the thread pool) use CRNN_CPU_INLINE
+// (cpu/cpu_common.h).
 #pragma once
 
 #if defined(__CUDACC__)

@@ -10,8 +10,9 @@
 #include <stdint.h>
 
 #include <atomic>
-#include <mutex>
+#include <thread>
 
+#include "../common/ctc_math.h"
 #include "../common/fast_math.h"
 #include "crnn/ctc_decode.h"
 #include "crnn/status.h"
@@ -24,6 +25,10 @@
 #define CRNN_SIMD_CLONES
 #endif
 
+// Inline helpers that only the host compiler sees (GCC vector extensions, BLAS calls, thread
+// pool): CRNN_CPU_INLINE (common/hostdevice.h) is kept for math that also compiles under nvcc.
+#define CRNN_CPU_INLINE inline __attribute__((always_inline))
+
 namespace crnn {
 namespace cpu {
 
@@ -35,24 +40,32 @@ inline int resolve_threads(int32_t requested, int64_t work_items) {
 }
 
 // Keeps the failure of the smallest batch index (its status and frame), across threads.
-// Only failures take the lock, so the hot path is untouched.
+// Only failures take the lock (a spin lock: std::mutex::lock may throw, and the kernels'
+// entry points must not), so the hot path is untouched.
 struct FirstError {
-  std::mutex mu;
+  std::atomic_flag busy = ATOMIC_FLAG_INIT;
   int64_t index = INT64_MAX, frame = -1;
   int status = 0;
   std::atomic<bool> any{false};
-  void record(int64_t b, int st, int64_t t = -1) {
-    std::lock_guard<std::mutex> lock(mu);
+  void lock() noexcept {
+    while (busy.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+  }
+  void unlock() noexcept { busy.clear(std::memory_order_release); }
+  void record(int64_t b, int st, int64_t t = -1) noexcept {
+    lock();
     if (b < index) index = b, status = st, frame = t;
     any.store(true);
+    unlock();
   }
-  bool failed() const { return any.load(); }
+  bool failed() const noexcept { return any.load(); }
   // Writes the batch index and frame (when the pointers are set) and returns the status.
-  crnn_status_t report(int32_t *error_index, int32_t *error_frame) {
-    std::lock_guard<std::mutex> lock(mu);
+  crnn_status_t report(int32_t *error_index, int32_t *error_frame) noexcept {
+    lock();
     if (error_index) *error_index = static_cast<int32_t>(index);
     if (error_frame) *error_frame = static_cast<int32_t>(frame);
-    return static_cast<crnn_status_t>(status);
+    const crnn_status_t st = static_cast<crnn_status_t>(status);
+    unlock();
+    return st;
   }
 };
 
@@ -96,7 +109,7 @@ struct Vec {
 };
 
 template <typename T>
-CRNN_HD_INLINE typename Vec<T>::type vload(const T *p) {
+CRNN_CPU_INLINE typename Vec<T>::type vload(const T *p) {
   typename Vec<T>::type v;
   __builtin_memcpy(&v, p, sizeof(v));
   return v;
@@ -111,13 +124,13 @@ CRNN_HD_INLINE typename Vec<T>::type vload(const T *p) {
 #endif
 
 // Horizontal sum / max of 8 float lanes as a shuffle tree (3 steps instead of a 7-add chain).
-CRNN_HD_INLINE float hsum8(detail::f32x8 v) {
+CRNN_CPU_INLINE float hsum8(detail::f32x8 v) {
   v += CRNN_SHUFFLE8(v, 4, 5, 6, 7, 0, 1, 2, 3);
   v += CRNN_SHUFFLE8(v, 2, 3, 0, 1, 6, 7, 4, 5);
   v += CRNN_SHUFFLE8(v, 1, 0, 3, 2, 5, 4, 7, 6);
   return v[0];
 }
-CRNN_HD_INLINE float hmax8(detail::f32x8 v) {
+CRNN_CPU_INLINE float hmax8(detail::f32x8 v) {
   detail::f32x8 w = CRNN_SHUFFLE8(v, 4, 5, 6, 7, 0, 1, 2, 3);
   v = v > w ? v : w;
   w = CRNN_SHUFFLE8(v, 2, 3, 0, 1, 6, 7, 4, 5);
@@ -127,18 +140,10 @@ CRNN_HD_INLINE float hmax8(detail::f32x8 v) {
   return v[0];
 }
 
-// What a row of scores holds, for the value rule of the CTC kernels (crnn/status.h).
-enum RowKind : int {
-  kRowFinite = 0,      // every element finite
-  kRowSomeNegInf = 1,  // some -inf (probability 0), the rest finite
-  kRowAllNegInf = 2,   // every element -inf: no class has non-zero probability
-  kRowNanPosInf = 3,   // a NaN or +inf
-};
-
 // Classifies a row known to hold a non-finite value (the slow path of row_max/row_argmax,
 // taken only by rows with -inf, NaN or +inf).
 template <typename T>
-CRNN_HD_INLINE int row_classify(const T *x, int64_t n) {
+CRNN_CPU_INLINE int row_classify(const T *x, int64_t n) {
   typedef typename Vec<T>::type V;
   typedef decltype(V{} < V{}) M;
   constexpr int64_t K = Vec<T>::kLanes;
@@ -153,23 +158,14 @@ CRNN_HD_INLINE int row_classify(const T *x, int64_t n) {
   bool b = false, s = false;
   for (int64_t j = 0; j < K; ++j) b |= bad[j] != 0, s |= some[j] != 0;
   for (; i < n; ++i) b |= !(x[i] < static_cast<T>(INFINITY)), s |= x[i] > neg_inf<T>();
-  return b ? kRowNanPosInf : s ? kRowSomeNegInf : kRowAllNegInf;
+  return ctc_row_kind(b, s);
 }
 
-// The status of a row of kind `row` given as `input_kind` (crnn_ctc_input_kind): -inf is
-// probability 0 for logits and log-probs, a negative value (INVALID_VALUE) for probs.
-CRNN_HD_INLINE int row_status(int row, int input_kind) {
-  if (row == kRowFinite) return CRNN_STATUS_SUCCESS;
-  if (row == kRowNanPosInf) return CRNN_STATUS_NONFINITE_INPUT;
-  if (input_kind == CRNN_CTC_PROBS) return CRNN_STATUS_INVALID_VALUE;
-  return row == kRowAllNegInf ? CRNN_STATUS_NEG_INF_FRAME : CRNN_STATUS_SUCCESS;
-}
-
-// max over x[0..n); with `kind`, also what the row holds (RowKind). The finite check is
-// vectorized in the same pass (it accumulates x * 0: NaN once any x is NaN or +-inf); only a
-// row that fails it is classified again (row_classify).
+// max over x[0..n); with `kind`, also what the row holds (CtcRowKind, common/ctc_math.h). The
+// finite check is vectorized in the same pass (it accumulates x * 0: NaN once any x is NaN or
+// +-inf); only a row that fails it is classified again (row_classify).
 template <typename T, bool kCheck>
-CRNN_HD_INLINE T row_max_impl(const T *x, int64_t n, int *kind) {
+CRNN_CPU_INLINE T row_max_impl(const T *x, int64_t n, int *kind) {
   typedef typename Vec<T>::type V;
   constexpr int64_t K = Vec<T>::kLanes;
   V m = V{} + neg_inf<T>(), chk = V{};
@@ -194,24 +190,24 @@ CRNN_HD_INLINE T row_max_impl(const T *x, int64_t n, int *kind) {
     for (int64_t j = 0; j < K; ++j) r = m[j] > r ? m[j] : r, c += chk[j];
   }
   for (; i < n; ++i) r = x[i] > r ? x[i] : r, c += x[i] * T(0);
-  if (kCheck) *kind = c == T(0) ? kRowFinite : row_classify(x, n);
+  if (kCheck) *kind = c == T(0) ? CTC_ROW_FINITE : row_classify(x, n);
   return r;
 }
 
 template <typename T>
-CRNN_HD_INLINE T row_max(const T *x, int64_t n, int *kind) {
+CRNN_CPU_INLINE T row_max(const T *x, int64_t n, int *kind) {
   return row_max_impl<T, true>(x, n, kind);
 }
 
 // max over x[0..n) (no check: rows that may hold -inf by design, e.g. alpha rows).
 template <typename T>
-CRNN_HD_INLINE T row_max(const T *x, int64_t n) {
+CRNN_CPU_INLINE T row_max(const T *x, int64_t n) {
   return row_max_impl<T, false>(x, n, nullptr);
 }
 
 // True when every element of x[0..n) is finite (vectorized: accumulates x * 0).
 template <typename T>
-CRNN_HD_INLINE bool all_finite(const T *x, int64_t n) {
+CRNN_CPU_INLINE bool all_finite(const T *x, int64_t n) {
   typedef typename Vec<T>::type V;
   constexpr int64_t K = Vec<T>::kLanes;
   V chk = V{};
@@ -224,7 +220,7 @@ CRNN_HD_INLINE bool all_finite(const T *x, int64_t n) {
 }
 
 template <typename T>
-CRNN_HD_INLINE T row_sum(const T *x, int64_t n) {
+CRNN_CPU_INLINE T row_sum(const T *x, int64_t n) {
   typedef typename Vec<T>::type V;
   constexpr int64_t K = Vec<T>::kLanes;
   V acc = V{};
@@ -241,7 +237,7 @@ CRNN_HD_INLINE T row_sum(const T *x, int64_t n) {
 // (rewritten with the same values, masked out of the sum): no scalar remainder, 2x faster
 // there. Long rows (C = 6625) are faster as an `omp simd` reduction (1.4x, measured).
 template <typename T>
-CRNN_HD_INLINE T row_exp_sum(const T *x, int64_t n, T m, T *out) {
+CRNN_CPU_INLINE T row_exp_sum(const T *x, int64_t n, T m, T *out) {
   if constexpr (sizeof(T) == sizeof(float)) {
     if (n >= 8 && n < 256) {
       typedef detail::f32x8 V;
@@ -272,16 +268,36 @@ CRNN_HD_INLINE T row_exp_sum(const T *x, int64_t n, T m, T *out) {
   return r;
 }
 
+// sum(x[0, n)) accumulated in double. The beam search sums row_exp_sum's exp terms with it:
+// float lanes lost ~1e-6 relative at C = 6625 (score error 7e-6 over 40 frames, now ~1e-7).
+CRNN_CPU_INLINE double row_sum_f64(const float *x, int64_t n) {
+  typedef float f4 __attribute__((vector_size(16)));
+  typedef double d4 __attribute__((vector_size(32)));
+  d4 a0 = d4{}, a1 = d4{};  // two chains: the add latency, not the loads, is the limit
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    f4 v0, v1;
+    __builtin_memcpy(&v0, x + i, sizeof(v0));
+    __builtin_memcpy(&v1, x + i + 4, sizeof(v1));
+    a0 += __builtin_convertvector(v0, d4);
+    a1 += __builtin_convertvector(v1, d4);
+  }
+  a0 += a1;
+  double r = (a0[0] + a0[1]) + (a0[2] + a0[3]);
+  for (; i < n; ++i) r += x[i];
+  return r;
+}
+
 template <typename T>
-CRNN_HD_INLINE void row_scale(T *x, int64_t n, T a) {
+CRNN_CPU_INLINE void row_scale(T *x, int64_t n, T a) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) x[i] *= a;
 }
 
 // max over x[0..n) (float), its first index (as NumPy's argmax; -inf elements are
-// never chosen unless all are -inf) and what the row holds (RowKind):
+// never chosen unless all are -inf) and what the row holds (CtcRowKind, common/ctc_math.h):
 // one pass, lane-wise running max and index, then the smallest index holding the max.
-CRNN_HD_INLINE float row_argmax(const float *x, int64_t n, int64_t *arg, int *kind) {
+CRNN_CPU_INLINE float row_argmax(const float *x, int64_t n, int64_t *arg, int *kind) {
   typedef detail::f32x8 V;
   typedef detail::i32x8 VI;
   if (n < 8) {
@@ -291,7 +307,7 @@ CRNN_HD_INLINE float row_argmax(const float *x, int64_t n, int64_t *arg, int *ki
       if (x[i] > m) m = x[i], *arg = i;
       c += x[i] * 0.0f;
     }
-    *kind = c == 0.0f ? kRowFinite : row_classify(x, n);
+    *kind = c == 0.0f ? CTC_ROW_FINITE : row_classify(x, n);
     return m;
   }
   const VI lane = {0, 1, 2, 3, 4, 5, 6, 7};
@@ -314,7 +330,7 @@ CRNN_HD_INLINE float row_argmax(const float *x, int64_t n, int64_t *arg, int *ki
   for (int j = 0; j < 8; ++j)
     if (m[j] == r && idx[j] < best) best = idx[j];
   *arg = r == neg_inf<float>() ? 0 : best;
-  *kind = c == 0.0f ? kRowFinite : row_classify(x, n);
+  *kind = c == 0.0f ? CTC_ROW_FINITE : row_classify(x, n);
   return r;
 }
 

@@ -28,6 +28,7 @@
 //      descending); only their new prefixes are interned (found again if seen before).
 // -inf log-probs (probability 0) are never extensions (step 2: the cutoff is >= -DBL_MAX) and
 // candidates of score -inf never survive (step 5), so all beams have finite scores.
+// The scalar rules (frame status, a score's log-prob, NumPy's logaddexp) are common/ctc_math.h.
 #include <float.h>
 #include <math.h>
 
@@ -35,15 +36,15 @@
 
 #include "cpu_common.h"
 #include "cpu_kernels.h"
+#include "ctc_prefix_trie.h"
 
 namespace {
 
 using crnn::neg_inf;
-
-struct Node {
-  int32_t parent, token, depth;  // root: parent -1, token -1, depth 0
-  int32_t slot;                  // candidate (= beam) index during a frame, else -1
-};
+using crnn::cpu::hash_capacity;
+using crnn::cpu::row_sum_f64;
+using Node = crnn::cpu::TrieNode;
+using Trie = crnn::cpu::PrefixTrie;
 
 struct Beam {
   int32_t node, first_child, next_sibling;  // children: beams whose parent is this beam
@@ -60,12 +61,6 @@ int64_t candidate_capacity(int64_t C, int64_t W) {
   return W * (1 + std::min(C - 1, W + 1));
 }
 
-int64_t hash_capacity(int64_t nodes) {
-  int64_t h = 16;
-  while (h < 2 * nodes) h <<= 1;
-  return h;
-}
-
 // Node ids and hash slots are int32; 1 + T*W <= 2^29 keeps the hash below 2^31 entries.
 bool sizes_ok(int64_t T, int64_t C, const crnn_ctc_decode_options *opt) {
   return opt && T >= 0 && C >= 2 && C <= INT32_MAX && opt->beam_width >= 1 &&
@@ -78,7 +73,7 @@ struct Layout {
   size_t row, tok, slp, mark, pool, hash, beams, cand, order, bytes;  // byte offsets in a slice
 };
 
-// Mirrors the carving in beam_sample line by line.
+// The workspace slice of one thread (beam_sample's Search points into it).
 Layout layout_for(int64_t T, int64_t C, int64_t W) {
   using crnn::cpu::align_up;
   Layout l;
@@ -108,71 +103,12 @@ Layout layout_for(int64_t T, int64_t C, int64_t W) {
   return l;
 }
 
-// log(exp(a) + exp(b)) with the reference's formula (exact for -inf operands).
-inline double lae(double a, double b) {
-  if (a == neg_inf<double>()) return b;
-  if (b == neg_inf<double>()) return a;
-  return (a > b ? a : b) + log1p(exp(-fabs(a - b)));
-}
-
-// The interned prefix trie: node pool + open-addressing (linear probing) hash.
-struct Trie {
-  Node *pool;
-  int32_t *hash;  // node id or -1
-  uint64_t C;     // key = parent * C + token
-  int32_t n = 0;  // nodes in use
-  uint64_t mask = 0;
-  int shift = 0;  // Fibonacci hashing: the top log2(capacity) bits of key * 2^64/phi
-
-  void reset(int64_t nodes_needed) {
-    const int64_t cap = hash_capacity(nodes_needed);
-    mask = static_cast<uint64_t>(cap) - 1;
-    shift = 64 - __builtin_ctzll(static_cast<uint64_t>(cap));
-    for (int64_t h = 0; h < cap; ++h) hash[h] = -1;
-    pool[0] = Node{-1, -1, 0, -1};
-    n = 1;
-  }
-
-  int32_t intern(int32_t parent, int32_t token) {
-    const uint64_t key = static_cast<uint64_t>(parent) * C + static_cast<uint64_t>(token);
-    for (uint64_t h = (key * 0x9E3779B97F4A7C15ull) >> shift;; h = (h + 1) & mask) {
-      const int32_t id = hash[h];
-      if (id < 0) {
-        pool[n] = Node{parent, token, pool[parent].depth + 1, -1};
-        hash[h] = n;
-        return n++;
-      }
-      if (pool[id].parent == parent && pool[id].token == token) return id;
-    }
-  }
-};
-
-// sum(x[0, n)) accumulated in double. Used on the exp terms of row_exp_sum, whose float lanes
-// lose ~1e-6 relative at C = 6625: the score error reached 7e-6 over 40 frames, now ~1e-7.
-CRNN_HD_INLINE double row_sum_f64(const float *x, int64_t n) {
-  typedef float f4 __attribute__((vector_size(16)));
-  typedef double d4 __attribute__((vector_size(32)));
-  d4 a0 = d4{}, a1 = d4{};  // two chains: the add latency, not the loads, is the limit
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    f4 v0, v1;
-    __builtin_memcpy(&v0, x + i, sizeof(v0));
-    __builtin_memcpy(&v1, x + i + 4, sizeof(v1));
-    a0 += __builtin_convertvector(v0, d4);
-    a1 += __builtin_convertvector(v1, d4);
-  }
-  a0 += a1;
-  double r = (a0[0] + a0[1]) + (a0[2] + a0[3]);
-  for (; i < n; ++i) r += x[i];
-  return r;
-}
-
 // The best S non-blank tokens of row v, sorted by (v desc, index asc), in one streaming pass:
 // most tokens cost one 8-wide compare against the S-th best so far. At T=40, C=6625, W=10 the
 // whole call is 5x faster than with nth_element + sort over the C token indices (46.6 ms ->
 // 8.9 ms for B=16 on one thread). v holds no NaN or +inf here (checked by row_max); -inf
 // tokens sort last.
-CRNN_HD_INLINE void top_tokens(int32_t *buf, int64_t S, const float *v, int64_t C, int64_t blank) {
+CRNN_CPU_INLINE void top_tokens(int32_t *buf, int64_t S, const float *v, int64_t C, int64_t blank) {
   typedef float f8 __attribute__((vector_size(32)));
   typedef int64_t i64x4 __attribute__((vector_size(32)));
   int64_t n = 0;
@@ -194,162 +130,236 @@ CRNN_HD_INLINE void top_tokens(int32_t *buf, int64_t S, const float *v, int64_t 
   }
 }
 
-CRNN_SIMD_CLONES int beam_sample(int32_t *ids, int32_t *lengths, double *scores, const float *x,
-                                 int64_t Tb, int64_t T, int64_t frame_stride, int64_t C,
-                                 const crnn_ctc_decode_options &opt, char *ws, const Layout &lay,
-                                 int64_t *bad_frame) {
-  float *row = reinterpret_cast<float *>(ws + lay.row);          // (C) exp(x - max), logits
-  int32_t *tok = reinterpret_cast<int32_t *>(ws + lay.tok);      // (C - 1) non-blank tokens
-  double *slp = reinterpret_cast<double *>(ws + lay.slp);        // (<= 2W) lp of sorted tokens
-  int32_t *mark = reinterpret_cast<int32_t *>(ws + lay.mark);    // (C) token -> stamp of a child
-  Beam *beams = reinterpret_cast<Beam *>(ws + lay.beams);        // (W)
-  Cand *cands = reinterpret_cast<Cand *>(ws + lay.cand);         // (lay.cands)
-  int32_t *order = reinterpret_cast<int32_t *>(ws + lay.order);  // (lay.cands)
-  Trie trie{reinterpret_cast<Node *>(ws + lay.pool), reinterpret_cast<int32_t *>(ws + lay.hash),
-            static_cast<uint64_t>(C)};
-  const int64_t W = opt.beam_width, blank = opt.blank;
-  const int kind_in = opt.input_kind;
-  const double ninf = neg_inf<double>();
-  // A token of log-prob -inf (probability 0) never extends a prefix: the cutoff is at least the
-  // lowest finite double (a NaN cutoff stays NaN: no extensions).
-  const double cutoff = opt.logp_cutoff < -DBL_MAX ? -DBL_MAX : double(opt.logp_cutoff);
-  trie.reset(1 + Tb * W);
-  for (int64_t c = 0; c < C; ++c) mark[c] = -1;
-  int32_t stamp = 0;
-  beams[0] = Beam{0, -1, -1, 0.0, ninf, 0.0};
-  int64_t nb = 1;
+// Class order of the reference's stable argsort: score desc, then class index asc.
+struct ByScore {
+  const float *v;
+  bool operator()(int32_t a, int32_t b) const { return v[a] > v[b] || (v[a] == v[b] && a < b); }
+};
 
-  const auto by_score = [](const float *v) {  // x desc, then class index asc
-    return [v](int32_t a, int32_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); };
-  };
-  for (int64_t t = 0; t < Tb; ++t) {
-    const float *xt = x + t * frame_stride;
-    int kind;
-    const float m = crnn::cpu::row_max(xt, C, &kind);
-    if (__builtin_expect(kind != crnn::cpu::kRowFinite, 0)) {
-      const int st = crnn::cpu::row_status(kind, kind_in);
-      if (st != CRNN_STATUS_SUCCESS) {
-        *bad_frame = t;
-        return st;
-      }
-    }
-    double lse = 0.0;
-    if (kind_in == CRNN_CTC_LOGITS) {
-      crnn::cpu::row_exp_sum(xt, C, m, row);
-      lse = double(m) + crnn::log_fast<double>(row_sum_f64(row, C));
-    } else if (kind_in == CRNN_CTC_PROBS) {
-      bool neg = false;
-      for (int64_t c = 0; c < C; ++c) neg |= xt[c] < 0.0f;
-      if (neg) {
-        *bad_frame = t;
-        return CRNN_STATUS_INVALID_VALUE;
-      }
-    }
-    const auto lp = [&](int64_t c) {
-      return kind_in == CRNN_CTC_PROBS ? crnn::log_fast<double>(xt[c]) : double(xt[c]) - lse;
-    };
+// Frame t's scores as log-probabilities (crnn::ctc_score_log_prob).
+struct FrameScores {
+  const float *x;  // (C) the frame's scores
+  double lse;      // log-sum-exp of x for logits, else unused
+  int kind;        // crnn_ctc_input_kind
+  double lp(int64_t c) const { return crnn::ctc_score_log_prob(x[c], lse, kind); }
+};
 
-    // Candidate tokens: the top_k set is the n_top best; tok[0, S) its best S, sorted.
-    const auto better = by_score(xt);
-    const int64_t n_top = opt.top_k > 0 && opt.top_k < C - 1 ? opt.top_k : C - 1;
-    int64_t S = std::min(n_top, 2 * W);  // a beam scans <= W + (children <= W-1) + 1 tokens
-    int32_t kth;                         // the n_top-th best token (membership test)
-    if (n_top == C - 1 || n_top == S) {
-      top_tokens(tok, S, xt, C, blank);
-      kth = tok[S - 1];
-    } else {  // 2W < top_k < C - 1
-      int64_t n = 0;
-      for (int64_t c = 0; c < C; ++c)
-        if (c != blank) tok[n++] = static_cast<int32_t>(c);
-      std::nth_element(tok, tok + n_top - 1, tok + n, better);
-      kth = tok[n_top - 1];
-      std::nth_element(tok, tok + S - 1, tok + n_top, better);
-      std::sort(tok, tok + S, better);
-    }
-    for (int64_t r = 0; r < S; ++r) {
-      slp[r] = lp(tok[r]);
-      if (!(slp[r] >= cutoff)) S = r;  // sorted, so the rest are below the cutoff too
-    }
-    const auto is_cand = [&](int32_t c) {
-      return c != blank && (n_top == C - 1 || c == kth || better(c, kth)) && lp(c) >= cutoff;
-    };
+// The frame's candidate tokens: tok[0, S) are the S best of the n_top best non-blank tokens
+// (sorted, log-prob >= cutoff), slp[r] = lp(tok[r]); kth is the n_top-th best token.
+struct TokenSet {
+  int64_t S, n_top;
+  int32_t kth;
+};
 
-    // Stays (candidate i = beam i) and the child links between beams.
-    const double lp_blank = lp(blank);
-    for (int64_t i = 0; i < nb; ++i) {
-      Beam &bm = beams[i];
-      const Node &nd = trie.pool[bm.node];
-      trie.pool[bm.node].slot = static_cast<int32_t>(i);
-      bm.first_child = -1;
-      cands[i] = Cand{
-          bm.node, nd.parent, nd.token, bm.total + lp_blank, bm.node ? bm.pnb + lp(nd.token) : ninf,
-          0.0};
-    }
-    for (int64_t j = 0; j < nb; ++j) {
-      const int32_t p = trie.pool[beams[j].node].parent;
-      if (p < 0 || trie.pool[p].slot < 0) continue;
-      Beam &par = beams[trie.pool[p].slot];
-      beams[j].next_sibling = par.first_child;
-      par.first_child = static_cast<int32_t>(j);
-    }
+// The sample's search state, in its slice of the thread's workspace (layout_for).
+struct Search {
+  float *row;      // (C) exp(x - max), logits
+  int32_t *tok;    // (C - 1) non-blank tokens
+  double *slp;     // (<= 2W) lp of sorted tokens
+  int32_t *mark;   // (C) token -> stamp of a child
+  Beam *beams;     // (W) best first
+  Cand *cands;     // (lay.cands)
+  int32_t *order;  // (lay.cands)
+  Trie trie;
+  int64_t W, C, blank;
+  double cutoff;      // extensions need lp >= cutoff (>= -DBL_MAX: -inf never extends)
+  int64_t nb = 1;     // beams alive
+  int32_t stamp = 0;  // mark[c] == stamp: c extends a child beam of the beam being extended
+};
 
-    // Extensions: merged into child beams, or new prefixes (at most W + 1 per beam).
-    int64_t nc = nb;
-    for (int64_t i = 0; i < nb; ++i) {
-      const Beam &bm = beams[i];
-      const int32_t last = trie.pool[bm.node].token;
-      ++stamp;
-      for (int32_t j = bm.first_child; j >= 0; j = beams[j].next_sibling) {
-        const int32_t c = trie.pool[beams[j].node].token;
-        mark[c] = stamp;
-        if (is_cand(c)) cands[j].pnb = lae(cands[j].pnb, (c == last ? bm.pb : bm.total) + lp(c));
-      }
-      int64_t added = 0;
-      for (int64_t r = 0; r < S && added < W; ++r) {
-        const int32_t c = tok[r];
-        if (mark[c] == stamp) continue;
-        const double s = (c == last ? bm.pb : bm.total) + slp[r];
-        cands[nc++] = Cand{-1, bm.node, c, ninf, s, s};
-        added += c != last;
-      }
-    }
-    for (int64_t i = 0; i < nb; ++i) cands[i].score = lae(cands[i].pb, cands[i].pnb);
-
-    // Keep the W best (score desc, then candidate index: deterministic); a prefix of
-    // probability 0 (score -inf, e.g. a stay through a -inf blank) is dropped.
-    int64_t nf = 0;
-    for (int64_t k = 0; k < nc; ++k)
-      if (cands[k].score > ninf) order[nf++] = static_cast<int32_t>(k);
-    const auto cand_better = [cands](int32_t a, int32_t b) {
-      return cands[a].score > cands[b].score || (cands[a].score == cands[b].score && a < b);
-    };
-    const int64_t keep = std::min(W, nf);
-    if (keep < nf) std::nth_element(order, order + keep - 1, order + nf, cand_better);
-    std::sort(order, order + keep, cand_better);
-    for (int64_t i = 0; i < nb; ++i) trie.pool[beams[i].node].slot = -1;
-    for (int64_t k = 0; k < keep; ++k) {
-      const Cand &cd = cands[order[k]];
-      const int32_t node = cd.node >= 0 ? cd.node : trie.intern(cd.parent, cd.token);
-      beams[k] = Beam{node, -1, -1, cd.pb, cd.pnb, cd.score};
-    }
-    nb = keep;
+// Step 1: the value rule (crnn::ctc_row_status; probabilities must be >= 0) and, for
+// logits, the frame's log-sum-exp. Returns a status.
+CRNN_CPU_INLINE int frame_scores(FrameScores *fs, const float *xt, int64_t C, int kind_in,
+                                 float *row) {
+  *fs = FrameScores{xt, 0.0, kind_in};
+  int kind;
+  const float m = crnn::cpu::row_max(xt, C, &kind);
+  if (__builtin_expect(kind != crnn::CTC_ROW_FINITE, 0)) {
+    const int st = crnn::ctc_row_status(kind, kind_in);
+    if (st != CRNN_STATUS_SUCCESS) return st;
   }
+  if (kind_in == CRNN_CTC_LOGITS) {
+    crnn::cpu::row_exp_sum(xt, C, m, row);
+    fs->lse = double(m) + crnn::log_fast<double>(row_sum_f64(row, C));
+  } else if (kind_in == CRNN_CTC_PROBS) {
+    bool neg = false;
+    for (int64_t c = 0; c < C; ++c) neg |= crnn::ctc_prob_invalid(xt[c]);
+    if (neg) return CRNN_STATUS_INVALID_VALUE;
+  }
+  return CRNN_STATUS_SUCCESS;
+}
 
-  // Top-N prefixes, best first; labels recovered by walking up the trie.
-  for (int64_t k = 0; k < opt.top_n; ++k) {
+// Step 2: the candidate tokens (TokenSet). Only the best 2W are ever scanned: a beam scans
+// <= W + (children <= W-1) + 1 tokens.
+CRNN_CPU_INLINE TokenSet candidate_tokens(Search &sr, const FrameScores &fs, int32_t top_k) {
+  const int64_t C = sr.C;
+  const ByScore better{fs.x};
+  TokenSet ts;
+  ts.n_top = top_k > 0 && top_k < C - 1 ? top_k : C - 1;
+  ts.S = std::min(ts.n_top, 2 * sr.W);
+  int32_t *tok = sr.tok;
+  if (ts.n_top == C - 1 || ts.n_top == ts.S) {
+    top_tokens(tok, ts.S, fs.x, C, sr.blank);
+    ts.kth = tok[ts.S - 1];
+  } else {  // 2W < top_k < C - 1
+    int64_t n = 0;
+    for (int64_t c = 0; c < C; ++c)
+      if (c != sr.blank) tok[n++] = static_cast<int32_t>(c);
+    std::nth_element(tok, tok + ts.n_top - 1, tok + n, better);
+    ts.kth = tok[ts.n_top - 1];
+    std::nth_element(tok, tok + ts.S - 1, tok + ts.n_top, better);
+    std::sort(tok, tok + ts.S, better);
+  }
+  for (int64_t r = 0; r < ts.S; ++r) {
+    sr.slp[r] = fs.lp(tok[r]);
+    if (!(sr.slp[r] >= sr.cutoff)) ts.S = r;  // sorted, so the rest are below the cutoff too
+  }
+  return ts;
+}
+
+// Whether token c extends a prefix this frame (in the top_k set, not blank, above the cutoff).
+CRNN_CPU_INLINE bool is_candidate(const Search &sr, const FrameScores &fs, const TokenSet &ts,
+                                  int32_t c) {
+  return c != sr.blank && (ts.n_top == sr.C - 1 || c == ts.kth || ByScore{fs.x}(c, ts.kth)) &&
+         fs.lp(c) >= sr.cutoff;
+}
+
+// Step 3: candidate i stays on beam i's prefix; beams whose parent node is another beam's
+// are linked as that beam's children.
+CRNN_CPU_INLINE void stay_candidates(Search &sr, const FrameScores &fs) {
+  const double ninf = neg_inf<double>(), lp_blank = fs.lp(sr.blank);
+  Node *pool = sr.trie.pool;
+  for (int64_t i = 0; i < sr.nb; ++i) {
+    Beam &bm = sr.beams[i];
+    const Node &nd = pool[bm.node];
+    pool[bm.node].slot = static_cast<int32_t>(i);
+    bm.first_child = -1;
+    const double pnb = bm.node ? bm.pnb + fs.lp(nd.token) : ninf;
+    sr.cands[i] = Cand{bm.node, nd.parent, nd.token, bm.total + lp_blank, pnb, 0.0};
+  }
+  for (int64_t j = 0; j < sr.nb; ++j) {
+    const int32_t p = pool[sr.beams[j].node].parent;
+    if (p < 0 || pool[p].slot < 0) continue;
+    Beam &par = sr.beams[pool[p].slot];
+    sr.beams[j].next_sibling = par.first_child;
+    par.first_child = static_cast<int32_t>(j);
+  }
+}
+
+// Step 4: extensions, merged into child beams' candidates or added as new prefixes (at most
+// W + 1 per beam). Returns the number of candidates.
+CRNN_CPU_INLINE int64_t extend_beams(Search &sr, const FrameScores &fs, const TokenSet &ts) {
+  const double ninf = neg_inf<double>();
+  const Node *pool = sr.trie.pool;
+  int64_t nc = sr.nb;
+  for (int64_t i = 0; i < sr.nb; ++i) {
+    const Beam &bm = sr.beams[i];
+    const int32_t last = pool[bm.node].token;
+    ++sr.stamp;
+    for (int32_t j = bm.first_child; j >= 0; j = sr.beams[j].next_sibling) {
+      const int32_t c = pool[sr.beams[j].node].token;
+      sr.mark[c] = sr.stamp;
+      if (is_candidate(sr, fs, ts, c))
+        sr.cands[j].pnb =
+            crnn::log_add_exp_exact(sr.cands[j].pnb, (c == last ? bm.pb : bm.total) + fs.lp(c));
+    }
+    int64_t added = 0;
+    for (int64_t r = 0; r < ts.S && added < sr.W; ++r) {
+      const int32_t c = sr.tok[r];
+      if (sr.mark[c] == sr.stamp) continue;
+      const double s = (c == last ? bm.pb : bm.total) + sr.slp[r];
+      sr.cands[nc++] = Cand{-1, bm.node, c, ninf, s, s};
+      added += c != last;
+    }
+  }
+  for (int64_t i = 0; i < sr.nb; ++i)
+    sr.cands[i].score = crnn::log_add_exp_exact(sr.cands[i].pb, sr.cands[i].pnb);
+  return nc;
+}
+
+// Step 5: keep the W best of nc candidates (score desc, then candidate index: deterministic)
+// as the new beams; a prefix of probability 0 (score -inf, e.g. a stay through a -inf blank)
+// is dropped. Only the survivors' new prefixes are interned.
+CRNN_CPU_INLINE void keep_best(Search &sr, int64_t nc) {
+  const Cand *cands = sr.cands;
+  int32_t *order = sr.order;
+  int64_t nf = 0;
+  for (int64_t k = 0; k < nc; ++k)
+    if (cands[k].score > neg_inf<double>()) order[nf++] = static_cast<int32_t>(k);
+  const auto cand_better = [cands](int32_t a, int32_t b) {
+    return cands[a].score > cands[b].score || (cands[a].score == cands[b].score && a < b);
+  };
+  const int64_t keep = std::min(sr.W, nf);
+  if (keep < nf) std::nth_element(order, order + keep - 1, order + nf, cand_better);
+  std::sort(order, order + keep, cand_better);
+  for (int64_t i = 0; i < sr.nb; ++i) sr.trie.pool[sr.beams[i].node].slot = -1;
+  for (int64_t k = 0; k < keep; ++k) {
+    const Cand &cd = cands[order[k]];
+    const int32_t node = cd.node >= 0 ? cd.node : sr.trie.intern(cd.parent, cd.token);
+    sr.beams[k] = Beam{node, -1, -1, cd.pb, cd.pnb, cd.score};
+  }
+  sr.nb = keep;
+}
+
+// The top_n prefixes, best first, into ids (top_n, T) (-1 padded), lengths and scores (-inf
+// past the surviving beams); labels are recovered by walking up the trie.
+CRNN_CPU_INLINE void write_top_n(int32_t *ids, int32_t *lengths, double *scores, int64_t T,
+                                 int64_t top_n, const Search &sr) {
+  const Node *pool = sr.trie.pool;
+  for (int64_t k = 0; k < top_n; ++k) {
     int32_t *out = ids + k * T;
     int64_t len = 0;
-    if (k < nb) {
-      len = trie.pool[beams[k].node].depth;
-      for (int32_t id = beams[k].node, j = static_cast<int32_t>(len) - 1; j >= 0; --j) {
-        out[j] = trie.pool[id].token;
-        id = trie.pool[id].parent;
+    if (k < sr.nb) {
+      len = pool[sr.beams[k].node].depth;
+      for (int32_t id = sr.beams[k].node, j = static_cast<int32_t>(len) - 1; j >= 0; --j) {
+        out[j] = pool[id].token;
+        id = pool[id].parent;
       }
     }
     for (int64_t j = len; j < T; ++j) out[j] = -1;
     lengths[k] = static_cast<int32_t>(len);
-    scores[k] = k < nb ? beams[k].total : ninf;
+    scores[k] = k < sr.nb ? sr.beams[k].total : neg_inf<double>();
   }
+}
+
+// Prefix beam search over the Tb frames of one sample (x: frame t at x + t * frame_stride).
+CRNN_SIMD_CLONES int beam_sample(int32_t *ids, int32_t *lengths, double *scores, const float *x,
+                                 int64_t Tb, int64_t T, int64_t frame_stride, int64_t C,
+                                 const crnn_ctc_decode_options &opt, char *ws, const Layout &lay,
+                                 int64_t *bad_frame) {
+  const auto at = [ws](size_t off) { return ws + off; };
+  // A token of log-prob -inf (probability 0) never extends a prefix: the cutoff is at least the
+  // lowest finite double (a NaN cutoff stays NaN: no extensions).
+  const double cutoff = opt.logp_cutoff < -DBL_MAX ? -DBL_MAX : double(opt.logp_cutoff);
+  Search sr{reinterpret_cast<float *>(at(lay.row)),
+            reinterpret_cast<int32_t *>(at(lay.tok)),
+            reinterpret_cast<double *>(at(lay.slp)),
+            reinterpret_cast<int32_t *>(at(lay.mark)),
+            reinterpret_cast<Beam *>(at(lay.beams)),
+            reinterpret_cast<Cand *>(at(lay.cand)),
+            reinterpret_cast<int32_t *>(at(lay.order)),
+            Trie{reinterpret_cast<Node *>(at(lay.pool)), reinterpret_cast<int32_t *>(at(lay.hash)),
+                 static_cast<uint64_t>(C)},
+            opt.beam_width,
+            C,
+            opt.blank,
+            cutoff};
+  sr.trie.reset(1 + Tb * sr.W);
+  for (int64_t c = 0; c < C; ++c) sr.mark[c] = -1;
+  sr.beams[0] = Beam{0, -1, -1, 0.0, neg_inf<double>(), 0.0};
+
+  for (int64_t t = 0; t < Tb; ++t) {
+    FrameScores fs;
+    const int st = frame_scores(&fs, x + t * frame_stride, C, opt.input_kind, sr.row);
+    if (st != CRNN_STATUS_SUCCESS) {
+      *bad_frame = t;
+      return st;
+    }
+    const TokenSet ts = candidate_tokens(sr, fs, opt.top_k);
+    stay_candidates(sr, fs);
+    keep_best(sr, extend_beams(sr, fs, ts));
+  }
+  write_top_n(ids, lengths, scores, T, opt.top_n, sr);
   return CRNN_STATUS_SUCCESS;
 }
 

@@ -14,15 +14,15 @@ CRNN_SIMD_CLONES int greedy_sample(int32_t *ids, int32_t *length, float *probs, 
     int kind;
     int64_t arg;
     const float m = crnn::cpu::row_argmax(x, C, &arg, &kind);  // -inf classes are never chosen
-    if (__builtin_expect(kind != crnn::cpu::kRowFinite, 0)) {
-      const int st = crnn::cpu::row_status(kind, opt.input_kind);
+    if (__builtin_expect(kind != crnn::CTC_ROW_FINITE, 0)) {
+      const int st = crnn::ctc_row_status(kind, opt.input_kind);
       if (st != CRNN_STATUS_SUCCESS) {
         *bad_frame = t;
         return st;
       }
     }
     const int32_t id = static_cast<int32_t>(arg);
-    if (id != opt.blank && id != prev) {
+    if (id != opt.blank && id != prev) {  // not blank, not a repeat of the last frame
       float p = m;
       if (opt.input_kind == CRNN_CTC_LOGITS)
         p = 1.0f / crnn::cpu::row_exp_sum(x, C, m, row);
@@ -85,7 +85,7 @@ extern "C" crnn_status_t crnn_cpu_ctc_greedy_f32(int32_t *ids, int32_t *lengths,
     if (opt->input_kind == CRNN_CTC_PROBS)  // probabilities must be >= 0, as in the beam search
       for (int64_t t = 0; t < Tb; ++t)
         for (int64_t c = 0; c < C; ++c)
-          if (scores[b * sample_stride + t * frame_stride + c] < 0.0f) {
+          if (crnn::ctc_prob_invalid(scores[b * sample_stride + t * frame_stride + c])) {
             err.record(b, CRNN_STATUS_INVALID_VALUE, t);
             return;
           }

@@ -14,6 +14,9 @@
 // -inf, so it gets gradient 0, and a label that can only use -inf entries makes the sample
 // infeasible (loss inf / 0, gradient 0), as PyTorch's ctc_loss does. log_add_exp* return -inf
 // for all -inf operands (no inf - inf).
+// The per-state math (band, alpha/beta steps, final likelihood, occupancy, the -inf rule) is
+// common/ctc_math.h, shared with the other backends; this file adds the CPU's row layout
+// (kLanes padding), vectorization and threading.
 #include <string.h>
 
 #include "../common/ctc_math.h"
@@ -36,7 +39,7 @@ struct Layout {
   size_t alpha, beta, acc_a, acc_b, logy, skip, gamma, ext, row, frame, bytes;  // byte offsets
 };
 
-// One thread's slice for labels up to S; mirrors the carving in ctc_sample.
+// One thread's slice for labels up to S; buffers_of reads it back.
 Layout layout_for(int64_t T, int64_t C, int64_t S, size_t eb) {
   Layout l;
   l.P = padded_states(S);
@@ -57,15 +60,13 @@ Layout layout_for(int64_t T, int64_t C, int64_t S, size_t eb) {
   return l;
 }
 
-// States s that can lie on a complete path at frame t (reachable from the start and still
-// able to finish within Tb frames): [Sp - 2(Tb - t), 2(t + 1)), widened to whole kLanes
-// chunks. Skipping the rest halves the recursion work at the CRNN shape (T = 25, L ~ 12).
-struct Band {
-  int64_t lo, hi;
-};
-inline Band band(int64_t t, int64_t Tb, int64_t Sp, int64_t P) {
-  const int64_t lo = Sp - 2 * (Tb - t), hi = 2 * (t + 1);
-  return {lo <= 0 ? 0 : lo / kLanes * kLanes, hi >= P ? P : (hi + kLanes - 1) / kLanes * kLanes};
+// The states of frame t that can lie on a complete path (crnn::ctc_band), widened to whole
+// kLanes chunks. Skipping the rest halves the recursion work at the CRNN shape (T = 25, L ~ 12).
+CRNN_CPU_INLINE crnn::CtcBand band(int64_t t, int64_t Tb, int64_t Sp) {
+  static_assert((kLanes & (kLanes - 1)) == 0, "kLanes: a power of two");
+  const crnn::CtcBand r = crnn::ctc_band(t, Tb, Sp);  // 0 <= lo, hi <= Sp
+  // Masks, not `/ kLanes * kLanes`: signed division cost 4 % of the whole loss at T = 25.
+  return {r.lo & -kLanes, (r.hi + kLanes - 1) & -kLanes};
 }
 
 // Rows are kept near 0 in log space, their log-scale in double (acc_a/acc_b), so that
@@ -74,148 +75,195 @@ inline Band band(int64_t t, int64_t Tb, int64_t Sp, int64_t P) {
 // t - 2, not t - 1: that reduction then runs beside the recursion instead of inside its
 // latency chain.
 template <typename T>
-CRNN_HD_INLINE T row_scale_of(const T *row, Band band) {
+CRNN_CPU_INLINE T row_scale_of(const T *row, crnn::CtcBand band) {
   const T c = crnn::cpu::row_max(row + band.lo, band.hi - band.lo);
   return c == neg_inf<T>() ? T(0) : c;
 }
 
-// alpha_t(s) = logy_t(s) + lse(alpha_{t-1}(s), alpha_{t-1}(s-1), alpha_{t-1}(s-2) if skip);
-// alpha rows are [-inf, -inf, states..., pad] so s-1, s-2 need no bounds checks.
+// One sample's problem: its frames in the (Tn, B, C) logits and grad, and its label.
 template <typename T>
-CRNN_HD_INLINE T alpha_state(const T *prev, const T *ly, const T *skip, int64_t s) {
-  return ly[s] + crnn::log_add_exp3(prev[s + 2], prev[s + 1], prev[s] + skip[s]);
+struct Sample {
+  const T *logits;  // frame t of this sample at logits + t * BC (C classes)
+  T *grad;          // same layout as logits, NULL = loss only
+  const int32_t *label;
+  int64_t Tb, BC, C, Sp, W;  // Sp = 2L+1 states, W = padded_states(L) + kLanes row width
+};
+
+// The sample's slice of the thread's workspace (layout_for), in log space.
+template <typename T>
+struct Buffers {
+  T *alpha;        // (Tb, W): [-inf, -inf, states, pad] (ctc_math.h)
+  T *beta;         // (Tb, W): [states, pad]
+  double *acc_a;   // (Tb) log-scale of alpha rows
+  double *acc_b;   // (Tb) log-scale of beta rows
+  T *logy;         // (Tb, W): log y_t(l'_s), pad -inf
+  T *skip;         // (W): 0 if s-2 -> s allowed, else -inf
+  T *gam;          // (P) occupancy of frame t's states
+  int32_t *ext;    // (Sp) class of each state
+  T *row;          // (C) exp terms when grad is NULL
+  T *fmax, *fsum;  // (Tb) per frame: max, then lse; sum of exp(x - max)
+};
+
+template <typename T>
+CRNN_CPU_INLINE Buffers<T> buffers_of(char *ws, const Layout &lay, int64_t Tn) {
+  const auto at = [ws](size_t off) { return reinterpret_cast<T *>(ws + off); };
+  T *frame = at(lay.frame);
+  return {at(lay.alpha),
+          at(lay.beta),
+          reinterpret_cast<double *>(ws + lay.acc_a),
+          reinterpret_cast<double *>(ws + lay.acc_b),
+          at(lay.logy),
+          at(lay.skip),
+          at(lay.gamma),
+          reinterpret_cast<int32_t *>(ws + lay.ext),
+          at(lay.row),
+          frame,
+          frame + Tn};
 }
 
-// beta_t(s) = lse over s' in {s, s+1, s+2 if skip} of beta_{t+1}(s') + logy_{t+1}(s');
-// beta excludes frame t's own emission; rows are [states..., pad -inf].
 template <typename T>
-CRNN_HD_INLINE T beta_state(const T *next, const T *ly, const T *skip, int64_t s) {
-  return crnn::log_add_exp3(next[s] + ly[s], next[s + 1] + ly[s + 1],
-                            next[s + 2] + ly[s + 2] + skip[s + 2]);
+CRNN_CPU_INLINE void zero_grad_rows(const Sample<T> &sp, int64_t t0, int64_t t1) {
+  if (sp.grad)
+    for (int64_t t = t0; t < t1; ++t) memset(sp.grad + t * sp.BC, 0, sp.C * sizeof(T));
 }
 
+// Pass 1: checks every frame (the value rule of ctc_math.h), and for a feasible sample turns
+// each grad row (or `row`) into the softmax and gathers the band states' log-probs into logy.
+// Two phases, so the per-frame chains (max -> exp-sum -> log) of different frames overlap
+// and the logs run as one vector loop over frames. Returns a status; *bad_frame on failure.
 template <typename T>
-CRNN_HD_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *label, int64_t Tb,
-                              int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
-                              const crnn_ctc_loss_options &opt, char *ws, const Layout &lay,
-                              int64_t *bad_frame) {
-  const int64_t BC = B * C, Sp = 2 * L + 1, P = padded_states(L), W = P + kLanes;
-  T *alpha = reinterpret_cast<T *>(ws + lay.alpha);            // (Tb, W): [-inf, -inf, states, pad]
-  T *beta = reinterpret_cast<T *>(ws + lay.beta);              // (Tb, W): [states, pad]
-  double *acc_a = reinterpret_cast<double *>(ws + lay.acc_a);  // (Tb) log-scale of alpha rows
-  double *acc_b = reinterpret_cast<double *>(ws + lay.acc_b);  // (Tb) log-scale of beta rows
-  T *logy = reinterpret_cast<T *>(ws + lay.logy);              // (Tb, W): log y_t(l'_s), pad -inf
-  T *skip = reinterpret_cast<T *>(ws + lay.skip);  // (W): 0 if s-2 -> s allowed, else -inf
-  T *gam = reinterpret_cast<T *>(ws + lay.gamma);  // (P)
-  int32_t *ext = reinterpret_cast<int32_t *>(ws + lay.ext);  // (Sp) class of each state
-  T *row = reinterpret_cast<T *>(ws + lay.row);              // (C) exp terms when grad is NULL
-  T *fmax = reinterpret_cast<T *>(ws + lay.frame), *fsum = fmax + Tn;  // (Tb) per frame
-  const T ninf = neg_inf<T>();
-
-  if (grad)
-    for (int64_t t = Tb; t < Tn; ++t) memset(grad + t * BC + b * C, 0, C * sizeof(T));
-  const bool feasible = Tb >= crnn::ctc_min_frames(label, L);
-  const T infeasible_loss = opt.zero_infinity ? T(0) : static_cast<T>(INFINITY);
-  const auto zero_grad = [&]() {
-    if (grad)
-      for (int64_t t = 0; t < Tb; ++t) memset(grad + t * BC + b * C, 0, C * sizeof(T));
-  };
-
-  for (int64_t s = 0; s < Sp; ++s) ext[s] = crnn::ctc_state_class(label, s, opt.blank);
-  for (int64_t s = 0; s < W; ++s) skip[s] = s < Sp && crnn::ctc_can_skip(label, s) ? T(0) : ninf;
-
+CRNN_CPU_INLINE int frame_log_probs(const Sample<T> &sp, const Buffers<T> &bf, bool feasible,
+                                    int64_t *bad_frame) {
+  const int64_t Tb = sp.Tb, W = sp.W;
   if (feasible)
-    for (int64_t i = 0; i < Tb * W; ++i) logy[i] = ninf;
-  // Pass 1 in two phases, so the per-frame chains (max -> exp-sum -> log) of different
-  // frames overlap and the logs run as one vector loop over frames.
+    for (int64_t i = 0; i < Tb * W; ++i) bf.logy[i] = neg_inf<T>();
   for (int64_t t = 0; t < Tb; ++t) {
-    const T *x = logits + t * BC + b * C;
+    const T *x = sp.logits + t * sp.BC;
     int kind;
-    fmax[t] = crnn::cpu::row_max(x, C, &kind);
-    if (__builtin_expect(kind != crnn::cpu::kRowFinite, 0)) {
-      const int st = crnn::cpu::row_status(kind, CRNN_CTC_LOGITS);  // -inf: probability 0
+    bf.fmax[t] = crnn::cpu::row_max(x, sp.C, &kind);
+    if (__builtin_expect(kind != crnn::CTC_ROW_FINITE, 0)) {
+      const int st = crnn::ctc_row_status(kind, CRNN_CTC_LOGITS);  // -inf: probability 0
       if (st != CRNN_STATUS_SUCCESS) {
         *bad_frame = t;
         return st;
       }
     }
     if (!feasible) continue;  // still checked, like feasible samples
-    fsum[t] = crnn::cpu::row_exp_sum(x, C, fmax[t], grad ? grad + t * BC + b * C : row);
+    bf.fsum[t] =
+        crnn::cpu::row_exp_sum(x, sp.C, bf.fmax[t], sp.grad ? sp.grad + t * sp.BC : bf.row);
   }
-  if (feasible) {
+  if (!feasible) return CRNN_STATUS_SUCCESS;
 #pragma omp simd
-    for (int64_t t = 0; t < Tb; ++t) fmax[t] += crnn::log_fast<T>(fsum[t]);  // now the lse
-    for (int64_t t = 0; t < Tb; ++t) {
-      const T *x = logits + t * BC + b * C;
-      if (grad) crnn::cpu::row_scale(grad + t * BC + b * C, C, T(1) / fsum[t]);  // softmax
-      T *ly = logy + t * W;  // only band states are read; the rest stay -inf (set above)
-      const Band bt = band(t, Tb, Sp, P);
-      const int64_t hi = bt.hi < Sp ? bt.hi : Sp;
-      const T lse = fmax[t];
+  for (int64_t t = 0; t < Tb; ++t) bf.fmax[t] += crnn::log_fast<T>(bf.fsum[t]);  // now the lse
+  for (int64_t t = 0; t < Tb; ++t) {
+    const T *x = sp.logits + t * sp.BC;
+    if (sp.grad) crnn::cpu::row_scale(sp.grad + t * sp.BC, sp.C, T(1) / bf.fsum[t]);  // softmax
+    T *ly = bf.logy + t * W;  // only band states are read; the rest stay -inf (set above)
+    const crnn::CtcBand bt = band(t, Tb, sp.Sp);
+    const int64_t hi = bt.hi < sp.Sp ? bt.hi : sp.Sp;
+    const T lse = bf.fmax[t];
 #pragma omp simd
-      for (int64_t s = bt.lo; s < hi; ++s) ly[s] = x[ext[s]] - lse;
-    }
+    for (int64_t s = bt.lo; s < hi; ++s) ly[s] = x[bf.ext[s]] - lse;
   }
-  if (Tb == 0 || !feasible) {
-    *loss = feasible ? T(0) : infeasible_loss;
-    if (!feasible) zero_grad();
-    return CRNN_STATUS_SUCCESS;
-  }
+  return CRNN_STATUS_SUCCESS;
+}
 
+// The alpha (and, with_beta, beta) recursions of ctc_math.h over band states, vectorized
+// across states and interleaved in one loop: each is a latency-bound chain (exp, log, max per
+// step), so two independent chains nearly halve the time. Returns log p(label | x) (double:
+// the row scales are summed there); -inf when the paths underflow.
+template <typename T>
+CRNN_CPU_INLINE double forward_backward(const Sample<T> &sp, const Buffers<T> &bf, bool with_beta) {
+  const int64_t Tb = sp.Tb, Sp = sp.Sp, W = sp.W;
+  T *alpha = bf.alpha, *beta = bf.beta;
+  const T *logy = bf.logy, *skip = bf.skip;
   // Only states in the band of frame t can be on a complete path; the rest stay -inf.
-  for (int64_t i = 0; i < Tb * W; ++i) alpha[i] = ninf;
-  if (grad)
-    for (int64_t i = 0; i < Tb * W; ++i) beta[i] = ninf;
+  for (int64_t i = 0; i < Tb * W; ++i) alpha[i] = neg_inf<T>();
+  if (with_beta)
+    for (int64_t i = 0; i < Tb * W; ++i) beta[i] = neg_inf<T>();
   T *bT = beta + (Tb - 1) * W;
-  for (int64_t s = 0; s < 2 && s < Sp; ++s) alpha[s + 2] = logy[s];
-  for (int64_t s = Sp - 2 < 0 ? 0 : Sp - 2; s < Sp; ++s) bT[s] = 0;
-  acc_a[0] = 0;
-  acc_b[Tb - 1] = 0;
+  for (int64_t s = 0; s < Sp; ++s) {
+    if (crnn::ctc_is_start_state(s)) alpha[s + 2] = logy[s];
+    if (crnn::ctc_is_final_state(s, Sp)) bT[s] = 0;
+  }
+  bf.acc_a[0] = 0;
+  bf.acc_b[Tb - 1] = 0;
   for (int64_t k = 1; k < Tb; ++k) {
-    const Band ba = band(k, Tb, Sp, P);
+    const crnn::CtcBand ba = band(k, Tb, Sp);
     T *ac = alpha + k * W;
     const T *ap = ac - W, *lya = logy + k * W;
-    const T sa = k >= 2 ? row_scale_of(ap - W + 2, band(k - 2, Tb, Sp, P)) : T(0);
+    const T sa = k >= 2 ? row_scale_of(ap - W + 2, band(k - 2, Tb, Sp)) : T(0);
 #pragma omp simd
-    for (int64_t s = ba.lo; s < ba.hi; ++s) ac[s + 2] = alpha_state(ap, lya, skip, s) - sa;
-    acc_a[k] = acc_a[k - 1] + sa;
-    if (grad) {  // the beta chain in the same iteration: both are latency-bound, they overlap
+    for (int64_t s = ba.lo; s < ba.hi; ++s)
+      ac[s + 2] = crnn::ctc_alpha_state(ap, lya, skip, s) - sa;
+    bf.acc_a[k] = bf.acc_a[k - 1] + sa;
+    if (with_beta) {  // the beta chain in the same iteration: both are latency-bound, they overlap
       const int64_t t = Tb - 1 - k;
-      const Band bb = band(t, Tb, Sp, P);
+      const crnn::CtcBand bb = band(t, Tb, Sp);
       T *bc = beta + t * W;
       const T *bn = bc + W, *lyb = logy + (t + 1) * W;
-      const T sb = t + 2 < Tb ? row_scale_of(bn + W, band(t + 2, Tb, Sp, P)) : T(0);
+      const T sb = t + 2 < Tb ? row_scale_of(bn + W, band(t + 2, Tb, Sp)) : T(0);
 #pragma omp simd
-      for (int64_t s = bb.lo; s < bb.hi; ++s) bc[s] = beta_state(bn, lyb, skip, s) - sb;
-      acc_b[t] = acc_b[t + 1] + sb;
+      for (int64_t s = bb.lo; s < bb.hi; ++s) bc[s] = crnn::ctc_beta_state(bn, lyb, skip, s) - sb;
+      bf.acc_b[t] = bf.acc_b[t + 1] + sb;
     }
   }
-  const T *last = alpha + (Tb - 1) * W + 2;
-  const double ll =
-      acc_a[Tb - 1] + (Sp > 1 ? crnn::log_add_exp(last[Sp - 1], last[Sp - 2]) : last[0]);
-  if (!(ll > -INFINITY)) {  // underflow of a feasible path: treat as infeasible
-    *loss = infeasible_loss;
-    zero_grad();
-    return CRNN_STATUS_SUCCESS;
-  }
-  *loss = static_cast<T>(-ll);
-  if (!grad) return CRNN_STATUS_SUCCESS;
+  return bf.acc_a[Tb - 1] + crnn::ctc_final_log_likelihood(alpha + (Tb - 1) * W + 2, Sp);
+}
 
-  for (int64_t t = 0; t < Tb; ++t) {
-    const Band bt = band(t, Tb, Sp, P);
-    const T *a = alpha + t * W + 2, *be = beta + t * W;
-    const T off = static_cast<T>(acc_a[t] + acc_b[t] - ll);  // alpha * beta / p <= 1
+// grad = softmax - occupancy: each state's gamma = exp(alpha + beta - ll) is subtracted at
+// its class (the grad rows already hold the softmax).
+template <typename T>
+CRNN_CPU_INLINE void subtract_occupancy(const Sample<T> &sp, const Buffers<T> &bf, double ll,
+                                        int32_t blank) {
+  for (int64_t t = 0; t < sp.Tb; ++t) {
+    const crnn::CtcBand bt = band(t, sp.Tb, sp.Sp);
+    const T *a = bf.alpha + t * sp.W + 2, *be = bf.beta + t * sp.W;
+    const T off = static_cast<T>(bf.acc_a[t] + bf.acc_b[t] - ll);  // alpha * beta / p <= 1
 #pragma omp simd
-    for (int64_t s = bt.lo; s < bt.hi; ++s) gam[s] = crnn::exp_fast<T>(a[s] + be[s] + off);
-    T *g = grad + t * BC + b * C;
-    const int64_t hi = bt.hi < Sp ? bt.hi : Sp;
+    for (int64_t s = bt.lo; s < bt.hi; ++s) bf.gam[s] = crnn::ctc_occupancy(a[s], be[s], off);
+    T *g = sp.grad + t * sp.BC;
+    const int64_t hi = bt.hi < sp.Sp ? bt.hi : sp.Sp;
     // Blank states (even s) are summed in a register: subtracting each from g[blank] in turn
     // was a store-to-load chain through one address (11 % of the kernel).
     T blank_occ = 0;
-    for (int64_t s = bt.lo; s < hi; s += 2) blank_occ += gam[s];  // bt.lo is even
-    g[opt.blank] -= blank_occ;
-    for (int64_t s = bt.lo + 1; s < hi; s += 2) g[ext[s]] -= gam[s];
+    for (int64_t s = bt.lo; s < hi; s += 2) blank_occ += bf.gam[s];  // bt.lo is even
+    g[blank] -= blank_occ;
+    for (int64_t s = bt.lo + 1; s < hi; s += 2) g[bf.ext[s]] -= bf.gam[s];
   }
+}
+
+// Loss (and gradient) of sample b. An infeasible sample (too few frames, or every path of
+// probability 0) gets loss inf (0 with zero_infinity) and gradient 0.
+template <typename T>
+CRNN_CPU_INLINE int ctc_sample(T *loss, T *grad, const T *logits, const int32_t *label, int64_t Tb,
+                               int64_t L, int64_t Tn, int64_t B, int64_t C, int64_t b,
+                               const crnn_ctc_loss_options &opt, char *ws, const Layout &lay,
+                               int64_t *bad_frame) {
+  const int64_t Sp = 2 * L + 1, W = padded_states(L) + kLanes;
+  const Sample<T> sp{logits + b * C, grad ? grad + b * C : nullptr, label, Tb, B * C, C, Sp, W};
+  const Buffers<T> bf = buffers_of<T>(ws, lay, Tn);
+  zero_grad_rows(sp, Tb, Tn);
+  const bool feasible = Tb >= crnn::ctc_min_frames(label, L);
+  const T infeasible_loss = opt.zero_infinity ? T(0) : static_cast<T>(INFINITY);
+  for (int64_t s = 0; s < Sp; ++s) bf.ext[s] = crnn::ctc_state_class(label, s, opt.blank);
+  for (int64_t s = 0; s < W; ++s) bf.skip[s] = crnn::ctc_skip_mask<T>(label, s, Sp);
+
+  const int st = frame_log_probs(sp, bf, feasible, bad_frame);
+  if (st != CRNN_STATUS_SUCCESS) return st;
+  if (Tb == 0 || !feasible) {
+    *loss = feasible ? T(0) : infeasible_loss;
+    if (!feasible) zero_grad_rows(sp, 0, Tb);
+    return CRNN_STATUS_SUCCESS;
+  }
+  const double ll = forward_backward(sp, bf, grad != nullptr);
+  if (!(ll > -INFINITY)) {  // underflow of a feasible path: treat as infeasible
+    *loss = infeasible_loss;
+    zero_grad_rows(sp, 0, Tb);
+    return CRNN_STATUS_SUCCESS;
+  }
+  *loss = static_cast<T>(-ll);
+  if (grad) subtract_occupancy(sp, bf, ll, opt.blank);
   return CRNN_STATUS_SUCCESS;
 }
 

@@ -11,7 +11,8 @@
 
 #include <initializer_list>
 
-#include "../common/fast_math.h"
+#include "../common/lstm_layout.h"
+#include "../common/lstm_math.h"
 #include "blas.h"
 #include "cpu_common.h"
 #include "cpu_kernels.h"
@@ -46,17 +47,13 @@ Workspace workspace_of(const Dims &k) {
   return w;
 }
 
-int64_t reserve_of_layer(const Dims &k, int64_t l) {
-  return crnn::cpu::lstm_reserve_of_layer(k, l);
-}
-
 // Samples [b0, b1) only: samples are independent in the recurrence, so each (direction,
 // batch slice) runs on its own core with no synchronisation. h, c, g are full (B, .) arrays.
 template <bool kTrain>
-CRNN_HD_INLINE void recurrence(float *y, int64_t y_stride, float *h, float *c, float *gates_res,
-                               float *cell_res, const float *gx, const float *w_hh,
-                               const float *bias, float *g, const int32_t *len, bool reverse,
-                               int64_t b0, int64_t b1, const Dims &k) {
+CRNN_CPU_INLINE void recurrence(float *y, int64_t y_stride, float *h, float *c, float *gates_res,
+                                float *cell_res, const float *gx, const float *w_hh,
+                                const float *bias, float *g, const int32_t *len, bool reverse,
+                                int64_t b0, int64_t b1, const Dims &k) {
   const int64_t B = k.B, H = k.H, G = k.G;
   for (int64_t step = 0; step < k.T; ++step) {
     crnn::cpu::gemm(false, true, b1 - b0, G, H, h + b0 * H, H, w_hh, H, 0.0f, g + b0 * G, G);
@@ -70,18 +67,16 @@ CRNN_HD_INLINE void recurrence(float *y, int64_t y_stride, float *h, float *c, f
       float *cr = kTrain ? cell_res + row * H : nullptr;
 #pragma omp simd
       for (int64_t j = 0; j < H; ++j) {
-        const float i = crnn::sigmoid_fast(zx[j] + zh[j] + bias[j]);
-        const float f = crnn::sigmoid_fast(zx[H + j] + zh[H + j] + bias[H + j]);
-        const float gg = crnn::tanh_fast(zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j]);
-        const float o = crnn::sigmoid_fast(zx[3 * H + j] + zh[3 * H + j] + bias[3 * H + j]);
-        const float cn = f * cb[j] + i * gg;
-        const float hn = o * crnn::tanh_fast(cn);
-        cb[j] = cn;
-        hb[j] = hn;
-        yo[j] = hn;
+        const crnn::LstmCellForward<float> r =
+            crnn::lstm_cell_forward(zx[j] + zh[j] + bias[j], zx[H + j] + zh[H + j] + bias[H + j],
+                                    zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j],
+                                    zx[3 * H + j] + zh[3 * H + j] + bias[3 * H + j], cb[j]);
+        cb[j] = r.c;
+        hb[j] = r.h;
+        yo[j] = r.h;
         if (kTrain) {
-          gr[j] = i, gr[H + j] = f, gr[2 * H + j] = gg, gr[3 * H + j] = o;
-          cr[j] = cn;
+          gr[j] = r.i, gr[H + j] = r.f, gr[2 * H + j] = r.g, gr[3 * H + j] = r.o;
+          cr[j] = r.c;
         }
       }
     }
@@ -113,9 +108,7 @@ size_t crnn_cpu_lstm_forward_workspace_size(const crnn_lstm_desc *d) {
 size_t crnn_lstm_reserve_size(const crnn_lstm_desc *d) {
   if (!d || d->T <= 0 || d->B <= 0 || d->I <= 0 || d->H <= 0 || d->num_layers <= 0) return 0;
   const Dims k = dims_of(d);
-  size_t n = 0;
-  for (int64_t l = 0; l < k.L; ++l) n += reserve_of_layer(k, l);
-  return n;
+  return crnn::lstm_reserve_size(k.T, k.B, k.H, k.L, k.D);
 }
 
 crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float *reserve,
@@ -140,9 +133,8 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
 
   const float *in = x;
   int64_t in_size = k.I;
-  float *res = reserve;
   for (int64_t l = 0; l < k.L; ++l) {
-    float *res_out = reserve ? res + k.D * TB * (k.G + k.H) : nullptr;
+    float *res_out = reserve ? reserve + crnn::cpu::reserve_output(k, l) : nullptr;
     float *out = l == k.L - 1 ? y : reserve ? res_out : bufs[l % 2];
     for (int64_t dir = 0; dir < k.D; ++dir) {
       const int64_t idx = l * k.D + dir;
@@ -168,8 +160,8 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
         else
           memset(st + b0 * k.H, 0, nb * k.H * 4);
       }
-      float *gates_res = reserve ? res + dir * TB * (k.G + k.H) : nullptr;
-      float *cell_res = reserve ? gates_res + TB * k.G : nullptr;
+      float *gates_res = reserve ? reserve + crnn::cpu::reserve_gates(k, l, dir) : nullptr;
+      float *cell_res = reserve ? reserve + crnn::cpu::reserve_cells(k, l, dir) : nullptr;
       zero_tail(out + dir * k.H, DH, k.H, seq_length, b0, b1, k);
       if (reserve) {
         zero_tail(gates_res, k.G, k.G, seq_length, b0, b1, k);
@@ -181,7 +173,6 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
       memcpy(h_n + idx * BH + b0 * k.H, h + b0 * k.H, nb * k.H * 4);
       memcpy(c_n + idx * BH + b0 * k.H, c + b0 * k.H, nb * k.H * 4);
     });
-    if (reserve) res += reserve_of_layer(k, l);
     in = out;
     in_size = DH;
   }

@@ -1,10 +1,12 @@
-// Shared by the LSTM forward and backward (CPU): dimensions and the training-reserve layout
-// (documented in crnn/lstm.h), so both walk it the same way.
+// Shared by the LSTM forward and backward (CPU): dimensions, argument checks and the
+// zeroing of frames past each sample's length. The training-reserve layout itself is
+// common/lstm_layout.h (shared with the other backends).
 #pragma once
 
 #include <stdint.h>
 #include <string.h>
 
+#include "../common/lstm_layout.h"
 #include "crnn/lstm.h"
 
 namespace crnn {
@@ -18,10 +20,15 @@ inline LstmDims lstm_dims(const crnn_lstm_desc *d) {
   return {d->T, d->B, d->I, d->H, d->num_layers, d->bidirectional ? 2 : 1, 4 * d->H};
 }
 
-// Reserve floats of layer l: per direction gates (T, B, 4H) + cells (T, B, H), then the layer
-// output (T, B, D*H) unless l is the last layer.
-inline int64_t lstm_reserve_of_layer(const LstmDims &k, int64_t l) {
-  return k.D * k.T * k.B * (k.G + k.H) + (l < k.L - 1 ? k.T * k.B * k.D * k.H : 0);
+// Reserve regions (common/lstm_layout.h) of layer l, direction dir, for dims k.
+inline int64_t reserve_gates(const LstmDims &k, int64_t l, int64_t dir) {
+  return lstm_reserve_gates_offset(k.T, k.B, k.H, k.D, l, dir);
+}
+inline int64_t reserve_cells(const LstmDims &k, int64_t l, int64_t dir) {
+  return lstm_reserve_cells_offset(k.T, k.B, k.H, k.D, l, dir);
+}
+inline int64_t reserve_output(const LstmDims &k, int64_t l) {
+  return lstm_reserve_output_offset(k.T, k.B, k.H, k.D, l);
 }
 
 // Zeroes rows (t, b), t >= len_b, b in [b0, b1): `cols` floats at p, row stride `stride`.

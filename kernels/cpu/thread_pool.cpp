@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -63,9 +64,19 @@ int detect_threads() {
 
 class Pool {
  public:
-  explicit Pool(int workers) {
+  // A thread that cannot be started leaves a smaller pool (size() counts what started).
+  explicit Pool(int workers) noexcept {
+    try {
+      threads_.reserve(workers);
+    } catch (...) {
+      return;
+    }
     for (int w = 1; w <= workers; ++w) {
-      threads_.emplace_back([this, w] { loop(w); });
+      try {
+        threads_.emplace_back([this, w] { loop(w); });
+      } catch (...) {
+        break;
+      }
       if (g_load_mask.ok)  // not the creating thread's mask, which may have been pinned since
         pthread_setaffinity_np(threads_.back().native_handle(), sizeof(cpu_set_t),
                                &g_load_mask.set);
@@ -74,7 +85,7 @@ class Pool {
   // Never destroyed: a leaked singleton cannot race with static destruction at exit.
   int size() const { return static_cast<int>(threads_.size()) + 1; }
 
-  void run(int nt, int64_t n, bool dynamic, const std::function<void(int64_t, int)> &fn) {
+  void run(int nt, int64_t n, bool dynamic, const TaskRef &fn) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
     if (!busy.owns_lock()) {  // concurrent or nested call: run it here
       for (int64_t i = 0; i < n; ++i) fn(i, 0);
@@ -142,7 +153,7 @@ class Pool {
   std::atomic<uint64_t> gen_{0};
   std::atomic<int64_t> next_{0};
   std::atomic<int> pending_{0};
-  const std::function<void(int64_t, int)> *fn_ = nullptr;
+  const TaskRef *fn_ = nullptr;
   int64_t n_ = 0;
   int nt_ = 1;
   bool dynamic_ = false;
@@ -155,9 +166,10 @@ void forget_pool_in_child() {
   g_pool.store(nullptr);
 }  // its threads did not survive fork()
 
-Pool &pool() {
+// The pool, created on first use; nullptr when it cannot be (out of memory).
+Pool *pool() {
   Pool *p = g_pool.load(std::memory_order_acquire);
-  if (p) return *p;
+  if (p) return p;
   std::lock_guard<std::mutex> lock(g_pool_mutex);
   p = g_pool.load(std::memory_order_relaxed);
   if (!p) {
@@ -165,10 +177,10 @@ Pool &pool() {
       return pthread_atfork(nullptr, nullptr, forget_pool_in_child) == 0;
     }();
     (void)registered;
-    p = new Pool(max_threads() - 1);
+    p = new (std::nothrow) Pool(max_threads() - 1);
     g_pool.store(p, std::memory_order_release);
   }
-  return *p;
+  return p;
 }
 
 }  // namespace
@@ -178,15 +190,15 @@ int max_threads() {
   return n;
 }
 
-void parallel_for(int nt, int64_t n, bool dynamic, const std::function<void(int64_t, int)> &fn) {
+void parallel_for(int nt, int64_t n, bool dynamic, TaskRef fn) noexcept {
   if (n <= 0) return;
   if (nt > n) nt = static_cast<int>(n);
-  if (nt <= 1 || max_threads() <= 1) {
+  Pool *p = nt <= 1 || max_threads() <= 1 ? nullptr : pool();
+  if (!p || p->size() <= 1) {
     for (int64_t i = 0; i < n; ++i) fn(i, 0);
     return;
   }
-  Pool &p = pool();
-  p.run(nt < p.size() ? nt : p.size(), n, dynamic, fn);
+  p->run(nt < p->size() ? nt : p->size(), n, dynamic, fn);
 }
 
 }  // namespace cpu

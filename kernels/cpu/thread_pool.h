@@ -14,10 +14,24 @@
 
 #include <stdint.h>
 
-#include <functional>
-
 namespace crnn {
 namespace cpu {
+
+// A non-owning reference to a callable fn(int64_t i, int thread), valid while the callable
+// lives (a lambda passed to parallel_for lives until the call returns). Unlike std::function
+// it never allocates, so a kernel entry point that runs a parallel_for cannot fail or throw.
+class TaskRef {
+ public:
+  template <typename F>
+  TaskRef(const F &f) noexcept  // NOLINT: implicit, so call sites pass lambdas directly
+      : obj_(&f),
+        call_([](const void *o, int64_t i, int t) { (*static_cast<const F *>(o))(i, t); }) {}
+  void operator()(int64_t i, int t) const { call_(obj_, i, t); }
+
+ private:
+  const void *obj_;
+  void (*call_)(const void *, int64_t, int);
+};
 
 // Threads the kernels use by default (>= 1).
 int max_threads();
@@ -26,7 +40,8 @@ int max_threads();
 // thread 0 and `thread` < nt the slot to index per-thread scratch with. Static schedule: thread
 // t runs the contiguous block [n*t/nt, n*(t+1)/nt) (so with n == nt every task gets its own
 // thread); dynamic: tasks go out in order to whichever thread is free. fn must not throw.
-void parallel_for(int nt, int64_t n, bool dynamic, const std::function<void(int64_t, int)> &fn);
+// Allocates nothing per call; if the pool cannot be created (first call), runs serially.
+void parallel_for(int nt, int64_t n, bool dynamic, TaskRef fn) noexcept;
 
 }  // namespace cpu
 }  // namespace crnn
