@@ -30,6 +30,15 @@ void set_last_error(const std::string &msg) {
   fflush(stderr);
 }
 
+void record_error(const char *entry, const char *msg) noexcept {
+  try {
+    set_last_error(std::string("crnn_fast aot ") + entry + ": " + msg);
+  } catch (...) {
+    fprintf(stderr, "crnn_fast aot %s: %s\n", entry, msg);
+    fflush(stderr);
+  }
+}
+
 std::string last_error() {
   std::lock_guard<std::mutex> lock(g_error_mutex);
   return g_last_error;
@@ -54,7 +63,7 @@ void *scratch(size_t bytes) {
   return t_scratch.data();
 }
 
-void trim_scratch() {
+void trim_scratch() noexcept {
   if (t_scratch.capacity() > kScratchCacheBytes) std::vector<char>().swap(t_scratch);
 }
 

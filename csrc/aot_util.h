@@ -35,7 +35,7 @@ std::string last_error();
 // Bytes of per-thread scratch, reused across calls (the kernels never allocate); kept after
 // the call only up to 64 MB (guarded() calls trim_scratch()).
 void *scratch(size_t bytes);
-void trim_scratch();
+void trim_scratch() noexcept;
 // int32 scratch of n elements, separate from `scratch`.
 int32_t *int_scratch(size_t n);
 
@@ -66,18 +66,26 @@ struct Args {
   void expect_dims(int i, const char *name, std::initializer_list<int64_t> dims) const;
 };
 
-// Runs `body` and maps failures to a return code (0 = success) and the last-error message.
+// Stores "crnn_fast aot <entry>: <msg>" as the last error and prints it; never throws (when
+// the message cannot be stored, it is still printed).
+void record_error(const char *entry, const char *msg) noexcept;
+
+// Runs `body` and maps failures to a return code (0 = success) and the last-error message;
+// nothing escapes the extern "C" entry.
 template <typename F>
-int guarded(const char *entry, F &&body) {
+int guarded(const char *entry, F &&body) noexcept {
   int rc = 0;
   try {
     body();
   } catch (const Error &e) {
-    set_last_error(std::string("crnn_fast aot ") + entry + ": " + e.msg);
     rc = static_cast<int>(e.code);
+    record_error(entry, e.msg.c_str());
   } catch (const std::exception &e) {
-    set_last_error(std::string("crnn_fast aot ") + entry + ": " + e.what());
     rc = static_cast<int>(CRNN_STATUS_EXECUTION_FAILED);
+    record_error(entry, e.what());
+  } catch (...) {
+    rc = static_cast<int>(CRNN_STATUS_EXECUTION_FAILED);
+    record_error(entry, "unknown exception");
   }
   trim_scratch();
   return rc;

@@ -14,7 +14,8 @@
 //   reserve  (training only, crnn_lstm_reserve_size floats; NULL = inference) what the
 //            backward consumes, per layer l: per direction d the activated gates
 //            (T, B, 4H) [i f g o] and the cell states (T, B, H); then, for l < L-1, the
-//            layer's output (T, B, D*H) (the next layer's input)
+//            layer's output (T, B, D*H) (the next layer's input); the offsets are
+//            kernels/common/lstm_layout.h, the same on every backend
 // CPU: the input projection of all T frames is one GEMM per direction (OpenBLAS, all cores);
 // the recurrence runs both directions concurrently, each step a (B, H) x (H, 4H) GEMM fused
 // with bias, gate nonlinearities and the cell update (kernels/common/lstm_math.h).
