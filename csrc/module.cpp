@@ -51,7 +51,8 @@ py::dict build_info() {
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
-  m.doc() = "crnn_fast compiled kernels: bindings over the kernel library's C API (kernels/include/crnn)";
+  m.doc() =
+      "crnn_fast compiled kernels: bindings over the kernel library's C API (kernels/include/crnn)";
   m.def("build_info", &build_info, "What this extension was compiled with and dispatches to.");
   crnn::bind::bind_ctc_loss(m);
   crnn::bind::bind_ctc_greedy(m);
