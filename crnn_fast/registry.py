@@ -7,7 +7,10 @@ Backends (``known()``):
 - ``numpy``: the float64 NumPy reference; MindSpore ops as ``pyfunc`` Custom ops.
 - ``stock``: the MindSpore layers run MindSpore's own ops (A/B runs); the NumPy-level API and
   the decoders (no stock equivalent) use ``cpu`` when it is usable, else ``numpy``.
-- ``cuda``, ``cuda-emu``, ``ascend-emu``: registered, not usable yet (no kernels registered).
+- ``cuda-emu``: the CUDA kernels' unchanged source run on the CPU by the SIMT executor
+  (``kernels/simt/``, a test harness, not a GPU): NumPy-level ops it has kernels for so far
+  (``ctc_loss``, ``ctc_greedy_decode``; the others are in progress, see :func:`implements`).
+- ``cuda``, ``ascend-emu``: registered, not usable yet (no kernels registered).
 
 A new backend is one :func:`register_backend` call plus one :func:`register` per op it
 implements (in its own module); the public functions, the MindSpore layers and the test tables
@@ -184,6 +187,15 @@ def impl(op: str, backend: str | None = None) -> Callable:
     return fn
 
 
+def implements(name: str, op: str) -> bool:
+    """Whether backend ``name`` (following ``kernels_from``) has an implementation of ``op``."""
+    try:
+        impl(op, name)
+    except (ValueError, ImportError):
+        return False
+    return True
+
+
 def numpy_api_backends() -> list[str]:
     """The usable backends with NumPy-level kernels of their own (what the test tables run)."""
     return [n for n, b in _BACKENDS.items() if b.impls and usable(n)]
@@ -267,7 +279,7 @@ register_backend("cpu", has_compiled_module, _cpu_why, ms_ops="aot")
 register_backend("numpy", lambda: True, ms_ops="pyfunc")
 register_backend("stock", lambda: True, ms_ops="stock", kernels_from=("cpu", "numpy"))
 register_backend("cuda", lambda: bool(_build_info().get("cuda_compiled", False)))
-register_backend("cuda-emu", lambda: False)
+register_backend("cuda-emu", lambda: bool(_build_info().get("cuda_emu_compiled", False)))
 register_backend("ascend-emu", lambda: False)
 
 _INITIAL = _choose()
@@ -287,14 +299,15 @@ def report() -> dict[str, dict[str, bool]]:
 
 
 def backends() -> dict:
-    """What was compiled and what is in use: ``{"active", "numpy", "cpu", "cuda", "ascend",
-    "build" (compiled) | "import_error" (not), "registry"}``; ``registry`` is
+    """What was compiled and what is in use: ``{"active", "numpy", "cpu", "cuda", "cuda_emu",
+    "ascend", "build" (compiled) | "import_error" (not), "registry"}``; ``registry`` is
     :func:`report` (each backend's compiled / usable / active)."""
     info: dict = {"active": active(), "numpy": True, "cpu": _backend._C is not None}
     if _backend._C is not None:
         build = _build_info()
         info["cuda"] = bool(build.pop("cuda_compiled"))
         info["ascend"] = bool(build.pop("ascend_compiled", False))
+        info["cuda_emu"] = bool(build.pop("cuda_emu_compiled", False))
         build["blas"] = _backend.scipy_openblas32.get_openblas_config().strip()
         info["build"] = build
     else:

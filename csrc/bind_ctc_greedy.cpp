@@ -7,9 +7,11 @@ namespace bind {
 namespace {
 
 py::tuple ctc_greedy_decode(py::handle scores_obj, py::handle in_len_obj, py::handle blank_arg,
-                            py::handle input_kind, py::handle batch_first, py::handle num_threads) {
+                            py::handle input_kind, py::handle batch_first, py::handle num_threads,
+                            py::handle device) {
   DecodeInputs d;
   parse_decode_inputs(d, scores_obj, in_len_obj, blank_arg, input_kind, batch_first, num_threads);
+  d.opt.device = device_arg(device);
   const int64_t T_ = d.T, B = d.B, C = d.C;
   auto ids = new_array<int32_t>({B, T_}, "ids"), lengths = new_array<int32_t>({B}, "lengths");
   auto frames = new_array<int32_t>({B, T_}, "frames");
@@ -23,6 +25,7 @@ py::tuple ctc_greedy_decode(py::handle scores_obj, py::handle in_len_obj, py::ha
     st = crnn_ctc_greedy_f32(ids.mutable_data(), lengths.mutable_data(), probs.mutable_data(),
                              frames.mutable_data(), d.scores.data(), d.lens, T_, B, C, ws, ws_bytes,
                              &d.opt);
+    st = with_device_errors(st, ws, d.opt.device, &d.err, &d.err_frame);
   }
   raise_decode_status(st, d);
   return py::make_tuple(ids, lengths, probs, frames);
@@ -31,11 +34,12 @@ py::tuple ctc_greedy_decode(py::handle scores_obj, py::handle in_len_obj, py::ha
 }  // namespace
 
 void bind_ctc_greedy(py::module_ &m) {
-  m.def("ctc_greedy_decode", &ctc_greedy_decode, py::arg("scores"),
-        py::arg("input_lengths") = py::none(), py::arg("blank") = -1,
-        py::arg("input_kind") = "logits", py::arg("batch_first") = false,
-        py::arg("num_threads") = 0,
-        R"doc(CTC greedy decoding (CPU): argmax per frame, merge repeats, drop blank.
+  m.def(
+      "ctc_greedy_decode", &ctc_greedy_decode, py::arg("scores"),
+      py::arg("input_lengths") = py::none(), py::arg("blank") = -1,
+      py::arg("input_kind") = "logits", py::arg("batch_first") = false, py::arg("num_threads") = 0,
+      py::kw_only(), py::arg("device") = "cpu",
+      R"doc(CTC greedy decoding (CPU, or device='cuda-emu'): argmax per frame, merge repeats, drop blank.
 
 scores (T, B, C) float32 (or (B, T, C) with batch_first), input_kind 'logits'|'probs'|
 'log_probs' (-inf logits / log-probs are probability 0; NaN, +inf, a frame that is -inf for

@@ -40,7 +40,7 @@ template <typename T>
 py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handle in_len_obj,
                          py::handle lab_len_obj, py::handle blank_arg, bool zero_infinity,
                          bool compute_grad, int num_threads, py::handle loss_out,
-                         py::handle grad_out) {
+                         py::handle grad_out, int32_t device) {
   check_outputs_disjoint(loss_out, grad_out,
                          {{logits_obj, "logits"},
                           {labels_obj, "labels"},
@@ -63,7 +63,9 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
   // broadcast or a slice) is copied only up to it.
   int64_t L_max = 0;
   for (int64_t b = 0; b < B; ++b) L_max = std::max<int64_t>(L_max, lab_len.data()[b]);
-  if (!(labels_in.flags() & py::array::c_style) && L_max < labels_in.shape(1))
+  // (a device call sizes its scratch by S, so it always gets the labels cut to L_max)
+  if ((device != CRNN_DEVICE_CPU || !(labels_in.flags() & py::array::c_style)) &&
+      L_max < labels_in.shape(1))
     labels_in = labels_in[py::make_tuple(py::slice(0, B, 1), py::slice(0, L_max, 1))];
   auto labels = contiguous<int32_t>(labels_in, "labels");
   const int64_t S = labels.shape(1);
@@ -80,6 +82,7 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
   opt.num_threads = num_threads;
   opt.error_index = &err;
   opt.error_frame = &err_frame;
+  opt.device = device;
   crnn_status_t st;
   {
     const size_t ws_bytes = crnn_ctc_loss_workspace_size(T_, B, C, L_max, sizeof(T), &opt);
@@ -93,6 +96,7 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
     else
       st = crnn_ctc_loss_f64(loss.mutable_data(), g, logits.data(), lab, in_len.data(),
                              lab_len.data(), T_, B, C, S, ws, ws_bytes, &opt);
+    st = with_device_errors(st, ws, device, &err, &err_frame);
   }
   raise_status(st, err, "logits", err_frame);
   if (grad) return py::make_tuple(loss, *grad);
@@ -102,16 +106,18 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
 py::tuple ctc_loss(py::handle logits, py::handle labels, py::handle input_lengths,
                    py::handle label_lengths, py::handle blank, py::handle zero_infinity_obj,
                    py::handle compute_grad_obj, py::handle num_threads_obj, py::handle loss_out,
-                   py::handle grad_out) {
+                   py::handle grad_out, py::handle device_obj) {
+  const int32_t device = device_arg(device_obj);
   const bool zero_infinity = bool_arg(zero_infinity_obj, "zero_infinity");
   const bool compute_grad = bool_arg(compute_grad_obj, "compute_grad");
   const int num_threads = num_threads_arg(num_threads_obj);
   if (py::isinstance<py::array>(logits) &&
       py::reinterpret_borrow<py::array>(logits).dtype().equal(py::dtype::of<double>()))
     return ctc_loss_typed<double>(logits, labels, input_lengths, label_lengths, blank,
-                                  zero_infinity, compute_grad, num_threads, loss_out, grad_out);
+                                  zero_infinity, compute_grad, num_threads, loss_out, grad_out,
+                                  device);
   return ctc_loss_typed<float>(logits, labels, input_lengths, label_lengths, blank, zero_infinity,
-                               compute_grad, num_threads, loss_out, grad_out);
+                               compute_grad, num_threads, loss_out, grad_out, device);
 }
 
 }  // namespace
@@ -120,8 +126,9 @@ void bind_ctc_loss(py::module_ &m) {
   m.def("ctc_loss", &ctc_loss, py::arg("logits"), py::arg("labels"), py::arg("input_lengths"),
         py::arg("label_lengths"), py::arg("blank") = -1, py::arg("zero_infinity") = false,
         py::arg("compute_grad") = true, py::arg("num_threads") = 0,
-        py::arg("loss_out") = py::none(), py::arg("grad_out") = py::none(),
-        R"doc(Fused CTC loss + gradient w.r.t. the raw logits (CPU).
+        py::arg("loss_out") = py::none(), py::arg("grad_out") = py::none(), py::kw_only(),
+        py::arg("device") = "cpu",
+        R"doc(Fused CTC loss + gradient w.r.t. the raw logits (CPU, or device='cuda-emu').
 
 logits (T, B, C) float32|float64, labels (B, S) int32 padded, input_lengths (B,) int32,
 label_lengths (B,) int32; blank=-1 means C-1. Returns (loss (B,), grad (T, B, C) or None)

@@ -105,6 +105,27 @@ inline void raise_status(crnn_status_t st, int32_t index, const char *subject, i
                            where);
 }
 
+// The device a binding runs its kernel on: "cpu" or "cuda-emu" (the CUDA kernels' source on
+// the SIMT executor, a CPU test harness; host memory).
+inline int32_t device_arg(py::handle obj) {
+  const std::string s = str_arg(obj, "device");
+  if (s == "cpu") return CRNN_DEVICE_CPU;
+  if (s == "cuda-emu") {
+    if (!crnn_device_compiled(CRNN_DEVICE_CUDA_EMU))
+      throw py::value_error("device 'cuda-emu' is not compiled into crnn_fast._C");
+    return CRNN_DEVICE_CUDA_EMU;
+  }
+  throw py::value_error("device must be 'cpu' or 'cuda-emu', got '" + s + "'");
+}
+
+// A call's status including, on a device, the value errors its kernels recorded in the
+// workspace (crnn_device_error_read).
+inline crnn_status_t with_device_errors(crnn_status_t st, const void *ws, int32_t device,
+                                        int32_t *err, int32_t *err_frame) {
+  if (device == CRNN_DEVICE_CPU || st != CRNN_STATUS_SUCCESS) return st;
+  return crnn_device_error_read(ws, device, nullptr, err, err_frame);
+}
+
 // Lengths (B,) in [0, hi]: raises naming `name` and the first bad index.
 inline void check_lengths(const int32_t *v, int64_t B, int64_t hi, const char *name,
                           const char *hi_name) {
@@ -120,6 +141,7 @@ struct DecodeInputs {
   const int32_t *lens = nullptr;  // NULL: every sample has T frames
   int64_t T = 0, B = 0, C = 0;
   int32_t err = -1, err_frame = -1;
+  int32_t device = CRNN_DEVICE_CPU;
   crnn_ctc_decode_options opt{};
 };
 

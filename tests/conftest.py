@@ -1,5 +1,5 @@
 """Shared fixtures: run a test on every backend the registry lists for the NumPy-level API
-(compiled CPU kernels and the NumPy fallback today)."""
+(compiled CPU kernels, the NumPy fallback, and cuda-emu for the ops it has)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,28 @@ from crnn_fast import registry
 TESTED_BACKENDS = [n for n in registry.known() if n == "cpu" or n in registry.numpy_api_backends()]
 
 
-@pytest.fixture(params=TESTED_BACKENDS)
+def pytest_generate_tests(metafunc):
+    """Runs a test taking ``backend`` on every tested backend that implements the ops its
+    module lists in ``BACKEND_OPS`` (a backend still growing, e.g. cuda-emu, joins the tables of
+    the ops it has); a module without the list runs on the backends that implement every op."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else names
+        if "backend" in names:
+            return  # the test parametrizes `backend` itself (an image backend, a model pair)
+    ops = getattr(metafunc.module, "BACKEND_OPS", None)
+    all_ops = {op for n in registry.known() for op in registry._get(n).impls}
+    names = [
+        n
+        for n in TESTED_BACKENDS
+        if n == "cpu" or all(registry.implements(n, op) for op in (ops or all_ops))
+    ]
+    metafunc.parametrize("backend", names, indirect=True)
+
+
+@pytest.fixture
 def backend(request):
     """Makes one backend the active one (``registry.backend_scope``) for the test."""
     if request.param == "cpu" and not registry.has_compiled_module():

@@ -10,6 +10,9 @@ import crnn_fast
 from crnn_fast.reference import ctc_greedy_decode as ref_greedy
 from crnn_fast.reference import log_softmax
 
+# the backend fixture runs these tests on every backend implementing:
+BACKEND_OPS = ("ctc_greedy_decode",)
+
 
 def scores_of(kind, logits):
     if kind == "logits":

@@ -16,6 +16,9 @@ from helpers import assert_close, max_err, random_labels
 import crnn_fast
 from crnn_fast.reference import ctc_loss as ref_ctc_loss
 
+# the backend fixture runs these tests on every backend implementing:
+BACKEND_OPS = ("ctc_loss",)
+
 TOL = {np.float64: (1e-9, 1e-9, 1e-9), np.float32: (2e-6, 2e-6, 1e-6)}  # loss atol, rtol, grad
 
 

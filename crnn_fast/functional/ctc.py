@@ -70,12 +70,18 @@ def ctc_loss(
 
 
 @registry.register("cpu", "ctc_loss")
-def _ctc_loss_cpu(logits, labels, input_lengths, label_lengths, blank, *rest):
+def _ctc_loss_cpu(logits, labels, input_lengths, label_lengths, blank, *rest, device="cpu"):
     """ctc_loss on the compiled kernel (the binding checks the rest)."""
     b = -1 if blank is None else blank
     return registry.compiled_module().ctc_loss(
-        logits, labels, input_lengths, label_lengths, b, *rest
+        logits, labels, input_lengths, label_lengths, b, *rest, device=device
     )
+
+
+@registry.register("cuda-emu", "ctc_loss")
+def _ctc_loss_cuda_emu(*args):
+    """ctc_loss on the CUDA kernels' source run by the SIMT executor (a CPU test harness)."""
+    return _ctc_loss_cpu(*args, device="cuda-emu")
 
 
 @registry.register("numpy", "ctc_loss")
@@ -174,12 +180,18 @@ def _int32_lengths(input_lengths):
 
 
 @registry.register("cpu", "ctc_greedy_decode")
-def _greedy_cpu(scores, input_lengths, blank, *rest):
+def _greedy_cpu(scores, input_lengths, blank, *rest, device="cpu"):
     """Greedy decoding on the compiled kernel."""
     b = -1 if blank is None else blank
     return registry.compiled_module().ctc_greedy_decode(
-        scores, _int32_lengths(input_lengths), b, *rest
+        scores, _int32_lengths(input_lengths), b, *rest, device=device
     )
+
+
+@registry.register("cuda-emu", "ctc_greedy_decode")
+def _greedy_cuda_emu(*args):
+    """Greedy decoding on the CUDA kernel's source run by the SIMT executor (a test harness)."""
+    return _greedy_cpu(*args, device="cuda-emu")
 
 
 @registry.register("numpy", "ctc_greedy_decode")

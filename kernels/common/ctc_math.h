@@ -120,6 +120,13 @@ CRNN_HD_INLINE int ctc_row_kind(bool nan_or_pos_inf, bool some_above_neg_inf) {
                               : CTC_ROW_ALL_NEG_INF;
 }
 
+// Kind of a row from three scan results (a backend that does not know beforehand that the row
+// holds a non-finite value): also whether a -inf was seen.
+CRNN_HD_INLINE int ctc_row_kind(bool nan_or_pos_inf, bool some_above_neg_inf, bool some_neg_inf) {
+  return !nan_or_pos_inf && !some_neg_inf ? CTC_ROW_FINITE
+                                          : ctc_row_kind(nan_or_pos_inf, some_above_neg_inf);
+}
+
 // Status of a row of kind `row` whose scores are given as `input_kind` (crnn_ctc_input_kind):
 // -inf is probability 0 for logits and log-probs (a row of only -inf is NEG_INF_FRAME), a
 // negative value (INVALID_VALUE) for probabilities; NaN and +inf are NONFINITE_INPUT.

@@ -1,6 +1,9 @@
 // The public C API (kernels/include/crnn/): each entry point of entry_points.h routes its call
 // to the backend its options' `device` names (route.h). A backend adds one `case` line below.
 #include "../cpu/cpu_kernels.h"
+#if CRNN_HAVE_CUDA || CRNN_HAVE_CUDA_EMU
+#include "../cuda/cuda_kernels.h"
+#endif
 #include "entry_points.h"
 #include "route.h"
 
@@ -28,6 +31,11 @@ crnn_status_t not_taken(crnn_status_t *, Route r, const Options *o) {
 #else
 #define CRNN_CASE_CUDA(name, args)
 #endif
+#if CRNN_HAVE_CUDA_EMU
+#define CRNN_CASE_CUDA_EMU(name, args) case Route::cuda_emu: return crnn_cuda_emu_##name args;
+#else
+#define CRNN_CASE_CUDA_EMU(name, args)
+#endif
 
 #define CRNN_DISPATCH(ret, name, options, params, args)                  \
   extern "C" ret crnn_##name params {                                    \
@@ -35,6 +43,7 @@ crnn_status_t not_taken(crnn_status_t *, Route r, const Options *o) {
     switch (r) {                                                         \
       case Route::cpu: return crnn_cpu_##name args;                      \
       CRNN_CASE_CUDA(name, args)                                         \
+      CRNN_CASE_CUDA_EMU(name, args)                                     \
       default: return not_taken(static_cast<ret *>(nullptr), r, options); \
     }                                                                    \
   }
