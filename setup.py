@@ -1,6 +1,7 @@
 """Build crnn_fast._C with CMake (pybind11). Environment knobs:
 
-CRNN_FAST_CUDA=AUTO|ON|OFF   compile the CUDA kernels when nvcc is found (default AUTO)
+CRNN_FAST_CUDA=AUTO|ON|OFF   compile the CUDA kernels when nvcc and cuBLAS are found (default AUTO)
+CRNN_CUBLAS_DIR=/path         a cuBLAS root (include/, lib/) outside the CUDA toolkit
 CRNN_FAST_BUILD_TYPE=Release  CMake build type
 CMAKE_ARGS="..."              extra CMake arguments
 """
@@ -44,6 +45,8 @@ class CMakeBuild(build_ext):
             args.append("-GNinja")
         except ImportError:
             pass
+        if os.environ.get("CRNN_CUBLAS_DIR"):
+            args.append(f"-DCRNN_CUBLAS_DIR={os.environ['CRNN_CUBLAS_DIR']}")
         args += shlex.split(os.environ.get("CMAKE_ARGS", ""))
         src = Path(__file__).parent.resolve()
         subprocess.run(["cmake", "-S", str(src), "-B", str(build_dir), *args], check=True)

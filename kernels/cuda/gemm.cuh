@@ -37,7 +37,7 @@ inline cudaError_t gemm(cudaStream_t stream, bool ta, bool tb, int64_t m, int64_
   static thread_local cublasHandle_t handle = nullptr;
   if (!handle && cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS) {
     handle = nullptr;
-    return cudaErrorNotInitialized;
+    return cudaErrorInitializationError;
   }
   if (cublasSetStream(handle, stream) != CUBLAS_STATUS_SUCCESS) return cudaErrorUnknown;
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.

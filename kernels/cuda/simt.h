@@ -192,7 +192,9 @@ cudaError_t launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_by
   std::fprintf(stderr, "crnn_fast SIMT executor: %s\n", err.c_str());
   return cudaErrorLaunchFailure;
 #else
-  kernel<<<grid, block, shared_bytes, stream> > >(args...);
+  // clang-format off
+  kernel<<<grid, block, shared_bytes, stream>>>(args...);
+  // clang-format on
   return cudaGetLastError();
 #endif
 }
