@@ -9,7 +9,8 @@ Backends (``known()``):
   the decoders (no stock equivalent) use ``cpu`` when it is usable, else ``numpy``.
 - ``cuda-emu``: the CUDA kernels' unchanged source run on the CPU by the SIMT executor
   (``kernels/simt/``, a test harness, not a GPU): NumPy-level ops it has kernels for so far
-  (``ctc_loss``, ``ctc_greedy_decode``; the others are in progress, see :func:`implements`).
+  (``ctc_loss``, ``ctc_greedy_decode``, ``lstm_forward``, ``lstm_backward``; the others are in
+  progress, see :func:`implements`).
 - ``cuda``, ``ascend-emu``: registered, not usable yet (no kernels registered).
 
 A new backend is one :func:`register_backend` call plus one :func:`register` per op it
@@ -69,6 +70,7 @@ class Backend:
     ms_ops: str | None = None
     kernels_from: tuple[str, ...] = ()
     impls: dict[str, Callable] = field(default_factory=dict)
+    aot_suffix: str = ""
 
 
 _BACKENDS: dict[str, Backend] = {}
@@ -80,13 +82,15 @@ def register_backend(
     why_not: Callable[[], str] = lambda: "",
     ms_ops: str | None = None,
     kernels_from: tuple[str, ...] = (),
+    aot_suffix: str = "",
 ) -> Backend:
-    """Adds a backend (see :class:`Backend`); its ops follow with :func:`register`."""
+    """Adds a backend (see :class:`Backend`); its ops follow with :func:`register`.
+    ``aot_suffix``: an ``aot`` backend's entry points are ``crnn_aot_<op><aot_suffix>``."""
     if name in _BACKENDS:
         raise ValueError(f"backend {name!r} is already registered")
     if ms_ops is not None and ms_ops not in MS_OPS:
         raise ValueError(f"ms_ops must be one of {MS_OPS} or None, got {ms_ops!r}")
-    b = Backend(name, compiled, why_not, ms_ops, tuple(kernels_from))
+    b = Backend(name, compiled, why_not, ms_ops, tuple(kernels_from), aot_suffix=aot_suffix)
     _BACKENDS[name] = b
     return b
 
@@ -207,6 +211,11 @@ def ms_ops(name: str | None = None) -> str | None:
     return _get(active() if name is None else name).ms_ops
 
 
+def aot_suffix(name: str | None = None) -> str:
+    """The suffix of backend ``name``'s aot entry points (``crnn_aot_<op><suffix>``)."""
+    return _get(active() if name is None else name).aot_suffix
+
+
 def is_stock(name: str | None = None) -> bool:
     """Whether backend ``name`` (the active one when None) runs MindSpore's own layers."""
     return ms_ops(name) == "stock"
@@ -279,7 +288,12 @@ register_backend("cpu", has_compiled_module, _cpu_why, ms_ops="aot")
 register_backend("numpy", lambda: True, ms_ops="pyfunc")
 register_backend("stock", lambda: True, ms_ops="stock", kernels_from=("cpu", "numpy"))
 register_backend("cuda", lambda: bool(_build_info().get("cuda_compiled", False)))
-register_backend("cuda-emu", lambda: bool(_build_info().get("cuda_emu_compiled", False)))
+register_backend(
+    "cuda-emu",
+    lambda: bool(_build_info().get("cuda_emu_compiled", False)),
+    ms_ops="aot",
+    aot_suffix="_cuda_emu",
+)
 register_backend("ascend-emu", lambda: False)
 
 _INITIAL = _choose()

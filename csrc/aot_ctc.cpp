@@ -25,11 +25,13 @@
 #include "crnn/ctc_decode.h"
 #include "crnn/ctc_loss.h"
 
-CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int64_t **shapes,
-                                      const char **dtypes, void *stream, void *) {
+namespace {
+
+int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_t **shapes,
+                   const char **dtypes, void *stream) {
   using namespace crnn::aot;
   return guarded("ctc_loss", [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes, stream};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
     require(a.n == 7, "expected 7 tensors (5 inputs, 2 outputs), got " + std::to_string(a.n));
     a.expect(0, "logits", "float32", 3, "(T, B, C)");
     a.expect(1, "labels", "int32", 2, "(B, S)");
@@ -74,22 +76,27 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_loss(int nparam, void **params, int *ndims, int
     opt.error_index = &err;
     opt.error_frame = &err_frame;
     a.place(opt);
-    int64_t L_max = 0;  // the scratch is sized by the longest label, not the padded width S
+    // The CPU's scratch is sized by the longest label, not the padded width S; a device
+    // kernel's by S (it cannot read the lengths from the host).
+    int64_t L_max = 0;
     for (int64_t b = 0; b < B; ++b) L_max = lab_len[b] > L_max ? lab_len[b] : L_max;
-    const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, L_max, sizeof(float), &opt);
+    const int64_t S_ws = device == CRNN_DEVICE_CPU ? L_max : S;
+    const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, S_ws, sizeof(float), &opt);
+    void *wsp = scratch(ws);
     const crnn_status_t st =
-        crnn_ctc_loss_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(0), labels, in_len,
-                          lab_len, T, B, C, S, scratch(ws), ws, &opt);
+        a.with_device_errors(crnn_ctc_loss_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(0),
+                                               labels, in_len, lab_len, T, B, C, S, wsp, ws, &opt),
+                             wsp, &err, &err_frame);
     const bool value_error = st == CRNN_STATUS_NONFINITE_INPUT || st == CRNN_STATUS_NEG_INF_FRAME;
     check_status(st, err, value_error ? "logits" : "CTC loss", err_frame);
   });
 }
 
-CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, int64_t **shapes,
-                                        const char **dtypes, void *stream, void *) {
+int ctc_greedy_entry(int32_t device, int nparam, void **params, int *ndims, int64_t **shapes,
+                     const char **dtypes, void *stream) {
   using namespace crnn::aot;
   return guarded("ctc_greedy", [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes, stream};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
     require(a.n == 6, "expected 6 tensors (3 inputs, 3 outputs), got " + std::to_string(a.n));
     a.expect(2, "config", "int32", 1, "(4,)");
     a.expect_dims(2, "config", {4});
@@ -127,10 +134,11 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, i
     // frames (B, T) int32 is not returned: it lives after the kernel's scratch.
     const size_t frames_off = (ws + 63) / 64 * 64;
     char *buf = static_cast<char *>(scratch(frames_off + sizeof(int32_t) * B * T));
-    const crnn_status_t st =
+    const crnn_status_t st = a.with_device_errors(
         crnn_ctc_greedy_f32(a.ptr<int32_t>(3), a.ptr<int32_t>(4), a.ptr<float>(5),
                             reinterpret_cast<int32_t *>(buf + frames_off), a.ptr<float>(0), in_len,
-                            T, B, C, buf, ws, &opt);
+                            T, B, C, buf, ws, &opt),
+        buf, &err, &err_frame);
     // lengths and options were checked above: INVALID_VALUE with probs is a negative value
     if (st == CRNN_STATUS_INVALID_VALUE && opt.input_kind == CRNN_CTC_PROBS && err >= 0)
       fail(st, "scores has negative values with input_kind='probs' (batch index " +
@@ -139,3 +147,8 @@ CRNN_AOT_EXPORT int crnn_aot_ctc_greedy(int nparam, void **params, int *ndims, i
     check_status(st, err, value_error ? "scores" : "CTC greedy decode", err_frame);
   });
 }
+
+}  // namespace
+
+CRNN_AOT_ENTRY(ctc_loss, ctc_loss_entry)
+CRNN_AOT_ENTRY(ctc_greedy, ctc_greedy_entry)

@@ -96,10 +96,10 @@ void expect_output(const Args &a, int i, const char *name, std::initializer_list
   a.expect_dims(i, name, dims);
 }
 
-int forward(const char *entry, int nparam, void **params, int *ndims, int64_t **shapes,
-            const char **dtypes, void *stream, bool training) {
+int forward(const char *entry, int32_t device, int nparam, void **params, int *ndims,
+            int64_t **shapes, const char **dtypes, void *stream, bool training) {
   return guarded(entry, [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes, stream};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
     const LstmCall c = parse(a, training ? 10 : 9, true);
     const crnn_lstm_desc &d = c.desc;
     const int o = 6;
@@ -113,13 +113,28 @@ int forward(const char *entry, int nparam, void **params, int *ndims, int64_t **
     }
     const size_t ws = crnn_lstm_forward_workspace_size(&d);
     const crnn_lstm_weights_f32 w = c.weights();
+    void *wsp = scratch(ws);
+    int32_t err = -1, frame = -1;
     check_status(
-        crnn_lstm_forward_f32(a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2), reserve,
-                              a.ptr<float>(0), c.has_hx ? a.ptr<float>(1) : nullptr,
-                              c.has_hx ? a.ptr<float>(2) : nullptr,
-                              c.has_seq ? a.ptr<int32_t>(3) : nullptr, &w, &d, scratch(ws), ws),
-        -1, "LSTM forward");
+        a.with_device_errors(
+            crnn_lstm_forward_f32(a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2),
+                                  reserve, a.ptr<float>(0), c.has_hx ? a.ptr<float>(1) : nullptr,
+                                  c.has_hx ? a.ptr<float>(2) : nullptr,
+                                  c.has_seq ? a.ptr<int32_t>(3) : nullptr, &w, &d, wsp, ws),
+            wsp, &err, &frame),
+        err, "LSTM forward");
   });
+}
+
+int forward_train(int32_t device, int nparam, void **params, int *ndims, int64_t **shapes,
+                  const char **dtypes, void *stream) {
+  return forward("lstm_forward_train", device, nparam, params, ndims, shapes, dtypes, stream, true);
+}
+
+int forward_infer(int32_t device, int nparam, void **params, int *ndims, int64_t **shapes,
+                  const char **dtypes, void *stream) {
+  return forward("lstm_forward_infer", device, nparam, params, ndims, shapes, dtypes, stream,
+                 false);
 }
 
 }  // namespace
@@ -128,25 +143,13 @@ int forward(const char *entry, int nparam, void **params, int *ndims, int64_t **
 
 using crnn::aot::Args;
 
-CRNN_AOT_EXPORT int crnn_aot_lstm_forward_train(int nparam, void **params, int *ndims,
-                                                int64_t **shapes, const char **dtypes, void *stream,
-                                                void *) {
-  return crnn::aot::forward("lstm_forward_train", nparam, params, ndims, shapes, dtypes, stream,
-                            true);
-}
+namespace {
 
-CRNN_AOT_EXPORT int crnn_aot_lstm_forward_infer(int nparam, void **params, int *ndims,
-                                                int64_t **shapes, const char **dtypes, void *stream,
-                                                void *) {
-  return crnn::aot::forward("lstm_forward_infer", nparam, params, ndims, shapes, dtypes, stream,
-                            false);
-}
-
-CRNN_AOT_EXPORT int crnn_aot_lstm_backward(int nparam, void **params, int *ndims, int64_t **shapes,
-                                           const char **dtypes, void *stream, void *) {
+int backward_entry(int32_t device, int nparam, void **params, int *ndims, int64_t **shapes,
+                   const char **dtypes, void *stream) {
   using namespace crnn::aot;
   return guarded("lstm_backward", [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes, stream};
+    const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
     const LstmCall c = parse(a, 15, false);
     const crnn_lstm_desc &d = c.desc;
     const int i = 6;
@@ -168,13 +171,23 @@ CRNN_AOT_EXPORT int crnn_aot_lstm_backward(int nparam, void **params, int *ndims
     if (!d.has_bias) g[2] = g[3] = std::vector<float *>(c.LD, nullptr);
     const size_t ws = crnn_lstm_backward_workspace_size(&d);
     const crnn_lstm_weights_f32 w = c.weights();
+    void *wsp = scratch(ws);
+    int32_t err = -1, frame = -1;
     check_status(
-        crnn_lstm_backward_f32(
-            a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2), g[0].data(), g[1].data(),
-            g[2].data(), g[3].data(), a.ptr<float>(i + 2), a.ptr<float>(i + 3), a.ptr<float>(i + 4),
-            a.ptr<float>(0), a.ptr<float>(i), c.has_hx ? a.ptr<float>(1) : nullptr,
-            c.has_hx ? a.ptr<float>(2) : nullptr, c.has_seq ? a.ptr<int32_t>(3) : nullptr,
-            a.ptr<float>(i + 1), &w, &d, scratch(ws), ws),
-        -1, "LSTM backward");
+        a.with_device_errors(
+            crnn_lstm_backward_f32(
+                a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2), g[0].data(), g[1].data(),
+                g[2].data(), g[3].data(), a.ptr<float>(i + 2), a.ptr<float>(i + 3),
+                a.ptr<float>(i + 4), a.ptr<float>(0), a.ptr<float>(i),
+                c.has_hx ? a.ptr<float>(1) : nullptr, c.has_hx ? a.ptr<float>(2) : nullptr,
+                c.has_seq ? a.ptr<int32_t>(3) : nullptr, a.ptr<float>(i + 1), &w, &d, wsp, ws),
+            wsp, &err, &frame),
+        err, "LSTM backward");
   });
 }
+
+}  // namespace
+
+CRNN_AOT_ENTRY(lstm_forward_train, crnn::aot::forward_train)
+CRNN_AOT_ENTRY(lstm_forward_infer, crnn::aot::forward_infer)
+CRNN_AOT_ENTRY(lstm_backward, backward_entry)

@@ -3,7 +3,9 @@
 // MindSpore calls `int Entry(int nparam, void **params, int *ndims, int64_t **shapes,
 // const char **dtypes, void *stream, void *extra)` with the inputs first, then the outputs, all
 // dense row-major on the host. MindSpore's `stream` goes into the kernel's options (Args::place):
-// the entries of this library are MindSpore's CPU target, so the kernels run on CRNN_DEVICE_CPU. A
+// the entries of this library are MindSpore's CPU target, so the kernels run on CRNN_DEVICE_CPU,
+// or -- the entries named `..._cuda_emu` (CRNN_AOT_ENTRY) -- on CRNN_DEVICE_CUDA_EMU: the CUDA
+// kernels' source on the SIMT executor, a CPU test harness over the same host memory. A
 // non-zero return becomes a RuntimeError that carries only the number, so every entry stores a
 // message (read back by `crnn_fast._C.aot_last_error()`) and prints it to stderr before returning a
 // crnn_status_t code.
@@ -18,6 +20,19 @@
 #include "crnn/status.h"
 
 #define CRNN_AOT_EXPORT extern "C" __attribute__((visibility("default")))
+
+// Exports `crnn_aot_<name>` (the CPU kernels) and `crnn_aot_<name>_cuda_emu` (the CUDA kernels on
+// the SIMT executor) over one body `int body(int32_t device, int nparam, void **params, ...)`.
+#define CRNN_AOT_ENTRY(name, body)                                                             \
+  CRNN_AOT_EXPORT int crnn_aot_##name(int nparam, void **params, int *ndims, int64_t **shapes, \
+                                      const char **dtypes, void *stream, void *) {             \
+    return body(CRNN_DEVICE_CPU, nparam, params, ndims, shapes, dtypes, stream);               \
+  }                                                                                            \
+  CRNN_AOT_EXPORT int crnn_aot_##name##_cuda_emu(int nparam, void **params, int *ndims,        \
+                                                 int64_t **shapes, const char **dtypes,        \
+                                                 void *stream, void *) {                       \
+    return body(CRNN_DEVICE_CUDA_EMU, nparam, params, ndims, shapes, dtypes, stream);          \
+  }
 
 namespace crnn {
 namespace aot {
@@ -45,13 +60,20 @@ struct Args {
   int *ndims;
   int64_t **shapes;
   const char **dtypes;
-  void *stream;  // MindSpore's stream for this launch
+  void *stream;                      // MindSpore's stream for this launch
+  int32_t device = CRNN_DEVICE_CPU;  // CPU, or CUDA_EMU for the `_cuda_emu` entries
 
-  // Sets where the kernel runs: the device of these entries (host memory) and the stream.
+  // Sets where the kernel runs: the device of this entry (host memory) and the stream.
   template <typename Options>
   void place(Options &o) const {
-    o.device = CRNN_DEVICE_CPU;
+    o.device = device;
     o.stream = stream;
+  }
+  // A kernel's status including, on a device, the value errors it recorded in its workspace.
+  crnn_status_t with_device_errors(crnn_status_t st, const void *workspace, int32_t *index,
+                                   int32_t *frame) const {
+    if (device == CRNN_DEVICE_CPU || st != CRNN_STATUS_SUCCESS) return st;
+    return crnn_device_error_read(workspace, device, stream, index, frame);
   }
   int64_t dim(int i, int d) const { return shapes[i][d]; }
   int64_t numel(int i) const;

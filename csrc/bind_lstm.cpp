@@ -122,11 +122,12 @@ f32_array state_array(py::handle obj, const char *name, const LstmArgs &a) {
 py::tuple lstm_forward(py::handle x_obj, py::handle params, py::handle hidden_size,
                        py::handle num_layers, py::handle bidirectional, py::handle has_bias,
                        py::handle h0_obj, py::handle c0_obj, py::handle seq_obj,
-                       py::handle training_obj, py::handle num_threads) {
+                       py::handle training_obj, py::handle num_threads, py::handle device) {
   const bool training = bool_arg(training_obj, "training");
   LstmArgs a;
   parse_lstm_args(a, x_obj, params, hidden_size, num_layers, bidirectional, has_bias, h0_obj,
                   c0_obj, seq_obj, num_threads);
+  a.desc.device = device_arg(device);
   const crnn_lstm_weights_f32 w = a.weights();
   f32_array y = new_array<float>({a.T, a.B, a.D * a.H}, "output");
   f32_array h_n = new_array<float>({a.LD, a.B, a.H}, "h_n");
@@ -144,6 +145,8 @@ py::tuple lstm_forward(py::handle x_obj, py::handle params, py::handle hidden_si
     st = crnn_lstm_forward_f32(y.mutable_data(), h_n.mutable_data(), c_n.mutable_data(),
                                reserve ? reserve->mutable_data() : nullptr, a.x.data(), a.h0p,
                                a.c0p, a.lens, &w, &a.desc, ws, ws_bytes);
+    int32_t err = -1, err_frame = -1;
+    st = with_device_errors(st, ws, a.desc.device, &err, &err_frame);
   }
   raise_status(st, -1, "lstm_forward");
   if (reserve) return py::make_tuple(y, h_n, c_n, *reserve);
@@ -154,11 +157,12 @@ py::tuple lstm_backward(py::handle dy_obj, py::handle dhn_obj, py::handle dcn_ob
                         py::handle y_obj, py::handle params, py::handle hidden_size,
                         py::handle num_layers, py::handle bidirectional, py::handle has_bias,
                         py::handle h0_obj, py::handle c0_obj, py::handle seq_obj,
-                        py::handle reserve_obj, py::handle num_threads) {
+                        py::handle reserve_obj, py::handle num_threads, py::handle device) {
   if (reserve_obj.is_none()) throw py::value_error(kNoReserve);
   LstmArgs a;
   parse_lstm_args(a, x_obj, params, hidden_size, num_layers, bidirectional, has_bias, h0_obj,
                   c0_obj, seq_obj, num_threads);
+  a.desc.device = device_arg(device);
   const std::vector<py::ssize_t> out_shape{a.T, a.B, a.D * a.H};
   f32_array dy = checked_array<float>(dy_obj, "d_output", 3, "(T, B, D*H)");
   f32_array y = checked_array<float>(y_obj, "output", 3, "(T, B, D*H)");
@@ -207,6 +211,8 @@ py::tuple lstm_backward(py::handle dy_obj, py::handle dhn_obj, py::handle dcn_ob
         a.desc.has_bias ? db_ih.data() : nullptr, a.desc.has_bias ? db_hh.data() : nullptr,
         dy.data(), dhn_p, dcn_p, a.x.data(), y.data(), a.h0p, a.c0p, a.lens, reserve.data(), &w,
         &a.desc, ws, ws_bytes);
+    int32_t err = -1, err_frame = -1;
+    st = with_device_errors(st, ws, a.desc.device, &err, &err_frame);
   }
   raise_status(st, -1, "lstm_backward");
   return py::make_tuple(dx, dh0, dc0, grads);
@@ -218,7 +224,8 @@ void bind_lstm(py::module_ &m) {
   m.def("lstm_forward", &lstm_forward, py::arg("x"), py::arg("params"), py::arg("hidden_size"),
         py::arg("num_layers") = 1, py::arg("bidirectional") = false, py::arg("has_bias") = true,
         py::arg("h0") = py::none(), py::arg("c0") = py::none(), py::arg("seq_length") = py::none(),
-        py::arg("training") = false, py::arg("num_threads") = 0,
+        py::arg("training") = false, py::arg("num_threads") = 0, py::kw_only(),
+        py::arg("device") = "cpu",
         R"doc(Fused LSTM stack forward (CPU), MindSpore/PyTorch nn.LSTM semantics.
 
 x (T, B, I) float32 time-major; params: dict of float32 arrays named weight_ih_l{k}[_reverse]
@@ -229,7 +236,8 @@ h_n, c_n (L*D, B, H), reserve float32 (training) or None).)doc");
         py::arg("x"), py::arg("output"), py::arg("params"), py::arg("hidden_size"),
         py::arg("num_layers") = 1, py::arg("bidirectional") = false, py::arg("has_bias") = true,
         py::arg("h0") = py::none(), py::arg("c0") = py::none(), py::arg("seq_length") = py::none(),
-        py::arg("reserve") = py::none(), py::arg("num_threads") = 0,
+        py::arg("reserve") = py::none(), py::arg("num_threads") = 0, py::kw_only(),
+        py::arg("device") = "cpu",
         R"doc(Backward of lstm_forward (CPU) through time.
 
 d_output (T, B, D*H) and d_h_n, d_c_n (L*D, B, H) or None: upstream gradients; x, output,

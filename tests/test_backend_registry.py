@@ -46,7 +46,7 @@ def test_builtin_backends():
     # kernels land op by op
     assert registry.compiled("cuda-emu") and registry.usable("cuda-emu")
     assert "cuda-emu" in registry.numpy_api_backends()
-    for op in ("ctc_loss", "ctc_greedy_decode"):
+    for op in ("ctc_loss", "ctc_greedy_decode", "lstm_forward", "lstm_backward"):
         assert registry.implements("cuda-emu", op), op
     for name in ("cpu", "numpy", "stock"):
         for op in OPS:

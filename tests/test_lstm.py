@@ -14,6 +14,9 @@ from helpers import assert_close
 import crnn_fast
 from crnn_fast.reference import lstm as ref
 
+# the backend fixture runs these tests on every backend implementing:
+BACKEND_OPS = ("lstm_forward", "lstm_backward")
+
 CASES = {
     # name: (T, B, I, H, L, bidirectional, has_bias, with_state, ragged, batch_first)
     "T1_B1": (1, 1, 3, 2, 1, False, True, False, False, False),

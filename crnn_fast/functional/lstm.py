@@ -236,6 +236,12 @@ def _forward_cpu(*args):
     return registry.compiled_module().lstm_forward(*args)
 
 
+@registry.register("cuda-emu", "lstm_forward")
+def _forward_cuda_emu(*args):
+    """The CUDA kernels' source on the SIMT executor (a CPU test harness)."""
+    return registry.compiled_module().lstm_forward(*args, device="cuda-emu")
+
+
 @registry.register("numpy", "lstm_forward")
 def _forward_numpy(
     x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length, training,
@@ -266,6 +272,12 @@ def _forward_numpy(
 def _backward_cpu(*args):
     """The compiled kernel (the binding's arguments, arrays time-major)."""
     return registry.compiled_module().lstm_backward(*args)
+
+
+@registry.register("cuda-emu", "lstm_backward")
+def _backward_cuda_emu(*args):
+    """The CUDA kernels' source on the SIMT executor (a CPU test harness)."""
+    return registry.compiled_module().lstm_backward(*args, device="cuda-emu")
 
 
 @registry.register("numpy", "lstm_backward")

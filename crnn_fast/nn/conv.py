@@ -54,7 +54,10 @@ class Conv2d(c.EagerCheckCell, nn.Conv2d):
         kernel = tuple(self.weight.shape[2:])
         stride, dilation = _last_two(self.stride), _last_two(self.dilation)
         pads, why = _fused_pads(self, kernel, stride, dilation)
-        stock = registry.is_stock(self.backend)
+        # (a backend without conv kernels -- the accelerators' -- runs the framework's own)
+        stock = registry.is_stock(self.backend) or not registry.implements(
+            self.backend, "conv2d_forward"
+        )
         self.use_stock = stock or pads is None
         if pads is None and not stock:
             log.info("crnn_fast.nn.Conv2d runs the stock op for this layer: %s", why)

@@ -58,6 +58,12 @@ def op_flavour(backend: str, owner: str) -> str:
     return kind
 
 
+def aot_entry(backend: str, op: str) -> str:
+    """The aot entry point of ``op`` for ``backend``: ``crnn_aot_<op>`` (cpu) or with the
+    backend's suffix (``crnn_aot_<op>_cuda_emu``: the CUDA kernels on the SIMT executor)."""
+    return f"crnn_aot_{op}{registry.aot_suffix(backend)}"
+
+
 def last_error() -> str:
     """Message of the last failed aot kernel (or NumPy pyfunc) call ('' if none failed)."""
     aot = registry.compiled_module().aot_last_error() if registry.has_compiled_module() else ""
@@ -184,6 +190,8 @@ def kernel_error(exc: BaseException) -> Exception | None:
     if m is None or not registry.has_compiled_module():
         return None
     entry, code = m.group(2)[len("crnn_aot_") :], int(m.group(3))
+    for suffix in {registry.aot_suffix(b) for b in registry.known()} - {""}:
+        entry = entry.removesuffix(suffix)  # a backend's twin stores its message as the op's
     msg = registry.compiled_module().aot_last_error()
     if f"crnn_fast aot {entry}:" not in msg:  # (no message stored for this entry)
         msg = f"crnn_fast aot {entry}: kernel failed with status {code}"

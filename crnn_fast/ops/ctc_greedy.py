@@ -41,7 +41,7 @@ class CTCGreedyOp(c.FusedOpCell):
         self.cfg_0 = c.int_config(blank, kind, int(batch_first), 0)
         self.cfg_1 = c.int_config(blank, kind, int(batch_first), 1)
         if flavour == "aot":
-            fn = "crnn_aot_ctc_greedy"
+            fn = c.aot_entry(self.backend, "ctc_greedy")
         else:
             fn = self._np_decode
         self.op = c.custom(fn, self._shape, self._dtype)

@@ -42,7 +42,7 @@ class CTCLossOp(c.FusedOpCell):
         kind = c.op_flavour(self.backend, "CTCLossOp")
         self.blank, self.zero_infinity = int(blank), bool(zero_infinity)  # blank < 0: C + blank
         if kind == "aot":
-            fn = "crnn_aot_ctc_loss"
+            fn = c.aot_entry(self.backend, "ctc_loss")
         else:
             fn = self._np_loss
         self.op = c.custom(fn, self._shape, self._dtype, _bprop)

@@ -188,7 +188,7 @@ class _Ops:
     train = infer = bwd = None
 
 
-AOT, NP = _Ops(), _Ops()
+AOT, AOT_EMU, NP = _Ops(), _Ops(), _Ops()
 
 
 def _aot_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
@@ -198,6 +198,16 @@ def _aot_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
 def _aot_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
     y, _, _, reserve = AOT.train(x, h0, c0, seq, cfg, w)
     return _grads(AOT.bwd, x, h0, c0, seq, cfg, w, y, reserve, dout)
+
+
+# (MindSpore parses bprop functions: one module-level pair per aot backend, no closures)
+def _emu_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
+    return _grads(AOT_EMU.bwd, x, h0, c0, seq, cfg, w, out[0], out[3], dout)
+
+
+def _emu_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
+    y, _, _, reserve = AOT_EMU.train(x, h0, c0, seq, cfg, w)
+    return _grads(AOT_EMU.bwd, x, h0, c0, seq, cfg, w, y, reserve, dout)
 
 
 def _np_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
@@ -210,18 +220,27 @@ def _np_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
 
 
 def lstm_ops(backend: str) -> _Ops:
-    """The (train, infer, bwd) ops of a backend ('cpu' aot or 'numpy' pyfunc), built once."""
+    """The (train, infer, bwd) ops of a backend (aot: 'cpu', 'cuda-emu'; pyfunc: 'numpy'),
+    built once."""
     kind = c.op_flavour(backend, "LSTMOp")
     if kind == "aot":
-        if AOT.train is None:
-            AOT.bwd = c.custom("crnn_aot_lstm_backward", _bwd_shape, _bwd_dtype)
-            AOT.train = c.custom(
-                "crnn_aot_lstm_forward_train", _fwd_shape_train, _fwd_dtype_train, _aot_bprop_train
+        emu = registry.aot_suffix(backend) != ""
+        ops = AOT_EMU if emu else AOT
+        train_bprop, infer_bprop = (
+            (_emu_bprop_train, _emu_bprop_infer) if emu else (_aot_bprop_train, _aot_bprop_infer)
+        )
+        if ops.train is None:
+            ops.bwd = c.custom(c.aot_entry(backend, "lstm_backward"), _bwd_shape, _bwd_dtype)
+            ops.train = c.custom(
+                c.aot_entry(backend, "lstm_forward_train"),
+                _fwd_shape_train,
+                _fwd_dtype_train,
+                train_bprop,
             )
-            AOT.infer = c.custom(
-                "crnn_aot_lstm_forward_infer", _fwd_shape, _fwd_dtype, _aot_bprop_infer
+            ops.infer = c.custom(
+                c.aot_entry(backend, "lstm_forward_infer"), _fwd_shape, _fwd_dtype, infer_bprop
             )
-        return AOT
+        return ops
     if NP.train is None:
         NP.bwd = c.custom(_np_backward, _bwd_shape, _bwd_dtype)
         NP.train = c.custom(_np_train, _fwd_shape_train_np, _fwd_dtype_train, _np_bprop_train)

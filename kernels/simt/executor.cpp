@@ -1,13 +1,11 @@
-// The SIMT executor (executor.h): blocks of real threads, barriers, per-warp exchanges, shared
-// arrays as separate heap allocations, and a watchdog. Every wait is a mutex + condition
-// variable, so ThreadSanitizer sees each barrier as the happens-before edge it is on a GPU
-// and nothing more.
+// The SIMT executor (executor.h): blocks of real threads (workers.h), barriers and per-warp
+// exchanges (phaser.h: ThreadSanitizer sees each as the happens-before edge it is on a GPU and
+// nothing more), shared arrays as separate heap allocations, and a watchdog.
 #include "executor.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -17,6 +15,9 @@
 #include <random>
 #include <thread>
 #include <vector>
+
+#include "phaser.h"
+#include "workers.h"
 
 namespace crnn {
 namespace simt {
@@ -45,51 +46,39 @@ std::string dim_str(const dim3 &d) {
 
 class Launch;
 
-// n arrivals, each tagged with a kind; the last arrival runs `complete` (under the lock) and
-// releases the others. A wait longer than the watchdog fails the launch.
+// n arrivals, each tagged with a kind; the last arrival runs `complete` and releases the
+// others. A wait longer than the watchdog fails the launch.
 class Barrier {
  public:
-  Barrier(Launch &l, int n) : launch_(l), n_(n) {}
+  Barrier(Launch &l, int n) : launch_(l), phaser_(n) {}
   // Returns the kind mask of the completed phase (bit k: some thread arrived with kind k).
   template <typename Complete>
   unsigned arrive(int kind, const char *what, Complete &&complete);
   unsigned arrive(int kind, const char *what) {
     return arrive(kind, what, [](unsigned) {});
   }
-  void wake() {
-    std::lock_guard<std::mutex> g(m_);
-    cv_.notify_all();
-  }
+  void wake() { phaser_.wake(); }
 
  private:
   Launch &launch_;
-  std::mutex m_;
-  std::condition_variable cv_;
-  const int n_;
-  int count_ = 0;
-  unsigned kinds_ = 0, done_kinds_ = 0;
-  uint64_t gen_ = 0;
+  Phaser phaser_;
+  std::atomic<unsigned> kinds_{0};
+  unsigned done_kinds_ = 0;  // written by the last arrival before it releases the others
 };
 
 // A warp's exchange: each lane offers a 64-bit value; when all lanes arrived, each reads the
 // others' values (double-buffered by phase, so one barrier per exchange suffices).
 class Warp {
  public:
-  Warp(Launch &l, int lanes) : launch_(l), lanes_(lanes) {}
+  Warp(Launch &l, int lanes) : launch_(l), lanes_(lanes), phaser_(lanes) {}
   template <typename Read>
   auto exchange(int lane, unsigned mask, uint64_t value, const char *what, Read &&read);
-  void wake() {
-    std::lock_guard<std::mutex> g(m_);
-    cv_.notify_all();
-  }
+  void wake() { phaser_.wake(); }
 
  private:
   Launch &launch_;
-  std::mutex m_;
-  std::condition_variable cv_;
   const int lanes_;
-  int count_ = 0;
-  uint64_t gen_ = 0;
+  Phaser phaser_;
   uint64_t slots_[2][kWarpSize] = {};
 };
 
@@ -187,32 +176,31 @@ class Launch {
   std::mutex m_;
 };
 
+// The wait check of a launch's barriers: abandon the wait when the launch failed, fail it when
+// the watchdog's time is up.
+struct WaitCheck {
+  Launch &launch;
+  const char *what;
+  Clock::time_point until;
+  void operator()() const {
+    if (launch.failed.load()) throw Abort{};
+    if (Clock::now() > until)
+      launch.fail_and_abort("watchdog: " + launch.where(what) +
+                            " waited too long: a deadlock (a divergent __syncthreads, grid sync "
+                            "or warp operation?)");
+  }
+};
+
 template <typename Complete>
 unsigned Barrier::arrive(int kind, const char *what, Complete &&complete) {
-  std::unique_lock<std::mutex> lk(m_);
   if (launch_.failed.load()) throw Abort{};
-  kinds_ |= 1u << kind;
-  if (++count_ == n_) {
-    const unsigned k = kinds_;
-    count_ = 0;
-    kinds_ = 0;
-    done_kinds_ = k;
-    ++gen_;
-    complete(k);
-    cv_.notify_all();
-    return k;
-  }
-  const uint64_t gen = gen_;
-  const auto until = launch_.deadline();
-  while (gen_ == gen) {
-    if (launch_.failed.load()) throw Abort{};
-    if (cv_.wait_until(lk, until) == std::cv_status::timeout && gen_ == gen) {
-      lk.unlock();
-      launch_.fail_and_abort("watchdog: " + launch_.where(what) +
-                             " waited too long: a deadlock (a divergent __syncthreads, grid "
-                             "sync or warp operation?)");
-    }
-  }
+  kinds_.fetch_or(1u << kind, std::memory_order_relaxed);
+  phaser_.arrive(
+      [&] {
+        done_kinds_ = kinds_.exchange(0, std::memory_order_relaxed);
+        complete(done_kinds_);
+      },
+      WaitCheck{launch_, what, launch_.deadline()});
   return done_kinds_;
 }
 
@@ -223,28 +211,14 @@ auto Warp::exchange(int lane, unsigned mask, uint64_t value, const char *what, R
                            ": the executor supports full-warp operations only (mask 0xffffffff "
                            "on a warp of 32 threads); got mask " +
                            std::to_string(mask) + " on a warp of " + std::to_string(lanes_));
-  std::unique_lock<std::mutex> lk(m_);
   if (launch_.failed.load()) throw Abort{};
-  const uint64_t gen = gen_;
-  uint64_t *slots = slots_[gen & 1];
+  uint64_t *slots = slots_[phaser_.generation() & 1];  // this phase's buffer
   slots[lane] = value;
-  if (++count_ == lanes_) {
-    count_ = 0;
-    ++gen_;
-    cv_.notify_all();
-  } else {
-    const auto until = launch_.deadline();
-    while (gen_ == gen) {
-      if (launch_.failed.load()) throw Abort{};
-      if (cv_.wait_until(lk, until) == std::cv_status::timeout && gen_ == gen) {
-        lk.unlock();
-        launch_.fail_and_abort("watchdog: " + launch_.where(what) +
-                               " waited too long for its warp: a divergent warp operation?");
-      }
-    }
-  }
-  return read(static_cast<const uint64_t *>(slots));
+  phaser_.arrive([] {}, WaitCheck{launch_, what, launch_.deadline()});
+  return read(slots);
 }
+
+std::mutex g_launch_mutex;  // launches from several host threads take turns
 
 thread_local ThreadContext *t_ctx = nullptr;
 thread_local Launch *t_launch = nullptr;
@@ -418,11 +392,9 @@ std::string launch(const LaunchConfig &cfg, const std::function<void()> &body) {
     t_launch = nullptr;
   };
 
-  std::vector<std::thread> pool;
-  pool.reserve(nslots * nthreads);
-  for (uint64_t s = 0; s < nslots; ++s)
-    for (int t = 0; t < nthreads; ++t) pool.emplace_back(run_thread, s, t);
-  for (auto &th : pool) th.join();
+  std::lock_guard<std::mutex> one_at_a_time(g_launch_mutex);
+  run_on_workers(static_cast<int>(nslots) * nthreads,
+                 [&](int i) { run_thread(uint64_t(i) / nthreads, i % nthreads); });
   return launch.failed.load() ? (launch.message.empty() ? "launch failed" : launch.message) : "";
 }
 

@@ -38,8 +38,8 @@ struct dim3 {
 constexpr int kWarpSize = 32;
 constexpr int kMaxThreadsPerBlock = 1024;
 constexpr size_t kMaxSharedBytesPerBlock = 227 * 1024;  // H100's opt-in limit
-constexpr int kConcurrentBlocks = 2;          // thread groups running blocks at the same time
-constexpr int kMaxCooperativeThreads = 1024;  // every block of a cooperative grid at once
+constexpr int kConcurrentBlocks = 2;         // thread groups running blocks at the same time
+constexpr int kMaxCooperativeThreads = 512;  // every block of a cooperative grid at once
 
 class Block;
 

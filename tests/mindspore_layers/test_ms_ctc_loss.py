@@ -14,6 +14,9 @@ import crnn_fast.nn as cnn
 import crnn_fast.ops as cops
 from crnn_fast.reference import ctc as ref
 
+# the backend fixture runs these tests on every backend implementing:
+BACKEND_OPS = ("ctc_loss",)
+
 # float32 kernel vs float64 reference (issue 3 bounds): loss 2e-6 relative, gradient
 # 1e-6 * (1 + |loss|) absolute.
 

@@ -15,6 +15,9 @@ import crnn_fast.nn as cnn
 import crnn_fast.ops as cops
 from crnn_fast.reference import lstm as ref
 
+# the backend fixture runs these tests on every backend implementing:
+BACKEND_OPS = ("lstm_forward", "lstm_backward")
+
 # float32 kernel vs float64 reference: outputs 2e-6 abs, gradients 2e-6 * (1 + max|g|) (the
 # kernel bounds of issue 4); MindSpore's own LSTM is float32 too, hence 1e-5 against it.
 ATOL = 2e-6
