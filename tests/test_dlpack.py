@@ -1,0 +1,168 @@
+"""The DLPack entries (crnn_fast.dlpack) against the float64 references, on the shared case
+table, in three flavours: NumPy arrays on the CPU kernels, NumPy arrays on the CUDA kernels'
+source run by the SIMT executor (emulate=True), and -- marked ``gpu``, deselected by default and
+run by benchmarks/gpu/device_check.sh on a GPU -- PyTorch CUDA tensors on the CUDA kernels.
+Outputs are NaN-poisoned (the allocator of crnn_fast.dlpack is patched to fill them), results
+must be bit-identical across two runs, and value errors raise what the NumPy-level API raises."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_close
+
+import crnn_fast.dlpack as cd
+from crnn_fast.reference import ctc as ref_ctc
+from crnn_fast.reference import lstm as ref_lstm
+
+FLAVOURS = ["numpy-cpu", "numpy-emu", pytest.param("torch-cuda", marks=pytest.mark.gpu)]
+
+
+@pytest.fixture(params=FLAVOURS)
+def fl(request, monkeypatch):
+    """(to_device, to_numpy, emulate) of a flavour, with NaN-poisoned output allocation."""
+    real_empty = cd._empty
+
+    def poisoned(like, shape, dtype):
+        t = real_empty(like, shape, dtype)
+        t[...] = float("nan") if "float" in dtype else -7
+        return t
+
+    monkeypatch.setattr(cd, "_empty", poisoned)
+    if request.param == "torch-cuda":
+        import torch
+
+        assert torch.cuda.is_available(), "the gpu tests need a CUDA device"
+        return (lambda a: torch.as_tensor(a, device="cuda"), lambda t: t.cpu().numpy(), False)
+    return (np.ascontiguousarray, np.asarray, request.param == "numpy-emu")
+
+
+# (T, B, C, S, blank, input_lengths, label_lengths, repeats): the shared CTC case table
+CTC_CASES = {
+    "T=1 B=1 L=0": (1, 1, 5, 2, 4, [1], [0], False),
+    "repeats": (12, 3, 6, 4, 0, [12, 9, 7], [4, 4, 3], True),
+    "L=T": (5, 2, 9, 5, 8, [5, 5], [5, 5], False),
+    "min feasible T": (7, 1, 6, 4, 5, [7], [4], True),
+    "min feasible T - 1": (7, 1, 6, 4, 5, [6], [4], True),
+    "blank 0, C=37": (25, 4, 37, 8, 0, None, None, False),
+    "blank C-1, C=37": (25, 4, 37, 8, 36, None, None, False),
+    "C=6625": (6, 2, 6625, 4, 0, None, None, False),
+    "ragged": (30, 5, 11, 10, 10, [30, 1, 17, 0, 25], [10, 0, 6, 0, 9], False),
+    "long T": (260, 2, 8, 30, 7, [260, 200], [30, 25], False),
+}
+
+
+def ctc_case(name, rng):
+    T, B, C, S, blank, il, ll, repeats = CTC_CASES[name]
+    x = (2 * rng.standard_normal((T, B, C))).astype(np.float32)
+    il = np.array(il if il is not None else rng.integers(1, T + 1, B), np.int32)
+    ll = np.array(ll if ll is not None else rng.integers(0, S + 1, B), np.int32)
+    labels = rng.integers(0, C - 1, (B, S)).astype(np.int32)
+    labels[labels >= blank] += 1
+    if repeats:
+        labels[:] = 1 + blank % 2
+    return x, labels, il, ll, blank
+
+
+@pytest.mark.parametrize("name", list(CTC_CASES))
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_ctc_loss(fl, name, zero_infinity, rng):
+    dev, host, emulate = fl
+    x, labels, il, ll, blank = ctc_case(name, rng)
+    x[0, 0, ::3] = -np.inf  # probability 0 (never a whole frame)
+    args = [dev(a) for a in (x, labels, il, ll)]
+    loss, grad = cd.ctc_loss(*args, blank=blank, zero_infinity=zero_infinity, emulate=emulate)
+    want_loss, want_grad = ref_ctc.ctc_loss(x.astype(np.float64), labels, il, ll, blank)
+    if zero_infinity:
+        want_loss = np.where(np.isinf(want_loss), 0.0, want_loss)
+    assert_close(host(loss), want_loss, 1e-4, 1e-5, f"{name} loss")
+    assert_close(host(grad), want_grad, 1e-4, 2e-5, f"{name} grad")
+    loss2, grad2 = cd.ctc_loss(*args, blank=blank, zero_infinity=zero_infinity, emulate=emulate)
+    assert host(loss2).tobytes() == host(loss).tobytes(), "two runs differ"
+    assert host(grad2).tobytes() == host(grad).tobytes(), "two runs differ"
+
+
+def test_ctc_loss_value_errors(fl, rng):
+    dev, _, emulate = fl
+    x, labels, il, ll, blank = ctc_case("blank 0, C=37", rng)
+    il[:] = 25
+    x[5, 2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"logits contains NaN or \+Inf .*batch index 2"):
+        cd.ctc_loss(*(dev(a) for a in (x, labels, il, ll)), blank=blank, emulate=emulate)
+    x[5, 2, 3] = 0
+    x[7, 1, :] = -np.inf
+    with pytest.raises(ValueError, match=r"logits\[t=7, b=1\] is -inf for every class"):
+        cd.ctc_loss(*(dev(a) for a in (x, labels, il, ll)), blank=blank, emulate=emulate)
+
+
+@pytest.mark.parametrize("kind", ["logits", "probs", "log_probs"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_greedy(fl, kind, batch_first, rng):
+    dev, host, emulate = fl
+    T, B, C = 40, 5, 37
+    x = rng.integers(0, 4, (T, B, C)).astype(np.float32)  # ties: the lowest class wins
+    if kind == "probs":
+        x *= 0.1
+    il = rng.integers(0, T + 1, B).astype(np.int32)
+    xs = np.ascontiguousarray(x.transpose(1, 0, 2)) if batch_first else x
+    got = cd.ctc_greedy_decode(dev(xs), dev(il), -1, kind, batch_first, emulate=emulate)
+    want = ref_ctc.ctc_greedy_decode(xs, il, C - 1, kind, batch_first)
+    np.testing.assert_array_equal(host(got.ids), want.ids)
+    np.testing.assert_array_equal(host(got.lengths), want.lengths)
+    np.testing.assert_array_equal(host(got.frames), want.frames)
+    assert_close(host(got.probs), want.probs, 2e-6, 1e-7, "greedy probs")
+
+
+# (T, B, I, H, layers, bidirectional, has_bias, h0/c0, seq_length)
+LSTM_CASES = {
+    "T=1 B=1 uni": (1, 1, 3, 5, 1, False, True, False, False),
+    "bi, h0/c0, lengths, H=20": (7, 4, 6, 20, 1, True, True, True, True),
+    "2 layers bi, no bias": (6, 3, 5, 12, 2, True, False, False, True),
+    "3 layers uni": (5, 2, 4, 9, 3, False, True, True, False),
+    "H=33, 2 layers bi": (9, 5, 7, 33, 2, True, True, True, True),
+}
+
+
+@pytest.mark.parametrize("name", list(LSTM_CASES))
+def test_lstm(fl, name, rng):
+    dev, host, emulate = fl
+    T, B, I, H, L, bi, bias, init, lengths = LSTM_CASES[name]
+    D = 2 if bi else 1
+    shapes = ref_lstm.lstm_param_shapes(I, H, L, bi, bias)
+    params = {k: (0.4 * rng.standard_normal(s)).astype(np.float32) for k, s in shapes.items()}
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    h0 = rng.standard_normal((L * D, B, H)).astype(np.float32) if init else None
+    c0 = rng.standard_normal((L * D, B, H)).astype(np.float32) if init else None
+    seq = rng.integers(0, T + 1, B).astype(np.int32) if lengths else None
+    if seq is not None:
+        seq[0] = T
+    d = {k: dev(v) for k, v in params.items()}
+
+    def opt(a):
+        return None if a is None else dev(a)
+
+    y, h_n, c_n, reserve = cd.lstm_forward(
+        dev(x), d, H, L, bi, bias, opt(h0), opt(c0), opt(seq), training=True, emulate=emulate
+    )
+    p64 = {k: v.astype(np.float64) for k, v in params.items()}
+
+    def as64(a):
+        return None if a is None else a.astype(np.float64)
+
+    want = ref_lstm.lstm_forward(x.astype(np.float64), p64, H, L, bi, as64(h0), as64(c0), seq)
+    assert_close(host(y), want.output, 1e-4, 2e-5, f"{name} y")
+    assert_close(host(h_n), want.h_n, 1e-4, 2e-5, f"{name} h_n")
+    assert_close(host(c_n), want.c_n, 1e-4, 2e-5, f"{name} c_n")
+    dy = rng.standard_normal((T, B, D * H)).astype(np.float32)
+    dh = rng.standard_normal((L * D, B, H)).astype(np.float32)
+    dc = rng.standard_normal((L * D, B, H)).astype(np.float32)
+    dx, dh0, dc0, grads = cd.lstm_backward(
+        dev(dy), dev(dh), dev(dc), dev(x), y, reserve, d, H, L, bi, bias, opt(h0), opt(c0),
+        opt(seq), emulate=emulate,
+    )  # fmt: skip
+    g = ref_lstm.lstm_backward(dy.astype(np.float64), as64(dh), as64(dc), want.cache)
+    assert_close(host(dx), g.d_x, 1e-4, 1e-4, f"{name} dx")
+    assert_close(host(dh0), g.d_h0, 1e-4, 1e-4, f"{name} dh0")
+    assert_close(host(dc0), g.d_c0, 1e-4, 1e-4, f"{name} dc0")
+    for k in params:
+        assert_close(host(grads[k]), g.d_params[k], 1e-4, 2e-4, f"{name} {k}")
