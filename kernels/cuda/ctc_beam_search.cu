@@ -1,0 +1,595 @@
+// CTC prefix beam search, CUDA (crnn/ctc_decode.h; value errors: crnn_device_error_read).
+// Same results as the CPU kernel (cpu/ctc_beam_search.cpp, itself equal to the float64
+// reference crnn_fast/reference/ctc_beam.py): every option of the contract (beam_width up to
+// CRNN_CTC_BEAM_MAX_WIDTH, top_n, top_k, logp_cutoff, logits / probs / log_probs, batch_first,
+// ragged input_lengths, -inf scores). Two kernels, no allocation, no host sync, no atomics
+// outside the error record:
+//   frame_tokens  one block per frame (b, t), independent of the search, so all T*B frames run
+//                 at once: the value rule (ctc_math.h), the log-sum-exp for logits (float exps
+//                 summed in double in the CPU's order: 8 strided chains, then its tail), and
+//                 the frame's candidate tokens: the S = min(n_top, 2W) best non-blank tokens
+//                 by (score desc, index asc) through a 64-pass bitwise radix select over the
+//                 unique keys (score, index) + a rank sort of the S selected, their log-probs,
+//                 the count above logp_cutoff and the top_k-th token (membership tests);
+//   beam_search   one block per sample, sequential over its frames. The beams and the
+//                 frame's candidates live in shared memory when they fit (kMaxSharedHot; W <= 30
+//                 at C >= W + 2), else in the sample's workspace slice; the prefix trie (node
+//                 pool + hash, common/ctc_prefix_trie.h) is in the workspace. Per frame, one
+//                 thread per beam builds its stay candidate, merges its parent beam's
+//                 extension into it (exact prefix merging: a beam has at most one parent beam,
+//                 so each merge is one log-add-exp and the order question does not arise) and
+//                 counts its new extensions (scan of the sorted tokens, stopping after W: the
+//                 CPU's bound); a prefix sum places them in the CPU's candidate order; every
+//                 candidate finds its rank among the finite ones by (score desc, index asc)
+//                 (O(nc^2 / threads), nc <= W (W + 2): meant for OCR widths, W <= ~64) and the
+//                 W best become the beams; one thread interns their new prefixes in order.
+// Float64 results are bit-identical to the CPU's wherever both compute the same double
+// operations in the same order: the log-add-exp merges always; the logits' log-sum-exp only if
+// both compile exp_fast<float> alike (a host clone with FMA contraction, or nvcc, may round an
+// exp term differently, ~1e-16 relative in the score). On a GPU, CUDA's double log / log1p / exp
+// may also differ from glibc's by an ulp.
+#include <float.h>
+#include <math.h>
+
+#include "../common/ctc_math.h"
+#include "../common/ctc_prefix_trie.h"
+#include "crnn/ctc_decode.h"
+#include "cuda_common.cuh"
+#include "cuda_kernels.h"
+
+namespace crnn {
+namespace CRNN_CUDA_NS {
+namespace {
+
+constexpr int kChunk = 1024;                 // exps of one chunk of a frame, in shared memory
+constexpr size_t kMaxSharedHot = 40 * 1024;  // beams + candidates in shared memory up to this
+
+struct Shape {
+  int64_t T, B, C, frame_stride, sample_stride;  // x[b * sample_stride + t * frame_stride + c]
+};
+
+struct Opts {
+  int32_t blank, kind, W, top_n;
+  int64_t n_top, S;  // tokens in the top_k set; sorted candidate tokens kept per frame
+  double cutoff;     // extensions need lp >= cutoff (>= -DBL_MAX: -inf never extends)
+};
+
+struct Beam {
+  int32_t node;
+  double pb, pnb, total;  // log P(paths ending in blank / in the last label), their sum
+};
+
+struct Cand {
+  int32_t node, parent, token;  // node -1: prefix (parent, token) not interned yet
+  double pb, pnb, score;
+};
+
+// Per frame row r = b * T + t: lse (logits), ntok[r] candidate tokens above the cutoff (-1:
+// the frame failed), kth[r] the top_k-th token, tok / slp (S each) the sorted tokens and lps.
+struct Rows {
+  double *lse;
+  int32_t *ntok, *kth, *tok;
+  double *slp;
+};
+
+// Per sample: node pool, hash, and the beams / candidates when they are not in shared memory.
+struct Slices {
+  TrieNode *pool;
+  int32_t *hash;
+  char *hot;
+  int64_t pool_n, hash_n, hot_bytes;
+};
+
+struct Hot {  // carve of the beams / candidates region
+  Beam *beams;
+  Cand *cands;
+  int32_t *order, *count;
+};
+
+__device__ __forceinline__ int64_t cand_capacity(int64_t C, int64_t W) {
+  return W * (1 + (C - 1 < W + 1 ? C - 1 : W + 1));
+}
+
+__host__ __device__ __forceinline__ int64_t align8(int64_t n) {
+  return (n + 7) / 8 * 8;
+}
+
+__host__ __device__ __forceinline__ int64_t hot_bytes(int64_t C, int64_t W) {
+  const int64_t nc = W * (1 + (C - 1 < W + 1 ? C - 1 : W + 1));
+  return align8(W * int64_t(sizeof(Beam))) + align8(nc * int64_t(sizeof(Cand))) + align8(W * 4) +
+         align8((W + 1) * 4);
+}
+
+__device__ __forceinline__ Hot carve_hot(char *p, int64_t C, int64_t W) {
+  Hot h;
+  h.beams = reinterpret_cast<Beam *>(p);
+  p += align8(W * int64_t(sizeof(Beam)));
+  h.cands = reinterpret_cast<Cand *>(p);
+  p += align8(cand_capacity(C, W) * int64_t(sizeof(Cand)));
+  h.order = reinterpret_cast<int32_t *>(p);
+  p += align8(W * 4);
+  h.count = reinterpret_cast<int32_t *>(p);
+  return h;
+}
+
+__device__ __forceinline__ int64_t frames_of(const int32_t *input_lengths, int64_t b, int64_t T) {
+  return input_lengths ? input_lengths[b] : T;
+}
+
+// ---- block reductions (blockDim.x a multiple of 32; red: kWarp shared slots) ---------------
+struct OpSum {
+  template <typename T>
+  __device__ T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+struct OpMax {
+  template <typename T>
+  __device__ T operator()(T a, T b) const {
+    return b > a ? b : a;
+  }
+};
+struct OpMin {
+  template <typename T>
+  __device__ T operator()(T a, T b) const {
+    return b < a ? b : a;
+  }
+};
+struct OpOr {
+  template <typename T>
+  __device__ T operator()(T a, T b) const {
+    return a | b;
+  }
+};
+
+template <typename T, typename Op>
+__device__ T block_reduce(T v, Op op, T *red) {
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(kFullMask, v, o));
+  if (blockDim.x == kWarp) return v;  // one warp: every lane holds the result
+  const int warp = threadIdx.x / kWarp, nw = blockDim.x / kWarp;
+  if (threadIdx.x % kWarp == 0) red[warp] = v;
+  __syncthreads();
+  T r = red[0];
+  for (int w = 1; w < nw; ++w) r = op(r, red[w]);
+  __syncthreads();  // red is free again
+  return r;
+}
+
+// Exclusive prefix sum of v over the block's threads; *total gets the sum.
+__device__ int64_t block_exclusive_scan(int64_t v, int64_t *red, int64_t *total) {
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, nw = blockDim.x / kWarp;
+  int64_t inc = v;
+  for (int o = 1; o < kWarp; o <<= 1) {
+    const int64_t u = __shfl_up_sync(kFullMask, inc, o);
+    if (lane >= o) inc += u;
+  }
+  if (lane == kWarp - 1) red[warp] = inc;
+  __syncthreads();
+  int64_t base = 0, sum = 0;
+  for (int w = 0; w < nw; ++w) {
+    if (w < warp) base += red[w];
+    sum += red[w];
+  }
+  __syncthreads();
+  *total = sum;
+  return base + inc - v;
+}
+
+// ---- frame_tokens --------------------------------------------------------------------------
+
+// Ascending key = (score desc, class index asc): the order of the reference's stable argsort.
+// Unique per class; -0 sorts as +0 (they compare equal).
+__device__ __forceinline__ uint64_t token_key(float v, int64_t c) {
+  uint32_t u = static_cast<uint32_t>(float_as_bits(v == 0.0f ? 0.0f : v));
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);  // ascending in v
+  return (uint64_t(~u) << 32) | uint64_t(uint32_t(c));
+}
+
+// The key of rank `rank` (0-based) among the non-blank tokens' keys: bitwise radix select,
+// MSB first, done as soon as a single key matches the prefix (C < 2^31: both counts of a pass
+// travel in one 64-bit sum).
+__device__ uint64_t select_key(const float *x, int64_t C, int32_t blank, int64_t rank, int64_t *red,
+                               uint64_t *redk) {
+  uint64_t prefix = 0;
+  for (int bit = 63; bit >= 0; --bit) {
+    const uint64_t hi = bit == 63 ? 0 : ~0ull << (bit + 1);
+    int64_t n = 0;  // (keys matching the prefix) << 32 | (those with a 0 at `bit`)
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+      const uint64_t k = token_key(x[c], c);
+      if (c != blank && (k & hi) == prefix) n += (int64_t(1) << 32) + !((k >> bit) & 1);
+    }
+    n = block_reduce(n, OpSum(), red);
+    if (n >> 32 == 1) {  // the key is the only one left
+      uint64_t best = ~0ull;
+      for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+        const uint64_t k = token_key(x[c], c);
+        if (c != blank && (k & hi) == prefix) best = k;
+      }
+      return block_reduce(best, OpMin(), redk);
+    }
+    const int64_t zeros = n & 0xffffffff;
+    if (rank >= zeros) prefix |= 1ull << bit, rank -= zeros;
+  }
+  return prefix;
+}
+
+// log-sum-exp of a finite-max logits row in the CPU's order (row_exp_sum + row_sum_f64):
+// chain j < 8 sums exp(x[c] - m) for c = j mod 8 below C - C % 8, then
+// ((c0 + c4) + (c1 + c5)) + ((c2 + c6) + (c3 + c7)), then the tail in order.
+__device__ double row_lse(const float *x, int64_t C, float m, float *ex, double *chain) {
+  const int64_t n8 = C - C % 8;
+  double acc = 0.0;  // chain threadIdx.x (< 8)
+  int64_t c0 = 0;
+  for (;; c0 += kChunk) {
+    const int64_t n = C - c0 < kChunk ? C - c0 : kChunk;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) ex[i] = exp_fast<float>(x[c0 + i] - m);
+    __syncthreads();
+    if (threadIdx.x < 8)
+      for (int64_t i = threadIdx.x; i < n && c0 + i < n8; i += 8) acc += ex[i];
+    if (c0 + n == C) break;  // kChunk % 8 == 0: the tail lies in this last chunk, still in ex
+    __syncthreads();
+  }
+  if (threadIdx.x < 8) chain[threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double r = ((chain[0] + chain[4]) + (chain[1] + chain[5])) +
+               ((chain[2] + chain[6]) + (chain[3] + chain[7]));
+    for (int64_t c = n8; c < C; ++c) r += ex[c - c0];
+    chain[8] = double(m) + log_fast<double>(r);
+  }
+  __syncthreads();
+  return chain[8];
+}
+
+__global__ void frame_tokens(Rows rw, const float *x, const int32_t *input_lengths, Shape z, Opts o,
+                             unsigned long long *record) {
+  CRNN_SHARED_ARRAY(int64_t, red, kWarp);
+  CRNN_SHARED_ARRAY(float, redf, kWarp);
+  CRNN_SHARED_ARRAY(uint64_t, redk, kWarp);
+  CRNN_SHARED_ARRAY(float, ex, kChunk);
+  CRNN_SHARED_ARRAY(double, chain, 9);
+  const int64_t r = blockIdx.x, b = r / z.T, t = r % z.T;
+  const int64_t Tb = frames_of(input_lengths, b, z.T);
+  if (Tb < 0 || Tb > z.T || t >= Tb) return;  // a bad length fails in beam_search
+  const float *xr = x + b * z.sample_stride + t * z.frame_stride;
+  const int tid = threadIdx.x, nt = blockDim.x;
+  float m = neg_inf<float>();
+  int64_t flags = 0;  // 1: NaN or +inf, 2: some value above -inf, 4: some -inf, 8: negative
+  for (int64_t c = tid; c < z.C; c += nt) {
+    const float v = xr[c];
+    m = v > m ? v : m;
+    flags |= (!(v == v) || v == INFINITY ? 1 : 0) | (v > neg_inf<float>() ? 2 : 0) |
+             (v == neg_inf<float>() ? 4 : 0) | (ctc_prob_invalid(v) ? 8 : 0);
+  }
+  m = block_reduce(m, OpMax(), redf);
+  flags = block_reduce(flags, OpOr(), red);
+  int st = ctc_row_status(ctc_row_kind(flags & 1, flags & 2, flags & 4), o.kind);
+  if (st == CRNN_STATUS_SUCCESS && o.kind == CRNN_CTC_PROBS && (flags & 8))
+    st = CRNN_STATUS_INVALID_VALUE;
+  if (st != CRNN_STATUS_SUCCESS) {
+    if (tid == 0) {
+      rw.ntok[r] = -1;
+      record_error(record, true, b, t, st);
+    }
+    return;
+  }
+  const double lse = o.kind == CRNN_CTC_LOGITS ? row_lse(xr, z.C, m, ex, chain) : 0.0;
+
+  // the S best keys, compacted in class order, then sorted by rank among themselves
+  const uint64_t kS = select_key(xr, z.C, o.blank, o.S - 1, red, redk);
+  int64_t mine = 0;
+  for (int64_t c = tid; c < z.C; c += nt) mine += c != o.blank && token_key(xr[c], c) <= kS;
+  int64_t total;
+  int64_t pos = block_exclusive_scan(mine, red, &total);
+  int32_t *tok = rw.tok + r * o.S;
+  double *slp = rw.slp + r * o.S;
+  uint64_t *keys = reinterpret_cast<uint64_t *>(slp);  // scratch until the lps are written
+  for (int64_t c = tid; c < z.C; c += nt) {
+    const uint64_t k = token_key(xr[c], c);
+    if (c != o.blank && k <= kS) keys[pos++] = k;
+  }
+  __syncthreads();
+  for (int64_t i = tid; i < o.S; i += nt) {
+    int64_t rank = 0;
+    for (int64_t j = 0; j < o.S; ++j) rank += keys[j] < keys[i];
+    tok[rank] = static_cast<int32_t>(keys[i] & 0xffffffffu);
+  }
+  __syncthreads();
+  int64_t first_below = o.S;  // the lps are sorted: the first below the cutoff ends the set
+  for (int64_t i = tid; i < o.S; i += nt) {
+    slp[i] = ctc_score_log_prob(xr[tok[i]], lse, o.kind);
+    if (!(slp[i] >= o.cutoff) && i < first_below) first_below = i;
+  }
+  first_below = block_reduce(first_below, OpMin(), red);
+  int32_t kth = tok[o.S - 1];
+  if (o.n_top > o.S && o.n_top < z.C - 1)
+    kth = static_cast<int32_t>(select_key(xr, z.C, o.blank, o.n_top - 1, red, redk) & 0xffffffffu);
+  if (tid == 0) {
+    rw.lse[r] = lse;
+    rw.ntok[r] = static_cast<int32_t>(first_below);
+    rw.kth[r] = kth;
+  }
+}
+
+// ---- beam_search ---------------------------------------------------------------------------
+
+// Frame t of a sample: scores, log-sum-exp, candidate tokens.
+struct Frame {
+  const float *x;
+  double lse;
+  int kind;
+  int32_t kth, S;
+  const int32_t *tok;
+  const double *slp;
+  __device__ double lp(int32_t c) const { return ctc_score_log_prob(x[c], lse, kind); }
+  __device__ bool better(int32_t a, int32_t b) const {
+    return x[a] > x[b] || (x[a] == x[b] && a < b);
+  }
+};
+
+__device__ __forceinline__ bool is_candidate(const Frame &f, const Opts &o, int64_t C, int32_t c) {
+  return c != o.blank && (o.n_top == C - 1 || c == f.kth || f.better(c, f.kth)) &&
+         f.lp(c) >= o.cutoff;
+}
+
+// Whether token c extends a child beam of the beam on `node` (its prefix is a current beam).
+__device__ __forceinline__ bool child_token(const PrefixTrie &trie, int32_t node, int32_t c) {
+  const int32_t id = trie.find(node, c);
+  return id >= 0 && trie.pool[id].slot >= 0;
+}
+
+__device__ __forceinline__ bool cand_better(const Cand *cd, int64_t a, int64_t b) {
+  return cd[a].score > cd[b].score || (cd[a].score == cd[b].score && a < b);
+}
+
+// ids (N, T), lengths (N), scores (N) of one sample: "no prefix" for a failed sample.
+__device__ void write_failed(int32_t *ids, int32_t *lengths, double *scores, int64_t N, int64_t T) {
+  for (int64_t j = threadIdx.x; j < N * T; j += blockDim.x) ids[j] = -1;
+  for (int64_t k = threadIdx.x; k < N; k += blockDim.x) lengths[k] = 0, scores[k] = NAN;
+}
+
+__global__ void beam_search(int32_t *ids, int32_t *lengths, double *scores, Rows rw, Slices sl,
+                            const float *x, const int32_t *input_lengths, Shape z, Opts o,
+                            unsigned long long *record) {
+  CRNN_SHARED_ARRAY(int64_t, red, kWarp);
+  CRNN_SHARED_ARRAY(int64_t, sh, 4);  // beams alive, candidates, survivors, nodes in use
+  CRNN_DYNAMIC_SHARED(char, smem);
+  const int64_t b = blockIdx.x, N = o.top_n, W = o.W, C = z.C;
+  const int tid = threadIdx.x, nt = blockDim.x;
+  int32_t *ids_b = ids + b * N * z.T, *len_b = lengths + b * N;
+  double *sc_b = scores + b * N;
+  const int64_t Tb = frames_of(input_lengths, b, z.T);
+  if (Tb < 0 || Tb > z.T) {
+    if (tid == 0) record_error(record, false, b, -1, CRNN_STATUS_INVALID_VALUE);
+    write_failed(ids_b, len_b, sc_b, N, z.T);
+    return;
+  }
+  int64_t bad = 0;
+  for (int64_t t = tid; t < Tb; t += nt) bad |= rw.ntok[b * z.T + t] < 0;
+  if (block_reduce(bad, OpOr(), red)) {  // frame_tokens recorded the error
+    write_failed(ids_b, len_b, sc_b, N, z.T);
+    return;
+  }
+  const Hot h = carve_hot(sl.hot_bytes ? sl.hot + b * sl.hot_bytes : smem, C, W);
+  PrefixTrie trie{sl.pool + b * sl.pool_n, sl.hash + b * sl.hash_n, static_cast<uint64_t>(C)};
+  const int64_t cap = hash_capacity(1 + Tb * W);
+  for (int64_t i = tid; i < cap; i += nt) trie.hash[i] = -1;
+  if (tid == 0) {
+    trie.start(1 + Tb * W);
+    h.beams[0] = Beam{0, 0.0, neg_inf<double>(), 0.0};
+    sh[0] = 1, sh[3] = trie.n;
+  }
+  __syncthreads();
+  trie.size_for(1 + Tb * W);  // every thread's copy of the hash geometry
+  const double ninf = neg_inf<double>();
+
+  for (int64_t t = 0; t < Tb; ++t) {
+    const int64_t row = b * z.T + t;
+    const Frame f{x + b * z.sample_stride + t * z.frame_stride,
+                  rw.lse[row],
+                  o.kind,
+                  rw.kth[row],
+                  rw.ntok[row],
+                  rw.tok + row * o.S,
+                  rw.slp + row * o.S};
+    const int64_t nb = sh[0];
+    const double lp_blank = f.lp(o.blank);
+    // stay candidates (candidate i is beam i's prefix)
+    for (int64_t i = tid; i < nb; i += nt) {
+      const Beam &bm = h.beams[i];
+      const TrieNode nd = trie.pool[bm.node];
+      trie.pool[bm.node].slot = static_cast<int32_t>(i);
+      const double pnb = bm.node ? bm.pnb + f.lp(nd.token) : ninf;
+      h.cands[i] = Cand{bm.node, nd.parent, nd.token, bm.total + lp_blank, pnb, 0.0};
+    }
+    __syncthreads();
+    // merge the parent beam's extension; count new extensions (at most W besides the last label)
+    for (int64_t i = tid; i < nb; i += nt) {
+      Cand &cd = h.cands[i];
+      if (cd.parent >= 0 && trie.pool[cd.parent].slot >= 0) {
+        const Beam &par = h.beams[trie.pool[cd.parent].slot];
+        const int32_t c = cd.token;
+        if (is_candidate(f, o, C, c))
+          cd.pnb = log_add_exp_exact(
+              cd.pnb, (c == trie.pool[par.node].token ? par.pb : par.total) + f.lp(c));
+      }
+      cd.score = log_add_exp_exact(cd.pb, cd.pnb);
+      const int32_t node = h.beams[i].node, last = trie.pool[node].token;
+      int32_t n = 0;
+      for (int64_t r = 0, added = 0; r < f.S && added < W; ++r) {
+        const int32_t c = f.tok[r];
+        if (child_token(trie, node, c)) continue;
+        ++n;
+        added += c != last;
+      }
+      h.count[i] = n;
+    }
+    __syncthreads();
+    if (tid == 0) {
+      int64_t nc = nb;
+      for (int64_t i = 0; i < nb; ++i) {
+        const int32_t n = h.count[i];
+        h.count[i] = static_cast<int32_t>(nc);
+        nc += n;
+      }
+      sh[1] = nc;
+    }
+    __syncthreads();
+    for (int64_t i = tid; i < nb; i += nt) {
+      const Beam bm = h.beams[i];
+      const int32_t last = trie.pool[bm.node].token;
+      int64_t k = h.count[i];
+      for (int64_t r = 0, added = 0; r < f.S && added < W; ++r) {
+        const int32_t c = f.tok[r];
+        if (child_token(trie, bm.node, c)) continue;
+        const double s = (c == last ? bm.pb : bm.total) + f.slp[r];
+        h.cands[k++] = Cand{-1, bm.node, c, ninf, s, s};
+        added += c != last;
+      }
+    }
+    __syncthreads();
+    // the W best candidates by (score desc, index asc); -inf scores are dropped
+    const int64_t nc = sh[1];
+    int64_t finite = 0;
+    for (int64_t k = tid; k < nc; k += nt) {
+      if (!(h.cands[k].score > ninf)) continue;
+      ++finite;
+      int64_t rank = 0;
+      for (int64_t j = 0; j < nc && rank < W; ++j)
+        rank += h.cands[j].score > ninf && cand_better(h.cands, j, k);
+      if (rank < W) h.order[rank] = static_cast<int32_t>(k);
+    }
+    finite = block_reduce(finite, OpSum(), red);
+    for (int64_t i = tid; i < nb; i += nt) trie.pool[h.beams[i].node].slot = -1;
+    __syncthreads();
+    if (tid == 0) {
+      const int64_t keep = finite < W ? finite : W;
+      trie.n = static_cast<int32_t>(sh[3]);
+      for (int64_t k = 0; k < keep; ++k) {
+        const Cand &cd = h.cands[h.order[k]];
+        const int32_t node = cd.node >= 0 ? cd.node : trie.intern(cd.parent, cd.token);
+        h.beams[k] = Beam{node, cd.pb, cd.pnb, cd.score};
+      }
+      sh[0] = keep, sh[3] = trie.n;
+    }
+    __syncthreads();
+  }
+
+  // the top_n prefixes, best first; labels by walking up the trie
+  const int64_t nb = sh[0];
+  for (int64_t k = tid; k < N; k += nt) {
+    int32_t *out = ids_b + k * z.T;
+    int64_t len = 0;
+    if (k < nb) {
+      len = trie.pool[h.beams[k].node].depth;
+      for (int32_t id = h.beams[k].node, j = static_cast<int32_t>(len) - 1; j >= 0; --j) {
+        out[j] = trie.pool[id].token;
+        id = trie.pool[id].parent;
+      }
+    }
+    len_b[k] = static_cast<int32_t>(len);
+    sc_b[k] = k < nb ? h.beams[k].total : ninf;
+  }
+  __syncthreads();
+  for (int64_t j = tid; j < N * z.T; j += nt)
+    if (j % z.T >= len_b[j / z.T]) ids_b[j] = -1;
+}
+
+// ---- host ----------------------------------------------------------------------------------
+
+bool sizes_ok(int64_t T, int64_t B, int64_t C, const crnn_ctc_decode_options *opt) {
+  return opt && T >= 0 && T <= kDeviceMaxFrames && B >= 0 && B <= INT32_MAX && C >= 2 &&
+         C <= INT32_MAX && opt->beam_width >= 1 && opt->beam_width <= CRNN_CTC_BEAM_MAX_WIDTH &&
+         T <= ((int64_t(1) << 29) - 1) / opt->beam_width;
+}
+
+Opts opts_for(int64_t C, const crnn_ctc_decode_options *opt) {
+  Opts o;
+  o.blank = opt->blank;
+  o.kind = opt->input_kind;
+  o.W = opt->beam_width;
+  o.top_n = opt->top_n;
+  o.n_top = opt->top_k > 0 && opt->top_k < C - 1 ? opt->top_k : C - 1;
+  o.S = o.n_top < 2 * int64_t(o.W) ? o.n_top : 2 * int64_t(o.W);
+  // -inf log-probs never extend (the cutoff is at least -DBL_MAX); a NaN cutoff stays NaN
+  o.cutoff = opt->logp_cutoff < -DBL_MAX ? -DBL_MAX : double(opt->logp_cutoff);
+  return o;
+}
+
+bool hot_in_shared(int64_t C, int64_t W) {
+  return hot_bytes(C, W) <= int64_t(kMaxSharedHot);
+}
+
+struct Work {
+  Rows rows;
+  Slices slices;
+  size_t bytes;
+};
+
+Work carve(void *workspace, int64_t T, int64_t B, int64_t C, const Opts &o) {
+  Carve c{static_cast<char *>(workspace)};
+  Work w;
+  const int64_t R = T * B, W = o.W;
+  w.rows.lse = c.take<double>(R);
+  w.rows.ntok = c.take<int32_t>(R);
+  w.rows.kth = c.take<int32_t>(R);
+  w.rows.tok = c.take<int32_t>(R * o.S);
+  w.rows.slp = c.take<double>(R * o.S);
+  w.slices.pool_n = 1 + T * W;
+  w.slices.hash_n = hash_capacity(1 + T * W);
+  w.slices.hot_bytes = hot_in_shared(C, W) ? 0 : align8(hot_bytes(C, W));
+  w.slices.pool = c.take<TrieNode>(B * w.slices.pool_n);
+  w.slices.hash = c.take<int32_t>(B * w.slices.hash_n);
+  w.slices.hot = c.take<char>(B * w.slices.hot_bytes);
+  w.bytes = c.used;
+  return w;
+}
+
+}  // namespace
+}  // namespace CRNN_CUDA_NS
+}  // namespace crnn
+
+extern "C" {
+
+size_t CRNN_CUDA_ENTRY(ctc_beam_search_workspace_size)(int64_t T, int64_t B, int64_t C,
+                                                       const crnn_ctc_decode_options *opt) {
+  using namespace crnn::CRNN_CUDA_NS;
+  if (B <= 0 || !sizes_ok(T, B, C, opt)) return 0;
+  return carve(nullptr, T, B, C, opts_for(C, opt)).bytes;
+}
+
+crnn_status_t CRNN_CUDA_ENTRY(ctc_beam_search_f32)(int32_t *ids, int32_t *lengths, double *scores,
+                                                   const float *x, const int32_t *input_lengths,
+                                                   int64_t T, int64_t B, int64_t C, void *workspace,
+                                                   size_t workspace_bytes,
+                                                   const crnn_ctc_decode_options *opt) {
+  using namespace crnn::CRNN_CUDA_NS;
+  if (opt && opt->error_index) *opt->error_index = -1;
+  if (opt && opt->error_frame) *opt->error_frame = -1;
+  if (!sizes_ok(T, B, C, opt) || opt->blank < 0 || opt->blank >= C ||
+      opt->input_kind < CRNN_CTC_LOGITS || opt->input_kind > CRNN_CTC_LOG_PROBS || opt->top_n < 1 ||
+      opt->top_n > opt->beam_width)
+    return CRNN_STATUS_INVALID_VALUE;
+  if (B > 0 && (!lengths || !scores || (T > 0 && (!ids || !x)))) return CRNN_STATUS_INVALID_VALUE;
+  const Opts o = opts_for(C, opt);
+  if (B > 0 && (!workspace || workspace_bytes < carve(nullptr, T, B, C, o).bytes))
+    return CRNN_STATUS_WORKSPACE_TOO_SMALL;
+  if (B == 0) return CRNN_STATUS_SUCCESS;
+  cudaStream_t stream = static_cast<cudaStream_t>(opt->stream);
+  if (clear_error_record(workspace, stream) != cudaSuccess) return CRNN_STATUS_EXECUTION_FAILED;
+  const Work w = carve(workspace, T, B, C, o);
+  const Shape z{T, B, C, opt->batch_first ? C : B * C, opt->batch_first ? T * C : C};
+  unsigned long long *record = error_record(workspace);
+  const int row_threads = C > 256 ? 128 : 32;
+  if (T > 0 && launch(frame_tokens, dim3(static_cast<unsigned>(T * B)), dim3(row_threads), 0,
+                      stream, w.rows, x, input_lengths, z, o, record) != cudaSuccess)
+    return CRNN_STATUS_EXECUTION_FAILED;
+  const int beam_threads = o.W <= 32 ? 32 : 128;
+  const size_t shared = w.slices.hot_bytes ? 0 : size_t(hot_bytes(C, o.W));
+  if (launch(beam_search, dim3(static_cast<unsigned>(B)), dim3(beam_threads), shared, stream, ids,
+             lengths, scores, w.rows, w.slices, x, input_lengths, z, o, record) != cudaSuccess)
+    return CRNN_STATUS_EXECUTION_FAILED;
+  return CRNN_STATUS_SUCCESS;
+}
+
+}  // extern "C"
