@@ -9,7 +9,8 @@ Backends (``known()``):
   the decoders (no stock equivalent) use ``cpu`` when it is usable, else ``numpy``.
 - ``cuda-emu``: the CUDA kernels' unchanged source run on the CPU by the SIMT executor
   (``kernels/simt/``, a test harness, not a GPU): NumPy-level ops it has kernels for so far
-  (``ctc_loss``, ``ctc_greedy_decode``; the others are in progress, see :func:`implements`).
+  (``ctc_loss``, ``ctc_greedy_decode``, ``ctc_beam_search``; the others are in progress, see
+  :func:`implements`).
 - ``cuda``, ``ascend-emu``: registered, not usable yet (no kernels registered).
 
 A new backend is one :func:`register_backend` call plus one :func:`register` per op it
