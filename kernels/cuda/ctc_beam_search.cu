@@ -19,10 +19,12 @@
 //                 extension into it (exact prefix merging: a beam has at most one parent beam,
 //                 so each merge is one log-add-exp and the order question does not arise) and
 //                 counts its new extensions (scan of the sorted tokens, stopping after W: the
-//                 CPU's bound); a prefix sum places them in the CPU's candidate order; every
-//                 candidate finds its rank among the finite ones by (score desc, index asc)
-//                 (O(nc^2 / threads), nc <= W (W + 2): meant for OCR widths, W <= ~64) and the
-//                 W best become the beams; one thread interns their new prefixes in order.
+//                 CPU's bound); a prefix sum places them in the CPU's candidate order; the W
+//                 best by (score desc, index asc) become the beams (keep_best: all-pairs ranks
+//                 for nc <= kRankSelectMax candidates, nc <= W (W + 2); above, a radix select
+//                 of the W-th score first); one thread interns their new prefixes in order.
+//                 The sequential parts are O(W) per frame (the prefix sum, interning): the
+//                 kernel is meant for OCR widths (W <= ~100) and correct up to the maximum.
 // Float64 results are bit-identical to the CPU's wherever both compute the same double
 // operations in the same order: the log-add-exp merges always; the logits' log-sum-exp only if
 // both compile exp_fast<float> alike (a host clone with FMA contraction, or nvcc, may round an
@@ -43,6 +45,7 @@ namespace {
 
 constexpr int kChunk = 1024;                 // exps of one chunk of a frame, in shared memory
 constexpr size_t kMaxSharedHot = 40 * 1024;  // beams + candidates in shared memory up to this
+constexpr int64_t kRankSelectMax = 1024;     // candidates ranked all-pairs up to this
 
 struct Shape {
   int64_t T, B, C, frame_stride, sample_stride;  // x[b * sample_stride + t * frame_stride + c]
@@ -342,6 +345,107 @@ __device__ __forceinline__ bool cand_better(const Cand *cd, int64_t a, int64_t b
   return cd[a].score > cd[b].score || (cd[a].score == cd[b].score && a < b);
 }
 
+__device__ __forceinline__ uint64_t double_bits(double d) {
+#if CRNN_SIMT_EMU
+  return __builtin_bit_cast(uint64_t, d);
+#else
+  return static_cast<uint64_t>(__double_as_longlong(d));
+#endif
+}
+
+// Ascending key = score desc, for finite scores (-0 sorts as +0).
+__device__ __forceinline__ uint64_t score_key(double s) {
+  uint64_t u = double_bits(s == 0.0 ? 0.0 : s);
+  u = (u >> 63) ? ~u : (u | (1ull << 63));  // ascending in s
+  return ~u;
+}
+
+// The (up to) W best of the nc candidates with a finite score, by (score desc, index asc), into
+// order[0, keep); returns keep. Up to kRankSelectMax candidates, each finds its rank among all
+// (O(nc^2 / threads)); above, a bitwise radix select finds the W-th best score, the W
+// survivors (ties at the threshold: lowest indices) are compacted into sel in index order by
+// per-thread contiguous ranges and two block scans, and ranked among themselves.
+__device__ int64_t keep_best(const Cand *cd, int64_t nc, int64_t W, int32_t *order, int32_t *sel,
+                             int64_t *red, uint64_t *redk) {
+  const int tid = threadIdx.x, nt = blockDim.x;
+  const double ninf = neg_inf<double>();
+  if (nc <= kRankSelectMax) {
+    int64_t finite = 0;
+    for (int64_t k = tid; k < nc; k += nt) {
+      if (!(cd[k].score > ninf)) continue;
+      ++finite;
+      int64_t rank = 0;
+      for (int64_t j = 0; j < nc && rank < W; ++j)
+        rank += cd[j].score > ninf && cand_better(cd, j, k);
+      if (rank < W) order[rank] = static_cast<int32_t>(k);
+    }
+    finite = block_reduce(finite, OpSum(), red);  // (its barrier publishes order)
+    return finite < W ? finite : W;
+  }
+  const int64_t per = (nc + nt - 1) / nt;
+  const int64_t lo = tid * per < nc ? tid * per : nc, hi = lo + per < nc ? lo + per : nc;
+  int64_t nf = 0;
+  for (int64_t k = lo; k < hi; ++k) nf += cd[k].score > ninf;
+  nf = block_reduce(nf, OpSum(), red);
+  uint64_t kW = 0;  // the W-th best key (unused when nf <= W: every finite one survives)
+  int64_t take_eq = 0;
+  if (nf > W) {
+    uint64_t prefix = 0;
+    int64_t rank = W - 1;
+    bool found = false;
+    for (int bit = 63; bit >= 0 && !found; --bit) {
+      const uint64_t hi_mask = bit == 63 ? 0 : ~0ull << (bit + 1);
+      int64_t n = 0;  // (finite keys matching the prefix) << 32 | (those with a 0 at `bit`)
+      for (int64_t k = lo; k < hi; ++k) {
+        if (!(cd[k].score > ninf)) continue;
+        const uint64_t key = score_key(cd[k].score);
+        if ((key & hi_mask) == prefix) n += (int64_t(1) << 32) + !((key >> bit) & 1);
+      }
+      n = block_reduce(n, OpSum(), red);
+      if (n >> 32 == 1) {  // a single key left: it is the one
+        uint64_t best = ~0ull;
+        for (int64_t k = lo; k < hi; ++k)
+          if (cd[k].score > ninf && (score_key(cd[k].score) & hi_mask) == prefix)
+            best = score_key(cd[k].score);
+        prefix = block_reduce(best, OpMin(), redk);
+        found = true;
+      } else {
+        const int64_t zeros = n & 0xffffffff;
+        if (rank >= zeros) prefix |= 1ull << bit, rank -= zeros;
+      }
+    }
+    kW = prefix;
+    int64_t better = 0;
+    for (int64_t k = lo; k < hi; ++k) better += cd[k].score > ninf && score_key(cd[k].score) < kW;
+    take_eq = W - block_reduce(better, OpSum(), red);
+  }
+  // survivors: key < kW, or key == kW among the first take_eq such (index order)
+  int64_t eq = 0, total = 0;
+  for (int64_t k = lo; k < hi; ++k) eq += cd[k].score > ninf && score_key(cd[k].score) == kW;
+  const int64_t eq_base = block_exclusive_scan(eq, red, &total);
+  const auto survives = [&](int64_t k, int64_t &eq_rank) {
+    if (!(cd[k].score > ninf)) return false;
+    if (nf <= W) return true;
+    const uint64_t key = score_key(cd[k].score);
+    return key < kW || (key == kW && eq_rank++ < take_eq);
+  };
+  int64_t mine = 0, er = eq_base;
+  for (int64_t k = lo; k < hi; ++k) mine += survives(k, er);
+  int64_t pos = block_exclusive_scan(mine, red, &total);
+  er = eq_base;
+  for (int64_t k = lo; k < hi; ++k)
+    if (survives(k, er)) sel[pos++] = static_cast<int32_t>(k);
+  __syncthreads();
+  const int64_t keep = nf < W ? nf : W;
+  for (int64_t i = tid; i < keep; i += nt) {
+    int64_t rank = 0;
+    for (int64_t j = 0; j < keep; ++j) rank += cand_better(cd, sel[j], sel[i]);
+    order[rank] = sel[i];
+  }
+  __syncthreads();
+  return keep;
+}
+
 // ids (N, T), lengths (N), scores (N) of one sample: "no prefix" for a failed sample.
 __device__ void write_failed(int32_t *ids, int32_t *lengths, double *scores, int64_t N, int64_t T) {
   for (int64_t j = threadIdx.x; j < N * T; j += blockDim.x) ids[j] = -1;
@@ -352,6 +456,7 @@ __global__ void beam_search(int32_t *ids, int32_t *lengths, double *scores, Rows
                             const float *x, const int32_t *input_lengths, Shape z, Opts o,
                             unsigned long long *record) {
   CRNN_SHARED_ARRAY(int64_t, red, kWarp);
+  CRNN_SHARED_ARRAY(uint64_t, redk, kWarp);
   CRNN_SHARED_ARRAY(int64_t, sh, 4);  // beams alive, candidates, survivors, nodes in use
   CRNN_DYNAMIC_SHARED(char, smem);
   const int64_t b = blockIdx.x, N = o.top_n, W = o.W, C = z.C;
@@ -449,21 +554,10 @@ __global__ void beam_search(int32_t *ids, int32_t *lengths, double *scores, Rows
     }
     __syncthreads();
     // the W best candidates by (score desc, index asc); -inf scores are dropped
-    const int64_t nc = sh[1];
-    int64_t finite = 0;
-    for (int64_t k = tid; k < nc; k += nt) {
-      if (!(h.cands[k].score > ninf)) continue;
-      ++finite;
-      int64_t rank = 0;
-      for (int64_t j = 0; j < nc && rank < W; ++j)
-        rank += h.cands[j].score > ninf && cand_better(h.cands, j, k);
-      if (rank < W) h.order[rank] = static_cast<int32_t>(k);
-    }
-    finite = block_reduce(finite, OpSum(), red);
+    const int64_t keep = keep_best(h.cands, sh[1], W, h.order, h.count, red, redk);
     for (int64_t i = tid; i < nb; i += nt) trie.pool[h.beams[i].node].slot = -1;
     __syncthreads();
     if (tid == 0) {
-      const int64_t keep = finite < W ? finite : W;
       trie.n = static_cast<int32_t>(sh[3]);
       for (int64_t k = 0; k < keep; ++k) {
         const Cand &cd = h.cands[h.order[k]];

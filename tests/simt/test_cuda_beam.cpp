@@ -1,12 +1,13 @@
 // The CUDA prefix beam search (kernels/cuda/ctc_beam_search.cu) on the SIMT executor
 // (CRNN_DEVICE_CUDA_EMU) against the CPU kernel (itself tested against the float64 reference)
 // on a case table: T=1, B=1, T=0, input length 0, repeats and ties, beam_width 1 and > 1 (also
-// past the shared-memory size), top_n, top_k (within and past 2W), logp_cutoff (finite, NaN,
-// dropping every prefix), blank 0 and C-1, C=37 and 6625, ragged lengths, -inf scores, every
-// input kind, batch_first. Outputs are NaN-poisoned before each run; ids, lengths and scores
-// must equal the CPU's bit for bit; two runs must be bit-identical; option errors come back as
-// the status, value and length errors through the error record with the failed sample set to
-// "no prefix" (-1, 0, NaN). CI runs it under ASan+UBSan and under TSan.
+// past the shared-memory size and the all-pairs ranking, with ties at the selection threshold),
+// top_n, top_k (within and past 2W), logp_cutoff (finite, NaN, dropping every prefix), blank 0 and
+// C-1, C=37 and 6625, ragged lengths, -inf scores, every input kind, batch_first. Outputs are
+// NaN-poisoned before each run; ids, lengths and scores must equal the CPU's bit for bit; two runs
+// must be bit-identical; option errors come back as the status, value and length errors through the
+// error record with the failed sample set to "no prefix" (-1, 0, NaN). CI runs it under ASan+UBSan
+// and under TSan.
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,21 +119,22 @@ const Case kCases[] = {
     // name                    T   B  C     blank kind                bf W   N  top_k cutoff lens
     // fill
     {"T=1 B=1 W=1", 1, 1, 5, 0, CRNN_CTC_LOGITS, 0, 1, 1, 0, kOff, false, NORMAL},
-    {"greedy-like W=1", 20, 4, 37, 0, CRNN_CTC_LOGITS, 0, 1, 1, 0, kOff, true, NORMAL},
-    {"W=10 top_n=3 blank C-1", 30, 5, 37, 36, CRNN_CTC_LOGITS, 0, 10, 3, 0, kOff, true, NORMAL},
-    {"ties+repeats probs bf", 25, 3, 6, 2, CRNN_CTC_PROBS, 1, 8, 8, 0, kOff, true, TIES},
+    {"greedy-like W=1", 12, 3, 37, 0, CRNN_CTC_LOGITS, 0, 1, 1, 0, kOff, true, NORMAL},
+    {"W=10 top_n=3 blank C-1", 20, 4, 37, 36, CRNN_CTC_LOGITS, 0, 10, 3, 0, kOff, true, NORMAL},
+    {"ties+repeats probs bf", 16, 3, 6, 2, CRNN_CTC_PROBS, 1, 8, 8, 0, kOff, true, TIES},
     {"ties logits W=4", 16, 2, 5, 0, CRNN_CTC_LOGITS, 0, 4, 4, 0, kOff, false, TIES},
-    {"top_k=3 log_probs", 20, 3, 37, 0, CRNN_CTC_LOG_PROBS, 0, 5, 2, 3, kOff, true, NORMAL},
-    {"top_k=12 > 2W", 20, 3, 37, 5, CRNN_CTC_LOGITS, 1, 5, 5, 12, kOff, false, NORMAL},
-    {"cutoff -3", 24, 3, 37, 0, CRNN_CTC_LOGITS, 0, 6, 4, 0, -3.0f, true, NORMAL},
-    {"-inf log_probs blank C-1", 20, 3, 11, 10, CRNN_CTC_LOG_PROBS, 1, 4, 4, 0, kOff, true,
+    {"top_k=3 log_probs", 12, 3, 37, 0, CRNN_CTC_LOG_PROBS, 0, 5, 2, 3, kOff, true, NORMAL},
+    {"top_k=12 > 2W", 12, 3, 37, 5, CRNN_CTC_LOGITS, 1, 5, 5, 12, kOff, false, NORMAL},
+    {"cutoff -3", 14, 3, 37, 0, CRNN_CTC_LOGITS, 0, 6, 4, 0, -3.0f, true, NORMAL},
+    {"-inf log_probs blank C-1", 12, 3, 11, 10, CRNN_CTC_LOG_PROBS, 1, 4, 4, 0, kOff, true,
      NEG_INF},
     {"-inf logits top_k", 15, 2, 11, 0, CRNN_CTC_LOGITS, 0, 3, 2, 4, -5.0f, false, NEG_INF},
     {"cutoff NaN", 6, 2, 7, 0, CRNN_CTC_LOGITS, 0, 3, 3, 0, NAN, false, NORMAL},
     {"every prefix dropped", 5, 2, 5, 0, CRNN_CTC_LOG_PROBS, 0, 3, 3, 0, 0.5f, false,
      BLANK_NEG_INF},
     {"blank prob 0", 8, 2, 6, 3, CRNN_CTC_PROBS, 0, 3, 2, 0, kOff, true, BLANK_NEG_INF},
-    {"W=40 beams in workspace", 8, 2, 37, 0, CRNN_CTC_LOG_PROBS, 0, 40, 5, 0, kOff, true, NORMAL},
+    {"W=40 beams in workspace", 6, 2, 37, 0, CRNN_CTC_LOG_PROBS, 0, 40, 5, 0, kOff, true, NORMAL},
+    {"W=40 ties probs", 6, 2, 37, 1, CRNN_CTC_PROBS, 1, 40, 40, 0, kOff, true, TIES},
     {"C=6625 W=10", 6, 2, 6625, 0, CRNN_CTC_LOGITS, 1, 10, 2, 0, kOff, true, NORMAL},
     {"C=6625 probs top_k", 4, 1, 6625, 6624, CRNN_CTC_PROBS, 0, 4, 4, 50, -12.0f, false, NORMAL},
     {"T=0", 0, 2, 5, 0, CRNN_CTC_LOGITS, 0, 2, 2, 0, kOff, false, NORMAL},
