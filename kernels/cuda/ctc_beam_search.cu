@@ -8,9 +8,10 @@
 //                 at once: the value rule (ctc_math.h), the log-sum-exp for logits (float exps
 //                 summed in double in the CPU's order: 8 strided chains, then its tail), and
 //                 the frame's candidate tokens: the S = min(n_top, 2W) best non-blank tokens
-//                 by (score desc, index asc) through a 64-pass bitwise radix select over the
-//                 unique keys (score, index) + a rank sort of the S selected, their log-probs,
-//                 the count above logp_cutoff and the top_k-th token (membership tests);
+//                 by (score desc, index asc), as unique 64-bit keys (score, index): S rounds
+//                 of a block min for S <= kExtractMax, else a bitwise radix select (<= 64
+//                 passes) + a rank sort of the S selected; their log-probs, the count above
+//                 logp_cutoff and the top_k-th token (membership tests);
 //   beam_search   one block per sample, sequential over its frames. The beams and the
 //                 frame's candidates live in shared memory when they fit (kMaxSharedHot; W <= 30
 //                 at C >= W + 2), else in the sample's workspace slice; the prefix trie (node
@@ -25,11 +26,12 @@
 //                 of the W-th score first); one thread interns their new prefixes in order.
 //                 The sequential parts are O(W) per frame (the prefix sum, interning): the
 //                 kernel is meant for OCR widths (W <= ~100) and correct up to the maximum.
-// Float64 results are bit-identical to the CPU's wherever both compute the same double
-// operations in the same order: the log-add-exp merges always; the logits' log-sum-exp only if
-// both compile exp_fast<float> alike (a host clone with FMA contraction, or nvcc, may round an
-// exp term differently, ~1e-16 relative in the score). On a GPU, CUDA's double log / log1p / exp
-// may also differ from glibc's by an ulp.
+// Float64 results are bit-identical to the CPU's wherever both compute the same operations in
+// the same order: the log-add-exp merges always; the logits' log-sum-exp only where both
+// compile exp_fast<float> alike (the CPU's AVX2 / AVX-512 clones contract it with FMA, the
+// executor's x86-64 baseline build does not, nvcc does: a float exp term may round one ulp
+// apart, moving the lse by < 6e-8 per frame). On a GPU, CUDA's double log / log1p / exp may
+// also differ from glibc's by an ulp. Ids and lengths agree unless two prefixes tie that closely.
 #include <float.h>
 #include <math.h>
 
@@ -46,6 +48,7 @@ namespace {
 constexpr int kChunk = 1024;                 // exps of one chunk of a frame, in shared memory
 constexpr size_t kMaxSharedHot = 40 * 1024;  // beams + candidates in shared memory up to this
 constexpr int64_t kRankSelectMax = 1024;     // candidates ranked all-pairs up to this
+constexpr int64_t kExtractMax = 24;          // frame tokens found one by one up to this many
 
 struct Shape {
   int64_t T, B, C, frame_stride, sample_stride;  // x[b * sample_stride + t * frame_stride + c]
@@ -89,7 +92,8 @@ struct Hot {  // carve of the beams / candidates region
   int32_t *order, *count;
 };
 
-__device__ __forceinline__ int64_t cand_capacity(int64_t C, int64_t W) {
+// Beam i adds at most W + 1 extensions (W plus its last label) and at most C - 1.
+__host__ __device__ __forceinline__ int64_t cand_capacity(int64_t C, int64_t W) {
   return W * (1 + (C - 1 < W + 1 ? C - 1 : W + 1));
 }
 
@@ -98,9 +102,8 @@ __host__ __device__ __forceinline__ int64_t align8(int64_t n) {
 }
 
 __host__ __device__ __forceinline__ int64_t hot_bytes(int64_t C, int64_t W) {
-  const int64_t nc = W * (1 + (C - 1 < W + 1 ? C - 1 : W + 1));
-  return align8(W * int64_t(sizeof(Beam))) + align8(nc * int64_t(sizeof(Cand))) + align8(W * 4) +
-         align8((W + 1) * 4);
+  return align8(W * int64_t(sizeof(Beam))) + align8(cand_capacity(C, W) * int64_t(sizeof(Cand))) +
+         align8(W * 4) + align8((W + 1) * 4);
 }
 
 __device__ __forceinline__ Hot carve_hot(char *p, int64_t C, int64_t W) {
@@ -278,24 +281,36 @@ __global__ void frame_tokens(Rows rw, const float *x, const int32_t *input_lengt
   }
   const double lse = o.kind == CRNN_CTC_LOGITS ? row_lse(xr, z.C, m, ex, chain) : 0.0;
 
-  // the S best keys, compacted in class order, then sorted by rank among themselves
-  const uint64_t kS = select_key(xr, z.C, o.blank, o.S - 1, red, redk);
-  int64_t mine = 0;
-  for (int64_t c = tid; c < z.C; c += nt) mine += c != o.blank && token_key(xr[c], c) <= kS;
-  int64_t total;
-  int64_t pos = block_exclusive_scan(mine, red, &total);
   int32_t *tok = rw.tok + r * o.S;
   double *slp = rw.slp + r * o.S;
-  uint64_t *keys = reinterpret_cast<uint64_t *>(slp);  // scratch until the lps are written
-  for (int64_t c = tid; c < z.C; c += nt) {
-    const uint64_t k = token_key(xr[c], c);
-    if (c != o.blank && k <= kS) keys[pos++] = k;
-  }
-  __syncthreads();
-  for (int64_t i = tid; i < o.S; i += nt) {
-    int64_t rank = 0;
-    for (int64_t j = 0; j < o.S; ++j) rank += keys[j] < keys[i];
-    tok[rank] = static_cast<int32_t>(keys[i] & 0xffffffffu);
+  if (o.S <= kExtractMax) {  // S rounds, each the best key after the previous one
+    uint64_t prev = 0;       // below every key (the high half of a key is never 0)
+    for (int64_t i = 0; i < o.S; ++i) {
+      uint64_t best = ~0ull;
+      for (int64_t c = tid; c < z.C; c += nt) {
+        const uint64_t k = token_key(xr[c], c);
+        if (c != o.blank && k > prev && k < best) best = k;
+      }
+      prev = block_reduce(best, OpMin(), redk);
+      if (tid == 0) tok[i] = static_cast<int32_t>(prev & 0xffffffffu);
+    }
+  } else {  // the S best keys, compacted in class order, then sorted by rank among themselves
+    const uint64_t kS = select_key(xr, z.C, o.blank, o.S - 1, red, redk);
+    int64_t mine = 0;
+    for (int64_t c = tid; c < z.C; c += nt) mine += c != o.blank && token_key(xr[c], c) <= kS;
+    int64_t total;
+    int64_t pos = block_exclusive_scan(mine, red, &total);
+    uint64_t *keys = reinterpret_cast<uint64_t *>(slp);  // scratch until the lps are written
+    for (int64_t c = tid; c < z.C; c += nt) {
+      const uint64_t k = token_key(xr[c], c);
+      if (c != o.blank && k <= kS) keys[pos++] = k;
+    }
+    __syncthreads();
+    for (int64_t i = tid; i < o.S; i += nt) {
+      int64_t rank = 0;
+      for (int64_t j = 0; j < o.S; ++j) rank += keys[j] < keys[i];
+      tok[rank] = static_cast<int32_t>(keys[i] & 0xffffffffu);
+    }
   }
   __syncthreads();
   int64_t first_below = o.S;  // the lps are sorted: the first below the cutoff ends the set

@@ -137,6 +137,7 @@ const Case kCases[] = {
     {"W=40 ties probs", 6, 2, 37, 1, CRNN_CTC_PROBS, 1, 40, 40, 0, kOff, true, TIES},
     {"C=6625 W=10", 6, 2, 6625, 0, CRNN_CTC_LOGITS, 1, 10, 2, 0, kOff, true, NORMAL},
     {"C=6625 probs top_k", 4, 1, 6625, 6624, CRNN_CTC_PROBS, 0, 4, 4, 50, -12.0f, false, NORMAL},
+    {"C=6625 W=16 log_probs", 3, 1, 6625, 0, CRNN_CTC_LOG_PROBS, 0, 16, 3, 0, kOff, false, NORMAL},
     {"T=0", 0, 2, 5, 0, CRNN_CTC_LOGITS, 0, 2, 2, 0, kOff, false, NORMAL},
 };
 
