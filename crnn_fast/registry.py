@@ -8,9 +8,10 @@ Backends (``known()``):
 - ``stock``: the MindSpore layers run MindSpore's own ops (A/B runs); the NumPy-level API and
   the decoders (no stock equivalent) use ``cpu`` when it is usable, else ``numpy``.
 - ``cuda-emu``: the CUDA kernels' unchanged source run on the CPU by the SIMT executor
-  (``kernels/simt/``, a test harness, not a GPU): NumPy-level ops it has kernels for so far
-  (``ctc_loss``, ``ctc_greedy_decode``, ``lstm_forward``, ``lstm_backward``; the others are in
-  progress, see :func:`implements`).
+  (``kernels/simt/``, a test harness, not a GPU): the NumPy-level ops it has kernels for
+  (``ctc_loss``, ``ctc_greedy_decode``, ``ctc_beam_search``, ``lstm_forward``,
+  ``lstm_backward``: every op but the convolutions, a CPU product; see :func:`implements`), and
+  the MindSpore layers through the aot entries ``crnn_aot_<op>_cuda_emu``.
 - ``cuda``, ``ascend-emu``: registered, not usable yet (no kernels registered).
 
 A new backend is one :func:`register_backend` call plus one :func:`register` per op it

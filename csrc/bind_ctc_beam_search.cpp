@@ -1,4 +1,5 @@
-// pybind11 binding of the CPU CTC prefix beam search (validation, allocation, dispatch only).
+// pybind11 binding of the CTC prefix beam search, CPU or cuda-emu (validation, allocation,
+// dispatch only).
 #include <limits>
 
 #include "bind_util.h"
@@ -11,7 +12,7 @@ namespace {
 py::tuple ctc_beam_search(py::handle scores_obj, py::handle in_len_obj, py::handle blank_arg,
                           py::handle beam_width_obj, py::handle top_n_obj, py::handle top_k_obj,
                           py::handle logp_cutoff_obj, py::handle input_kind, py::handle batch_first,
-                          py::handle num_threads) {
+                          py::handle num_threads, py::handle device) {
   const int64_t beam_width = int_arg(beam_width_obj, "beam_width");
   const int64_t top_n = int_arg(top_n_obj, "top_n"), top_k = int_arg(top_k_obj, "top_k");
   const double logp_cutoff = real_arg(logp_cutoff_obj, "logp_cutoff");
@@ -20,6 +21,7 @@ py::tuple ctc_beam_search(py::handle scores_obj, py::handle in_len_obj, py::hand
   parse_decode_inputs(d, scores_obj, in_len_obj, blank_arg, input_kind, batch_first, num_threads);
   const int64_t T_ = d.T, B = d.B, C = d.C;
   crnn_ctc_decode_options &opt = d.opt;
+  opt.device = device_arg(device);
   opt.beam_width = static_cast<int32_t>(beam_width);
   opt.top_n = static_cast<int32_t>(top_n);
   opt.top_k = top_k <= 0 || top_k >= C ? 0 : static_cast<int32_t>(top_k);  // >= C-1: all
@@ -38,6 +40,7 @@ py::tuple ctc_beam_search(py::handle scores_obj, py::handle in_len_obj, py::hand
     st = crnn_ctc_beam_search_f32(ids.mutable_data(), lengths.mutable_data(),
                                   out_scores.mutable_data(), d.scores.data(), d.lens, T_, B, C, ws,
                                   ws_bytes, &opt);
+    st = with_device_errors(st, ws, opt.device, &d.err, &d.err_frame);
   }
   raise_decode_status(st, d);
   return py::make_tuple(ids, lengths, out_scores);
@@ -51,7 +54,8 @@ void bind_ctc_beam_search(py::module_ &m) {
       py::arg("blank") = -1, py::arg("beam_width") = 10, py::arg("top_n") = 1, py::arg("top_k") = 0,
       py::arg("logp_cutoff") = -std::numeric_limits<double>::infinity(),
       py::arg("input_kind") = "logits", py::arg("batch_first") = false, py::arg("num_threads") = 0,
-      R"doc(CTC prefix beam search (CPU), the semantics of crnn_fast.reference.ctc_beam.
+      py::kw_only(), py::arg("device") = "cpu",
+      R"doc(CTC prefix beam search (CPU, or device='cuda-emu'), the semantics of crnn_fast.reference.ctc_beam.
 
 scores (T, B, C) float32 (or (B, T, C) with batch_first), input_kind 'logits'|'probs'|
 'log_probs' (-inf logits / log-probs are probability 0 and never extend a prefix; NaN, +inf, a

@@ -1,8 +1,10 @@
 """CTC prefix beam search: the C++ kernel against the float64 reference and hand-derived cases.
 
 The reference (``crnn_fast.reference.ctc_beam``) defines the semantics; ``ctc_beam_search``
-is tested on both backends (fixture ``backend`` in conftest.py) where its contract is checked,
-and the compiled binding directly where it is compared element-wise against the reference.
+is tested on every backend implementing it (fixture ``backend`` in conftest.py) where its
+contract is checked, and the compiled binding directly, on each compiled device (``cpu``, and
+``cuda-emu``: the CUDA kernel's source on the SIMT executor), where it is compared
+element-wise against the reference.
 Inputs are seeded float32 with continuous values, so score ties (which either side may break
 differently) do not occur.
 """
@@ -19,6 +21,11 @@ import crnn_fast
 from crnn_fast import registry
 from crnn_fast.reference import ctc_beam as ref_beam
 from crnn_fast.reference.ctc import log_softmax, to_log_probs
+
+# the backend fixture runs these tests on every backend implementing:
+BACKEND_OPS = ("ctc_beam_search",)
+# devices of the compiled binding compared against the reference
+DEVICES = ["cpu"] + (["cuda-emu"] if registry.compiled("cuda-emu") else [])
 
 
 def check_well_formed(r, T: int, C: int, blank: int) -> None:
@@ -57,19 +64,23 @@ def assert_matches_reference(
     input_kind="logits",
     batch_first=False,
 ):
-    ids, lengths, scores = registry.compiled_module().ctc_beam_search(
-        x, lens, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first
-    )
     want = ref_beam.ctc_beam_search(
         x, lens, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first
     )
     T = x.shape[1] if batch_first else x.shape[0]
-    check_well_formed(crnn_fast.BeamResult(ids, lengths, scores), T, x.shape[2], blank)
-    np.testing.assert_array_equal(lengths, want.lengths)
-    np.testing.assert_array_equal(ids, want.ids)
-    finite = np.isfinite(want.scores)
-    np.testing.assert_array_equal(np.isfinite(scores), finite)
-    np.testing.assert_allclose(scores[finite], want.scores[finite], rtol=0, atol=1e-5)
+    for device in DEVICES:
+        ids, lengths, scores = registry.compiled_module().ctc_beam_search(
+            x, lens, blank, beam_width, top_n, top_k, logp_cutoff, input_kind, batch_first,
+            device=device,
+        )  # fmt: skip
+        check_well_formed(crnn_fast.BeamResult(ids, lengths, scores), T, x.shape[2], blank)
+        np.testing.assert_array_equal(lengths, want.lengths, err_msg=device)
+        np.testing.assert_array_equal(ids, want.ids, err_msg=device)
+        finite = np.isfinite(want.scores)
+        np.testing.assert_array_equal(np.isfinite(scores), finite, err_msg=device)
+        np.testing.assert_allclose(
+            scores[finite], want.scores[finite], rtol=0, atol=1e-5, err_msg=device
+        )
     return want
 
 
@@ -145,12 +156,13 @@ def test_matches_reference_probs_with_zeros():
     p = rng.random((9, 3, 5)).astype(np.float32)
     p[p < 0.3] = 0.0
     p[:, :, 4] = np.maximum(p[:, :, 4], 0.1)  # blank keeps every sample feasible
-    ids, lengths, scores = registry.compiled_module().ctc_beam_search(
-        p, None, 4, 5, 1, 0, -math.inf, "probs"
-    )
     want = ref_beam.ctc_beam_search(p, None, 4, 5, 1, input_kind="probs")
-    np.testing.assert_array_equal(ids, want.ids)
-    np.testing.assert_allclose(scores, want.scores, atol=1e-5, rtol=0)
+    for device in DEVICES:
+        ids, lengths, scores = registry.compiled_module().ctc_beam_search(
+            p, None, 4, 5, 1, 0, -math.inf, "probs", device=device
+        )
+        np.testing.assert_array_equal(ids, want.ids, err_msg=device)
+        np.testing.assert_allclose(scores, want.scores, atol=1e-5, rtol=0, err_msg=device)
 
 
 def brute_force(lp: np.ndarray, blank: int) -> dict[tuple[int, ...], float]:

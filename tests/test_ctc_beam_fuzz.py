@@ -3,8 +3,8 @@
 Every call must either return well-formed outputs or raise TypeError/ValueError: never
 crash, hang, raise anything else or return NaN. Covers the raw binding
 ``crnn_fast.registry.compiled_module().ctc_beam_search`` and the public ``ctc_beam_search`` on
-both backends (wrong dtypes, ranks, empty and mismatched shapes, non-contiguous views,
-NaN/Inf/negative values, bad lengths and options).
+every backend implementing it (wrong dtypes, ranks, empty and mismatched shapes,
+non-contiguous views, NaN/Inf/negative values, bad lengths and options).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from crnn_fast import registry
 BAD_DTYPES = [np.float64, np.float16, np.int32, np.int64, np.bool_]
 SPECIALS = [math.nan, math.inf, -math.inf, -1.0, 0.0]
 KINDS = ["logits", "probs", "log_probs"]
+
+# the backend fixture runs these tests on every backend implementing:
+BACKEND_OPS = ("ctc_beam_search",)
 
 
 @st.composite

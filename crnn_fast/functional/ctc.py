@@ -252,12 +252,18 @@ def ctc_beam_search(
 
 
 @registry.register("cpu", "ctc_beam_search")
-def _beam_cpu(scores, input_lengths, blank, *rest):
+def _beam_cpu(scores, input_lengths, blank, *rest, device="cpu"):
     """Prefix beam search on the compiled kernel."""
     b = -1 if blank is None else blank
     return registry.compiled_module().ctc_beam_search(
-        scores, _int32_lengths(input_lengths), b, *rest
+        scores, _int32_lengths(input_lengths), b, *rest, device=device
     )
+
+
+@registry.register("cuda-emu", "ctc_beam_search")
+def _beam_cuda_emu(*args):
+    """Prefix beam search on the CUDA kernel's source run by the SIMT executor (a test harness)."""
+    return _beam_cpu(*args, device="cuda-emu")
 
 
 @registry.register("numpy", "ctc_beam_search")

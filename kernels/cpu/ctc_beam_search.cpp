@@ -34,17 +34,17 @@
 
 #include <algorithm>
 
+#include "../common/ctc_prefix_trie.h"
 #include "cpu_common.h"
 #include "cpu_kernels.h"
-#include "ctc_prefix_trie.h"
 
 namespace {
 
+using crnn::hash_capacity;
 using crnn::neg_inf;
-using crnn::cpu::hash_capacity;
 using crnn::cpu::row_sum_f64;
-using Node = crnn::cpu::TrieNode;
-using Trie = crnn::cpu::PrefixTrie;
+using Node = crnn::TrieNode;
+using Trie = crnn::PrefixTrie;
 
 struct Beam {
   int32_t node, first_child, next_sibling;  // children: beams whose parent is this beam

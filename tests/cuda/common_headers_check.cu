@@ -2,6 +2,7 @@
 // kernels can share it with the CPU ones (built when CMake finds nvcc; no GPU needed). Every
 // function of every kernels/common header is called from a __global__ kernel below.
 #include "../../kernels/common/ctc_math.h"
+#include "../../kernels/common/ctc_prefix_trie.h"
 #include "../../kernels/common/fast_math.h"
 #include "../../kernels/common/lstm_layout.h"
 #include "../../kernels/common/lstm_math.h"
@@ -68,4 +69,13 @@ __global__ void crnn_lstm_math_check(const float *z, const float *c_prev, float 
              crnn::lstm_reserve_direction_size(T, B, H) +
              crnn::lstm_reserve_layer_offset(T, B, H, D, 1);
   }
+}
+
+// Prefix trie: reset (hash fill, geometry, root), intern and find of one prefix.
+__global__ void crnn_prefix_trie_check(crnn::TrieNode *pool, int32_t *hash, int32_t *out) {
+  crnn::PrefixTrie trie{pool, hash, 37};
+  trie.reset(9);
+  const int32_t a = trie.intern(0, 5);
+  trie.size_for(9);
+  out[0] = a + trie.find(0, 5) + trie.find(a, 3) + static_cast<int32_t>(trie.home(a, 4));
 }
