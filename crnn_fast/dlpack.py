@@ -131,6 +131,15 @@ def ctc_loss(
     return loss, grad
 
 
+def _decoder_args(scores, blank, input_kind, batch_first, emulate):
+    """(T, B, C, blank in [0, C), kernel device, host device) of a decoder call."""
+    if input_kind not in _INPUT_KINDS:
+        raise ValueError(f"input_kind must be one of {_INPUT_KINDS}, got {input_kind!r}")
+    d0, d1, C = (int(d) for d in scores.shape)
+    T, B = (d1, d0) if batch_first else (d0, d1)
+    return (T, B, C, blank + C if blank < 0 else blank, *_device(scores, emulate))
+
+
 class Greedy(NamedTuple):
     ids: Tensor  # (B, T) int32, -1 padded
     lengths: Tensor  # (B,) int32
@@ -148,12 +157,7 @@ def ctc_greedy_decode(
     check: bool = True,
 ) -> Greedy:
     """Greedy CTC decoding of scores (T, B, C) (or (B, T, C)) float32."""
-    if input_kind not in _INPUT_KINDS:
-        raise ValueError(f"input_kind must be one of {_INPUT_KINDS}, got {input_kind!r}")
-    d0, d1, C = (int(d) for d in scores.shape)
-    T, B = (d1, d0) if batch_first else (d0, d1)
-    blank = blank + C if blank < 0 else blank
-    device, host = _device(scores, emulate)
+    T, B, C, blank, device, host = _decoder_args(scores, blank, input_kind, batch_first, emulate)
     ws = _workspace(scores, "ctc_greedy_decode", [T, B, C], device)
     out = Greedy(
         _empty(scores, (B, T), "int32"),
@@ -165,6 +169,45 @@ def ctc_greedy_decode(
     _lib().dlpack_ctc_greedy(
         scores, input_lengths, *out, ws, blank, _INPUT_KINDS.index(input_kind), batch_first,
         stream, host,
+    )  # fmt: skip
+    if check:
+        _raise_recorded(ws, stream, host, "scores")
+    return out
+
+
+class Beams(NamedTuple):
+    ids: Tensor  # (B, top_n, T) int32, -1 padded
+    lengths: Tensor  # (B, top_n) int32
+    scores: Tensor  # (B, top_n) float64 log-probabilities, best first
+
+
+def ctc_beam_search(
+    scores: Tensor,
+    input_lengths: Tensor | None = None,
+    blank: int = -1,
+    beam_width: int = 10,
+    top_n: int = 1,
+    top_k: int = 0,
+    logp_cutoff: float = -math.inf,
+    input_kind: str = "logits",
+    batch_first: bool = False,
+    emulate: bool = False,
+    check: bool = True,
+) -> Beams:
+    """Prefix beam search of scores (T, B, C) (or (B, T, C)) float32, as
+    ``crnn_fast.ctc_beam_search``."""
+    T, B, C, blank, device, host = _decoder_args(scores, blank, input_kind, batch_first, emulate)
+    dims = [T, B, C, beam_width, top_n, top_k, int(batch_first)]
+    ws = _workspace(scores, "ctc_beam_search", dims, device)
+    out = Beams(
+        _empty(scores, (B, top_n, T), "int32"),
+        _empty(scores, (B, top_n), "int32"),
+        _empty(scores, (B, top_n), "float64"),
+    )
+    stream = _stream(scores)
+    _lib().dlpack_ctc_beam_search(
+        scores, input_lengths, *out, ws, blank, beam_width, top_n, top_k, logp_cutoff,
+        _INPUT_KINDS.index(input_kind), batch_first, stream, host,
     )  # fmt: skip
     if check:
         _raise_recorded(ws, stream, host, "scores")

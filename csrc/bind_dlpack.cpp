@@ -22,8 +22,11 @@ DlView dl_view(py::handle obj, const char *name, const char *dtype, int ndim) {
   auto *m = static_cast<dl::ManagedTensor *>(PyCapsule_GetPointer(v.capsule.ptr(), "dltensor"));
   if (!m) throw py::error_already_set();
   const dl::Tensor &t = m->dl_tensor;
-  const bool f32 = std::string(dtype) == "float32";
-  if (t.dtype.code != (f32 ? dl::kFloat : dl::kInt) || t.dtype.bits != 32 || t.dtype.lanes != 1)
+  const std::string want(dtype);
+  const bool is_float = want != "int32";
+  const int bits = want == "float64" ? 64 : 32;
+  if (t.dtype.code != (is_float ? dl::kFloat : dl::kInt) || t.dtype.bits != bits ||
+      t.dtype.lanes != 1)
     throw py::type_error(std::string(name) + " must be " + dtype);
   if (t.ndim != ndim)
     throw py::value_error(std::string(name) + " must have " + std::to_string(ndim) +
@@ -134,6 +137,45 @@ void ctc_greedy(py::handle scores_o, py::handle il_o, py::handle ids_o, py::hand
   const crnn_status_t st = crnn_ctc_greedy_f32(
       ids.ptr<int32_t>(), lengths.ptr<int32_t>(), probs.ptr<float>(), frames.ptr<int32_t>(),
       x.ptr<float>(), il.ptr<int32_t>(), T, B, C, ws.data, ws.dim(0) * 4, &o);
+  raise_status(st, err, "scores", frame);
+}
+
+void ctc_beam(py::handle scores_o, py::handle il_o, py::handle ids_o, py::handle lengths_o,
+              py::handle out_o, py::handle ws_o, int32_t blank, int64_t beam_width, int64_t top_n,
+              int64_t top_k, double logp_cutoff, int32_t input_kind, bool batch_first,
+              int64_t stream, py::handle device_o) {
+  const DlView x = dl_view(scores_o, "scores", "float32", 3),
+               il = dl_view_or_none(il_o, "input_lengths", "int32", 1),
+               ids = dl_view(ids_o, "ids", "int32", 3),
+               lengths = dl_view(lengths_o, "lengths", "int32", 2),
+               out = dl_view(out_o, "beam_scores", "float64", 2),
+               ws = dl_view(ws_o, "workspace", "float32", 1);
+  require_ok(check::ctc_beam_options(beam_width, top_n, logp_cutoff, CRNN_CTC_BEAM_MAX_WIDTH));
+  crnn_ctc_decode_options o{};
+  o.device = dl_device({&x, &il, &ids, &lengths, &out, &ws}, device_arg(device_o));
+  o.stream = stream_ptr(stream);
+  o.blank = blank;
+  o.input_kind = input_kind;
+  o.batch_first = batch_first;
+  const int64_t T = x.dim(batch_first ? 1 : 0), B = x.dim(batch_first ? 0 : 1), C = x.dim(2);
+  require_ok(check::ctc_scores_dims("scores", T, B, C, "(T, B, C)"));
+  o.beam_width = static_cast<int32_t>(beam_width);
+  o.top_n = static_cast<int32_t>(top_n);
+  o.top_k = top_k <= 0 || top_k >= C ? 0 : static_cast<int32_t>(top_k);
+  o.logp_cutoff = static_cast<float>(logp_cutoff);
+  if (ids.dim(0) != B || ids.dim(1) != top_n || ids.dim(2) != T || lengths.dim(0) != B ||
+      lengths.dim(1) != top_n || out.dim(0) != B || out.dim(1) != top_n ||
+      (il.data && il.dim(0) != B))
+    throw py::value_error("ids (B, top_n, T), lengths and beam_scores (B, top_n) must match");
+  const size_t need = crnn_ctc_beam_search_workspace_size(T, B, C, &o);
+  require(need > 0, "T * beam_width is too large (prefix trie capacity)");
+  require_ws(ws, need, "ctc_beam_search");
+  int32_t err = -1, frame = -1;
+  o.error_index = &err;
+  o.error_frame = &frame;
+  const crnn_status_t st = crnn_ctc_beam_search_f32(
+      ids.ptr<int32_t>(), lengths.ptr<int32_t>(), out.ptr<double>(), x.ptr<float>(),
+      il.ptr<int32_t>(), T, B, C, ws.data, ws.dim(0) * 4, &o);
   raise_status(st, err, "scores", frame);
 }
 
@@ -253,6 +295,13 @@ size_t workspace_size(const std::string &op, std::vector<int64_t> dims, const st
     o.device = ask;
     return crnn_ctc_loss_workspace_size(dims[0], dims[1], dims[2], dims[3], 4, &o);
   }
+  if (op == "ctc_beam_search" && dims.size() == 7) {  // T, B, C, width, top_n, top_k, batch_first
+    crnn_ctc_decode_options o{};
+    o.device = ask;
+    o.beam_width = int32_t(dims[3]), o.top_n = int32_t(dims[4]), o.top_k = int32_t(dims[5]);
+    o.batch_first = int32_t(dims[6]);
+    return crnn_ctc_beam_search_workspace_size(dims[0], dims[1], dims[2], &o);
+  }
   if (op == "ctc_greedy_decode" && dims.size() == 3) {
     crnn_ctc_decode_options o{};
     o.device = ask;
@@ -281,6 +330,11 @@ void bind_dlpack(py::module_ &m) {
         py::arg("ids"), py::arg("lengths"), py::arg("probs"), py::arg("frames"),
         py::arg("workspace"), py::arg("blank"), py::arg("input_kind"), py::arg("batch_first"),
         py::arg("stream"), py::arg("device"), "Greedy CTC decoding on DLPack tensors.");
+  m.def("dlpack_ctc_beam_search", &ctc_beam, py::arg("scores"), py::arg("input_lengths"),
+        py::arg("ids"), py::arg("lengths"), py::arg("beam_scores"), py::arg("workspace"),
+        py::arg("blank"), py::arg("beam_width"), py::arg("top_n"), py::arg("top_k"),
+        py::arg("logp_cutoff"), py::arg("input_kind"), py::arg("batch_first"), py::arg("stream"),
+        py::arg("device"), "Prefix beam search on DLPack tensors.");
   m.def("dlpack_lstm_forward", &lstm_forward, py::arg("x"), py::arg("weights"), py::arg("h0"),
         py::arg("c0"), py::arg("seq_length"), py::arg("y"), py::arg("h_n"), py::arg("c_n"),
         py::arg("reserve"), py::arg("workspace"), py::arg("hidden_size"), py::arg("num_layers"),

@@ -13,6 +13,7 @@ from helpers import assert_close
 
 import crnn_fast.dlpack as cd
 from crnn_fast.reference import ctc as ref_ctc
+from crnn_fast.reference import ctc_beam as ref_beam
 from crnn_fast.reference import lstm as ref_lstm
 
 FLAVOURS = ["numpy-cpu", "numpy-emu", pytest.param("torch-cuda", marks=pytest.mark.gpu)]
@@ -111,6 +112,24 @@ def test_greedy(fl, kind, batch_first, rng):
     np.testing.assert_array_equal(host(got.lengths), want.lengths)
     np.testing.assert_array_equal(host(got.frames), want.frames)
     assert_close(host(got.probs), want.probs, 2e-6, 1e-7, "greedy probs")
+
+
+@pytest.mark.parametrize("kind", ["logits", "probs"])
+@pytest.mark.parametrize(("width", "top_n", "top_k"), [(1, 1, 0), (6, 3, 0), (8, 2, 3)])
+def test_beam_search(fl, kind, width, top_n, top_k, rng):
+    dev, host, emulate = fl
+    T, B, C = 12, 4, 9
+    x = rng.standard_normal((T, B, C)).astype(np.float32)
+    if kind == "probs":
+        x = np.exp(x) / np.exp(x).sum(-1, keepdims=True)
+    il = rng.integers(0, T + 1, B).astype(np.int32)
+    got = cd.ctc_beam_search(
+        dev(x), dev(il), 0, width, top_n, top_k, input_kind=kind, emulate=emulate
+    )
+    want = ref_beam.ctc_beam_search(x, il, 0, width, top_n, top_k, input_kind=kind)
+    np.testing.assert_array_equal(host(got.ids), want.ids)
+    np.testing.assert_array_equal(host(got.lengths), want.lengths)
+    assert_close(host(got.scores), want.scores, 1e-6, 1e-6, "beam scores")
 
 
 # (T, B, I, H, layers, bidirectional, has_bias, h0/c0, seq_length)

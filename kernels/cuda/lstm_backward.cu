@@ -178,11 +178,6 @@ BwdWork carve_backward(void *ws, int64_t T, int64_t B, int64_t H, int64_t D, int
   return w;
 }
 
-bool desc_ok(const crnn_lstm_desc *d) {
-  return d && d->T > 0 && d->B > 0 && d->I > 0 && d->H > 0 && d->num_layers > 0 &&
-         d->T <= kDeviceMaxFrames && d->B <= INT32_MAX;
-}
-
 bool args_ok(const crnn_lstm_desc *d, const crnn_lstm_weights_f32 *w, float *const *dw_ih,
              float *const *dw_hh, float *const *db_ih, float *const *db_hh) {
   if (!w || !w->w_ih || !w->w_hh || !dw_ih || !dw_hh) return false;
@@ -233,8 +228,8 @@ crnn_status_t backward(float *dx, float *dh0, float *dc0, float *const *dw_ih, f
                        const float *c0, const int32_t *seq, const float *reserve,
                        const crnn_lstm_weights_f32 *w, const crnn_lstm_desc *desc, void *workspace,
                        size_t workspace_bytes) {
-  if (!desc_ok(desc) || !args_ok(desc, w, dw_ih, dw_hh, db_ih, db_hh) || !dx || !dy || !x || !y ||
-      !reserve)
+  if (!lstm_desc_ok(desc) || !args_ok(desc, w, dw_ih, dw_hh, db_ih, db_hh) || !dx || !dy || !x ||
+      !y || !reserve)
     return CRNN_STATUS_INVALID_VALUE;
   const int64_t T = desc->T, B = desc->B, H = desc->H, L = desc->num_layers;
   const int64_t D = desc->bidirectional ? 2 : 1, BH = B * H;
@@ -301,7 +296,7 @@ extern "C" {
 
 size_t CRNN_CUDA_ENTRY(lstm_backward_workspace_size)(const crnn_lstm_desc *d) {
   using namespace crnn::CRNN_CUDA_NS;
-  if (!desc_ok(d)) return 0;
+  if (!lstm_desc_ok(d)) return 0;
   return carve_backward(nullptr, d->T, d->B, d->H, d->bidirectional ? 2 : 1, d->num_layers).bytes;
 }
 

@@ -154,11 +154,6 @@ FwdWork carve_forward(void *ws, int64_t T, int64_t B, int64_t H, int64_t D, int6
   return w;
 }
 
-bool desc_ok(const crnn_lstm_desc *d) {
-  return d && d->T > 0 && d->B > 0 && d->I > 0 && d->H > 0 && d->num_layers > 0 &&
-         d->T <= kDeviceMaxFrames && d->B <= INT32_MAX;
-}
-
 bool weights_ok(const crnn_lstm_desc *d, const crnn_lstm_weights_f32 *w) {
   if (!w || !w->w_ih || !w->w_hh || (d->has_bias && (!w->b_ih || !w->b_hh))) return false;
   const int64_t n = int64_t(d->num_layers) * (d->bidirectional ? 2 : 1);
@@ -171,7 +166,7 @@ crnn_status_t forward(float *y, float *h_n, float *c_n, float *reserve, const fl
                       const float *h0, const float *c0, const int32_t *seq,
                       const crnn_lstm_weights_f32 *w, const crnn_lstm_desc *desc, void *workspace,
                       size_t workspace_bytes) {
-  if (!desc_ok(desc) || !weights_ok(desc, w) || !y || !h_n || !c_n || !x)
+  if (!lstm_desc_ok(desc) || !weights_ok(desc, w) || !y || !h_n || !c_n || !x)
     return CRNN_STATUS_INVALID_VALUE;
   const int64_t T = desc->T, B = desc->B, H = desc->H, L = desc->num_layers;
   const int64_t D = desc->bidirectional ? 2 : 1, G = 4 * H, DH = D * H;
@@ -241,7 +236,7 @@ extern "C" {
 
 size_t CRNN_CUDA_ENTRY(lstm_forward_workspace_size)(const crnn_lstm_desc *d) {
   using namespace crnn::CRNN_CUDA_NS;
-  if (!desc_ok(d)) return 0;
+  if (!lstm_desc_ok(d)) return 0;
   return carve_forward(nullptr, d->T, d->B, d->H, d->bidirectional ? 2 : 1, d->num_layers).bytes;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crnn/lstm.h"
 #include "cuda_common.cuh"
 
 namespace crnn {
@@ -70,6 +71,12 @@ RecPlan plan_recurrence(Kernel kernel, int64_t H, int64_t D) {
   p.shared_bytes = p.persistent ? size_t(4) * units * H * sizeof(float) : 0;
   if (p.persistent && D * p.blocks_per_dir > slots) p.persistent = false, p.shared_bytes = 0;
   return p;
+}
+
+// The sizes a CUDA LSTM call takes (the pointers are checked by each entry).
+inline bool lstm_desc_ok(const crnn_lstm_desc *d) {
+  return d && d->T > 0 && d->B > 0 && d->I > 0 && d->H > 0 && d->num_layers > 0 &&
+         d->T <= kDeviceMaxFrames && d->B <= INT32_MAX;
 }
 
 // Frame of the k-th step of direction d for a sample of `len` frames.

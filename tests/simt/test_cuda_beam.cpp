@@ -16,18 +16,8 @@
 #include <random>
 #include <vector>
 
+#include "../cpp/check.h"
 #include "crnn/crnn.h"
-
-static int failures = 0;
-#define EXPECT(cond, ...)                                             \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      ++failures;                                                     \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fprintf(stderr, "\n");                                          \
-    }                                                                 \
-  } while (0)
 
 namespace {
 
@@ -149,14 +139,14 @@ void test_table() {
     for (int b = 0; b < c.B; ++b) il[b] = b == 0 ? 0 : b == 1 ? c.T : int(rng() % (c.T + 1));
     const int32_t *lens = c.lengths ? il.data() : nullptr;
     Out want, got, again;
-    EXPECT(beam_on(CRNN_DEVICE_CPU, want, x, lens, c) == 0, "%s: cpu", c.name);
-    EXPECT(beam_on(CRNN_DEVICE_CUDA_EMU, got, x, lens, c) == 0, "%s: emu", c.name);
-    EXPECT(beam_on(CRNN_DEVICE_CUDA_EMU, again, x, lens, c) == 0, "%s: emu again", c.name);
-    EXPECT(got.ids == want.ids && got.lengths == want.lengths, "%s: ids/lengths differ", c.name);
+    CHECK(beam_on(CRNN_DEVICE_CPU, want, x, lens, c) == 0, "%s: cpu", c.name);
+    CHECK(beam_on(CRNN_DEVICE_CUDA_EMU, got, x, lens, c) == 0, "%s: emu", c.name);
+    CHECK(beam_on(CRNN_DEVICE_CUDA_EMU, again, x, lens, c) == 0, "%s: emu again", c.name);
+    CHECK(got.ids == want.ids && got.lengths == want.lengths, "%s: ids/lengths differ", c.name);
     for (size_t i = 0; i < got.scores.size(); ++i)
-      EXPECT(same_score(got.scores[i], want.scores[i], c), "%s: scores[%zu] %.17g vs cpu %.17g",
-             c.name, i, got.scores[i], want.scores[i]);
-    EXPECT(got == again, "%s: two runs differ", c.name);
+      CHECK(same_score(got.scores[i], want.scores[i], c), "%s: scores[%zu] %.17g vs cpu %.17g",
+            c.name, i, got.scores[i], want.scores[i]);
+    CHECK(got == again, "%s: two runs differ", c.name);
   }
 }
 
@@ -184,13 +174,13 @@ void test_errors() {
     std::vector<float> xe = x;
     xe[(size_t(e.t) * c.B + e.b) * c.C + 2] = e.v;
     const crnn_status_t st = beam_on(CRNN_DEVICE_CUDA_EMU, got, xe, nullptr, ce, &idx, &frame);
-    EXPECT(st == e.st && idx == e.b && frame == e.t, "%s: status %d at %d/%d", e.what, int(st), idx,
-           frame);
-    EXPECT(beam_on(CRNN_DEVICE_CPU, want, xe, nullptr, ce) == e.st, "%s: cpu status", e.what);
-    EXPECT(got == want, "%s: outputs differ from the cpu's", e.what);
-    EXPECT(got.lengths[e.b * c.N] == 0 && isnan(got.scores[e.b * c.N]) &&
-               got.ids[size_t(e.b) * c.N * c.T] == -1,
-           "%s: failed sample not 'no prefix'", e.what);
+    CHECK(st == e.st && idx == e.b && frame == e.t, "%s: status %d at %d/%d", e.what, int(st), idx,
+          frame);
+    CHECK(beam_on(CRNN_DEVICE_CPU, want, xe, nullptr, ce) == e.st, "%s: cpu status", e.what);
+    CHECK(got == want, "%s: outputs differ from the cpu's", e.what);
+    CHECK(got.lengths[e.b * c.N] == 0 && isnan(got.scores[e.b * c.N]) &&
+              got.ids[size_t(e.b) * c.N * c.T] == -1,
+          "%s: failed sample not 'no prefix'", e.what);
   }
   // a frame that is -inf for every class (log_probs), and a second failure later in the batch:
   // the lowest batch index wins
@@ -199,33 +189,32 @@ void test_errors() {
   std::vector<float> xl = x;
   for (int k = 0; k < c.C; ++k) xl[(size_t(3) * c.B + 1) * c.C + k] = -INFINITY;
   xl[(size_t(1) * c.B + 2) * c.C] = NAN;
-  EXPECT(beam_on(CRNN_DEVICE_CUDA_EMU, got, xl, nullptr, cl, &idx, &frame) ==
-                 CRNN_STATUS_NEG_INF_FRAME &&
-             idx == 1 && frame == 3,
-         "-inf frame: %d/%d", idx, frame);
-  EXPECT(
-      beam_on(CRNN_DEVICE_CPU, want, xl, nullptr, cl) == CRNN_STATUS_NEG_INF_FRAME && got == want,
-      "-inf frame: outputs differ from the cpu's");
+  CHECK(beam_on(CRNN_DEVICE_CUDA_EMU, got, xl, nullptr, cl, &idx, &frame) ==
+                CRNN_STATUS_NEG_INF_FRAME &&
+            idx == 1 && frame == 3,
+        "-inf frame: %d/%d", idx, frame);
+  CHECK(beam_on(CRNN_DEVICE_CPU, want, xl, nullptr, cl) == CRNN_STATUS_NEG_INF_FRAME && got == want,
+        "-inf frame: outputs differ from the cpu's");
   // an error past a sample's input length is not read
   const int32_t short_len[3] = {6, 3, 6};
-  EXPECT(beam_on(CRNN_DEVICE_CUDA_EMU, got, xl, short_len, cl, &idx, &frame) ==
-                 CRNN_STATUS_NONFINITE_INPUT &&
-             idx == 2 && frame == 1,
-         "frames past the length: %d/%d", idx, frame);
+  CHECK(beam_on(CRNN_DEVICE_CUDA_EMU, got, xl, short_len, cl, &idx, &frame) ==
+                CRNN_STATUS_NONFINITE_INPUT &&
+            idx == 2 && frame == 1,
+        "frames past the length: %d/%d", idx, frame);
   // input length outside [0, T]: argument error, before value errors
   const int32_t bad_len[3] = {3, 2, 7};
-  EXPECT(beam_on(CRNN_DEVICE_CUDA_EMU, got, xl, bad_len, cl, &idx, &frame) ==
-                 CRNN_STATUS_INVALID_VALUE &&
-             idx == 2 && frame == -1,
-         "length > T: %d/%d", idx, frame);
-  EXPECT(got.lengths[2 * c.N] == 0 && isnan(got.scores[2 * c.N + 1]) &&
-             got.ids[size_t(2) * c.N * c.T + 5] == -1,
-         "length > T: sample not 'no prefix'");
+  CHECK(beam_on(CRNN_DEVICE_CUDA_EMU, got, xl, bad_len, cl, &idx, &frame) ==
+                CRNN_STATUS_INVALID_VALUE &&
+            idx == 2 && frame == -1,
+        "length > T: %d/%d", idx, frame);
+  CHECK(got.lengths[2 * c.N] == 0 && isnan(got.scores[2 * c.N + 1]) &&
+            got.ids[size_t(2) * c.N * c.T + 5] == -1,
+        "length > T: sample not 'no prefix'");
   const int32_t neg_len[3] = {-1, 2, 2};
-  EXPECT(beam_on(CRNN_DEVICE_CUDA_EMU, got, x, neg_len, c, &idx, &frame) ==
-                 CRNN_STATUS_INVALID_VALUE &&
-             idx == 0,
-         "length < 0: %d", idx);
+  CHECK(beam_on(CRNN_DEVICE_CUDA_EMU, got, x, neg_len, c, &idx, &frame) ==
+                CRNN_STATUS_INVALID_VALUE &&
+            idx == 0,
+        "length < 0: %d", idx);
 
   // option errors: the status, on the host
   const auto status_with = [&](auto edit) {
@@ -234,26 +223,26 @@ void test_errors() {
     Out o;
     return beam_on(CRNN_DEVICE_CUDA_EMU, o, x, nullptr, ce);
   };
-  EXPECT(status_with([](Case &e) { e.W = 0, e.N = 1; }) == CRNN_STATUS_INVALID_VALUE, "W=0");
-  EXPECT(
+  CHECK(status_with([](Case &e) { e.W = 0, e.N = 1; }) == CRNN_STATUS_INVALID_VALUE, "W=0");
+  CHECK(
       status_with([](Case &e) { e.W = CRNN_CTC_BEAM_MAX_WIDTH + 1; }) == CRNN_STATUS_INVALID_VALUE,
       "W too large");
-  EXPECT(status_with([](Case &e) { e.N = e.W + 1; }) == CRNN_STATUS_INVALID_VALUE, "top_n > W");
-  EXPECT(status_with([](Case &e) { e.N = 0; }) == CRNN_STATUS_INVALID_VALUE, "top_n 0");
-  EXPECT(status_with([](Case &e) { e.blank = e.C; }) == CRNN_STATUS_INVALID_VALUE, "blank C");
-  EXPECT(status_with([](Case &e) { e.kind = 3; }) == CRNN_STATUS_INVALID_VALUE, "kind 3");
+  CHECK(status_with([](Case &e) { e.N = e.W + 1; }) == CRNN_STATUS_INVALID_VALUE, "top_n > W");
+  CHECK(status_with([](Case &e) { e.N = 0; }) == CRNN_STATUS_INVALID_VALUE, "top_n 0");
+  CHECK(status_with([](Case &e) { e.blank = e.C; }) == CRNN_STATUS_INVALID_VALUE, "blank C");
+  CHECK(status_with([](Case &e) { e.kind = 3; }) == CRNN_STATUS_INVALID_VALUE, "kind 3");
   crnn_ctc_decode_options o = options(c, CRNN_DEVICE_CUDA_EMU);
   std::vector<char> ws(crnn_ctc_beam_search_workspace_size(c.T, c.B, c.C, &o));
   Out s;
   s.ids.assign(size_t(c.B) * c.N * c.T, 0), s.lengths.assign(c.B * c.N, 0);
   s.scores.assign(c.B * c.N, 0);
-  EXPECT(crnn_ctc_beam_search_f32(s.ids.data(), s.lengths.data(), s.scores.data(), x.data(),
-                                  nullptr, c.T, c.B, c.C, ws.data(), ws.size() - 1,
-                                  &o) == CRNN_STATUS_WORKSPACE_TOO_SMALL,
-         "small workspace");
-  EXPECT(crnn_ctc_beam_search_f32(s.ids.data(), nullptr, s.scores.data(), x.data(), nullptr, c.T,
-                                  c.B, c.C, ws.data(), ws.size(), &o) == CRNN_STATUS_INVALID_VALUE,
-         "NULL lengths");
+  CHECK(crnn_ctc_beam_search_f32(s.ids.data(), s.lengths.data(), s.scores.data(), x.data(), nullptr,
+                                 c.T, c.B, c.C, ws.data(), ws.size() - 1,
+                                 &o) == CRNN_STATUS_WORKSPACE_TOO_SMALL,
+        "small workspace");
+  CHECK(crnn_ctc_beam_search_f32(s.ids.data(), nullptr, s.scores.data(), x.data(), nullptr, c.T,
+                                 c.B, c.C, ws.data(), ws.size(), &o) == CRNN_STATUS_INVALID_VALUE,
+        "NULL lengths");
 }
 
 }  // namespace

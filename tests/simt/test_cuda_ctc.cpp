@@ -12,18 +12,8 @@
 #include <random>
 #include <vector>
 
+#include "../cpp/check.h"
 #include "crnn/crnn.h"
-
-static int failures = 0;
-#define EXPECT(cond, ...)                                             \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      ++failures;                                                     \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fprintf(stderr, "\n");                                          \
-    }                                                                 \
-  } while (0)
 
 namespace {
 
@@ -97,10 +87,10 @@ template <typename T>
 void check_loss_case(const Case &c, std::mt19937 &rng, double rtol, double atol) {
   const Data d = make(c, rng);
   std::vector<double> want_loss, want_grad, x64;
-  EXPECT(loss_on<double>(CRNN_DEVICE_CPU, want_loss, want_grad, d, c, x64) == 0, "%s cpu", c.name);
+  CHECK(loss_on<double>(CRNN_DEVICE_CPU, want_loss, want_grad, d, c, x64) == 0, "%s cpu", c.name);
   std::vector<T> loss, grad, x, loss2, grad2, cpu_loss, cpu_grad;
-  EXPECT(loss_on<T>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x) == 0, "%s emu", c.name);
-  EXPECT(loss_on<T>(CRNN_DEVICE_CPU, cpu_loss, cpu_grad, d, c, x) == 0, "%s cpu", c.name);
+  CHECK(loss_on<T>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x) == 0, "%s emu", c.name);
+  CHECK(loss_on<T>(CRNN_DEVICE_CPU, cpu_loss, cpu_grad, d, c, x) == 0, "%s cpu", c.name);
   // The bound: the dtype's, widened to twice the CPU kernel's own error in the same dtype
   // (long T accumulates rounding in every backend alike).
   double cpu_err = 0;
@@ -108,17 +98,17 @@ void check_loss_case(const Case &c, std::mt19937 &rng, double rtol, double atol)
     if (std::isfinite(want_grad[i])) cpu_err = fmax(cpu_err, fabs(cpu_grad[i] - want_grad[i]));
   const double gatol = fmax(atol, 2 * cpu_err);
   for (int b = 0; b < c.B; ++b)
-    EXPECT(close(loss[b], want_loss[b], rtol, atol), "%s %zu-byte loss[%d] %.9g vs %.9g", c.name,
-           sizeof(T), b, double(loss[b]), want_loss[b]);
+    CHECK(close(loss[b], want_loss[b], rtol, atol), "%s %zu-byte loss[%d] %.9g vs %.9g", c.name,
+          sizeof(T), b, double(loss[b]), want_loss[b]);
   int bad = 0;
   for (size_t i = 0; i < grad.size(); ++i)
     if (!close(grad[i], want_grad[i], rtol, gatol) && bad++ < 3)
-      EXPECT(false, "%s %zu-byte grad[%zu] %.9g vs %.9g (cpu %.9g)", c.name, sizeof(T), i,
-             double(grad[i]), want_grad[i], double(cpu_grad[i]));
-  EXPECT(loss_on<T>(CRNN_DEVICE_CUDA_EMU, loss2, grad2, d, c, x) == 0, "%s rerun", c.name);
-  EXPECT(memcmp(loss.data(), loss2.data(), loss.size() * sizeof(T)) == 0 &&
-             memcmp(grad.data(), grad2.data(), grad.size() * sizeof(T)) == 0,
-         "%s: two runs differ", c.name);
+      CHECK(false, "%s %zu-byte grad[%zu] %.9g vs %.9g (cpu %.9g)", c.name, sizeof(T), i,
+            double(grad[i]), want_grad[i], double(cpu_grad[i]));
+  CHECK(loss_on<T>(CRNN_DEVICE_CUDA_EMU, loss2, grad2, d, c, x) == 0, "%s rerun", c.name);
+  CHECK(memcmp(loss.data(), loss2.data(), loss.size() * sizeof(T)) == 0 &&
+            memcmp(grad.data(), grad2.data(), grad.size() * sizeof(T)) == 0,
+        "%s: two runs differ", c.name);
 }
 
 std::vector<Case> loss_cases() {
@@ -160,39 +150,39 @@ void test_loss_errors() {
   std::vector<float> loss, grad, x;
   int32_t idx = -7, frame = -7;
   d.x[(5 * 4 + 2) * 7 + 3] = NAN;  // frame 5 of sample 2
-  EXPECT(loss_on<float>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x, &idx, &frame) ==
-                 CRNN_STATUS_NONFINITE_INPUT &&
-             idx == 2 && frame == 5,
-         "NaN: index %d frame %d", idx, frame);
-  EXPECT(isnan(loss[2]) && !isnan(loss[1]), "NaN sample's loss");
+  CHECK(loss_on<float>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x, &idx, &frame) ==
+                CRNN_STATUS_NONFINITE_INPUT &&
+            idx == 2 && frame == 5,
+        "NaN: index %d frame %d", idx, frame);
+  CHECK(isnan(loss[2]) && !isnan(loss[1]), "NaN sample's loss");
   for (int k = 0; k < 7; ++k) d.x[(3 * 4 + 1) * 7 + k] = -INFINITY;  // frame 3 of sample 1
-  EXPECT(loss_on<float>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x, &idx, &frame) ==
-                 CRNN_STATUS_NEG_INF_FRAME &&
-             idx == 1 && frame == 3,
-         "-inf frame: index %d frame %d", idx, frame);
+  CHECK(loss_on<float>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x, &idx, &frame) ==
+                CRNN_STATUS_NEG_INF_FRAME &&
+            idx == 1 && frame == 3,
+        "-inf frame: index %d frame %d", idx, frame);
   d.lab[3 * 3 + 1] = 0;  // sample 3 uses the blank: an argument error ranks first
-  EXPECT(loss_on<float>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x, &idx, &frame) ==
-                 CRNN_STATUS_INVALID_VALUE &&
-             idx == 3 && frame == -1,
-         "label == blank: index %d frame %d", idx, frame);
+  CHECK(loss_on<float>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x, &idx, &frame) ==
+                CRNN_STATUS_INVALID_VALUE &&
+            idx == 3 && frame == -1,
+        "label == blank: index %d frame %d", idx, frame);
   d = make(c, rng);
   d.il[2] = 9;  // > T
-  EXPECT(loss_on<float>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x, &idx, &frame) ==
-                 CRNN_STATUS_INVALID_VALUE &&
-             idx == 2,
-         "input length > T: index %d", idx);
+  CHECK(loss_on<float>(CRNN_DEVICE_CUDA_EMU, loss, grad, d, c, x, &idx, &frame) ==
+                CRNN_STATUS_INVALID_VALUE &&
+            idx == 2,
+        "input length > T: index %d", idx);
   // host-visible errors come back from the call itself
   crnn_ctc_loss_options o{};
   o.blank = 7;
   o.device = CRNN_DEVICE_CUDA_EMU;
   char ws[512];
-  EXPECT(crnn_ctc_loss_f32(loss.data(), nullptr, x.data(), d.lab.data(), d.il.data(), d.ll.data(),
-                           8, 4, 7, 3, ws, sizeof ws, &o) == CRNN_STATUS_INVALID_VALUE,
-         "blank >= C");
+  CHECK(crnn_ctc_loss_f32(loss.data(), nullptr, x.data(), d.lab.data(), d.il.data(), d.ll.data(), 8,
+                          4, 7, 3, ws, sizeof ws, &o) == CRNN_STATUS_INVALID_VALUE,
+        "blank >= C");
   o.blank = 0;
-  EXPECT(crnn_ctc_loss_f32(loss.data(), nullptr, x.data(), d.lab.data(), d.il.data(), d.ll.data(),
-                           8, 4, 7, 3, ws, sizeof ws, &o) == CRNN_STATUS_WORKSPACE_TOO_SMALL,
-         "small workspace");
+  CHECK(crnn_ctc_loss_f32(loss.data(), nullptr, x.data(), d.lab.data(), d.il.data(), d.ll.data(), 8,
+                          4, 7, 3, ws, sizeof ws, &o) == CRNN_STATUS_WORKSPACE_TOO_SMALL,
+        "small workspace");
 }
 
 // ---- greedy ----------------------------------------------------------------------------------
@@ -247,35 +237,35 @@ void test_greedy() {
     for (auto &v : il) v = int(rng() % (c.T + 1));
     Greedy want, got;
     const int32_t *lens = c.lengths ? il.data() : nullptr;
-    EXPECT(greedy_on(CRNN_DEVICE_CPU, want, x, lens, c.T, c.B, c.C, c.blank, c.kind, c.bf) == 0,
-           "cpu greedy");
-    EXPECT(greedy_on(CRNN_DEVICE_CUDA_EMU, got, x, lens, c.T, c.B, c.C, c.blank, c.kind, c.bf) == 0,
-           "emu greedy");
-    EXPECT(got.ids == want.ids && got.lengths == want.lengths && got.frames == want.frames,
-           "greedy ids/lengths/frames differ (T=%d C=%d kind %d)", c.T, c.C, c.kind);
+    CHECK(greedy_on(CRNN_DEVICE_CPU, want, x, lens, c.T, c.B, c.C, c.blank, c.kind, c.bf) == 0,
+          "cpu greedy");
+    CHECK(greedy_on(CRNN_DEVICE_CUDA_EMU, got, x, lens, c.T, c.B, c.C, c.blank, c.kind, c.bf) == 0,
+          "emu greedy");
+    CHECK(got.ids == want.ids && got.lengths == want.lengths && got.frames == want.frames,
+          "greedy ids/lengths/frames differ (T=%d C=%d kind %d)", c.T, c.C, c.kind);
     for (size_t i = 0; i < got.probs.size(); ++i)
-      EXPECT(close(got.probs[i], want.probs[i], 2e-6, 1e-7), "probs[%zu] %g vs %g", i, got.probs[i],
-             want.probs[i]);
+      CHECK(close(got.probs[i], want.probs[i], 2e-6, 1e-7), "probs[%zu] %g vs %g", i, got.probs[i],
+            want.probs[i]);
   }
   // errors through the record
   std::vector<float> x(6 * 2 * 5, 0.2f);
   x[(4 * 2 + 1) * 5 + 2] = NAN;
   Greedy g;
   int32_t idx, frame;
-  EXPECT(greedy_on(CRNN_DEVICE_CUDA_EMU, g, x, nullptr, 6, 2, 5, 0, CRNN_CTC_PROBS, 0, &idx,
-                   &frame) == CRNN_STATUS_NONFINITE_INPUT &&
-             idx == 1 && frame == 4,
-         "greedy NaN: %d %d", idx, frame);
+  CHECK(greedy_on(CRNN_DEVICE_CUDA_EMU, g, x, nullptr, 6, 2, 5, 0, CRNN_CTC_PROBS, 0, &idx,
+                  &frame) == CRNN_STATUS_NONFINITE_INPUT &&
+            idx == 1 && frame == 4,
+        "greedy NaN: %d %d", idx, frame);
   x[(4 * 2 + 1) * 5 + 2] = -0.5f;
-  EXPECT(greedy_on(CRNN_DEVICE_CUDA_EMU, g, x, nullptr, 6, 2, 5, 0, CRNN_CTC_PROBS, 0, &idx,
-                   &frame) == CRNN_STATUS_INVALID_VALUE &&
-             idx == 1 && frame == 4,
-         "greedy negative prob: %d %d", idx, frame);
+  CHECK(greedy_on(CRNN_DEVICE_CUDA_EMU, g, x, nullptr, 6, 2, 5, 0, CRNN_CTC_PROBS, 0, &idx,
+                  &frame) == CRNN_STATUS_INVALID_VALUE &&
+            idx == 1 && frame == 4,
+        "greedy negative prob: %d %d", idx, frame);
   const int32_t bad_len[2] = {3, 7};
-  EXPECT(greedy_on(CRNN_DEVICE_CUDA_EMU, g, x, bad_len, 6, 2, 5, 0, CRNN_CTC_LOGITS, 0, &idx,
-                   &frame) == CRNN_STATUS_INVALID_VALUE &&
-             idx == 1,
-         "greedy length > T: %d", idx);
+  CHECK(greedy_on(CRNN_DEVICE_CUDA_EMU, g, x, bad_len, 6, 2, 5, 0, CRNN_CTC_LOGITS, 0, &idx,
+                  &frame) == CRNN_STATUS_INVALID_VALUE &&
+            idx == 1,
+        "greedy length > T: %d", idx);
 }
 
 }  // namespace

@@ -13,18 +13,8 @@
 #include <random>
 #include <vector>
 
+#include "../cpp/check.h"
 #include "crnn/crnn.h"
-
-static int failures = 0;
-#define EXPECT(cond, ...)                                             \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      ++failures;                                                     \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fprintf(stderr, "\n");                                          \
-    }                                                                 \
-  } while (0)
 
 namespace {
 
@@ -136,8 +126,8 @@ void check_case(const Case &c, std::mt19937 &rng) {
   for (int64_t b = 0; b < c.B; ++b) len[b] = int32_t(rng() % (c.T + 1));
   if (c.B > 1) len[0] = int32_t(c.T);
   Result want, got, again;
-  EXPECT(run(CRNN_DEVICE_CPU, c, n, x, h0, c0, len, dy, dhn, dcn, want), "%s: cpu", c.name);
-  EXPECT(run(CRNN_DEVICE_CUDA_EMU, c, n, x, h0, c0, len, dy, dhn, dcn, got), "%s: emu", c.name);
+  CHECK(run(CRNN_DEVICE_CPU, c, n, x, h0, c0, len, dy, dhn, dcn, want), "%s: cpu", c.name);
+  CHECK(run(CRNN_DEVICE_CUDA_EMU, c, n, x, h0, c0, len, dy, dhn, dcn, got), "%s: emu", c.name);
   const double rt = 1e-4, at = 2e-5;  // float32: both sum the same terms in different orders
   int bad = compare("y", c.name, got.y, want.y, rt, at) +
             compare("h_n", c.name, got.hn, want.hn, rt, at) +
@@ -153,14 +143,14 @@ void check_case(const Case &c, std::mt19937 &rng) {
       bad += compare("db_ih", c.name, got.db_ih[i], want.db_ih[i], 1e-4, 2e-4) +
              compare("db_hh", c.name, got.db_hh[i], want.db_hh[i], 1e-4, 2e-4);
   }
-  EXPECT(bad == 0, "%s: %d values differ from the CPU kernels", c.name, bad);
-  EXPECT(run(CRNN_DEVICE_CUDA_EMU, c, n, x, h0, c0, len, dy, dhn, dcn, again), "%s rerun", c.name);
+  CHECK(bad == 0, "%s: %d values differ from the CPU kernels", c.name, bad);
+  CHECK(run(CRNN_DEVICE_CUDA_EMU, c, n, x, h0, c0, len, dy, dhn, dcn, again), "%s rerun", c.name);
   bool same = bitwise(again.y, got.y) && bitwise(again.reserve, got.reserve) &&
               bitwise(again.dx, got.dx) && bitwise(again.dh0, got.dh0);
   for (size_t i = 0; i < n.w_ih.size(); ++i)
     same = same && bitwise(again.dw_ih[i], got.dw_ih[i]) && bitwise(again.dw_hh[i], got.dw_hh[i]) &&
            bitwise(again.db_ih[i], got.db_ih[i]);
-  EXPECT(same, "%s: two runs differ", c.name);
+  CHECK(same, "%s: two runs differ", c.name);
 }
 
 void test_bad_length() {
@@ -174,13 +164,13 @@ void test_bad_length() {
   crnn_lstm_desc d{c.T, c.B, c.I, c.H, 1, 0, 1, 0, CRNN_DEVICE_CUDA_EMU, nullptr};
   std::vector<char> ws(crnn_lstm_forward_workspace_size(&d));
   int32_t idx = -7;
-  EXPECT(crnn_lstm_forward_f32(y.data(), hn.data(), cn.data(), nullptr, x.data(), nullptr, nullptr,
-                               len, &n.w, &d, ws.data(), ws.size()) == CRNN_STATUS_SUCCESS,
-         "launch");
-  EXPECT(crnn_device_error_read(ws.data(), CRNN_DEVICE_CUDA_EMU, nullptr, &idx, nullptr) ==
-                 CRNN_STATUS_INVALID_VALUE &&
-             idx == 1,
-         "seq_length > T: index %d", idx);
+  CHECK(crnn_lstm_forward_f32(y.data(), hn.data(), cn.data(), nullptr, x.data(), nullptr, nullptr,
+                              len, &n.w, &d, ws.data(), ws.size()) == CRNN_STATUS_SUCCESS,
+        "launch");
+  CHECK(crnn_device_error_read(ws.data(), CRNN_DEVICE_CUDA_EMU, nullptr, &idx, nullptr) ==
+                CRNN_STATUS_INVALID_VALUE &&
+            idx == 1,
+        "seq_length > T: index %d", idx);
 }
 
 }  // namespace
