@@ -36,11 +36,6 @@ struct BwdParams {
   RecPlan plan;
 };
 
-__device__ __forceinline__ int64_t length_of(const int32_t *seq, int64_t b, int64_t T) {
-  const int64_t n = seq ? seq[b] : T;
-  return n < 0 ? 0 : (n > T ? T : n);
-}
-
 __global__ void bptt_init(BwdParams p, unsigned long long *record) {
   const int64_t n = p.D * p.B * p.H;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
@@ -49,8 +44,7 @@ __global__ void bptt_init(BwdParams p, unsigned long long *record) {
     const int64_t r = i % (p.B * p.H), b = r / p.H;
     p.dh[d][r] = p.dh_n[d] ? p.dh_n[d][r] : 0.0f;
     p.dc[d][r] = p.dc_n[d] ? p.dc_n[d][r] : 0.0f;
-    if (p.seq && d == 0 && r % p.H == 0 && (p.seq[b] < 0 || p.seq[b] > p.T))
-      record_error(record, false, b, -1, CRNN_STATUS_INVALID_VALUE);
+    if (d == 0 && r % p.H == 0) check_length(record, p.seq, b, p.T);
   }
 }
 

@@ -35,11 +35,6 @@ struct FwdParams {
   RecPlan plan;
 };
 
-__device__ __forceinline__ int64_t length_of(const int32_t *seq, int64_t b, int64_t T) {
-  const int64_t n = seq ? seq[b] : T;
-  return n < 0 ? 0 : (n > T ? T : n);  // a bad length is recorded by lstm_init
-}
-
 __global__ void lstm_init(FwdParams p, unsigned long long *record) {
   const int64_t n = p.D * p.B * p.H;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
@@ -48,8 +43,7 @@ __global__ void lstm_init(FwdParams p, unsigned long long *record) {
     const int64_t r = i % (p.B * p.H), b = r / p.H;
     p.hbuf[d][r] = p.h0[d] ? p.h0[d][r] : 0.0f;
     p.cbuf[d][r] = p.c0[d] ? p.c0[d][r] : 0.0f;
-    if (p.seq && d == 0 && r % p.H == 0 && (p.seq[b] < 0 || p.seq[b] > p.T))
-      record_error(record, false, b, -1, CRNN_STATUS_INVALID_VALUE);
+    if (d == 0 && r % p.H == 0) check_length(record, p.seq, b, p.T);
   }
 }
 

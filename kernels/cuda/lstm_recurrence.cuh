@@ -79,6 +79,18 @@ inline bool lstm_desc_ok(const crnn_lstm_desc *d) {
          d->T <= kDeviceMaxFrames && d->B <= INT32_MAX;
 }
 
+// Frames of sample b: seq_length[b] (or T), clamped to [0, T]; check_length records a
+// seq_length outside it (the init kernels call it once per sample).
+__device__ __forceinline__ int64_t length_of(const int32_t *seq, int64_t b, int64_t T) {
+  const int64_t n = seq ? seq[b] : T;
+  return n < 0 ? 0 : (n > T ? T : n);
+}
+__device__ __forceinline__ void check_length(unsigned long long *record, const int32_t *seq,
+                                             int64_t b, int64_t T) {
+  if (seq && (seq[b] < 0 || seq[b] > T))
+    record_error(record, false, b, -1, CRNN_STATUS_INVALID_VALUE);
+}
+
 // Frame of the k-th step of direction d for a sample of `len` frames.
 __device__ __forceinline__ int64_t step_frame(int d, int64_t k, int64_t len) {
   return d == 0 ? k : len - 1 - k;
