@@ -12,7 +12,12 @@ Backends (``known()``):
   (``ctc_loss``, ``ctc_greedy_decode``, ``ctc_beam_search``, ``lstm_forward``,
   ``lstm_backward``: every op but the convolutions, a CPU product; see :func:`implements`), and
   the MindSpore layers through the aot entries ``crnn_aot_<op>_cuda_emu``.
-- ``cuda``, ``ascend-emu``: registered, not usable yet (no kernels registered).
+- ``cuda``: the CUDA kernels (a ``_C`` built with nvcc), for MindSpore's GPU target: the
+  MindSpore layers through the aot entries ``crnn_aot_<op>_gpu`` on device memory; the
+  NumPy-level API (host arrays) uses ``cpu``. With MindSpore's device_target GPU, the MindSpore
+  layers of the default ``cpu`` backend run these entries (:func:`for_ms_target`).
+  ``crnn_fast.dlpack`` runs the CUDA kernels on any framework's device tensors.
+- ``ascend-emu``: registered, not usable yet (no kernels registered).
 
 A new backend is one :func:`register_backend` call plus one :func:`register` per op it
 implements (in its own module); the public functions, the MindSpore layers and the test tables
@@ -63,7 +68,10 @@ class Backend:
     ``compiled()``: whether its code is built in; ``why_not()``: why it is not usable ('' when
     it is); ``ms_ops``: how the MindSpore ops run on it (``aot`` | ``pyfunc`` | ``stock`` |
     None: not at all); ``kernels_from``: for a backend without NumPy-level kernels of its
-    own, the backends whose kernels it uses, first usable wins."""
+    own, the backends whose kernels it uses, first usable wins; ``aot_suffix``: an ``aot``
+    backend's entry points are ``crnn_aot_<op><aot_suffix>``; ``ms_target``: the MindSpore
+    device_target whose memory those entries take; ``aot_ops``: the ops with an entry (None:
+    every op)."""
 
     name: str
     compiled: Callable[[], bool]
@@ -72,7 +80,19 @@ class Backend:
     kernels_from: tuple[str, ...] = ()
     impls: dict[str, Callable] = field(default_factory=dict)
     aot_suffix: str = ""
+    ms_target: str = "CPU"
+    aot_ops: tuple[str, ...] | None = None
 
+
+# The aot ops of the accelerator backends: the CTC and LSTM kernels (convolutions stay a CPU
+# product; on an accelerator the framework's own convolution runs).
+ACCELERATOR_AOT_OPS = (
+    "ctc_loss",
+    "ctc_greedy",
+    "lstm_forward_train",
+    "lstm_forward_infer",
+    "lstm_backward",
+)
 
 _BACKENDS: dict[str, Backend] = {}
 
@@ -84,14 +104,25 @@ def register_backend(
     ms_ops: str | None = None,
     kernels_from: tuple[str, ...] = (),
     aot_suffix: str = "",
+    ms_target: str = "CPU",
+    aot_ops: tuple[str, ...] | None = None,
 ) -> Backend:
-    """Adds a backend (see :class:`Backend`); its ops follow with :func:`register`.
-    ``aot_suffix``: an ``aot`` backend's entry points are ``crnn_aot_<op><aot_suffix>``."""
+    """Adds a backend (see :class:`Backend` for the fields); its ops follow with
+    :func:`register`."""
     if name in _BACKENDS:
         raise ValueError(f"backend {name!r} is already registered")
     if ms_ops is not None and ms_ops not in MS_OPS:
         raise ValueError(f"ms_ops must be one of {MS_OPS} or None, got {ms_ops!r}")
-    b = Backend(name, compiled, why_not, ms_ops, tuple(kernels_from), aot_suffix=aot_suffix)
+    b = Backend(
+        name,
+        compiled,
+        why_not,
+        ms_ops,
+        tuple(kernels_from),
+        aot_suffix=aot_suffix,
+        ms_target=ms_target,
+        aot_ops=aot_ops,
+    )
     _BACKENDS[name] = b
     return b
 
@@ -217,6 +248,43 @@ def aot_suffix(name: str | None = None) -> str:
     return _get(active() if name is None else name).aot_suffix
 
 
+def has_aot(name: str, op: str) -> bool:
+    """Whether ``aot`` backend ``name`` has an entry point for ``op``."""
+    b = _get(name)
+    return b.ms_ops == "aot" and (b.aot_ops is None or op in b.aot_ops)
+
+
+def for_ms_target(name: str, target: str) -> str:
+    """The backend whose Custom ops run the MindSpore layers of backend ``name`` when
+    MindSpore's device_target is ``target`` (``CPU``, ``GPU``, ``Ascend``): ``name`` itself
+    when its entries take that target's memory (or it runs no aot entries); for the default
+    ``cpu``, the usable ``aot`` backend of ``target`` (``cuda`` on GPU). ``ValueError`` saying
+    what to do otherwise -- an entry given another device's memory would crash the process."""
+    b = _get(name)
+    if b.ms_ops != "aot" or b.ms_target == target:
+        return name
+    if name == "cpu":
+        for n, o in _BACKENDS.items():
+            if o.ms_ops == "aot" and o.ms_target == target and usable(n):
+                return n
+        why = "; ".join(
+            f"{n!r} {_reason(n)}"
+            for n, o in _BACKENDS.items()
+            if o.ms_ops == "aot" and o.ms_target == target
+        )
+        raise ValueError(
+            f"MindSpore's device_target is {target!r}, but this crnn_fast._C has no kernels for "
+            f"it ({why or 'no backend for ' + target + ' yet'}). Reinstall crnn_fast with the "
+            "toolkit on PATH (nvcc for GPU), or set CRNN_FAST_BACKEND=stock to run MindSpore's "
+            "own layers."
+        )
+    raise ValueError(
+        f"crnn_fast backend {name!r} runs MindSpore's {b.ms_target!r} target, but "
+        f"device_target is {target!r}: use the default backend ('cpu', which picks the kernels "
+        "of the device target) or CRNN_FAST_BACKEND=stock"
+    )
+
+
 def is_stock(name: str | None = None) -> bool:
     """Whether backend ``name`` (the active one when None) runs MindSpore's own layers."""
     return ms_ops(name) == "stock"
@@ -288,12 +356,21 @@ def _cpu_why() -> str:
 register_backend("cpu", has_compiled_module, _cpu_why, ms_ops="aot")
 register_backend("numpy", lambda: True, ms_ops="pyfunc")
 register_backend("stock", lambda: True, ms_ops="stock", kernels_from=("cpu", "numpy"))
-register_backend("cuda", lambda: bool(_build_info().get("cuda_compiled", False)))
+register_backend(
+    "cuda",
+    lambda: bool(_build_info().get("cuda_compiled", False)),
+    ms_ops="aot",
+    kernels_from=("cpu", "numpy"),
+    aot_suffix="_gpu",
+    ms_target="GPU",
+    aot_ops=ACCELERATOR_AOT_OPS,
+)
 register_backend(
     "cuda-emu",
     lambda: bool(_build_info().get("cuda_emu_compiled", False)),
     ms_ops="aot",
     aot_suffix="_cuda_emu",
+    aot_ops=ACCELERATOR_AOT_OPS,
 )
 register_backend("ascend-emu", lambda: False)
 

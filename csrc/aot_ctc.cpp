@@ -40,31 +40,30 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
     const int64_t T = a.dim(0, 0), B = a.dim(0, 1), C = a.dim(0, 2), S = a.dim(1, 1);
     require_ok(crnn::check::ctc_scores_dims("logits", T, B, C, a.shape(0)));
     a.expect_dims(1, "labels", {B, S});
-    const int32_t *cfg = a.ptr<int32_t>(4);
+    std::vector<int32_t> cfg_copy, labels_copy, made_in, made_lab;
+    const int32_t *cfg = a.host<int32_t>(4, 4, cfg_copy);
     int32_t blank = 0;  // negative: counted from C
     require_ok(crnn::check::ctc_blank_from_end(cfg[0], C, &blank));
     const int32_t *labels = a.ptr<int32_t>(1);
-    const int32_t *in_len = nullptr;
+    // Lengths: the tensors given, or made here on the host (every sample T frames; each label
+    // up to its padding) and copied next to the kernel's workspace below.
+    const int32_t *in_len = nullptr, *lab_len = nullptr;
     if (cfg[2]) {
       a.expect(2, "input_lengths", "int32", 1, "(B,)");
       a.expect_dims(2, "input_lengths", {B});
       in_len = a.ptr<int32_t>(2);
     } else {
-      int32_t *t = int_scratch(2 * static_cast<size_t>(B)) + B;
-      for (int64_t b = 0; b < B; ++b) t[b] = static_cast<int32_t>(T);
-      in_len = t;
+      made_in.assign(static_cast<size_t>(B), static_cast<int32_t>(T));
     }
-    const int32_t *lab_len = nullptr;
     if (cfg[3]) {
       a.expect(3, "label_lengths", "int32", 1, "(B,)");
       a.expect_dims(3, "label_lengths", {B});
       lab_len = a.ptr<int32_t>(3);
     } else {
-      int32_t *l = int_scratch(2 * static_cast<size_t>(B));
-      require_ok(crnn::check::ctc_label_lengths_from_padding(l, labels, B, S, C, blank));
-      lab_len = l;
+      made_lab.resize(static_cast<size_t>(B));
+      require_ok(crnn::check::ctc_label_lengths_from_padding(
+          made_lab.data(), a.host<int32_t>(1, B * S, labels_copy), B, S, C, blank));
     }
-    require_ok(crnn::check::ctc_targets(labels, in_len, lab_len, T, B, C, S, blank));
     a.expect(5, "loss", "float32", 1, "(B,)");
     a.expect_dims(5, "loss", {B});
     a.expect(6, "grad", "float32", 3, "(T, B, C)");
@@ -76,19 +75,39 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
     opt.error_index = &err;
     opt.error_frame = &err_frame;
     a.place(opt);
-    // The CPU's scratch is sized by the longest label, not the padded width S; a device
-    // kernel's by S (it cannot read the lengths from the host).
-    int64_t L_max = 0;
-    for (int64_t b = 0; b < B; ++b) L_max = lab_len[b] > L_max ? lab_len[b] : L_max;
-    const int64_t S_ws = device == CRNN_DEVICE_CPU ? L_max : S;
+    // On the CPU the lengths and labels are checked here, and the scratch is sized by the
+    // longest label; a device kernel checks them itself and is sized by S (it cannot read the
+    // lengths from the host).
+    int64_t S_ws = S;
+    if (!a.on_device()) {
+      const int32_t *il = cfg[2] ? in_len : made_in.data(),
+                    *ll = cfg[3] ? lab_len : made_lab.data();
+      require_ok(crnn::check::ctc_targets(labels, il, ll, T, B, C, S, blank));
+      S_ws = 0;
+      for (int64_t b = 0; b < B; ++b) S_ws = ll[b] > S_ws ? ll[b] : S_ws;
+    }
     const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, S_ws, sizeof(float), &opt);
-    void *wsp = scratch(ws);
+    const size_t len_off = (ws + 63) / 64 * 64, len_bytes = sizeof(int32_t) * B;
+    char *wsp = static_cast<char *>(a.workspace(len_off + 2 * len_bytes));
+    if (!cfg[2]) {
+      a.copy_to_device(wsp + len_off, made_in.data(), len_bytes);
+      in_len = reinterpret_cast<const int32_t *>(wsp + len_off);
+    }
+    if (!cfg[3]) {
+      a.copy_to_device(wsp + len_off + len_bytes, made_lab.data(), len_bytes);
+      lab_len = reinterpret_cast<const int32_t *>(wsp + len_off + len_bytes);
+    }
     const crnn_status_t st =
         a.with_device_errors(crnn_ctc_loss_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(0),
                                                labels, in_len, lab_len, T, B, C, S, wsp, ws, &opt),
                              wsp, &err, &err_frame);
     const bool value_error = st == CRNN_STATUS_NONFINITE_INPUT || st == CRNN_STATUS_NEG_INF_FRAME;
-    check_status(st, err, value_error ? "logits" : "CTC loss", err_frame);
+    // (INVALID_VALUE from a device: a length or label its kernel found out of range)
+    const char *what = value_error ? "logits"
+                       : a.on_device() && st == CRNN_STATUS_INVALID_VALUE
+                           ? "labels, input_lengths or label_lengths out of range"
+                           : "CTC loss";
+    check_status(st, err, what, err_frame);
   });
 }
 
@@ -100,7 +119,8 @@ int ctc_greedy_entry(int32_t device, int nparam, void **params, int *ndims, int6
     require(a.n == 6, "expected 6 tensors (3 inputs, 3 outputs), got " + std::to_string(a.n));
     a.expect(2, "config", "int32", 1, "(4,)");
     a.expect_dims(2, "config", {4});
-    const int32_t *cfg = a.ptr<int32_t>(2);
+    std::vector<int32_t> cfg_copy;
+    const int32_t *cfg = a.host<int32_t>(2, 4, cfg_copy);
     const bool batch_first = cfg[2] != 0;
     a.expect(0, "scores", "float32", 3, batch_first ? "(B, T, C)" : "(T, B, C)");
     const int64_t T = a.dim(0, batch_first ? 1 : 0), B = a.dim(0, batch_first ? 0 : 1),
@@ -114,7 +134,7 @@ int ctc_greedy_entry(int32_t device, int nparam, void **params, int *ndims, int6
       a.expect(1, "input_lengths", "int32", 1, "(B,)");
       a.expect_dims(1, "input_lengths", {B});
       in_len = a.ptr<int32_t>(1);
-      require_ok(crnn::check::lengths(in_len, B, T, "input_lengths", "T"));
+      if (!a.on_device()) require_ok(crnn::check::lengths(in_len, B, T, "input_lengths", "T"));
     }
     a.expect(3, "ids", "int32", 2, "(B, T)");
     a.expect_dims(3, "ids", {B, T});
@@ -133,13 +153,17 @@ int ctc_greedy_entry(int32_t device, int nparam, void **params, int *ndims, int6
     const size_t ws = crnn_ctc_greedy_workspace_size(T, B, C, &opt);
     // frames (B, T) int32 is not returned: it lives after the kernel's scratch.
     const size_t frames_off = (ws + 63) / 64 * 64;
-    char *buf = static_cast<char *>(scratch(frames_off + sizeof(int32_t) * B * T));
+    char *buf = static_cast<char *>(a.workspace(frames_off + sizeof(int32_t) * B * T));
     const crnn_status_t st = a.with_device_errors(
         crnn_ctc_greedy_f32(a.ptr<int32_t>(3), a.ptr<int32_t>(4), a.ptr<float>(5),
                             reinterpret_cast<int32_t *>(buf + frames_off), a.ptr<float>(0), in_len,
                             T, B, C, buf, ws, &opt),
         buf, &err, &err_frame);
-    // lengths and options were checked above: INVALID_VALUE with probs is a negative value
+    // INVALID_VALUE at a frame is a negative probability (the CPU checked lengths above; a
+    // device records a length out of range without a frame)
+    if (st == CRNN_STATUS_INVALID_VALUE && a.on_device() && err_frame < 0)
+      fail(st, "input_lengths out of range [0, T = " + std::to_string(T) + "] (batch index " +
+                   std::to_string(err) + ")");
     if (st == CRNN_STATUS_INVALID_VALUE && opt.input_kind == CRNN_CTC_PROBS && err >= 0)
       fail(st, "scores has negative values with input_kind='probs' (batch index " +
                    std::to_string(err) + ")");

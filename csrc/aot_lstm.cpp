@@ -37,9 +37,12 @@ struct LstmCall {
 };
 
 // Parses and checks the inputs shared by all entries; `n_total` is the entry's tensor count.
-// The backward skips the NaN/Inf scan of x, h0, c0 and the weights: its forward did it.
+// The CPU entries scan x, h0, c0 and the weights for NaN/Inf (not the backward: its forward
+// did) and check seq_length here; on a device the tensors stay there unscanned (as cuDNN's),
+// and the kernels check seq_length themselves (the error record).
 LstmCall parse(const Args &a, int n_total, bool check_finite) {
   LstmCall c;
+  check_finite = check_finite && !a.on_device();
   require(a.n == n_total,
           "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
   require(a.ndims[4] == 3,
@@ -86,9 +89,14 @@ LstmCall parse(const Args &a, int n_total, bool check_finite) {
   if (c.has_seq) {
     a.expect(3, "seq_length", "int32", 1, "(B,)");
     a.expect_dims(3, "seq_length", {B});
-    require_ok(check::lengths(a.ptr<int32_t>(3), B, T, "seq_length", "T"));
+    if (!a.on_device()) require_ok(check::lengths(a.ptr<int32_t>(3), B, T, "seq_length", "T"));
   }
   return c;
+}
+
+// What a failed kernel call names: on a device, INVALID_VALUE is its seq_length check.
+const char *what_failed(const Args &a, crnn_status_t st, const char *op) {
+  return a.on_device() && st == CRNN_STATUS_INVALID_VALUE ? "seq_length out of range [0, T]" : op;
 }
 
 void expect_output(const Args &a, int i, const char *name, std::initializer_list<int64_t> dims) {
@@ -113,16 +121,15 @@ int forward(const char *entry, int32_t device, int nparam, void **params, int *n
     }
     const size_t ws = crnn_lstm_forward_workspace_size(&d);
     const crnn_lstm_weights_f32 w = c.weights();
-    void *wsp = scratch(ws);
+    void *wsp = a.workspace(ws);
     int32_t err = -1, frame = -1;
-    check_status(
-        a.with_device_errors(
-            crnn_lstm_forward_f32(a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2),
-                                  reserve, a.ptr<float>(0), c.has_hx ? a.ptr<float>(1) : nullptr,
-                                  c.has_hx ? a.ptr<float>(2) : nullptr,
-                                  c.has_seq ? a.ptr<int32_t>(3) : nullptr, &w, &d, wsp, ws),
-            wsp, &err, &frame),
-        err, "LSTM forward");
+    const crnn_status_t st = a.with_device_errors(
+        crnn_lstm_forward_f32(a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2), reserve,
+                              a.ptr<float>(0), c.has_hx ? a.ptr<float>(1) : nullptr,
+                              c.has_hx ? a.ptr<float>(2) : nullptr,
+                              c.has_seq ? a.ptr<int32_t>(3) : nullptr, &w, &d, wsp, ws),
+        wsp, &err, &frame);
+    check_status(st, err, what_failed(a, st, "LSTM forward"));
   });
 }
 
@@ -171,18 +178,17 @@ int backward_entry(int32_t device, int nparam, void **params, int *ndims, int64_
     if (!d.has_bias) g[2] = g[3] = std::vector<float *>(c.LD, nullptr);
     const size_t ws = crnn_lstm_backward_workspace_size(&d);
     const crnn_lstm_weights_f32 w = c.weights();
-    void *wsp = scratch(ws);
+    void *wsp = a.workspace(ws);
     int32_t err = -1, frame = -1;
-    check_status(
-        a.with_device_errors(
-            crnn_lstm_backward_f32(
-                a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2), g[0].data(), g[1].data(),
-                g[2].data(), g[3].data(), a.ptr<float>(i + 2), a.ptr<float>(i + 3),
-                a.ptr<float>(i + 4), a.ptr<float>(0), a.ptr<float>(i),
-                c.has_hx ? a.ptr<float>(1) : nullptr, c.has_hx ? a.ptr<float>(2) : nullptr,
-                c.has_seq ? a.ptr<int32_t>(3) : nullptr, a.ptr<float>(i + 1), &w, &d, wsp, ws),
-            wsp, &err, &frame),
-        err, "LSTM backward");
+    const crnn_status_t st = a.with_device_errors(
+        crnn_lstm_backward_f32(
+            a.ptr<float>(o), a.ptr<float>(o + 1), a.ptr<float>(o + 2), g[0].data(), g[1].data(),
+            g[2].data(), g[3].data(), a.ptr<float>(i + 2), a.ptr<float>(i + 3), a.ptr<float>(i + 4),
+            a.ptr<float>(0), a.ptr<float>(i), c.has_hx ? a.ptr<float>(1) : nullptr,
+            c.has_hx ? a.ptr<float>(2) : nullptr, c.has_seq ? a.ptr<int32_t>(3) : nullptr,
+            a.ptr<float>(i + 1), &w, &d, wsp, ws),
+        wsp, &err, &frame);
+    check_status(st, err, what_failed(a, st, "LSTM backward"));
   });
 }
 

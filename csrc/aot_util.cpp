@@ -67,10 +67,52 @@ void trim_scratch() noexcept {
   if (t_scratch.capacity() > kScratchCacheBytes) std::vector<char>().swap(t_scratch);
 }
 
-int32_t *int_scratch(size_t n) {
-  thread_local std::vector<int32_t> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
+namespace {
+// One cached buffer per device value (crnn_device_t) and thread.
+struct DeviceBuffer {
+  int32_t device = CRNN_DEVICE_CPU;
+  void *ptr = nullptr;
+  size_t bytes = 0;
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+  ~DeviceBuffer() {
+    if (ptr) crnn_device_free(device, ptr);
+  }
+};
+constexpr int kDeviceKinds = 4;
+thread_local DeviceBuffer t_device_scratch[kDeviceKinds];
+
+void require_device_ok(crnn_status_t st, const std::string &what) {
+  if (st != CRNN_STATUS_SUCCESS) fail(st, what + ": " + crnn_status_string(st));
+}
+}  // namespace
+
+void *device_scratch(int32_t device, size_t bytes) {
+  if (device == CRNN_DEVICE_CPU) return scratch(bytes);
+  if (device < 0 || device >= kDeviceKinds)
+    fail(CRNN_STATUS_INVALID_VALUE, "unknown device " + std::to_string(device));
+  DeviceBuffer &b = t_device_scratch[device];
+  if (b.bytes < bytes || !b.ptr) {
+    if (b.ptr) require_device_ok(crnn_device_free(device, b.ptr), "freeing the device workspace");
+    b.ptr = nullptr;
+    b.bytes = 0;
+    b.device = device;
+    const size_t want = bytes > 256 ? bytes : 256;
+    require_device_ok(crnn_device_malloc(device, &b.ptr, want),
+                      "allocating " + std::to_string(want) + " bytes of device workspace");
+    b.bytes = want;
+  }
+  return b.ptr;
+}
+
+void Args::copy_to_host(void *dst, const void *src, size_t bytes) const {
+  require_device_ok(crnn_device_memcpy(device, dst, src, bytes, stream), "copy to the host");
+  require_device_ok(crnn_device_stream_sync(device, stream), "waiting for the stream");
+}
+
+void Args::copy_to_device(void *dst, const void *src, size_t bytes) const {
+  require_device_ok(crnn_device_memcpy(device, dst, src, bytes, stream), "copy to the device");
 }
 
 int64_t Args::numel(int i) const {

@@ -2,12 +2,19 @@
 //
 // MindSpore calls `int Entry(int nparam, void **params, int *ndims, int64_t **shapes,
 // const char **dtypes, void *stream, void *extra)` with the inputs first, then the outputs, all
-// dense row-major on the host. MindSpore's `stream` goes into the kernel's options (Args::place):
-// the entries of this library are MindSpore's CPU target, so the kernels run on CRNN_DEVICE_CPU,
-// or -- the entries named `..._cuda_emu` (CRNN_AOT_ENTRY) -- on CRNN_DEVICE_CUDA_EMU: the CUDA
-// kernels' source on the SIMT executor, a CPU test harness over the same host memory. A
-// non-zero return becomes a RuntimeError that carries only the number, so every entry stores a
-// message (read back by `crnn_fast._C.aot_last_error()`) and prints it to stderr before returning a
+// dense row-major, in the memory of its device target. Every entry exists three times
+// (CRNN_AOT_ENTRY), over one body:
+//   crnn_aot_<op>            MindSpore's CPU target: the CPU kernels on host memory;
+//   crnn_aot_<op>_gpu        its GPU target: the CUDA kernels on device memory and MindSpore's
+//                            cudaStream_t (NOT_SUPPORTED when _C was built without CUDA);
+//   crnn_aot_<op>_cuda_emu   its CPU target again, but the CUDA kernels' source on the SIMT
+//                            executor (a CPU test harness) -- through the same device path as
+//                            the GPU entry (Args::on_device), so CI runs that path.
+// On a device the entry reads its small options back to the host (Args::host: one copy and a
+// stream sync), leaves lengths and labels to the kernels' device-side checks, and reads their
+// error record after the call (another sync: MindSpore needs the status now). A non-zero
+// return becomes a RuntimeError that carries only the number, so every entry stores a message
+// (read back by `crnn_fast._C.aot_last_error()`) and prints it to stderr before returning a
 // crnn_status_t code.
 #pragma once
 
@@ -15,24 +22,27 @@
 #include <stdint.h>
 
 #include <string>
+#include <vector>
 
 #include "check_common.h"
+#include "crnn/device_memory.h"
 #include "crnn/status.h"
 
 #define CRNN_AOT_EXPORT extern "C" __attribute__((visibility("default")))
 
-// Exports `crnn_aot_<name>` (the CPU kernels) and `crnn_aot_<name>_cuda_emu` (the CUDA kernels on
-// the SIMT executor) over one body `int body(int32_t device, int nparam, void **params, ...)`.
-#define CRNN_AOT_ENTRY(name, body)                                                             \
-  CRNN_AOT_EXPORT int crnn_aot_##name(int nparam, void **params, int *ndims, int64_t **shapes, \
-                                      const char **dtypes, void *stream, void *) {             \
-    return body(CRNN_DEVICE_CPU, nparam, params, ndims, shapes, dtypes, stream);               \
-  }                                                                                            \
-  CRNN_AOT_EXPORT int crnn_aot_##name##_cuda_emu(int nparam, void **params, int *ndims,        \
-                                                 int64_t **shapes, const char **dtypes,        \
-                                                 void *stream, void *) {                       \
-    return body(CRNN_DEVICE_CUDA_EMU, nparam, params, ndims, shapes, dtypes, stream);          \
+// Exports `crnn_aot_<name>` (CPU kernels), `crnn_aot_<name>_gpu` (CUDA kernels) and
+// `crnn_aot_<name>_cuda_emu` (CUDA kernels on the SIMT executor) over one body
+// `int body(int32_t device, int nparam, void **params, ...)`.
+#define CRNN_AOT_ENTRY_ON(name, suffix, device, body)                                              \
+  CRNN_AOT_EXPORT int crnn_aot_##name##suffix(int nparam, void **params, int *ndims,               \
+                                              int64_t **shapes, const char **dtypes, void *stream, \
+                                              void *) {                                            \
+    return body(device, nparam, params, ndims, shapes, dtypes, stream);                            \
   }
+#define CRNN_AOT_ENTRY(name, body)                      \
+  CRNN_AOT_ENTRY_ON(name, , CRNN_DEVICE_CPU, body)      \
+  CRNN_AOT_ENTRY_ON(name, _gpu, CRNN_DEVICE_CUDA, body) \
+  CRNN_AOT_ENTRY_ON(name, _cuda_emu, CRNN_DEVICE_CUDA_EMU, body)
 
 namespace crnn {
 namespace aot {
@@ -51,8 +61,9 @@ std::string last_error();
 // the call only up to 64 MB (guarded() calls trim_scratch()).
 void *scratch(size_t bytes);
 void trim_scratch() noexcept;
-// int32 scratch of n elements, separate from `scratch`.
-int32_t *int_scratch(size_t n);
+// `bytes` of memory of `device` for a kernel's workspace, cached per thread and device (CPU:
+// `scratch`); grown when too small, freed when the thread ends.
+void *device_scratch(int32_t device, size_t bytes);
 
 struct Args {
   int n;
@@ -61,9 +72,27 @@ struct Args {
   int64_t **shapes;
   const char **dtypes;
   void *stream;                      // MindSpore's stream for this launch
-  int32_t device = CRNN_DEVICE_CPU;  // CPU, or CUDA_EMU for the `_cuda_emu` entries
+  int32_t device = CRNN_DEVICE_CPU;  // where the tensors live and the kernels run
 
-  // Sets where the kernel runs: the device of this entry (host memory) and the stream.
+  // Whether the tensors are device memory (the `_gpu` and `_cuda_emu` entries): the host reads
+  // them only through host().
+  bool on_device() const { return device != CRNN_DEVICE_CPU; }
+  // The first n elements of tensor i where the host can read them: the tensor itself on the
+  // CPU, else a copy in `copy` (after waiting for the stream).
+  template <typename T>
+  const T *host(int i, int64_t n, std::vector<T> &copy) const {
+    if (!on_device()) return ptr<T>(i);
+    copy.resize(static_cast<size_t>(n));
+    copy_to_host(copy.data(), p[i], sizeof(T) * static_cast<size_t>(n));
+    return copy.data();
+  }
+  void copy_to_host(void *dst, const void *src, size_t bytes) const;
+  // Copies host values into this device's memory (ordered on the stream; `src` may be reused
+  // on return).
+  void copy_to_device(void *dst, const void *src, size_t bytes) const;
+  // A kernel workspace of `bytes` in this device's memory (device_scratch).
+  void *workspace(size_t bytes) const { return device_scratch(device, bytes); }
+  // Sets where the kernel runs: the device of this entry and the stream.
   template <typename Options>
   void place(Options &o) const {
     o.device = device;

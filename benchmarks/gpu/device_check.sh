@@ -85,8 +85,9 @@ run "build crnn_fast._C with CUDA (sm_90) and the C++ tests" 420 \
   "$PY" setup.py -q build_ext --inplace
 run "backends" 60 "$PY" -c "import crnn_fast, json; b = crnn_fast.backends(); \
 print(json.dumps(b['registry'])); assert b['cuda'], 'CUDA backend not built'"
-run "GPU tests: the DLPack case table on CUDA tensors (pytest -m gpu)" 300 \
-  "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/test_dlpack.py
+run "GPU tests: the DLPack case table and the MindSpore _gpu aot entries on CUDA tensors" 300 \
+  "$PY" -m pytest -q -m gpu -p no:cacheprovider tests/test_dlpack.py \
+  tests/test_aot_device_entries.py
 SAN=$(find build -name test_cuda_sanitize -type f 2>/dev/null | head -1)
 run "C++ smoke on the GPU" 60 "${SAN:-false}"
 run "compute-sanitizer memcheck" 180 compute-sanitizer --tool memcheck --error-exitcode 1 \

@@ -55,8 +55,10 @@ class Conv2d(c.EagerCheckCell, nn.Conv2d):
         stride, dilation = _last_two(self.stride), _last_two(self.dilation)
         pads, why = _fused_pads(self, kernel, stride, dilation)
         # (a backend without conv kernels -- the accelerators' -- runs the framework's own)
-        stock = registry.is_stock(self.backend) or not registry.implements(
-            self.backend, "conv2d_forward"
+        stock = registry.is_stock(self.backend) or not (
+            c.has_aot(self.backend, "conv2d_forward")
+            if registry.ms_ops(self.backend) == "aot"
+            else registry.implements(self.backend, "conv2d_forward")
         )
         self.use_stock = stock or pads is None
         if pads is None and not stock:

@@ -58,10 +58,32 @@ def op_flavour(backend: str, owner: str) -> str:
     return kind
 
 
+def ms_device_target() -> str:
+    """MindSpore's device_target: ``CPU``, ``GPU`` or ``Ascend``."""
+    return str(ms.get_context("device_target"))
+
+
+def aot_backend(backend: str) -> str:
+    """The backend whose aot entries run ``backend``'s MindSpore ops on the current device
+    target (``registry.for_ms_target``: ``cpu`` becomes ``cuda`` on GPU)."""
+    return registry.for_ms_target(backend, ms_device_target())
+
+
+def has_aot(backend: str, op: str) -> bool:
+    """Whether ``backend`` runs ``op`` as an aot entry on the current device target (False
+    for pyfunc / stock backends; raises like :func:`aot_backend` for a wrong target)."""
+    return registry.ms_ops(backend) == "aot" and registry.has_aot(aot_backend(backend), op)
+
+
 def aot_entry(backend: str, op: str) -> str:
-    """The aot entry point of ``op`` for ``backend``: ``crnn_aot_<op>`` (cpu) or with the
-    backend's suffix (``crnn_aot_<op>_cuda_emu``: the CUDA kernels on the SIMT executor)."""
-    return f"crnn_aot_{op}{registry.aot_suffix(backend)}"
+    """The aot entry point of ``op`` for ``backend`` on the current device target:
+    ``crnn_aot_<op>`` (cpu), ``crnn_aot_<op>_gpu`` (cuda: MindSpore's GPU target) or
+    ``crnn_aot_<op>_cuda_emu`` (the CUDA kernels on the SIMT executor). ``ValueError`` when
+    that backend has no entry for ``op`` or the target has no kernels."""
+    name = aot_backend(backend)
+    if not registry.has_aot(name, op):
+        raise ValueError(f"crnn_fast backend {name!r} has no aot kernel for {op!r}")
+    return f"crnn_aot_{op}{registry.aot_suffix(name)}"
 
 
 def last_error() -> str:

@@ -129,8 +129,10 @@ def conv2d_ops(backend: str) -> _Ops:
     """The (forward, backward) ops of a backend ('cpu' aot or 'numpy' pyfunc), built once."""
     if c.op_flavour(backend, "Conv2dOp") == "aot":
         if AOT.fwd is None:
-            AOT.bwd = c.custom("crnn_aot_conv2d_backward", _bwd_shape, _bwd_dtype)
-            AOT.fwd = c.custom("crnn_aot_conv2d_forward", _fwd_shape, _fwd_dtype, _aot_bprop)
+            AOT.bwd = c.custom(c.aot_entry(backend, "conv2d_backward"), _bwd_shape, _bwd_dtype)
+            AOT.fwd = c.custom(
+                c.aot_entry(backend, "conv2d_forward"), _fwd_shape, _fwd_dtype, _aot_bprop
+            )
         return AOT
     if NP.fwd is None:
         NP.bwd = c.custom(_np_backward, _bwd_shape, _bwd_dtype)

@@ -188,7 +188,7 @@ class _Ops:
     train = infer = bwd = None
 
 
-AOT, AOT_EMU, NP = _Ops(), _Ops(), _Ops()
+AOT, AOT_GPU, AOT_EMU, NP = _Ops(), _Ops(), _Ops(), _Ops()
 
 
 def _aot_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
@@ -210,6 +210,23 @@ def _emu_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
     return _grads(AOT_EMU.bwd, x, h0, c0, seq, cfg, w, y, reserve, dout)
 
 
+def _gpu_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
+    return _grads(AOT_GPU.bwd, x, h0, c0, seq, cfg, w, out[0], out[3], dout)
+
+
+def _gpu_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
+    y, _, _, reserve = AOT_GPU.train(x, h0, c0, seq, cfg, w)
+    return _grads(AOT_GPU.bwd, x, h0, c0, seq, cfg, w, y, reserve, dout)
+
+
+# the ops and bprops of each aot backend (after the device target's choice, aot_backend)
+_AOT_OPS = {
+    "cpu": (AOT, _aot_bprop_train, _aot_bprop_infer),
+    "cuda": (AOT_GPU, _gpu_bprop_train, _gpu_bprop_infer),
+    "cuda-emu": (AOT_EMU, _emu_bprop_train, _emu_bprop_infer),
+}
+
+
 def _np_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
     return _grads(NP.bwd, x, h0, c0, seq, cfg, w, out[0], out[3], dout)
 
@@ -220,15 +237,12 @@ def _np_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
 
 
 def lstm_ops(backend: str) -> _Ops:
-    """The (train, infer, bwd) ops of a backend (aot: 'cpu', 'cuda-emu'; pyfunc: 'numpy'),
-    built once."""
+    """The (train, infer, bwd) ops of a backend (aot: 'cpu' -- 'cuda' on MindSpore's GPU
+    target --, 'cuda', 'cuda-emu'; pyfunc: 'numpy'), built once."""
     kind = c.op_flavour(backend, "LSTMOp")
     if kind == "aot":
-        emu = registry.aot_suffix(backend) != ""
-        ops = AOT_EMU if emu else AOT
-        train_bprop, infer_bprop = (
-            (_emu_bprop_train, _emu_bprop_infer) if emu else (_aot_bprop_train, _aot_bprop_infer)
-        )
+        backend = c.aot_backend(backend)
+        ops, train_bprop, infer_bprop = _AOT_OPS[backend]
         if ops.train is None:
             ops.bwd = c.custom(c.aot_entry(backend, "lstm_backward"), _bwd_shape, _bwd_dtype)
             ops.train = c.custom(

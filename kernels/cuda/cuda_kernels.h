@@ -17,13 +17,21 @@ extern "C" {
 
 CRNN_ENTRY_POINTS(CRNN_DECLARE_CUDA)
 
-crnn_status_t crnn_cuda_device_error_read(const void *workspace, void *stream, int32_t *error_index,
-                                          int32_t *error_frame);
-crnn_status_t crnn_cuda_emu_device_error_read(const void *workspace, void *stream,
-                                              int32_t *error_index, int32_t *error_frame);
+// crnn/status.h's crnn_device_error_read and crnn/device_memory.h, without the device argument.
+#define CRNN_DECLARE_CUDA_DEVICE_API(prefix)                                                   \
+  crnn_status_t prefix##device_error_read(const void *workspace, void *stream,                 \
+                                          int32_t *error_index, int32_t *error_frame);         \
+  crnn_status_t prefix##device_malloc(void **ptr, size_t bytes);                               \
+  crnn_status_t prefix##device_free(void *ptr);                                                \
+  crnn_status_t prefix##device_memcpy(void *dst, const void *src, size_t bytes, void *stream); \
+  crnn_status_t prefix##device_stream_sync(void *stream);
+
+CRNN_DECLARE_CUDA_DEVICE_API(crnn_cuda_)
+CRNN_DECLARE_CUDA_DEVICE_API(crnn_cuda_emu_)
 
 #ifdef __cplusplus
 }
 #endif
 
 #undef CRNN_DECLARE_CUDA
+#undef CRNN_DECLARE_CUDA_DEVICE_API

@@ -46,6 +46,7 @@ __device__ __forceinline__ void grid_sync() {
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "../simt/executor.h"
@@ -69,7 +70,11 @@ using dim3 = ::crnn::simt::dim3;
 #define gridDim (::crnn::simt::this_thread().gridDim)
 
 typedef void *cudaStream_t;
-typedef enum cudaError { cudaSuccess = 0, cudaErrorLaunchFailure = 719 } cudaError_t;
+typedef enum cudaError {
+  cudaSuccess = 0,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorLaunchFailure = 719
+} cudaError_t;
 enum cudaMemcpyKind { cudaMemcpyDefault = 4 };
 
 inline cudaError_t cudaMemsetAsync(void *p, int v, size_t bytes, cudaStream_t = nullptr) {
@@ -82,6 +87,14 @@ inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cud
   return cudaSuccess;
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  return cudaSuccess;
+}
+inline cudaError_t cudaMalloc(void **p, size_t bytes) {
+  *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+inline cudaError_t cudaFree(void *p) {
+  std::free(p);
   return cudaSuccess;
 }
 

@@ -81,9 +81,39 @@ static void devices_not_compiled(void) {
   }
 }
 
+/* crnn/device_memory.h: a round trip through the memory of every host-memory device compiled
+   in (CPU, CUDA_EMU); CUDA without its backend and unknown devices are refused. */
+static void device_memory(void) {
+  const int32_t host_devices[] = {CRNN_DEVICE_CPU, CRNN_DEVICE_CUDA_EMU};
+  for (int i = 0; i < 2; ++i) {
+    const int32_t dev = host_devices[i];
+    if (!crnn_device_compiled(dev)) continue;
+    int32_t src[5] = {1, 2, 3, 4, 5}, back[5] = {0, 0, 0, 0, 0};
+    void *p = NULL;
+    EXPECT(crnn_device_malloc(dev, &p, sizeof src) == CRNN_STATUS_SUCCESS && p != NULL);
+    EXPECT(((uintptr_t)p) % 256 == 0);
+    EXPECT(crnn_device_memcpy(dev, p, src, sizeof src, NULL) == CRNN_STATUS_SUCCESS);
+    EXPECT(crnn_device_memcpy(dev, back, p, sizeof src, NULL) == CRNN_STATUS_SUCCESS);
+    EXPECT(crnn_device_stream_sync(dev, NULL) == CRNN_STATUS_SUCCESS);
+    EXPECT(memcmp(src, back, sizeof src) == 0);
+    EXPECT(crnn_device_memcpy(dev, NULL, src, 4, NULL) == CRNN_STATUS_INVALID_VALUE);
+    EXPECT(crnn_device_free(dev, p) == CRNN_STATUS_SUCCESS);
+    EXPECT(crnn_device_malloc(dev, &p, 0) == CRNN_STATUS_SUCCESS && p == NULL);
+    EXPECT(crnn_device_malloc(dev, NULL, 4) == CRNN_STATUS_INVALID_VALUE);
+  }
+  void *q = &q;
+  if (!crnn_device_compiled(CRNN_DEVICE_CUDA)) {
+    EXPECT(crnn_device_malloc(CRNN_DEVICE_CUDA, &q, 4) == CRNN_STATUS_NOT_SUPPORTED && !q);
+    EXPECT(crnn_device_stream_sync(CRNN_DEVICE_CUDA, NULL) == CRNN_STATUS_NOT_SUPPORTED);
+  }
+  EXPECT(crnn_device_memcpy(77, &q, &q, sizeof q, NULL) == CRNN_STATUS_INVALID_VALUE);
+  EXPECT(crnn_device_free(-1, NULL) == CRNN_STATUS_INVALID_VALUE);
+}
+
 int main(void) {
   ctc_loss_on_cpu();
   devices_not_compiled();
+  device_memory();
   if (failures) return 1;
   printf("test_c_api: OK (%s)\n", crnn_status_string(CRNN_STATUS_SUCCESS));
   return 0;

@@ -6,5 +6,6 @@
 #include "conv2d.h"
 #include "ctc_decode.h"
 #include "ctc_loss.h"
+#include "device_memory.h"
 #include "lstm.h"
 #include "status.h"
