@@ -4,7 +4,7 @@ An aot op is ``ops.Custom("<path of crnn_fast._C>:<entry>", func_type="aot")``; 
 fallback is the same op as ``func_type="pyfunc"`` over the float64 reference. Shape and dtype
 errors are raised by the ops' shape/dtype inference (a ``ValueError``/``TypeError`` at the call
 in PYNATIVE, at compile time in GRAPH mode). Value errors found inside an aot kernel (a label
-out of range, NaN in the logits) reach MindSpore as ``RuntimeError: Return value from CPU AOT
+out of range, NaN in the logits) reach MindSpore as ``RuntimeError: Return value from CPU (GPU) AOT
 kernel(...)'s function(...) is N`` (N = ``crnn_status_t``: 1 invalid value, 2 NaN or +Inf, 6 a
 frame that is -inf for every class); the kernel prints its message to stderr first and
 ``last_error()`` returns it. crnn_fast's Cells turn that into a ``ValueError``
@@ -201,7 +201,9 @@ class FusedOpCell(Float32Cell):
 
 # crnn_status_t codes (kernels/include/crnn/status.h) -> the exception a failed kernel raises.
 _STATUS_ERRORS = {1: ValueError, 2: ValueError, 3: MemoryError, 6: ValueError}  # crnn_status_t
-_AOT_FAILURE = re.compile(r"CPU AOT kernel\(([^)]*)\)'s function\((crnn_aot_\w+)\) is (-?\d+)")
+_AOT_FAILURE = re.compile(
+    r"(?:CPU|GPU) AOT kernel\(([^)]*)\)'s function\((crnn_aot_\w+)\) is (-?\d+)"
+)
 
 
 def kernel_error(exc: BaseException) -> Exception | None:

@@ -76,3 +76,15 @@ def test_a_backend_of_another_target_is_refused(target, cuda_built):
 def test_non_aot_backends_ignore_the_target():
     assert registry.for_ms_target("numpy", "GPU") == "numpy"
     assert registry.for_ms_target("stock", "Ascend") == "stock"
+
+
+def test_a_failed_gpu_kernel_becomes_its_python_exception():
+    """MindSpore's GPU target reports a failed aot entry as "GPU AOT kernel"; the op's Cells
+    raise the exception of its status with the kernel's message, named by the op."""
+    exc = RuntimeError(
+        "Return value from GPU AOT kernel(/x/_C.so)'s function(crnn_aot_ctc_loss_gpu) is 1. "
+        "Any return value not equal to 0 will be treated as user defined error code"
+    )
+    err = c.kernel_error(exc)
+    assert isinstance(err, ValueError)
+    assert str(err).startswith("crnn_fast aot ctc_loss:")
