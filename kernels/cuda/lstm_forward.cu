@@ -71,10 +71,12 @@ __device__ void forward_step(const FwdParams &p, int d, int64_t j0, int64_t nj, 
     const float *h = hprev + b * H;
     float z[4];
     for (int g = 0; g < 4; ++g) {
-      float acc = gx[g * H + j];
-      if (p.b_ih[d]) acc += p.b_ih[d][g * H + j] + p.b_hh[d][g * H + j];
-      for (int64_t k = 0; k < H; ++k) acc += h[k] * w(g, jj, k);
-      z[g] = acc;
+      z[g] = gx[g * H + j];
+      if (p.b_ih[d]) z[g] += p.b_ih[d][g * H + j] + p.b_hh[d][g * H + j];
+    }
+    for (int64_t k = 0; k < H; ++k) {  // h[k] loaded once for the four gates
+      const float hk = h[k];
+      for (int g = 0; g < 4; ++g) z[g] += hk * w(g, jj, k);
     }
     const LstmCellForward<float> r =
         lstm_cell_forward(z[0], z[1], z[2], z[3], p.cbuf[d][b * H + j]);
