@@ -22,6 +22,7 @@
 #include "../common/ctc_math.h"
 #include "cpu_common.h"
 #include "cpu_kernels.h"
+#include "ctc_loss_narrow.h"
 
 namespace {
 
@@ -351,6 +352,9 @@ extern "C" {
 size_t crnn_cpu_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S,
                                         size_t elem_bytes, const crnn_ctc_loss_options *opt) {
   if (T < 0 || B <= 0 || S < 0 || C < 0) return 0;
+  if (elem_bytes == 2)  // float16 / bfloat16: float32 staging, then the float32 kernel's scratch
+    return crnn::cpu::ctc_narrow_staging_bytes(T, B, C) +
+           crnn_cpu_ctc_loss_workspace_size(T, B, C, S, sizeof(float), opt);
   const int nt = crnn::cpu::resolve_threads(opt ? opt->num_threads : 0, B);
   return nt * layout_for(T, C, S, elem_bytes).bytes;
 }
