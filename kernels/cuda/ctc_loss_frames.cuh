@@ -129,7 +129,14 @@ __global__ void __launch_bounds__(kRowWarps *kWarp)
   }
   const X *x = logits + row * d.C;
   const T lse = w.lse[t * d.B + b];
-  for (int64_t c = lane; c < d.C; c += kWarp) g[c] = narrow_to<X>(exp_fast<T>(widen(x[c]) - lse));
+  // Two loads per lane before the stores: the stores may alias the next loads for the
+  // compiler, so a one-element loop keeps one load per warp in flight (64 bytes in float16).
+  for (int64_t c = lane; c < d.C; c += 2 * kWarp) {
+    const bool pair = c + kWarp < d.C;
+    const T v0 = widen(x[c]), v1 = pair ? widen(x[c + kWarp]) : T(0);
+    g[c] = narrow_to<X>(exp_fast<T>(v0 - lse));
+    if (pair) g[c + kWarp] = narrow_to<X>(exp_fast<T>(v1 - lse));
+  }
   __syncwarp();
   const int32_t *cls = w.cls + b * (d.S + 1);
   const T *occ = w.occ + (b * d.T + t) * (d.S + 1);
