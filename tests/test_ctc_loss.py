@@ -201,3 +201,26 @@ def test_float16_bad_inputs(backend, rng):
         crnn_fast.ctc_loss(x16, labels, in_len, lens, loss_out=np.zeros(3, np.float16))
     loss, none = crnn_fast.ctc_loss(x16, labels, in_len, lens, compute_grad=False)
     assert none is None and loss.dtype == np.float32
+
+
+def test_float16_cpu_chunks_are_the_float32_kernel_rounded(rng):
+    """The CPU's float16 path runs the float32 kernel on chunks of samples (~32 MB of float32
+    staging): at C = 6625 a batch of 40 spans several chunks. Loss and grad must be exactly the
+    float32 kernel's on the widened logits (grad rounded to nearest even), and a value error in
+    a later chunk must name its own sample."""
+    T, B, C, S = 40, 40, 6625, 12
+    x, labels, in_len, lens = make_case(rng, T, B, C, S, C - 1, ragged=True)
+    x16 = x.astype(np.float16)
+    for threads in (1, 0):
+        l32, g32 = crnn_fast.ctc_loss(x16.astype(np.float32), labels, in_len, lens)
+        l16, g16 = crnn_fast.ctc_loss(x16, labels, in_len, lens, num_threads=threads)
+        assert l16.tobytes() == l32.tobytes()
+        assert g16.tobytes() == g32.astype(np.float16).tobytes()
+    in_len[[33, 37]] = T
+    x16[3, 37, 5] = np.nan
+    x16[9, 33, :] = -np.inf
+    with pytest.raises(ValueError, match=r"logits\[t=9, b=33\] is -inf for every class"):
+        crnn_fast.ctc_loss(x16, labels, in_len, lens)
+    x16[9, 33, :] = 0
+    with pytest.raises(ValueError, match=r"logits contains NaN .*batch index 37"):
+        crnn_fast.ctc_loss(x16, labels, in_len, lens)

@@ -24,6 +24,11 @@ CRNN_HD_INLINE uint32_t float_bits_u(float x) {
   return static_cast<uint32_t>(float_as_bits(x));
 }
 
+// c ? a : b by masks: GCC's if-conversion gives up on a chain of `?:` and keeps the branches.
+CRNN_HD_INLINE uint32_t select_u32(bool c, uint32_t a, uint32_t b) {
+  return b ^ ((a ^ b) & (0u - static_cast<uint32_t>(c)));
+}
+
 // ---- float16 -------------------------------------------------------------------------------
 
 CRNN_HD_INLINE float half_bits_to_float(uint16_t h) {
@@ -32,25 +37,13 @@ CRNN_HD_INLINE float half_bits_to_float(uint16_t h) {
   asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
   return f;
 #else
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t e = (h >> 10) & 0x1fu;
-  uint32_t m = h & 0x3ffu;
-  uint32_t bits;
-  if (e == 0x1f) {
-    bits = sign | 0x7f800000u | (m << 13);  // inf, or NaN with its payload
-  } else if (e != 0) {
-    bits = sign | ((e + 112) << 23) | (m << 13);  // rebias 15 -> 127
-  } else if (m == 0) {
-    bits = sign;
-  } else {  // subnormal m * 2^-24: normalise the mantissa
-    int shift = 0;
-    while (!(m & 0x400u)) {
-      m <<= 1;
-      ++shift;
-    }
-    bits = sign | (static_cast<uint32_t>(113 - shift) << 23) | ((m & 0x3ffu) << 13);
-  }
-  return bits_as_float(static_cast<int32_t>(bits));
+  // Selects, no branches: the CPU's conversion loops vectorize.
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16, em = h & 0x7fffu;
+  uint32_t bits = (em << 13) + (112u << 23);          // normal: rebias 15 -> 127
+  bits = em >= 0x7c00u ? bits + (112u << 23) : bits;  // inf, or NaN with its payload
+  const float sub = static_cast<float>(static_cast<int32_t>(em)) * 0x1p-24f;  // 0, subnormal:
+  bits = em < 0x400u ? float_bits_u(sub) : bits;  // an exact product, a normal float
+  return bits_as_float(static_cast<int32_t>(bits | sign));
 #endif
 }
 
@@ -60,25 +53,24 @@ CRNN_HD_INLINE uint16_t float_to_half_bits(float f) {
   asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
   return h;
 #else
-  const uint32_t u = float_bits_u(f);
-  const uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
-  const uint32_t x = u & 0x7fffffffu;
-  if (x > 0x7f800000u) {  // NaN: keep the top payload bits, never let it become inf
-    const uint32_t m = (x >> 13) & 0x3ffu;
-    return static_cast<uint16_t>(sign | 0x7c00u | (m ? m : 0x200u));
-  }
-  if (x >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // >= 65520 (and inf)
-  if (x >= 0x38800000u) {  // a normal half (>= 2^-14): drop 13 bits, RNE, rebias 127 -> 15
-    const uint32_t r = x + 0xfffu + ((x >> 13) & 1u) - (112u << 23);
-    return static_cast<uint16_t>(sign | (r >> 13));  // a carry into the exponent is right
-  }
-  const uint32_t e = x >> 23;
-  if (e < 102) return sign;  // < 2^-25: rounds to 0 (2^-25 itself is a tie, to even 0)
-  // Subnormal half: round(|f| / 2^-24) with the implicit bit; shift in [14, 24].
-  const uint32_t m = (x & 0x7fffffu) | 0x800000u, shift = 126 - e;
-  const uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-  const uint32_t r = q + (rem > half || (rem == half && (q & 1u)) ? 1u : 0u);
-  return static_cast<uint16_t>(sign | r);  // r == 0x400 is the smallest normal: right too
+  // Every case computed, then selected (no branches: the CPU's conversion loops vectorize).
+  const uint32_t u = float_bits_u(f), x = u & 0x7fffffffu, e = x >> 23;
+  const uint32_t sign = (u >> 16) & 0x8000u;
+  // normal half (>= 2^-14): drop 13 bits, RNE, rebias 127 -> 15 (a carry into the exponent is
+  // right, up to 0x7c00 = inf just below 65520)
+  const uint32_t normal = (x + 0xfffu + ((x >> 13) & 1u) - (112u << 23)) >> 13;
+  // subnormal half: round(|f| / 2^-24) from the mantissa with its implicit bit, shifted by
+  // 126 - e in [14, 24]; below 2^-25 (e < 102) a shift of 25 leaves 0 and no round-up
+  // (2^-25 itself is a tie, to even 0); r == 0x400 is the smallest normal, right too
+  const uint32_t sh = select_u32(e < 102u, 25u, select_u32(e > 112u, 14u, 126u - e));
+  const uint32_t m = (x & 0x7fffffu) | 0x800000u, q = m >> sh;
+  const uint32_t rem = m & ((1u << sh) - 1u), half = 1u << (sh - 1u);
+  const uint32_t sub = q + ((half - rem - (q & 1u)) >> 31);  // rem + odd > half: up (< 2^25)
+  const uint32_t nan_m = (x >> 13) & 0x3ffu;  // NaN: the top payload bits, or the quiet bit
+  uint32_t r = select_u32(x >= 0x38800000u, normal, sub);
+  r = select_u32(x >= 0x477ff000u, 0x7c00u, r);  // >= 65520, and inf
+  r = select_u32(x > 0x7f800000u, 0x7c00u | select_u32(nan_m != 0, nan_m, 0x200u), r);
+  return static_cast<uint16_t>(sign | r);
 #endif
 }
 
@@ -94,13 +86,11 @@ CRNN_HD_INLINE uint16_t float_to_bf16_bits(float f) {
   asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
   return h;
 #else
-  const uint32_t u = float_bits_u(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) {  // NaN
-    const uint32_t top = u >> 16;
-    return static_cast<uint16_t>(top | ((top & 0x7fu) ? 0u : 0x40u));
-  }
+  const uint32_t u = float_bits_u(f), top = u >> 16;
   // RNE on the low 16 bits; a carry reaches the exponent, and past the largest finite to inf.
-  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  const uint32_t rounded = (u + 0x7fffu + (top & 1u)) >> 16;
+  const uint32_t nan = top | ((top & 0x7fu) ? 0u : 0x40u);  // NaN: keep it one
+  return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
 #endif
 }
 

@@ -42,8 +42,9 @@ typedef struct crnn_ctc_loss_options {
 // Bytes of scratch the call needs; elem_bytes is the logits' element size: 2 (float16 and
 // bfloat16, crnn_ctc_loss_f16 / _bf16), 4 (float32) or 8 (float64). S may be the longest label
 // of the call, max(label_lengths), or anything larger (the padded width works). The CPU's
-// narrow calls stage float32 copies of the logits and gradient in it (8 T*B*C bytes more);
-// the CUDA kernels read and write the narrow type directly (the float32 size).
+// narrow calls stage float32 copies of the logits and gradient of chunks of samples in it
+// (about 32 MB, at least 4 samples per thread); the CUDA kernels read and write the narrow type
+// directly (the float32 size).
 size_t crnn_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S, size_t elem_bytes,
                                     const crnn_ctc_loss_options *opt);
 
