@@ -9,10 +9,11 @@ workspace are allocated with the inputs' framework, on their device::
     loss, grad = cd.ctc_loss(logits, labels, input_lengths, label_lengths)   # CUDA tensors
 
 Shapes and dtypes are those of the NumPy-level API (``crnn_fast.ctc_loss`` ...): time-major,
-float32 scores, int32 labels and lengths. Lengths and labels are checked on the device: with
-``check=True`` (the default) the call waits for its stream and raises what the NumPy-level API
-raises (ValueError naming the argument and batch index); ``check=False`` returns at once
-(benchmarks), and a bad sample's outputs are NaN.
+float32 scores, int32 labels and lengths; :func:`ctc_loss` also takes float16 and bfloat16
+logits (float32 compute, loss float32, gradient in the logits' dtype). Lengths and labels
+are checked on the device: with ``check=True`` (the default) the call waits for its stream
+and raises what the NumPy-level API raises (ValueError naming the argument and batch index);
+``check=False`` returns at once (benchmarks), and a bad sample's outputs are NaN.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .reference import lstm as _ref_lstm
 Tensor = Any  # a torch / cupy / numpy array: anything with __dlpack__
 
 _INPUT_KINDS = ("logits", "probs", "log_probs")
+_CTC_LOGITS_DTYPES = ("float32", "float16", "bfloat16")
 
 
 def _lib():
@@ -43,6 +45,11 @@ def _on_cuda(t: Tensor) -> bool:
     return fw == "cupy"
 
 
+def _dtype_name(t: Tensor) -> str:
+    """``t``'s element type as NumPy spells it (``torch.float16`` -> ``float16``)."""
+    return str(t.dtype).rsplit(".", 1)[-1]
+
+
 def _empty(like: Tensor, shape: tuple[int, ...], dtype: str) -> Tensor:
     """An uninitialised array of ``like``'s framework and device."""
     fw = _framework(like)
@@ -56,6 +63,8 @@ def _empty(like: Tensor, shape: tuple[int, ...], dtype: str) -> Tensor:
         return cupy.empty(shape, dtype=dtype)
     import numpy as np
 
+    if dtype == "bfloat16":
+        raise TypeError("NumPy has no bfloat16 dtype: pass bfloat16 tensors of torch")
     return np.empty(shape, dtype=dtype)
 
 
@@ -112,15 +121,23 @@ def ctc_loss(
     emulate: bool = False,
     check: bool = True,
 ) -> tuple[Tensor, Tensor | None]:
-    """CTC loss (B,) and its gradient (T, B, C) w.r.t. the logits (T, B, C) float32; labels
-    (B, S) int32 padded, lengths (B,) int32; blank=-1 means C-1."""
+    """CTC loss (B,) float32 and its gradient (T, B, C) w.r.t. the logits (T, B, C); labels
+    (B, S) int32 padded, lengths (B,) int32; blank=-1 means C-1.
+
+    logits float32, float16 or bfloat16: compute is float32 on the exactly widened logits; the
+    gradient has the logits' dtype (rounded to nearest even: at most half an ulp more error,
+    2^-11 |g| for float16 and 2^-8 |g| for bfloat16)."""
+    dtype = _dtype_name(logits)
+    if dtype not in _CTC_LOGITS_DTYPES:
+        raise TypeError(f"logits must be float32, float16 or bfloat16, got {dtype}")
     T, B, C = (int(d) for d in logits.shape)
     S = int(labels.shape[1])
     blank = blank + C if blank < 0 else blank
     device, host = _device(logits, emulate)
-    ws = _workspace(logits, "ctc_loss", [T, B, C, S], device)
+    elem_bytes = 4 if dtype == "float32" else 2
+    ws = _workspace(logits, "ctc_loss", [T, B, C, S, elem_bytes], device)
     loss = _empty(logits, (B,), "float32")
-    grad = _empty(logits, (T, B, C), "float32") if compute_grad else None
+    grad = _empty(logits, (T, B, C), dtype) if compute_grad else None
     stream = _stream(logits)
     _lib().dlpack_ctc_loss(
         logits, labels, input_lengths, label_lengths, loss, grad, ws, blank, zero_infinity,

@@ -3,10 +3,27 @@
 
 #include <algorithm>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
+#include "../kernels/common/narrow_float.h"
 #include "bind_util.h"
 #include "crnn/ctc_loss.h"
+
+// numpy.float16 arrays as py::array_t<crnn::Half> (the kernels' float16 storage type).
+namespace pybind11 {
+namespace detail {
+template <>
+struct npy_format_descriptor<crnn::Half> {
+  static constexpr int kNpyHalf = 23;  // NPY_HALF
+  static pybind11::dtype dtype() {
+    return reinterpret_steal<pybind11::dtype>(npy_api::get().PyArray_DescrFromType_(kNpyHalf));
+  }
+  static std::string format() { return "e"; }
+  static constexpr auto name = const_name("float16");
+};
+}  // namespace detail
+}  // namespace pybind11
 
 namespace crnn {
 namespace bind {
@@ -35,6 +52,10 @@ void check_outputs_disjoint(py::handle loss_out, py::handle grad_out,
     for (auto [in, in_name] : inputs) check_no_overlap(out, out_name, in, in_name);
   check_no_overlap(grad_out, "grad_out", loss_out, "loss_out");
 }
+
+// float16 logits give a float32 loss (the kernels compute in float32); the others their own.
+template <typename X>
+using loss_t = std::conditional_t<std::is_same_v<X, Half>, float, X>;
 
 template <typename T>
 py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handle in_len_obj,
@@ -72,7 +93,8 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
   const int32_t *lab = labels.data();
   require_ok(check::ctc_labels(lab, lab_len.data(), B, S, C, blank));
 
-  c_array<T> loss = output_array<T>(loss_out, "loss_out", {B});
+  using L = loss_t<T>;
+  c_array<L> loss = output_array<L>(loss_out, "loss_out", {B});
   std::optional<c_array<T>> grad;
   if (compute_grad) grad.emplace(output_array<T>(grad_out, "grad_out", {T_, B, C}));
   int32_t err = -1, err_frame = -1;
@@ -90,7 +112,11 @@ py::tuple ctc_loss_typed(py::handle logits_obj, py::handle labels_obj, py::handl
     void *ws = ws_buf.data();
     T *g = grad ? grad->mutable_data() : nullptr;
     py::gil_scoped_release nogil;
-    if constexpr (sizeof(T) == 4)
+    if constexpr (std::is_same_v<T, Half>)
+      st = crnn_ctc_loss_f16(loss.mutable_data(), reinterpret_cast<uint16_t *>(g),
+                             reinterpret_cast<const uint16_t *>(logits.data()), lab, in_len.data(),
+                             lab_len.data(), T_, B, C, S, ws, ws_bytes, &opt);
+    else if constexpr (sizeof(T) == 4)
       st = crnn_ctc_loss_f32(loss.mutable_data(), g, logits.data(), lab, in_len.data(),
                              lab_len.data(), T_, B, C, S, ws, ws_bytes, &opt);
     else
@@ -111,11 +137,17 @@ py::tuple ctc_loss(py::handle logits, py::handle labels, py::handle input_length
   const bool zero_infinity = bool_arg(zero_infinity_obj, "zero_infinity");
   const bool compute_grad = bool_arg(compute_grad_obj, "compute_grad");
   const int num_threads = num_threads_arg(num_threads_obj);
-  if (py::isinstance<py::array>(logits) &&
-      py::reinterpret_borrow<py::array>(logits).dtype().equal(py::dtype::of<double>()))
+  const auto has_dtype = [&logits](const py::dtype &dt) {
+    return py::isinstance<py::array>(logits) &&
+           py::reinterpret_borrow<py::array>(logits).dtype().equal(dt);
+  };
+  if (has_dtype(py::dtype::of<double>()))
     return ctc_loss_typed<double>(logits, labels, input_lengths, label_lengths, blank,
                                   zero_infinity, compute_grad, num_threads, loss_out, grad_out,
                                   device);
+  if (has_dtype(py::dtype::of<Half>()))
+    return ctc_loss_typed<Half>(logits, labels, input_lengths, label_lengths, blank, zero_infinity,
+                                compute_grad, num_threads, loss_out, grad_out, device);
   return ctc_loss_typed<float>(logits, labels, input_lengths, label_lengths, blank, zero_infinity,
                                compute_grad, num_threads, loss_out, grad_out, device);
 }
@@ -130,9 +162,10 @@ void bind_ctc_loss(py::module_ &m) {
         py::arg("device") = "cpu",
         R"doc(Fused CTC loss + gradient w.r.t. the raw logits (CPU, or device='cuda-emu').
 
-logits (T, B, C) float32|float64, labels (B, S) int32 padded, input_lengths (B,) int32,
+logits (T, B, C) float32|float64|float16, labels (B, S) int32 padded, input_lengths (B,) int32,
 label_lengths (B,) int32; blank=-1 means C-1. Returns (loss (B,), grad (T, B, C) or None)
-in the dtype of logits. Infeasible samples: loss inf (0 with zero_infinity), grad 0.
+in the dtype of logits; float16 logits: loss float32, grad float16 (float32 compute, grad
+rounded to nearest even). Infeasible samples: loss inf (0 with zero_infinity), grad 0.
 -inf logits are probability 0 (gradient 0); NaN, +inf or a frame that is -inf for every class
 among the frames read raise ValueError.
 loss_out / grad_out: optional preallocated outputs (exact dtype and shape, C-contiguous),

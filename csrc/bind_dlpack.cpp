@@ -22,12 +22,18 @@ DlView dl_view(py::handle obj, const char *name, const char *dtype, int ndim) {
   auto *m = static_cast<dl::ManagedTensor *>(PyCapsule_GetPointer(v.capsule.ptr(), "dltensor"));
   if (!m) throw py::error_already_set();
   const dl::Tensor &t = m->dl_tensor;
-  const std::string want(dtype);
-  const bool is_float = want != "int32";
-  const int bits = want == "float64" ? 64 : 32;
-  if (t.dtype.code != (is_float ? dl::kFloat : dl::kInt) || t.dtype.bits != bits ||
-      t.dtype.lanes != 1)
-    throw py::type_error(std::string(name) + " must be " + dtype);
+  const std::string wanted(dtype);  // one dtype, or alternatives separated by '|'
+  std::string alternatives;
+  for (size_t at = 0; at <= wanted.size();) {
+    const size_t end = std::min(wanted.find('|', at), wanted.size());
+    const std::string want = wanted.substr(at, end - at);
+    at = end + 1;
+    const int code = want == "int32" ? dl::kInt : want == "bfloat16" ? dl::kBfloat : dl::kFloat;
+    const int bits = want == "float64" ? 64 : want == "float16" || want == "bfloat16" ? 16 : 32;
+    if (t.dtype.code == code && t.dtype.bits == bits && t.dtype.lanes == 1) v.dtype = want;
+    alternatives += (alternatives.empty() ? "" : at > wanted.size() ? " or " : ", ") + want;
+  }
+  if (v.dtype.empty()) throw py::type_error(std::string(name) + " must be " + alternatives);
   if (t.ndim != ndim)
     throw py::value_error(std::string(name) + " must have " + std::to_string(ndim) +
                           " dimensions, got " + std::to_string(t.ndim));
@@ -75,16 +81,18 @@ void require_ws(const DlView &ws, size_t need, const char *op) {
                           " bytes");
 }
 
+// logits float32, float16 or bfloat16 (float32 compute); grad in the logits' dtype, loss float32.
 void ctc_loss(py::handle logits_o, py::handle labels_o, py::handle il_o, py::handle ll_o,
               py::handle loss_o, py::handle grad_o, py::handle ws_o, int32_t blank,
               bool zero_infinity, int64_t stream, py::handle device_o) {
-  const DlView x = dl_view(logits_o, "logits", "float32", 3),
-               lab = dl_view(labels_o, "labels", "int32", 2),
+  const DlView x = dl_view(logits_o, "logits", "float32|float16|bfloat16", 3);
+  const DlView lab = dl_view(labels_o, "labels", "int32", 2),
                il = dl_view(il_o, "input_lengths", "int32", 1),
                ll = dl_view(ll_o, "label_lengths", "int32", 1),
                loss = dl_view(loss_o, "loss", "float32", 1),
-               grad = dl_view_or_none(grad_o, "grad", "float32", 3),
+               grad = dl_view_or_none(grad_o, "grad", x.dtype.c_str(), 3),
                ws = dl_view(ws_o, "workspace", "float32", 1);
+  const bool narrow = x.dtype != "float32";
   crnn_ctc_loss_options o{};
   o.device = dl_device({&x, &lab, &il, &ll, &loss, &grad, &ws}, device_arg(device_o));
   o.stream = stream_ptr(stream);
@@ -97,13 +105,17 @@ void ctc_loss(py::handle logits_o, py::handle labels_o, py::handle il_o, py::han
     throw py::value_error(
         "labels (B, S), lengths (B,), loss (B,) and grad (T, B, C) must match "
         "logits (T, B, C)");
-  require_ws(ws, crnn_ctc_loss_workspace_size(T, B, C, S, 4, &o), "ctc_loss");
+  require_ws(ws, crnn_ctc_loss_workspace_size(T, B, C, S, narrow ? 2 : 4, &o), "ctc_loss");
   int32_t err = -1, frame = -1;
   o.error_index = &err;
   o.error_frame = &frame;
-  const crnn_status_t st = crnn_ctc_loss_f32(
-      loss.ptr<float>(), grad.ptr<float>(), x.ptr<float>(), lab.ptr<int32_t>(), il.ptr<int32_t>(),
-      ll.ptr<int32_t>(), T, B, C, S, ws.data, ws.dim(0) * 4, &o);
+  const auto call = x.dtype == "float16" ? crnn_ctc_loss_f16 : crnn_ctc_loss_bf16;
+  const crnn_status_t st =
+      narrow ? call(loss.ptr<float>(), grad.ptr<uint16_t>(), x.ptr<uint16_t>(), lab.ptr<int32_t>(),
+                    il.ptr<int32_t>(), ll.ptr<int32_t>(), T, B, C, S, ws.data, ws.dim(0) * 4, &o)
+             : crnn_ctc_loss_f32(loss.ptr<float>(), grad.ptr<float>(), x.ptr<float>(),
+                                 lab.ptr<int32_t>(), il.ptr<int32_t>(), ll.ptr<int32_t>(), T, B, C,
+                                 S, ws.data, ws.dim(0) * 4, &o);
   raise_status(st, err, "logits", frame);
 }
 
@@ -290,10 +302,11 @@ size_t workspace_size(const std::string &op, std::vector<int64_t> dims, const st
     ask = crnn_device_compiled(CRNN_DEVICE_CUDA) ? CRNN_DEVICE_CUDA : CRNN_DEVICE_CUDA_EMU;
   else if (dev != "cpu")
     throw py::value_error("device must be 'cpu', 'cuda' or 'cuda-emu', got '" + dev + "'");
-  if (op == "ctc_loss" && dims.size() == 4) {
+  if (op == "ctc_loss" && (dims.size() == 4 || dims.size() == 5)) {  // T, B, C, S[, elem bytes]
     crnn_ctc_loss_options o{};
     o.device = ask;
-    return crnn_ctc_loss_workspace_size(dims[0], dims[1], dims[2], dims[3], 4, &o);
+    const size_t elem = dims.size() == 5 ? static_cast<size_t>(dims[4]) : 4;
+    return crnn_ctc_loss_workspace_size(dims[0], dims[1], dims[2], dims[3], elem, &o);
   }
   if (op == "ctc_beam_search" && dims.size() == 7) {  // T, B, C, width, top_n, top_k, batch_first
     crnn_ctc_decode_options o{};
@@ -325,7 +338,8 @@ void bind_dlpack(py::module_ &m) {
         py::arg("input_lengths"), py::arg("label_lengths"), py::arg("loss"), py::arg("grad"),
         py::arg("workspace"), py::arg("blank"), py::arg("zero_infinity"), py::arg("stream"),
         py::arg("device"),
-        "CTC loss + gradient on DLPack tensors, written into loss / grad (see crnn_fast.dlpack).");
+        "CTC loss + gradient on DLPack tensors, written into loss (float32) / grad (the logits' "
+        "float32, float16 or bfloat16; see crnn_fast.dlpack).");
   m.def("dlpack_ctc_greedy", &ctc_greedy, py::arg("scores"), py::arg("input_lengths"),
         py::arg("ids"), py::arg("lengths"), py::arg("probs"), py::arg("frames"),
         py::arg("workspace"), py::arg("blank"), py::arg("input_kind"), py::arg("batch_first"),
@@ -353,7 +367,7 @@ void bind_dlpack(py::module_ &m) {
         "(status, batch index, frame) recorded by the last device call on this workspace; "
         "waits for the stream.");
   m.def("dlpack_workspace_size", &workspace_size, py::arg("op"), py::arg("dims"), py::arg("device"),
-        "Workspace bytes of a DLPack call: op and its (T, B, C[, S]).");
+        "Workspace bytes of a DLPack call: op and its (T, B, C[, S[, logits element bytes]]).");
 }
 
 }  // namespace bind

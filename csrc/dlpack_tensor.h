@@ -47,6 +47,7 @@ struct DlView {
   void *data = nullptr;
   int32_t device_type = 0, device_id = 0;
   std::vector<int64_t> shape;
+  std::string dtype;  // the element type matched: "float32", "float16", "bfloat16", ...
 
   int64_t dim(int i) const { return shape[i]; }
   template <typename T>
@@ -56,7 +57,8 @@ struct DlView {
 };
 
 // Views `obj` (anything with __dlpack__) as a C-contiguous tensor of `ndim` dimensions and
-// element type `dtype` ("float32" or "int32"); TypeError / ValueError naming `name` otherwise.
+// element type `dtype` ("float32", "float64", "float16", "bfloat16" or "int32"; alternatives
+// separated by '|', e.g. "float32|float16"); TypeError / ValueError naming `name` otherwise.
 DlView dl_view(py::handle obj, const char *name, const char *dtype, int ndim);
 
 // The same, or an empty view when `obj` is None.

@@ -5,6 +5,9 @@ Error bounds (the measured maxima are printed by test_report_max_errors):
   float32 kernel: loss within 2e-6 relative; grad of sample b within 1e-6 * (1 + |loss_b|)
   absolute: gamma = exp(alpha + beta - ll) subtracts log-space values of size ~|loss|, so
   float32 rounding there scales with the loss (PyTorch's float32 CPU CTC shares this).
+  float16 logits (float32 compute, float32 loss, float16 grad), against the reference on the
+  float16 values themselves: loss as float32; grad the float32 bound plus the rounding to
+  float16, half an ulp: 2^-11 |g| (+ 2^-25 for subnormals), i.e. <= 4.9e-4 for |g| <= 1.
 """
 
 from __future__ import annotations
@@ -27,6 +30,24 @@ def assert_grad_close(grad, ref_grad, ref_loss, dtype, name):
     mag = np.where(np.isfinite(ref_loss), np.abs(ref_loss), 0.0)
     for b in range(grad.shape[1]):
         assert_close(grad[:, b], ref_grad[:, b], TOL[dtype][2] * (1 + mag[b]), 0, f"{name}[b={b}]")
+
+
+# float16 rounding of the gradient: relative half ulp, and half the subnormal spacing
+HALF_U, HALF_TINY = 2.0**-11, 2.0**-25
+
+
+def assert_half_grad_close(grad, ref_grad, ref_loss, name):
+    """|grad - ref| <= f32 bound * (1 + u) + u |ref| + tiny per element (see the docstring)."""
+    assert grad.dtype == np.float16
+    mag = np.where(np.isfinite(ref_loss), np.abs(ref_loss), 0.0)
+    f32 = TOL[np.float32][2] * (1 + mag)[None, :, None]
+    bound = f32 * (1 + HALF_U) + HALF_U * np.abs(ref_grad) + HALF_TINY
+    err = np.abs(grad.astype(np.float64) - ref_grad)
+    bad = ~(err <= bound)
+    assert not bad.any(), (
+        f"{name}: {bad.sum()} elements out of bound, worst excess {np.max(err - bound):.3g} "
+        f"at {np.unravel_index(np.argmax(err - bound), err.shape)}"
+    )
 
 
 def make_case(rng, T, B, C, S, blank, ragged=True, repeat_prob=0.3, lengths=None, scale=2.0):
@@ -143,3 +164,63 @@ def test_poisoned_outputs_are_fully_written(backend, rng, dtype):
     ref_loss, ref_grad = ref_ctc_loss(xd.astype(np.float64), labels, in_len, lens)
     assert_close(loss, ref_loss, *TOL[dtype][:2], "loss")
     assert_grad_close(grad, ref_grad, ref_loss, dtype, "grad")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_float16_matches_reference(backend, rng, case):
+    """float16 logits: float32 loss and float16 grad (into NaN-poisoned outputs), against the
+    reference on the float16 values; two runs bit-identical."""
+    T, B, C, S, blank, ragged, lengths = CASES[case]
+    x, labels, in_len, lens = make_case(rng, T, B, C, S, blank, ragged, lengths=lengths)
+    x16 = x.astype(np.float16)
+    loss_out = np.full(B, np.nan, np.float32)
+    grad_out = np.full((T, B, C), np.nan, np.float16)
+    loss, grad = crnn_fast.ctc_loss(
+        x16, labels, in_len, lens, blank=blank, loss_out=loss_out, grad_out=grad_out
+    )
+    assert loss is loss_out and grad is grad_out
+    ref_loss, ref_grad = ref_ctc_loss(x16.astype(np.float64), labels, in_len, lens, blank)
+    assert_close(loss, ref_loss, *TOL[np.float32][:2], f"{case} loss")
+    assert_half_grad_close(grad, ref_grad, ref_loss, f"{case} grad")
+    loss2, grad2 = crnn_fast.ctc_loss(x16, labels, in_len, lens, blank=blank)
+    assert loss2.dtype == np.float32 and grad2.dtype == np.float16
+    assert loss2.tobytes() == loss.tobytes() and grad2.tobytes() == grad.tobytes()
+
+
+def test_float16_bad_inputs(backend, rng):
+    """NaN in float16 logits, and outputs of another dtype than the float16 call writes."""
+    x, labels, in_len, lens = make_case(rng, 6, 3, 7, 3, 6, ragged=False)
+    x16 = x.astype(np.float16)
+    bad = x16.copy()
+    bad[2, 1, 3] = np.nan
+    with pytest.raises(ValueError, match=r"logits.*NaN.*batch index 1"):
+        crnn_fast.ctc_loss(bad, labels, in_len, lens)
+    with pytest.raises(TypeError, match=r"grad_out must have dtype float16, got float32"):
+        crnn_fast.ctc_loss(x16, labels, in_len, lens, grad_out=np.zeros(x16.shape, np.float32))
+    with pytest.raises(TypeError, match=r"loss_out must have dtype float32, got float16"):
+        crnn_fast.ctc_loss(x16, labels, in_len, lens, loss_out=np.zeros(3, np.float16))
+    loss, none = crnn_fast.ctc_loss(x16, labels, in_len, lens, compute_grad=False)
+    assert none is None and loss.dtype == np.float32
+
+
+def test_float16_cpu_chunks_are_the_float32_kernel_rounded(rng):
+    """The CPU's float16 path runs the float32 kernel on chunks of samples (~32 MB of float32
+    staging): at C = 6625 a batch of 40 spans several chunks. Loss and grad must be exactly the
+    float32 kernel's on the widened logits (grad rounded to nearest even), and a value error in
+    a later chunk must name its own sample."""
+    T, B, C, S = 40, 40, 6625, 12
+    x, labels, in_len, lens = make_case(rng, T, B, C, S, C - 1, ragged=True)
+    x16 = x.astype(np.float16)
+    for threads in (1, 0):
+        l32, g32 = crnn_fast.ctc_loss(x16.astype(np.float32), labels, in_len, lens)
+        l16, g16 = crnn_fast.ctc_loss(x16, labels, in_len, lens, num_threads=threads)
+        assert l16.tobytes() == l32.tobytes()
+        assert g16.tobytes() == g32.astype(np.float16).tobytes()
+    in_len[[33, 37]] = T
+    x16[3, 37, 5] = np.nan
+    x16[9, 33, :] = -np.inf
+    with pytest.raises(ValueError, match=r"logits\[t=9, b=33\] is -inf for every class"):
+        crnn_fast.ctc_loss(x16, labels, in_len, lens)
+    x16[9, 33, :] = 0
+    with pytest.raises(ValueError, match=r"logits contains NaN .*batch index 37"):
+        crnn_fast.ctc_loss(x16, labels, in_len, lens)

@@ -7,6 +7,8 @@ must be bit-identical across two runs, and value errors raise what the NumPy-lev
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 import pytest
 from helpers import assert_close
@@ -94,6 +96,142 @@ def test_ctc_loss_value_errors(fl, rng):
     x[7, 1, :] = -np.inf
     with pytest.raises(ValueError, match=r"logits\[t=7, b=1\] is -inf for every class"):
         cd.ctc_loss(*(dev(a) for a in (x, labels, il, ll)), blank=blank, emulate=emulate)
+
+
+# ---- float16 / bfloat16 logits ---------------------------------------------------------------
+# Bound (against the reference on the narrow logits themselves): loss as float32 above;
+# grad the float32 bound plus the rounding to the narrow type, half an ulp:
+# u |g| + tiny with u = 2^-11 (float16: <= 4.9e-4 for |g| <= 1), 2^-8 (bfloat16: <= 3.9e-3).
+NARROW_U = {"float16": (2.0**-11, 2.0**-25), "bfloat16": (2.0**-8, 2.0**-134)}
+
+
+def bf16_bits(x):
+    """float32 -> bfloat16 bit patterns (uint16), nearest even (no NaN in the tests)."""
+    u = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def bf16_values(bits):
+    return (np.asarray(bits).astype(np.uint32) << 16).view(np.float32)
+
+
+class Bf16Array:
+    """A NumPy uint16 array exported through DLPack as bfloat16 (NumPy has no bfloat16 dtype):
+    the (kDLUInt, 16) dtype of NumPy's capsule is rewritten to (kDLBfloat, 16)."""
+
+    dtype = "bfloat16"
+
+    def __init__(self, bits):
+        self.bits = bits
+        self.shape = bits.shape
+
+    def __dlpack__(self, stream=None):
+        cap = self.bits.__dlpack__()
+        get = ctypes.pythonapi.PyCapsule_GetPointer
+        get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+        dtype_at = get(cap, b"dltensor") + 20  # DLTensor: data, device, ndim, then dtype
+        code, bits = (
+            ctypes.c_uint8.from_address(dtype_at),
+            ctypes.c_uint8.from_address(dtype_at + 1),
+        )
+        assert (code.value, bits.value) == (1, 16), "NumPy exports uint16 as (kDLUInt, 16)"
+        code.value = 4  # kDLBfloat
+        return cap
+
+
+def narrow_ctc(x32, labels, il, ll, blank, dtype, fl, zero_infinity=False):
+    """(loss, grad as float32 NumPy, logits' narrow values as float64) of a narrow call."""
+    dev, host, emulate = fl
+    args = [dev(a) for a in (labels, il, ll)]
+    torch_flavour = dev(np.zeros(1)).__class__.__module__.startswith("torch")
+    if dtype == "float16" or torch_flavour:
+        x = x32.astype(np.float16) if dtype == "float16" else x32
+        xd = dev(x)
+        if dtype == "bfloat16":
+            import torch
+
+            xd = xd.to(torch.bfloat16)
+        loss, grad = cd.ctc_loss(
+            xd, *args, blank=blank, zero_infinity=zero_infinity, emulate=emulate
+        )
+        assert cd._dtype_name(grad) == dtype and cd._dtype_name(loss) == "float32"
+        g = host(grad.float()) if torch_flavour else host(grad).astype(np.float32)
+        xv = host(xd.float()) if torch_flavour else x
+        return host(loss), g, xv.astype(np.float64)
+    # bfloat16 from NumPy: the DLPack entry itself, outputs NaN-poisoned
+    T, B, C = x32.shape
+    host_dev = "cuda-emu" if emulate else "cpu"
+    lib = cd._lib()
+    nbytes = lib.dlpack_workspace_size("ctc_loss", [T, B, C, labels.shape[1], 2], host_dev)
+    ws = np.empty(max(1, -(-nbytes // 4)), np.float32)
+    xb = bf16_bits(x32)
+    loss = np.full(B, np.nan, np.float32)
+    grad = np.full((T, B, C), 0x7FC0, np.uint16)
+    lib.dlpack_ctc_loss(
+        Bf16Array(xb), *args, loss, Bf16Array(grad), ws, blank, zero_infinity, 0, host_dev
+    )
+    cd._raise_recorded(ws, 0, host_dev, "logits")
+    return loss, bf16_values(grad), bf16_values(xb).astype(np.float64)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name", list(CTC_CASES))
+def test_ctc_loss_narrow(fl, name, dtype, rng):
+    x, labels, il, ll, blank = ctc_case(name, rng)
+    x[0, 0, ::3] = -np.inf
+    loss, grad, xv = narrow_ctc(x, labels, il, ll, blank, dtype, fl)
+    want_loss, want_grad = ref_ctc.ctc_loss(xv, labels, il, ll, blank)
+    assert_close(loss, want_loss, 1e-4, 1e-5, f"{name} {dtype} loss")  # as float32 above
+    u, tiny = NARROW_U[dtype]
+    f32 = 1e-4 + 2e-5 * np.abs(want_grad)  # the float32 bound of test_ctc_loss
+    bound = f32 * (1 + u) + u * np.abs(want_grad) + tiny
+    err = np.abs(grad - want_grad)
+    assert (err <= bound).all(), f"{name} {dtype} grad: worst excess {np.max(err - bound):.3g}"
+    loss2, grad2, _ = narrow_ctc(x, labels, il, ll, blank, dtype, fl)
+    assert loss2.tobytes() == loss.tobytes() and grad2.tobytes() == grad.tobytes()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_ctc_loss_narrow_errors(fl, dtype, rng):
+    x, labels, il, ll, blank = ctc_case("blank 0, C=37", rng)
+    il[:] = 25
+    x[5, 2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"logits contains NaN or \+Inf .*batch index 2"):
+        narrow_ctc(x, labels, il, ll, blank, dtype, fl)
+    x[5, 2, 3] = 0
+    x[7, 1, :] = -np.inf
+    with pytest.raises(ValueError, match=r"logits\[t=7, b=1\] is -inf for every class"):
+        narrow_ctc(x, labels, il, ll, blank, dtype, fl)
+
+
+def test_ctc_loss_narrow_dtype_mismatch(rng):
+    """grad must have the logits' dtype; other logits dtypes are refused, naming the argument."""
+    x, labels, il, ll, blank = ctc_case("L=T", rng)
+    T, B, C = x.shape
+    lib = cd._lib()
+    ws = np.empty(
+        lib.dlpack_workspace_size("ctc_loss", [T, B, C, 5, 2], "cpu") // 4 + 1, np.float32
+    )
+    loss = np.empty(B, np.float32)
+    x16 = x.astype(np.float16)
+    with pytest.raises(TypeError, match=r"grad must be float16"):
+        lib.dlpack_ctc_loss(x16, labels, il, ll, loss, np.empty(x.shape, np.float32), ws, blank,
+                            False, 0, "cpu")  # fmt: skip
+    with pytest.raises(TypeError, match=r"grad must be bfloat16"):
+        lib.dlpack_ctc_loss(Bf16Array(bf16_bits(x)), labels, il, ll, loss, x16.copy(), ws, blank,
+                            False, 0, "cpu")  # fmt: skip
+    with pytest.raises(TypeError, match=r"loss must be float32"):
+        lib.dlpack_ctc_loss(x16, labels, il, ll, loss.astype(np.float16), x16.copy(), ws, blank,
+                            False, 0, "cpu")  # fmt: skip
+    with pytest.raises(TypeError, match=r"logits must be float32, float16 or bfloat16"):
+        lib.dlpack_ctc_loss(x.astype(np.float64), labels, il, ll, loss, None, ws, blank, False, 0,
+                            "cpu")  # fmt: skip
+    with pytest.raises(
+        TypeError, match=r"logits must be float32, float16 or bfloat16, got float64"
+    ):
+        cd.ctc_loss(x.astype(np.float64), labels, il, ll, blank=blank)
+    with pytest.raises(TypeError, match=r"NumPy has no bfloat16"):
+        cd._empty(x, (2,), "bfloat16")
 
 
 @pytest.mark.parametrize("kind", ["logits", "probs", "log_probs"])

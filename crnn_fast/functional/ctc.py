@@ -39,14 +39,18 @@ def ctc_loss(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Per-sample CTC loss ``(B,)`` and its gradient w.r.t. the raw logits ``(T, B, C)``.
 
-    ``logits`` is float32 or float64 ``(T, B, C)`` (log-softmax is applied inside); outputs
-    have its dtype. Infeasible samples (label needs more frames than ``input_lengths``) get
-    loss ``inf`` (0 with ``zero_infinity``) and zero gradient; frames past a sample's
-    input length get zero gradient. Reduction over the batch is the caller's.
+    ``logits`` is float32, float64 or float16 ``(T, B, C)`` (log-softmax is applied inside);
+    outputs have its dtype, except that float16 logits give a float32 loss (the compiled
+    backends compute in float32 on the exactly widened logits, the ``numpy`` backend in
+    float64; the float16 gradient is rounded to nearest even, adding at most half a float16
+    ulp, 2^-11 |g|, to the float32 error). bfloat16 logits: ``crnn_fast.dlpack.ctc_loss``.
+    Infeasible samples (label needs more frames than ``input_lengths``) get loss ``inf`` (0 with
+    ``zero_infinity``) and zero gradient; frames past a sample's input length get zero
+    gradient. Reduction over the batch is the caller's.
     ``-inf`` logits are probability 0 (e.g. an underflowed log-softmax): gradient 0 there, and a
     sample whose label can only be emitted through them is infeasible. NaN, ``+inf`` and a frame
     that is ``-inf`` for every class (among the frames read) raise ``ValueError``.
-    ``loss_out``/``grad_out``: optional preallocated outputs (logits' dtype, shapes ``(B,)``
+    ``loss_out``/``grad_out``: optional preallocated outputs (the dtypes above, shapes ``(B,)``
     and ``(T, B, C)``, C-contiguous) that are filled and returned; reusing them across calls
     avoids the page faults of a fresh gradient array; they must not overlap an input or each
     other (``ValueError`` naming both). ``num_threads`` in [0, 4096] (0: all cores).
@@ -103,7 +107,9 @@ def _ctc_loss_numpy(
         logits=logits, labels=labels, input_lengths=input_lengths, label_lengths=label_lengths
     )
     with v.memory_error_names(**inputs):
-        logits = v.as_float_array(logits, "logits", 3, "(T, B, C)")
+        logits = v.as_float_array(
+            logits, "logits", 3, "(T, B, C)", dtypes=(np.float32, np.float64, np.float16)
+        )
         T, B, C = logits.shape
         v.check_scores(logits, "logits", T, B, C)
         v.check_dim(labels, 0, B, "labels", "B")
@@ -114,12 +120,14 @@ def _ctc_loss_numpy(
         v.check_finite(logits, input_lengths, "logits")
         v.check_no_overlap(loss_out, "loss_out", **inputs)
         v.check_no_overlap(grad_out, "grad_out", **inputs, loss_out=loss_out)
-        loss_out = v.output_array(loss_out, "loss_out", (B,), logits.dtype)
+        loss_dtype = np.float32 if logits.dtype == np.float16 else logits.dtype
+        loss_out = v.output_array(loss_out, "loss_out", (B,), loss_dtype)
         if compute_grad:
             grad_out = v.output_array(grad_out, "grad_out", (T, B, C), logits.dtype)
         loss, grad = ref.ctc_loss(
-            logits, labels, input_lengths, label_lengths, blank, zero_infinity, compute_grad
-        )
+            logits.astype(np.float64, copy=False), labels, input_lengths, label_lengths, blank,
+            zero_infinity, compute_grad,
+        )  # fmt: skip
         loss_out[...] = loss
         if not compute_grad:
             return loss_out, None

@@ -22,6 +22,7 @@
 #include "../common/ctc_math.h"
 #include "cpu_common.h"
 #include "cpu_kernels.h"
+#include "ctc_loss_narrow.h"
 
 namespace {
 
@@ -300,20 +301,9 @@ crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *la
                             const int32_t *input_lengths, const int32_t *label_lengths, int64_t Tn,
                             int64_t B, int64_t C, int64_t S, void *workspace,
                             size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
-  if (opt && opt->error_index) *opt->error_index = -1;
-  if (opt && opt->error_frame) *opt->error_frame = -1;
-  if (!opt || !loss || (B > 0 && (!labels || !input_lengths || !label_lengths)) ||
-      (Tn > 0 && B > 0 && !logits) || Tn < 0 || B < 0 || C < 2 || S < 0 || opt->blank < 0 ||
-      opt->blank >= C)
-    return CRNN_STATUS_INVALID_VALUE;
-  const char *what = nullptr;
-  const int64_t bad =
-      crnn_ctc_check_targets(labels, input_lengths, label_lengths, Tn, B, C, S, opt->blank, &what);
-  if (bad >= 0) {
-    if (opt->error_index) *opt->error_index = static_cast<int32_t>(bad);
-    return CRNN_STATUS_INVALID_VALUE;
-  }
-  if (B == 0) return CRNN_STATUS_SUCCESS;
+  const crnn_status_t args = crnn::cpu::ctc_loss_check_args(loss, logits, labels, input_lengths,
+                                                            label_lengths, Tn, B, C, S, opt);
+  if (args != CRNN_STATUS_SUCCESS || B == 0) return args;
   // The scratch is sized by the longest label read, not the padded width S (labels padded to
   // S = 20000 with short labels used to take 223 MB).
   int64_t L_max = 0;
@@ -346,11 +336,39 @@ crnn_status_t ctc_loss_impl(T *loss, T *grad, const T *logits, const int32_t *la
 
 }  // namespace
 
+namespace crnn {
+namespace cpu {
+
+crnn_status_t ctc_loss_check_args(const void *loss, const void *logits, const int32_t *labels,
+                                  const int32_t *input_lengths, const int32_t *label_lengths,
+                                  int64_t T, int64_t B, int64_t C, int64_t S,
+                                  const crnn_ctc_loss_options *opt) {
+  if (opt && opt->error_index) *opt->error_index = -1;
+  if (opt && opt->error_frame) *opt->error_frame = -1;
+  if (!opt || !loss || (B > 0 && (!labels || !input_lengths || !label_lengths)) ||
+      (T > 0 && B > 0 && !logits) || T < 0 || B < 0 || C < 2 || S < 0 || opt->blank < 0 ||
+      opt->blank >= C)
+    return CRNN_STATUS_INVALID_VALUE;
+  const char *what = nullptr;
+  const int64_t bad =
+      crnn_ctc_check_targets(labels, input_lengths, label_lengths, T, B, C, S, opt->blank, &what);
+  if (bad >= 0) {
+    if (opt->error_index) *opt->error_index = static_cast<int32_t>(bad);
+    return CRNN_STATUS_INVALID_VALUE;
+  }
+  return CRNN_STATUS_SUCCESS;
+}
+
+}  // namespace cpu
+}  // namespace crnn
+
 extern "C" {
 
 size_t crnn_cpu_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S,
                                         size_t elem_bytes, const crnn_ctc_loss_options *opt) {
   if (T < 0 || B <= 0 || S < 0 || C < 0) return 0;
+  if (elem_bytes == 2)  // float16 / bfloat16: float32 staging, then the float32 kernel's scratch
+    return crnn::cpu::ctc_narrow_workspace_size(T, B, C, S, opt);
   const int nt = crnn::cpu::resolve_threads(opt ? opt->num_threads : 0, B);
   return nt * layout_for(T, C, S, elem_bytes).bytes;
 }

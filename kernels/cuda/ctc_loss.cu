@@ -11,11 +11,15 @@
 //   frame_grad     one warp per frame: grad = softmax - occupancy, written once per element
 //                  (the distinct classes are rewritten after a __syncwarp)
 // The logits are read twice (frame_lse, frame_grad) and the gradient written once: the memory
-// floor is one read and one write.
+// floor is one read and one write. float16 / bfloat16 logits (crnn_ctc_loss_f16 / _bf16) are
+// read and their gradient written in the narrow type by the same kernels (templates on the
+// storage type, float32 compute: ctc_loss_frames.cuh), with no conversion pass.
 #include <math.h>
 
 #include "../common/ctc_math.h"
+#include "../common/narrow_float.h"
 #include "crnn/ctc_loss.h"
+#include "ctc_loss_frames.cuh"
 #include "cuda_common.cuh"
 #include "cuda_kernels.h"
 
@@ -23,99 +27,9 @@ namespace crnn {
 namespace CRNN_CUDA_NS {
 namespace {
 
-constexpr int kRowWarps = 4;                  // frames per block of the frame kernels
-constexpr size_t kMaxSharedRows = 48 * 1024;  // recursion rows above this go to the workspace
-constexpr int kRows = 6;  // alpha x2, beta x2, log-probs, occupancy (skip is recomputed)
-
-struct Dims {
-  int64_t T, B, C, S;
-  CRNN_HD int64_t W() const { return 2 * S + 1; }  // states of the longest label
-  CRNN_HD int64_t R() const { return 2 * S + 5; }  // a padded row: two -inf before and after
-};
-
-template <typename T>
-struct Work {
-  T *lse;          // (T, B) log-sum-exp per frame; NaN where the frame failed the value rule
-  T *alpha;        // (B, T, W) alpha rows, each scaled by its max
-  double *acc;     // (B, T) alpha_t = alpha row t + acc[t]
-  T *occ;          // (B, T, S+1) occupancy per class entry: 0 blank, 1+i label i
-  int32_t *cls;    // (B, S+1) class of each entry; -1 for a repeated label (its first counts)
-  int32_t *state;  // (B) 0: grad = softmax - occupancy, 1: grad 0, 2: failed
-  T *rows;         // (B, kRows, R) recursion rows when they do not fit in shared memory
-  size_t bytes;
-};
-
-template <typename T>
-Work<T> carve(void *ws, const Dims &d, bool rows_in_ws) {
-  Carve c{static_cast<char *>(ws)};
-  Work<T> w;
-  w.lse = c.take<T>(d.T * d.B);
-  w.alpha = c.take<T>(d.B * d.T * d.W());
-  w.acc = c.take<double>(d.B * d.T);
-  w.occ = c.take<T>(d.B * d.T * (d.S + 1));
-  w.cls = c.take<int32_t>(d.B * (d.S + 1));
-  w.state = c.take<int32_t>(d.B);
-  w.rows = rows_in_ws ? c.take<T>(d.B * kRows * d.R()) : nullptr;
-  w.bytes = c.used;
-  return w;
-}
-
-template <typename T>
-size_t shared_rows_bytes(const Dims &d) {
-  return kRows * d.R() * sizeof(T);
-}
-
 int sample_threads(const Dims &d) {
   const int64_t n = (d.W() + kWarp - 1) / kWarp * kWarp;
   return static_cast<int>(n < kWarp ? kWarp : (n > 256 ? 256 : n));
-}
-
-// ---- frame_lse -----------------------------------------------------------------------------
-
-template <typename T>
-__global__ void __launch_bounds__(kRowWarps *kWarp)
-    frame_lse(T *lse, const T *logits, const int32_t *input_lengths, Dims d,
-              unsigned long long *record) {
-  const int64_t row = int64_t(blockIdx.x) * kRowWarps + threadIdx.x / kWarp;
-  const int lane = threadIdx.x % kWarp;
-  if (row >= d.T * d.B) return;  // whole warps: this kernel has no block barrier
-  const int64_t t = row / d.B, b = row % d.B;
-  if (t >= input_lengths[b]) return;  // past the sample (a bad length fails in ctc_sample)
-  const T *x = logits + row * d.C;
-  T m = neg_inf<T>(), s = 0;
-  bool nan_or_pos_inf = false, above_neg_inf = false, some_neg_inf = false;
-  for (int64_t c = lane; c < d.C; c += kWarp) {
-    const T v = x[c];
-    nan_or_pos_inf |= !(v == v) || v == T(INFINITY);
-    some_neg_inf |= v == neg_inf<T>();
-    if (!(v > neg_inf<T>()) || v == T(INFINITY)) continue;
-    above_neg_inf = true;
-    if (v > m) {
-      s = s * exp_fast<T>(m - v) + T(1);
-      m = v;
-    } else {
-      s += exp_fast<T>(v - m);
-    }
-  }
-  for (int o = 16; o > 0; o >>= 1) {  // merge the lanes' (max, sum) pairs
-    const T m2 = __shfl_xor_sync(kFullMask, m, o), s2 = __shfl_xor_sync(kFullMask, s, o);
-    const T mm = m2 > m ? m2 : m;
-    s = (m > neg_inf<T>() ? s * exp_fast<T>(m - mm) : T(0)) +
-        (m2 > neg_inf<T>() ? s2 * exp_fast<T>(m2 - mm) : T(0));
-    m = mm;
-  }
-  nan_or_pos_inf = __any_sync(kFullMask, nan_or_pos_inf);
-  above_neg_inf = __any_sync(kFullMask, above_neg_inf);
-  some_neg_inf = __any_sync(kFullMask, some_neg_inf);
-  if (lane != 0) return;
-  const int st =
-      ctc_row_status(ctc_row_kind(nan_or_pos_inf, above_neg_inf, some_neg_inf), CRNN_CTC_LOGITS);
-  if (st != CRNN_STATUS_SUCCESS) {
-    record_error(record, true, b, t, st);
-    lse[t * d.B + b] = T(NAN);
-  } else {
-    lse[t * d.B + b] = m + log_fast<T>(s);
-  }
 }
 
 // ---- ctc_sample ----------------------------------------------------------------------------
@@ -138,16 +52,17 @@ __device__ __forceinline__ T scale_of(T m) {
   return m > neg_inf<T>() ? m : T(0);
 }
 
-template <typename T>
-__device__ __forceinline__ T log_prob(const T *x, T lse, int32_t cls) {
-  return x[cls] - lse;
+template <typename T, typename X>
+__device__ __forceinline__ T log_prob(const X *x, T lse, int32_t cls) {
+  return widen(x[cls]) - lse;
 }
 
-template <typename T>
-__global__ void ctc_sample(T *loss, Work<T> w, const T *logits, const int32_t *labels,
-                           const int32_t *input_lengths, const int32_t *label_lengths, Dims d,
-                           int32_t blank, int zero_infinity, int want_grad,
-                           unsigned long long *record) {
+template <typename X>
+__global__ void ctc_sample(Compute<X> *loss, Work<Compute<X>> w, const X *logits,
+                           const int32_t *labels, const int32_t *input_lengths,
+                           const int32_t *label_lengths, Dims d, int32_t blank, int zero_infinity,
+                           int want_grad, unsigned long long *record) {
+  using T = Compute<X>;
   const int64_t b = blockIdx.x, R = d.R();
   const int tid = threadIdx.x, nt = blockDim.x;
   CRNN_SHARED_ARRAY(T, red, kWarp);
@@ -207,7 +122,7 @@ __global__ void ctc_sample(T *loss, Work<T> w, const T *logits, const int32_t *l
   T m_prev = 0;
   for (int64_t t = 0; t < Tb; ++t) {
     const CtcBand band = ctc_band(t, Tb, Sp);
-    const T *x = logits + (t * d.B + b) * d.C;
+    const X *x = logits + (t * d.B + b) * d.C;
     const T lse = w.lse[t * d.B + b];
     T local = neg_inf<T>();
     for (int64_t s = tid; s < Sp; s += nt) {
@@ -266,7 +181,7 @@ __global__ void ctc_sample(T *loss, Work<T> w, const T *logits, const int32_t *l
       }
     } else {
       const CtcBand bn = ctc_band(t + 1, Tb, Sp);
-      const T *x = logits + ((t + 1) * d.B + b) * d.C;
+      const X *x = logits + ((t + 1) * d.B + b) * d.C;
       const T lse = w.lse[(t + 1) * d.B + b];
       for (int64_t s = tid; s < Sp + 2; s += nt)
         ly[s] = s < Sp && s >= bn.lo && s < bn.hi
@@ -310,40 +225,17 @@ __global__ void ctc_sample(T *loss, Work<T> w, const T *logits, const int32_t *l
   }
 }
 
-// ---- frame_grad ----------------------------------------------------------------------------
-
-template <typename T>
-__global__ void __launch_bounds__(kRowWarps *kWarp)
-    frame_grad(T *grad, Work<T> w, const T *logits, const int32_t *input_lengths,
-               const int32_t *label_lengths, Dims d) {
-  const int64_t row = int64_t(blockIdx.x) * kRowWarps + threadIdx.x / kWarp;
-  const int lane = threadIdx.x % kWarp;
-  if (row >= d.T * d.B) return;
-  const int64_t t = row / d.B, b = row % d.B;
-  T *g = grad + row * d.C;
-  if (t >= input_lengths[b] || w.state[b] != 0) {
-    for (int64_t c = lane; c < d.C; c += kWarp) g[c] = T(0);
-    return;
-  }
-  const T *x = logits + row * d.C;
-  const T lse = w.lse[t * d.B + b];
-  for (int64_t c = lane; c < d.C; c += kWarp) g[c] = exp_fast<T>(x[c] - lse);
-  __syncwarp();
-  const int32_t *cls = w.cls + b * (d.S + 1);
-  const T *occ = w.occ + (b * d.T + t) * (d.S + 1);
-  for (int64_t j = lane; j <= label_lengths[b]; j += kWarp)
-    if (cls[j] >= 0) g[cls[j]] = exp_fast<T>(x[cls[j]] - lse) - occ[j];
-}
-
 // ---- host ----------------------------------------------------------------------------------
 
 bool rows_fit_shared(const Dims &d, size_t elem) {
   return kRows * d.R() * elem <= kMaxSharedRows;
 }
 
+// elem: the logits' element size; float16 / bfloat16 (2) compute in float (4).
 size_t workspace_bytes(const Dims &d, size_t elem) {
-  const bool in_ws = !rows_fit_shared(d, elem);
-  return elem == 8 ? carve<double>(nullptr, d, in_ws).bytes : carve<float>(nullptr, d, in_ws).bytes;
+  const size_t ce = elem == 8 ? 8 : 4;
+  const bool in_ws = !rows_fit_shared(d, ce);
+  return ce == 8 ? carve<double>(nullptr, d, in_ws).bytes : carve<float>(nullptr, d, in_ws).bytes;
 }
 
 bool dims_ok(int64_t T, int64_t B, int64_t C, int64_t S) {
@@ -351,8 +243,8 @@ bool dims_ok(int64_t T, int64_t B, int64_t C, int64_t S) {
          S >= 0 && S <= (int64_t{1} << 24);
 }
 
-template <typename T>
-crnn_status_t ctc_loss(T *loss, T *grad, const T *logits, const int32_t *labels,
+template <typename X, typename T = Compute<X>>
+crnn_status_t ctc_loss(T *loss, X *grad, const X *logits, const int32_t *labels,
                        const int32_t *input_lengths, const int32_t *label_lengths, int64_t T_,
                        int64_t B, int64_t C, int64_t S, void *workspace, size_t ws_bytes,
                        const crnn_ctc_loss_options *opt) {
@@ -363,7 +255,7 @@ crnn_status_t ctc_loss(T *loss, T *grad, const T *logits, const int32_t *labels,
       (T_ > 0 && B > 0 && !logits))
     return CRNN_STATUS_INVALID_VALUE;
   const Dims d{T_, B, C, S};
-  if (!workspace || ws_bytes < workspace_bytes(d, sizeof(T)))
+  if (!workspace || ws_bytes < workspace_bytes(d, sizeof(X)))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   cudaStream_t stream = static_cast<cudaStream_t>(opt->stream);
   if (clear_error_record(workspace, stream) != cudaSuccess) return CRNN_STATUS_EXECUTION_FAILED;
@@ -372,16 +264,16 @@ crnn_status_t ctc_loss(T *loss, T *grad, const T *logits, const int32_t *labels,
   const Work<T> w = carve<T>(workspace, d, !shared);
   unsigned long long *record = error_record(workspace);
   const int64_t rows = T_ * B;
-  if (rows > 0 && launch(frame_lse<T>, dim3(blocks_for(rows, kRowWarps)), dim3(kRowWarps * kWarp),
+  if (rows > 0 && launch(frame_lse<X>, dim3(blocks_for(rows, kRowWarps)), dim3(kRowWarps * kWarp),
                          0, stream, w.lse, logits, input_lengths, d, record) != cudaSuccess)
     return CRNN_STATUS_EXECUTION_FAILED;
-  if (launch(ctc_sample<T>, dim3(unsigned(B)), dim3(sample_threads(d)),
+  if (launch(ctc_sample<X>, dim3(unsigned(B)), dim3(sample_threads(d)),
              shared ? shared_rows_bytes<T>(d) : 0, stream, loss, w, logits, labels, input_lengths,
              label_lengths, d, opt->blank, opt->zero_infinity, int(grad != nullptr),
              record) != cudaSuccess)
     return CRNN_STATUS_EXECUTION_FAILED;
   if (grad && rows > 0 &&
-      launch(frame_grad<T>, dim3(blocks_for(rows, kRowWarps)), dim3(kRowWarps * kWarp), 0, stream,
+      launch(frame_grad<X>, dim3(blocks_for(rows, kRowWarps)), dim3(kRowWarps * kWarp), 0, stream,
              grad, w, logits, input_lengths, label_lengths, d) != cudaSuccess)
     return CRNN_STATUS_EXECUTION_FAILED;
   return CRNN_STATUS_SUCCESS;
@@ -397,7 +289,9 @@ size_t CRNN_CUDA_ENTRY(ctc_loss_workspace_size)(int64_t T, int64_t B, int64_t C,
                                                 size_t elem_bytes,
                                                 const crnn_ctc_loss_options *opt) {
   (void)opt;
-  if (!crnn::CRNN_CUDA_NS::dims_ok(T, B, C, S) || (elem_bytes != 4 && elem_bytes != 8)) return 0;
+  if (!crnn::CRNN_CUDA_NS::dims_ok(T, B, C, S) ||
+      (elem_bytes != 2 && elem_bytes != 4 && elem_bytes != 8))
+    return 0;
   return crnn::CRNN_CUDA_NS::workspace_bytes({T, B, C, S}, elem_bytes);
 }
 
@@ -421,6 +315,29 @@ crnn_status_t CRNN_CUDA_ENTRY(ctc_loss_f64)(double *loss, double *grad, const do
   return crnn::CRNN_CUDA_NS::ctc_loss<double>(loss, grad, logits, labels, input_lengths,
                                               label_lengths, T, B, C, S, workspace, workspace_bytes,
                                               opt);
+}
+
+crnn_status_t CRNN_CUDA_ENTRY(ctc_loss_f16)(float *loss, uint16_t *grad, const uint16_t *logits,
+                                            const int32_t *labels, const int32_t *input_lengths,
+                                            const int32_t *label_lengths, int64_t T, int64_t B,
+                                            int64_t C, int64_t S, void *workspace,
+                                            size_t workspace_bytes,
+                                            const crnn_ctc_loss_options *opt) {
+  return crnn::CRNN_CUDA_NS::ctc_loss(
+      loss, reinterpret_cast<crnn::Half *>(grad), reinterpret_cast<const crnn::Half *>(logits),
+      labels, input_lengths, label_lengths, T, B, C, S, workspace, workspace_bytes, opt);
+}
+
+crnn_status_t CRNN_CUDA_ENTRY(ctc_loss_bf16)(float *loss, uint16_t *grad, const uint16_t *logits,
+                                             const int32_t *labels, const int32_t *input_lengths,
+                                             const int32_t *label_lengths, int64_t T, int64_t B,
+                                             int64_t C, int64_t S, void *workspace,
+                                             size_t workspace_bytes,
+                                             const crnn_ctc_loss_options *opt) {
+  return crnn::CRNN_CUDA_NS::ctc_loss(loss, reinterpret_cast<crnn::BFloat16 *>(grad),
+                                      reinterpret_cast<const crnn::BFloat16 *>(logits), labels,
+                                      input_lengths, label_lengths, T, B, C, S, workspace,
+                                      workspace_bytes, opt);
 }
 
 }  // extern "C"

@@ -28,6 +28,18 @@
      int64_t S, void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt),        \
     (loss, grad, logits, labels, input_lengths, label_lengths, T, B, C, S, workspace,              \
      workspace_bytes, opt))                                                                        \
+  X(crnn_status_t, ctc_loss_f16, opt,                                                              \
+    (float *loss, uint16_t *grad, const uint16_t *logits, const int32_t *labels,                   \
+     const int32_t *input_lengths, const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,  \
+     int64_t S, void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt),        \
+    (loss, grad, logits, labels, input_lengths, label_lengths, T, B, C, S, workspace,              \
+     workspace_bytes, opt))                                                                        \
+  X(crnn_status_t, ctc_loss_bf16, opt,                                                             \
+    (float *loss, uint16_t *grad, const uint16_t *logits, const int32_t *labels,                   \
+     const int32_t *input_lengths, const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,  \
+     int64_t S, void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt),        \
+    (loss, grad, logits, labels, input_lengths, label_lengths, T, B, C, S, workspace,              \
+     workspace_bytes, opt))                                                                        \
   X(size_t, ctc_greedy_workspace_size, opt,                                                        \
     (int64_t T, int64_t B, int64_t C, const crnn_ctc_decode_options *opt), (T, B, C, opt))         \
   X(crnn_status_t, ctc_greedy_f32, opt,                                                            \

@@ -35,6 +35,29 @@ static void ctc_loss_on_cpu(void) {
   free(buf);
 }
 
+/* The same in float16 and bfloat16 logits (bit patterns of 0): grad +-0.5 exactly. */
+static void ctc_loss_narrow_on_cpu(void) {
+  const uint16_t logits[2] = {0, 0};
+  const int32_t label[1] = {1}, in_len[1] = {1}, lab_len[1] = {1};
+  crnn_ctc_loss_options opt;
+  memset(&opt, 0, sizeof opt);
+  const size_t ws = crnn_ctc_loss_workspace_size(1, 1, 2, 1, 2, &opt);
+  void *buf = malloc(ws);
+  EXPECT(ws > 0 && buf != NULL);
+  for (int bf = 0; bf < 2; ++bf) {
+    float loss = NAN;
+    uint16_t grad[2] = {0x7e00, 0x7e00};
+    const crnn_status_t st = bf ? crnn_ctc_loss_bf16(&loss, grad, logits, label, in_len, lab_len, 1,
+                                                     1, 2, 1, buf, ws, &opt)
+                                : crnn_ctc_loss_f16(&loss, grad, logits, label, in_len, lab_len, 1,
+                                                    1, 2, 1, buf, ws, &opt);
+    EXPECT(st == CRNN_STATUS_SUCCESS);
+    EXPECT(fabsf(loss - logf(2.0f)) < 1e-6f);
+    EXPECT(grad[0] == (bf ? 0x3f00 : 0x3800) && grad[1] == (bf ? 0xbf00 : 0xb800));
+  }
+  free(buf);
+}
+
 /* Every op: a device without a compiled backend, and an unknown device value. */
 static void devices_not_compiled(void) {
   const int32_t devices[2] = {CRNN_DEVICE_ASCEND, 99};
@@ -53,6 +76,9 @@ static void devices_not_compiled(void) {
     EXPECT(crnn_ctc_loss_workspace_size(1, 1, 2, 1, 4, &lo) == 0);
     EXPECT(crnn_ctc_loss_f32(NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 2, 1, NULL, 0, &lo) == want);
     EXPECT(crnn_ctc_loss_f64(NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 2, 1, NULL, 0, &lo) == want);
+    EXPECT(crnn_ctc_loss_f16(NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 2, 1, NULL, 0, &lo) == want);
+    EXPECT(crnn_ctc_loss_bf16(NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 2, 1, NULL, 0, &lo) ==
+           want);
     EXPECT(err == -1 && frame == -1);
     crnn_ctc_decode_options dopt;
     memset(&dopt, 0, sizeof dopt);
@@ -112,6 +138,7 @@ static void device_memory(void) {
 
 int main(void) {
   ctc_loss_on_cpu();
+  ctc_loss_narrow_on_cpu();
   devices_not_compiled();
   device_memory();
   if (failures) return 1;

@@ -69,6 +69,18 @@ void ctc() {
     return crnn_ctc_loss_f64(lossd.data(), gradd.data(), xd.data(), lab.data(), il.data(),
                              ll.data(), T, B, C, S, ws.data(), ws.size(), &o);
   });
+  // float16 / bfloat16: the float32 staging lives in the workspace too
+  const std::vector<uint16_t> xh(x.size(), 0x3c00);  // 1.0 in float16; 2^-7 + 1 in bfloat16
+  std::vector<uint16_t> gradh(x.size());
+  std::vector<char> wsh(crnn_ctc_loss_workspace_size(T, B, C, S, 2, &o));
+  check_no_alloc("crnn_ctc_loss_f16", [&] {
+    return crnn_ctc_loss_f16(loss.data(), gradh.data(), xh.data(), lab.data(), il.data(), ll.data(),
+                             T, B, C, S, wsh.data(), wsh.size(), &o);
+  });
+  check_no_alloc("crnn_ctc_loss_bf16", [&] {
+    return crnn_ctc_loss_bf16(loss.data(), gradh.data(), xh.data(), lab.data(), il.data(),
+                              ll.data(), T, B, C, S, wsh.data(), wsh.size(), &o);
+  });
 
   crnn_ctc_decode_options d{};
   d.num_threads = 2;

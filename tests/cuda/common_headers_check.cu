@@ -6,6 +6,7 @@
 #include "../../kernels/common/fast_math.h"
 #include "../../kernels/common/lstm_layout.h"
 #include "../../kernels/common/lstm_math.h"
+#include "../../kernels/common/narrow_float.h"
 
 __global__ void crnn_common_headers_check(const float *x, const int32_t *label, float *out, int n) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -78,4 +79,14 @@ __global__ void crnn_prefix_trie_check(crnn::TrieNode *pool, int32_t *hash, int3
   const int32_t a = trie.intern(0, 5);
   trie.size_for(9);
   out[0] = a + trie.find(0, 5) + trie.find(a, 3) + static_cast<int32_t>(trie.home(a, 4));
+}
+
+// float16 / bfloat16 storage: widening, narrowing (RNE) and the storage wrappers.
+__global__ void crnn_narrow_float_check(const uint16_t *h, uint16_t *out, float *f, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  f[i] = crnn::half_bits_to_float(h[i]) + crnn::bf16_bits_to_float(h[i]) +
+         crnn::widen(crnn::Half{h[i]}) + crnn::widen(crnn::BFloat16{h[i]});
+  out[i] = crnn::float_to_half_bits(f[i]) ^ crnn::float_to_bf16_bits(f[i]) ^
+           crnn::narrow_to<crnn::Half>(f[i]).bits ^ crnn::narrow_to<crnn::BFloat16>(f[i]).bits;
 }

@@ -61,6 +61,17 @@ void ctc_cases(std::mt19937 &rng) {
   EXPECT(crnn_ctc_loss_f32(loss, grad, dx, dl, dil, dll, T, B, C, S, ws, wsb, &o) == 0, "loss");
   EXPECT(crnn_device_error_read(ws, CRNN_DEVICE_CUDA, nullptr, nullptr, nullptr) == 0, "record");
   EXPECT(finite(host(grad, x.size())) && finite(host(loss, B)), "loss/grad finite");
+  // float16 logits: the same kernels reading and writing the narrow type
+  std::vector<uint16_t> xh(x.size());  // float16 patterns of +-[0.125, 2)
+  for (uint16_t &h : xh) h = uint16_t(0x3000 + rng() % 0x1000) | uint16_t(rng() % 2 ? 0x8000 : 0);
+  uint16_t *dxh = dev(xh), *gradh = dev(xh);
+  const size_t wsh = crnn_ctc_loss_workspace_size(T, B, C, S, 2, &o);
+  EXPECT(wsh <= wsb, "float16 workspace");
+  EXPECT(crnn_ctc_loss_f16(loss, gradh, dxh, dl, dil, dll, T, B, C, S, ws, wsh, &o) == 0, "f16");
+  EXPECT(crnn_device_error_read(ws, CRNN_DEVICE_CUDA, nullptr, nullptr, nullptr) == 0, "record");
+  bool grad_finite = true;
+  for (uint16_t h : host(gradh, x.size())) grad_finite &= (h & 0x7c00) != 0x7c00;
+  EXPECT(grad_finite && finite(host(loss, B)), "float16 loss/grad finite");
 
   crnn_ctc_decode_options g{};
   g.blank = 0;
@@ -74,8 +85,9 @@ void ctc_cases(std::mt19937 &rng) {
   EXPECT(crnn_ctc_greedy_f32(ids, lens, probs, frames, dx, dil, T, B, C, gws, gwb, &g) == 0,
          "greedy");
   EXPECT(crnn_device_error_read(gws, CRNN_DEVICE_CUDA, nullptr, nullptr, nullptr) == 0, "record");
-  for (void *p : {(void *)dx, (void *)loss, (void *)grad, (void *)dl, (void *)dil, (void *)dll, ws,
-                  gws, (void *)ids, (void *)lens, (void *)frames, (void *)probs})
+  for (void *p :
+       {(void *)dx, (void *)loss, (void *)grad, (void *)dl, (void *)dil, (void *)dll, ws, gws,
+        (void *)ids, (void *)lens, (void *)frames, (void *)probs, (void *)dxh, (void *)gradh})
     cudaFree(p);
 }
 

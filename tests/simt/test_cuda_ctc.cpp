@@ -2,9 +2,9 @@
 // (CRNN_DEVICE_CUDA_EMU) against the CPU kernels (themselves tested against the float64
 // reference) on the shared case table: T=1, B=1, L=0, repeats, L=T, minimum feasible T and one
 // less, infeasible with and without zero_infinity, blank 0 and C-1, C=37 and 6625, ragged
-// lengths, -inf scores. Outputs are NaN-poisoned before each run; two runs must be
-// bit-identical; value and argument errors come back through the error record. CI runs it
-// under ASan+UBSan and under TSan.
+// lengths, -inf scores; in float64, float32, and float16 / bfloat16 logits. Outputs are
+// NaN-poisoned before each run; two runs must be bit-identical; value and argument errors come
+// back through the error record. CI runs it under ASan+UBSan and under TSan.
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "../../kernels/common/narrow_float.h"
 #include "../cpp/check.h"
 #include "crnn/crnn.h"
 
@@ -185,6 +186,114 @@ void test_loss_errors() {
         "small workspace");
 }
 
+// ---- float16 / bfloat16 logits ------------------------------------------------------------
+
+enum class Narrow { f16, bf16 };
+
+const char *name_of(Narrow n) {
+  return n == Narrow::f16 ? "float16" : "bfloat16";
+}
+uint16_t to_narrow(Narrow n, float v) {
+  return n == Narrow::f16 ? crnn::float_to_half_bits(v) : crnn::float_to_bf16_bits(v);
+}
+float from_narrow(Narrow n, uint16_t h) {
+  return n == Narrow::f16 ? crnn::half_bits_to_float(h) : crnn::bf16_bits_to_float(h);
+}
+
+// Runs the narrow entry on `x` (patterns); outputs poisoned with NaN first.
+crnn_status_t narrow_on(Narrow n, int32_t device, std::vector<float> &loss,
+                        std::vector<uint16_t> &grad, const std::vector<uint16_t> &x, const Data &d,
+                        const Case &c, int32_t *err_index = nullptr, int32_t *err_frame = nullptr) {
+  loss.assign(c.B, NAN);
+  grad.assign(x.size(), to_narrow(n, NAN));
+  crnn_ctc_loss_options o{};
+  o.blank = c.blank;
+  o.zero_infinity = c.zero_infinity;
+  o.device = device;
+  std::vector<char> ws(crnn_ctc_loss_workspace_size(c.T, c.B, c.C, c.S, 2, &o) + 1);
+  auto *f = n == Narrow::f16 ? crnn_ctc_loss_f16 : crnn_ctc_loss_bf16;
+  crnn_status_t st = f(loss.data(), grad.data(), x.data(), d.lab.data(), d.il.data(), d.ll.data(),
+                       c.T, c.B, c.C, c.S, ws.data(), ws.size(), &o);
+  if (device != CRNN_DEVICE_CPU && st == CRNN_STATUS_SUCCESS)
+    st = crnn_device_error_read(ws.data(), device, nullptr, err_index, err_frame);
+  return st;
+}
+
+// The executor's narrow kernels against (1) its own float32 kernels on the widened logits:
+// the same float32 operations, so the loss is bit-equal and the grad is exactly that float32
+// grad rounded to nearest even; (2) the CPU's narrow path: loss within 1e-5 relative, and
+// |grad_emu - grad_cpu| <= |g32_emu - g32_cpu| + one narrow ulp of the larger (each rounding
+// moves a value by at most half an ulp). Two runs bit-identical.
+void check_narrow_case(Narrow n, const Case &c, std::mt19937 &rng) {
+  Data d = make(c, rng);
+  std::vector<uint16_t> x(d.x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = to_narrow(n, float(d.x[i]));
+    d.x[i] = from_narrow(n, x[i]);  // the float32 runs see exactly the narrow values
+  }
+  std::vector<float> loss, loss2, cpu_loss, l32, cpu_l32, g32, cpu_g32, x32;
+  std::vector<uint16_t> grad, grad2, cpu_grad;
+  const char *nm = name_of(n);
+  CHECK(narrow_on(n, CRNN_DEVICE_CUDA_EMU, loss, grad, x, d, c) == 0, "%s %s emu", c.name, nm);
+  CHECK(narrow_on(n, CRNN_DEVICE_CPU, cpu_loss, cpu_grad, x, d, c) == 0, "%s %s cpu", c.name, nm);
+  CHECK(loss_on<float>(CRNN_DEVICE_CUDA_EMU, l32, g32, d, c, x32) == 0, "%s f32 emu", c.name);
+  CHECK(loss_on<float>(CRNN_DEVICE_CPU, cpu_l32, cpu_g32, d, c, x32) == 0, "%s f32 cpu", c.name);
+  CHECK(memcmp(loss.data(), l32.data(), loss.size() * sizeof(float)) == 0,
+        "%s %s: loss differs from the float32 kernel's", c.name, nm);
+  int bad = 0;
+  for (size_t i = 0; i < grad.size(); ++i) {
+    if (grad[i] != to_narrow(n, g32[i]) && bad++ < 3)
+      CHECK(false, "%s %s grad[%zu] 0x%04x, float32 %.9g rounds to 0x%04x", c.name, nm, i, grad[i],
+            double(g32[i]), to_narrow(n, g32[i]));
+    const float a = from_narrow(n, grad[i]), b = from_narrow(n, cpu_grad[i]);
+    const uint16_t big = uint16_t((fabsf(a) > fabsf(b) ? grad[i] : cpu_grad[i]) & 0x7fff);
+    const double ulp = from_narrow(n, uint16_t(big + 1)) - from_narrow(n, big);
+    if (!(fabs(double(a) - b) <= fabs(double(g32[i]) - cpu_g32[i]) + ulp) && bad++ < 3)
+      CHECK(false, "%s %s grad[%zu] %.9g vs cpu %.9g", c.name, nm, i, a, b);
+  }
+  for (int b = 0; b < c.B; ++b)
+    CHECK(close(loss[b], cpu_loss[b], 1e-5, 1e-6), "%s %s loss[%d] %.9g vs cpu %.9g", c.name, nm, b,
+          loss[b], cpu_loss[b]);
+  CHECK(narrow_on(n, CRNN_DEVICE_CUDA_EMU, loss2, grad2, x, d, c) == 0, "%s rerun", c.name);
+  CHECK(memcmp(loss.data(), loss2.data(), loss.size() * sizeof(float)) == 0 && grad == grad2,
+        "%s %s: two runs differ", c.name, nm);
+}
+
+void test_narrow() {
+  std::mt19937 rng(16);
+  for (const Case &c : loss_cases())
+    for (Narrow n : {Narrow::f16, Narrow::bf16}) check_narrow_case(n, c, rng);
+  // value errors through the record, as for float32
+  Case c{"narrow errors", 8, 4, 7, 3, 0, {8, 8, 8, 8}, {2, 2, 2, 2}};
+  const Data d = make(c, rng);
+  for (Narrow n : {Narrow::f16, Narrow::bf16}) {
+    std::vector<uint16_t> x(d.x.size()), grad;
+    for (size_t i = 0; i < x.size(); ++i) x[i] = to_narrow(n, float(d.x[i]));
+    std::vector<float> loss;
+    int32_t idx = -7, frame = -7;
+    x[(5 * 4 + 2) * 7 + 3] = to_narrow(n, NAN);  // frame 5 of sample 2
+    CHECK(narrow_on(n, CRNN_DEVICE_CUDA_EMU, loss, grad, x, d, c, &idx, &frame) ==
+                  CRNN_STATUS_NONFINITE_INPUT &&
+              idx == 2 && frame == 5 && isnan(loss[2]),
+          "%s NaN: index %d frame %d", name_of(n), idx, frame);
+    x[(5 * 4 + 2) * 7 + 3] = to_narrow(n, 0.5f);
+    for (int k = 0; k < 7; ++k) x[(3 * 4 + 1) * 7 + k] = to_narrow(n, -INFINITY);
+    CHECK(narrow_on(n, CRNN_DEVICE_CUDA_EMU, loss, grad, x, d, c, &idx, &frame) ==
+                  CRNN_STATUS_NEG_INF_FRAME &&
+              idx == 1 && frame == 3,
+          "%s -inf frame: index %d frame %d", name_of(n), idx, frame);
+    CHECK(narrow_on(n, CRNN_DEVICE_CPU, loss, grad, x, d, c, &idx, &frame) ==
+                  CRNN_STATUS_NEG_INF_FRAME &&
+              idx == 1 && frame == 3,
+          "%s cpu -inf frame: index %d frame %d", name_of(n), idx, frame);
+  }
+  crnn_ctc_loss_options o{};
+  o.device = CRNN_DEVICE_CUDA_EMU;
+  CHECK(crnn_ctc_loss_workspace_size(25, 64, 37, 20, 2, &o) ==
+            crnn_ctc_loss_workspace_size(25, 64, 37, 20, 4, &o),
+        "the device's narrow workspace is the float32 one (no staging)");
+}
+
 // ---- greedy ----------------------------------------------------------------------------------
 
 struct Greedy {
@@ -273,6 +382,7 @@ void test_greedy() {
 int main() {
   test_loss_table();
   test_loss_errors();
+  test_narrow();
   test_greedy();
   if (failures) {
     fprintf(stderr, "test_cuda_ctc: %d failures\n", failures);

@@ -1,4 +1,4 @@
-// Fused CTC loss + gradient (crnn_fast kernel C API; backends: CPU).
+// Fused CTC loss + gradient (crnn_fast kernel C API; backends: CPU, CUDA).
 //
 // One pass per sample computes the log-softmax over classes, alpha, beta, the negative
 // log-likelihood and the gradient w.r.t. the raw logits; samples run in parallel (thread_pool.h).
@@ -39,8 +39,12 @@ typedef struct crnn_ctc_loss_options {
   void *stream;           // device stream (NULL: default; ignored on the CPU)
 } crnn_ctc_loss_options;
 
-// Bytes of scratch the call needs; elem_bytes is 4 (float32) or 8 (float64). S may be the
-// longest label of the call, max(label_lengths), or anything larger (the padded width works).
+// Bytes of scratch the call needs; elem_bytes is the logits' element size: 2 (float16 and
+// bfloat16, crnn_ctc_loss_f16 / _bf16), 4 (float32) or 8 (float64). S may be the longest label
+// of the call, max(label_lengths), or anything larger (the padded width works). The CPU's
+// narrow calls stage float32 copies of the logits and gradient of chunks of samples in it
+// (about 32 MB, at least 4 samples per thread); the CUDA kernels read and write the narrow type
+// directly (the float32 size).
 size_t crnn_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S, size_t elem_bytes,
                                     const crnn_ctc_loss_options *opt);
 
@@ -55,6 +59,23 @@ crnn_status_t crnn_ctc_loss_f64(double *loss, double *grad, const double *logits
                                 const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
                                 int64_t S, void *workspace, size_t workspace_bytes,
                                 const crnn_ctc_loss_options *opt);
+
+// float16 / bfloat16 logits (uint16_t bit patterns, IEEE binary16 / bfloat16): the float32
+// kernel's contract and value rules on the widened logits (exact), computed in float32; loss
+// float32 (B), grad (T, B, C) in the logits' type, rounded to nearest even (may be NULL).
+// Error bound: the float32 one on the widened logits, plus the rounding of grad (half an ulp
+// of the narrow type: 2^-11 |g| for float16, 2^-8 |g| for bfloat16).
+crnn_status_t crnn_ctc_loss_f16(float *loss, uint16_t *grad, const uint16_t *logits,
+                                const int32_t *labels, const int32_t *input_lengths,
+                                const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                                int64_t S, void *workspace, size_t workspace_bytes,
+                                const crnn_ctc_loss_options *opt);
+
+crnn_status_t crnn_ctc_loss_bf16(float *loss, uint16_t *grad, const uint16_t *logits,
+                                 const int32_t *labels, const int32_t *input_lengths,
+                                 const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                                 int64_t S, void *workspace, size_t workspace_bytes,
+                                 const crnn_ctc_loss_options *opt);
 
 // Checks lengths and labels as the kernels do (shared by the bindings for their messages).
 // Returns the first bad batch index, or -1; *what names the failing argument.
