@@ -1,7 +1,7 @@
 // MindSpore aot entry points of the CTC loss (+ gradient) and the greedy decoder.
 //
 // crnn_aot_ctc_loss inputs:
-//   0 logits (T, B, C) float32 (raw scores)
+//   0 logits (T, B, C) float32, float16 or bfloat16 (raw scores; computed in float32)
 //   1 labels (B, S) int32
 //   2 input_lengths (B,) int32 (read only when config[2] = 1; else every sample has T frames)
 //   3 label_lengths (B,) int32 (read only when config[3] = 1; else each label ends at its
@@ -9,8 +9,8 @@
 //     [0, C) are an error)
 //   4 config (4,) int32: blank (negative: C + blank), zero_infinity, has_input_lengths,
 //   has_label_lengths
-// outputs: 5 loss (B,) float32, 6 grad (T, B, C) float32 = d loss[b] / d logits[t, b, :].
-// Value rule of the kernels (status.h): -inf logits / log-probs are probability 0; NaN, +inf or
+// outputs: 5 loss (B,) float32, 6 grad (T, B, C) of the logits' dtype = d loss[b] / d logits[t, b,
+// :]. Value rule of the kernels (status.h): -inf logits / log-probs are probability 0; NaN, +inf or
 // a frame that is -inf for every class fail with a message naming the batch index (and frame).
 //
 // crnn_aot_ctc_greedy inputs:
@@ -33,7 +33,11 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
   return guarded("ctc_loss", [&] {
     const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
     require(a.n == 7, "expected 7 tensors (5 inputs, 2 outputs), got " + std::to_string(a.n));
-    a.expect(0, "logits", "float32", 3, "(T, B, C)");
+    const std::string dtype = a.dtypes[0];  // the logits' and the gradient's
+    const bool narrow = dtype == "float16" || dtype == "bfloat16";
+    require(narrow || dtype == "float32",
+            "logits must have dtype float32, float16 or bfloat16, got " + dtype);
+    a.expect(0, "logits", dtype.c_str(), 3, "(T, B, C)");
     a.expect(1, "labels", "int32", 2, "(B, S)");
     a.expect(4, "config", "int32", 1, "(4,)");
     a.expect_dims(4, "config", {4});
@@ -66,7 +70,7 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
     }
     a.expect(5, "loss", "float32", 1, "(B,)");
     a.expect_dims(5, "loss", {B});
-    a.expect(6, "grad", "float32", 3, "(T, B, C)");
+    a.expect(6, "grad", dtype.c_str(), 3, "(T, B, C)");
     a.expect_dims(6, "grad", {T, B, C});
     int32_t err = -1, err_frame = -1;
     crnn_ctc_loss_options opt{};
@@ -86,7 +90,7 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
       S_ws = 0;
       for (int64_t b = 0; b < B; ++b) S_ws = ll[b] > S_ws ? ll[b] : S_ws;
     }
-    const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, S_ws, sizeof(float), &opt);
+    const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, S_ws, narrow ? 2 : 4, &opt);
     const size_t len_off = (ws + 63) / 64 * 64, len_bytes = sizeof(int32_t) * B;
     char *wsp = static_cast<char *>(a.workspace(len_off + 2 * len_bytes));
     if (!cfg[2]) {
@@ -97,10 +101,15 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
       a.copy_to_device(wsp + len_off + len_bytes, made_lab.data(), len_bytes);
       lab_len = reinterpret_cast<const int32_t *>(wsp + len_off + len_bytes);
     }
-    const crnn_status_t st =
-        a.with_device_errors(crnn_ctc_loss_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(0),
-                                               labels, in_len, lab_len, T, B, C, S, wsp, ws, &opt),
-                             wsp, &err, &err_frame);
+    const auto call =
+        dtype == "float32" ? crnn_ctc_loss_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(0),
+                                               labels, in_len, lab_len, T, B, C, S, wsp, ws, &opt)
+        : dtype == "float16"
+            ? crnn_ctc_loss_f16(a.ptr<float>(5), a.ptr<uint16_t>(6), a.ptr<uint16_t>(0), labels,
+                                in_len, lab_len, T, B, C, S, wsp, ws, &opt)
+            : crnn_ctc_loss_bf16(a.ptr<float>(5), a.ptr<uint16_t>(6), a.ptr<uint16_t>(0), labels,
+                                 in_len, lab_len, T, B, C, S, wsp, ws, &opt);
+    const crnn_status_t st = a.with_device_errors(call, wsp, &err, &err_frame);
     const bool value_error = st == CRNN_STATUS_NONFINITE_INPUT || st == CRNN_STATUS_NEG_INF_FRAME;
     // (INVALID_VALUE from a device: a length or label its kernel found out of range)
     const char *what = value_error ? "logits"

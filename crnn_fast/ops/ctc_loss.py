@@ -1,17 +1,19 @@
 """CTC loss with its gradient as one MindSpore op (aot kernel or NumPy pyfunc) with bprop.
 
 ``CTCLossOp(blank, zero_infinity)(logits, labels, input_lengths=None, label_lengths=None)
--> (loss, grad)``: logits (T, B, C) float32 raw scores (log-softmax inside), labels (B, S)
+-> (loss, grad)``: logits (T, B, C) raw scores (log-softmax inside) of dtype float32, float16
+or (aot backends) bfloat16, computed in float32; labels (B, S)
 int32, input_lengths / label_lengths (B,) int32. Without ``input_lengths`` every sample has T
 frames; without ``label_lengths`` a label ends at its first padding value (``blank`` or -1;
-other values outside [0, C) are errors), as MindOCR pads with C-1. loss (B,) per sample;
-grad (T, B, C) = d loss[b] / d logits is computed in the same pass and scaled by the incoming
-gradient in the bprop.
+other values outside [0, C) are errors), as MindOCR pads with C-1. loss (B,) float32 per
+sample; grad (T, B, C) = d loss[b] / d logits, of the logits' dtype, is computed in the same
+pass and scaled by the incoming gradient in the bprop.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from mindspore import dtype as mstype
 from mindspore import ops
 
 from .. import _validate as v
@@ -22,8 +24,10 @@ from ._custom import NONE_I32
 
 
 def _bprop(logits, labels, in_len, lab_len, cfg, out, dout):
-    """d/dlogits = grad (T, B, C) scaled by the incoming per-sample gradient (B,)."""
-    dlogits = out[1] * ops.expand_dims(ops.expand_dims(dout[0], 0), 2)
+    """d/dlogits = grad (T, B, C) scaled by the incoming per-sample gradient (B,), in the
+    logits' dtype."""
+    scale = ops.cast(ops.expand_dims(ops.expand_dims(dout[0], 0), 2), ops.dtype(out[1]))
+    dlogits = out[1] * scale
     return (
         dlogits,
         ops.zeros_like(labels),
@@ -40,6 +44,7 @@ class CTCLossOp(c.FusedOpCell):
         super().__init__()
         self.backend = backend or registry.active()
         kind = c.op_flavour(self.backend, "CTCLossOp")
+        self.aot = kind == "aot"  # (NumPy has no bfloat16: the pyfunc takes float32 / float16)
         self.blank, self.zero_infinity = int(blank), bool(zero_infinity)  # blank < 0: C + blank
         if kind == "aot":
             fn = c.aot_entry(self.backend, "ctc_loss")
@@ -72,10 +77,15 @@ class CTCLossOp(c.FusedOpCell):
         return [B], [T, B, C]
 
     def _dtype(self, logits, labels, in_len, lab_len, cfg):
-        c.require_float32(logits, "logits")
+        kinds = (mstype.float32, mstype.float16) + ((mstype.bfloat16,) if self.aot else ())
+        if c.element_type(logits) not in kinds:
+            names = ", ".join(str(k) for k in kinds)
+            raise TypeError(
+                f"logits must have dtype {names} (backend {self.backend}), got {logits}"
+            )
         for name, t in (("labels", labels), ("input_lengths", in_len), ("label_lengths", lab_len)):
             c.require_int32(t, name)
-        return logits, logits
+        return mstype.float32, logits
 
     def construct(self, logits, labels, input_lengths=None, label_lengths=None):
         if input_lengths is None:
@@ -90,7 +100,7 @@ class CTCLossOp(c.FusedOpCell):
     @staticmethod
     def _np_fail(logits, *rest):
         return np.full(logits.shape[1], np.nan, np.float32), np.full(
-            logits.shape, np.nan, np.float32
+            logits.shape, np.nan, logits.dtype
         )
 
     def _np_loss(self, logits, labels, in_len, lab_len, cfg):
@@ -114,4 +124,4 @@ class CTCLossOp(c.FusedOpCell):
             blank=blank,
             zero_infinity=bool(cfg[1]),
         )
-        return loss.astype(np.float32), grad.astype(np.float32)
+        return loss.astype(np.float32), grad.astype(logits.dtype)

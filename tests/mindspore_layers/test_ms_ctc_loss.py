@@ -70,6 +70,55 @@ def test_ctc_loss_matches_reference(ms_mode, backend, with_lengths, rng):
     assert_close(grad.asnumpy(), want_grad, atol=2 * tol, rtol=0, name="grad")
 
 
+class OpLoss(nn.Cell):
+    """sum_b w_b * loss_b of the fused op itself (no cast: its logits keep their dtype)."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.op, self.w = cops.CTCLossOp(blank=-1), Tensor(w)
+
+    def construct(self, logits, labels, input_lengths, label_lengths):
+        loss, _ = self.op(logits, labels, input_lengths, label_lengths)
+        return (loss * self.w).sum()
+
+
+# Narrow logits are read as they are and computed in float32: the loss (float32) within the
+# float32 bound of the reference on the rounded logits; the gradient, of the logits' dtype,
+# within that bound plus one rounding of 2^-11 (float16) or 2^-8 (bfloat16) relative -- three
+# through value_and_grad (the gradient, the incoming scale, their product).
+NARROW_ULP = {"float16": 2.0**-11, "bfloat16": 2.0**-8}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_ctc_op_narrow_logits(ms_mode, backend, dtype, rng):
+    """The op's own outputs (loss, gradient) for both narrow dtypes; value_and_grad through
+    its bprop for float16 (MindSpore 2.7's CPU autodiff has no bfloat16 Zeros kernel)."""
+    logits, labels, in_len, lab_len, w, blank = case(rng)
+    net = OpLoss(w)
+    x = Tensor(logits).astype(getattr(ms, dtype))
+    args = (Tensor(labels), Tensor(in_len), Tensor(lab_len))
+    if dtype == "bfloat16" and not net.op.aot:  # NumPy (the pyfunc) has no bfloat16
+        with pytest.raises(TypeError, match="logits must have dtype"):
+            net.op(x, *args)
+        return
+    rounded = x.astype(ms.float32).asnumpy()
+    _, g1, per = reference(rounded, labels, in_len, lab_len, np.ones_like(w), blank)
+    tol = 2e-6 * (1 + np.abs(per[np.isfinite(per)]).max())
+    loss, grad = net.op(x, *args)
+    assert loss.dtype == ms.float32 and grad.dtype == getattr(ms, dtype)
+    assert_close(loss.asnumpy(), per, atol=1e-5, rtol=2e-6, name="loss")
+    g_tol = tol + NARROW_ULP[dtype] * np.abs(g1).max()
+    assert_close(grad.astype(ms.float32).asnumpy(), g1, atol=g_tol, rtol=0, name="grad")
+    if dtype == "float16":
+        value, grad = ms.value_and_grad(net, 0)(x, *args)
+        assert value.dtype == ms.float32 and grad.dtype == ms.float16
+        want, want_grad, _ = reference(rounded, labels, in_len, lab_len, w, blank)
+        assert_close(value.asnumpy(), want, atol=1e-5, rtol=2e-6, name="weighted loss")
+        g_tol = tol * w.max() + 3 * NARROW_ULP[dtype] * np.abs(want_grad).max()
+        got = grad.astype(ms.float32).asnumpy()
+        assert_close(got, want_grad, atol=g_tol, rtol=0, name="weighted grad")
+
+
 @pytest.mark.parametrize("blank", [0, 2])
 def test_ctc_op_blank_and_infeasible(ms_mode, backend, blank, rng):
     """Explicit blank, an infeasible sample (loss inf, zero grad) and zero_infinity."""
