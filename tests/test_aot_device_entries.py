@@ -113,6 +113,21 @@ def test_ctc_loss(dev, rng, has_il, has_ll):
     assert_close(loss, cpu_loss, 1e-5, 1e-6, "loss vs the CPU entry")
 
 
+def test_ctc_loss_float16_logits(dev, rng):
+    """float16 logits in, float32 loss and float16 gradient out, as the CPU entry gives."""
+    x, labels, il, ll = ctc_inputs(rng)
+    x16 = x.astype(np.float16)
+    ins = [x16, labels, il, ll, np.array([-1, 0, 1, 1], np.int32)]
+    outs = [np.empty(4, np.float32), np.empty_like(x16)]
+    rc, (loss, grad) = run(dev, "ctc_loss", ins, outs)
+    assert rc == 0, h.last_error()
+    assert grad.dtype == np.float16
+    cpu_loss, cpu_grad = run_cpu("ctc_loss", ins, outs)
+    assert_close(loss, cpu_loss, 1e-5, 1e-5, "loss vs the CPU entry")
+    ulp = 2.0**-11 * np.abs(cpu_grad.astype(np.float32)).max()
+    assert_close(grad.astype(np.float32), cpu_grad.astype(np.float32), 2e-5 + ulp, 0, "grad")
+
+
 @pytest.mark.parametrize(
     "where, value, status, message",
     [
