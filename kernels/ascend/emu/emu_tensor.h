@@ -55,9 +55,24 @@ class LocalTensor : public crnn::ascend_emu::LocalView {
  public:
   using PrimType = T;
   LocalTensor() = default;
-  LocalTensor(const crnn::ascend_emu::LocalView &v) : LocalView(v) {}
+  explicit LocalTensor(const crnn::ascend_emu::LocalView &v) : LocalView(v) {}
 
   uint32_t GetSize() const { return len / sizeof(T); }
+  uint32_t GetLength() const { return len; }  // bytes
+  // Re-sizes the view (elements); it must stay inside its buffer.
+  void SetSize(const uint32_t size) {
+    crnn::ascend_emu::ub_span(*this, 0, sizeof(T), 1, "LocalTensor::SetSize", "tensor");
+    if (uint64_t(size) * sizeof(T) > slot->bytes - off) {
+      crnn::ascend_emu::fail("LocalTensor::SetSize: %u elements exceed the buffer's %u", size,
+                             static_cast<uint32_t>((slot->bytes - off) / sizeof(T)));
+    }
+    len = size * sizeof(T);
+  }
+  // A reference to element `offset` (checked when taken, as GetValue / SetValue).
+  T &operator()(const uint32_t offset) const {
+    return *reinterpret_cast<T *>(
+        crnn::ascend_emu::ub_scalar(*this, offset, sizeof(T), "LocalTensor::operator()"));
+  }
 
   T GetValue(const uint32_t index) const {
     T value;
