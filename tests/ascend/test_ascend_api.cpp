@@ -61,6 +61,24 @@ static void test_data_copy_pad() {
   CHECK(std::isnan(out[4]) && std::isnan(out[5]) && std::isnan(out[6]) && out[7] == -1.0f,
         "UB->GM block 1");
 
+  // the strided DataCopy: 2 blocks of 1 DataBlock (8 floats), 1 DataBlock apart in GM, packed
+  std::vector<float> packed(16, 0.0f);
+  msg = run([&] {
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> q;
+    pipe.InitBuffer(q, 1, 16 * sizeof(float));
+    GlobalTensor<float> g;
+    g.SetGlobalBuffer(gm.data(), gm.size());
+    LocalTensor<float> t = q.AllocTensor<float>();
+    DataCopy(t, g, DataCopyParams{2, 1, 1, 0});
+    for (int i = 0; i < 16; ++i) packed[i] = t.GetValue(i);
+    q.FreeTensor(t);
+  });
+  CHECK(msg.empty(), "%s", msg.c_str());
+  for (int i = 0; i < 16; ++i) {
+    CHECK(packed[i] == float(i < 8 ? i : i + 8), "strided DataCopy %d: %g", i, packed[i]);
+  }
+
   msg = run([&] {
     TPipe pipe;
     TBuf<TPosition::VECIN> b;

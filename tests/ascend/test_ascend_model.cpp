@@ -118,14 +118,15 @@ static void test_row_lse() {
   }
 }
 
-// ---- affine_sigmoid -------------------------------------------------------------------------
+// ---- affine_sigmoid (tiling as a GM struct, the CANN op-kernel form) ------------------------
 
 struct AffineTiling {
   uint32_t total;    // elements
-  uint32_t perCore;  // elements per core, a multiple of tile
+  uint32_t perCore;  // elements per core
   uint32_t tile;     // elements per tile, a multiple of 8 (32 bytes)
   float a, b;
 };
+REGISTER_TILING_DEFAULT(AffineTiling);
 
 class KernelAffineSigmoid {
  public:
@@ -171,7 +172,7 @@ class KernelAffineSigmoid {
   __aicore__ inline void CopyOut(uint32_t at, uint32_t n) {
     LocalTensor<float> y = outQueue.DeQue<float>();
     if (n == tiling.tile) {
-      DataCopy(yGm[at], y, n);
+      DataCopy(yGm[at], y, DataCopyParams{1, static_cast<uint16_t>(n * sizeof(float) / 32), 0, 0});
     } else {
       DataCopyPad(yGm[at], y, DataCopyExtParams{1, n * 4u, 0, 0, 0});
     }
@@ -187,9 +188,13 @@ class KernelAffineSigmoid {
   uint32_t count = 0;
 };
 
-extern "C" __global__ __aicore__ void affine_sigmoid(GM_ADDR x, GM_ADDR y, AffineTiling tiling) {
+extern "C" __global__ __aicore__ void affine_sigmoid(GM_ADDR x, GM_ADDR y, GM_ADDR workspace,
+                                                     GM_ADDR tiling) {
+  KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
+  GET_TILING_DATA(tilingData, tiling);
+  (void)GetUserWorkspace(workspace);
   KernelAffineSigmoid op;
-  op.Init(x, y, tiling);
+  op.Init(x, y, tilingData);
   op.Process();
 }
 
@@ -199,8 +204,8 @@ static void test_affine_sigmoid() {
   std::vector<float> x(total), y(total, NAN);
   for (uint32_t i = 0; i < total; ++i) x[i] = std::cos(0.11f * i) * 3.0f;
   const AffineTiling t{total, perCore, tile, 1.5f, -0.25f};
-  const std::string err =
-      ASCEND_EMU_RUN_KF(affine_sigmoid, cores, (GM_ADDR)x.data(), (GM_ADDR)y.data(), t);
+  const std::string err = ASCEND_EMU_RUN_KF(affine_sigmoid, cores, (GM_ADDR)x.data(),
+                                            (GM_ADDR)y.data(), nullptr, (GM_ADDR)&t);
   CHECK(err.empty(), "affine_sigmoid: %s", err.c_str());
   for (uint32_t i = 0; i < total; ++i) {
     const double want = 1.0 / (1.0 + std::exp(-(1.5 * x[i] - 0.25)));

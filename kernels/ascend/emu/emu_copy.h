@@ -28,6 +28,24 @@ struct DataCopyExtParams {
         rsv(rsvIn) {}
 };
 
+// The strided form of DataCopy: every unit is a 32-byte DataBlock (both sides).
+struct DataCopyParams {
+  uint16_t blockCount = 1;  // blocks, [0, 4095]
+  uint16_t blockLen = 0;    // DataBlocks per block
+  union {
+    uint16_t srcStride = 0;  // DataBlocks between blocks (end to start); 9.x name: srcGap
+    uint16_t srcGap;
+  };
+  union {
+    uint16_t dstStride = 0;
+    uint16_t dstGap;
+  };
+  DataCopyParams() = default;
+  DataCopyParams(const uint16_t count, const uint16_t len, const uint16_t srcStrideIn,
+                 const uint16_t dstStrideIn)
+      : blockCount(count), blockLen(len), srcStride(srcStrideIn), dstStride(dstStrideIn) {}
+};
+
 template <typename T>
 struct DataCopyPadExtParams {
   bool isPad = false;        // true: fill the padding with paddingValue
@@ -119,6 +137,42 @@ void DataCopy(const LocalTensor<T> &dst, const LocalTensor<T> &src, const uint32
   const uint8_t *s = e::ub_span(src, count, sizeof(T), e::kBlockBytes, "DataCopy", "src");
   e::check_overlap(d, bytes, s, bytes, "DataCopy", "dst", "src", false);
   std::memcpy(d, s, bytes);
+}
+
+// UB <- GM, blockCount blocks of blockLen DataBlocks, gaps in DataBlocks on both sides.
+template <typename T>
+void DataCopy(const LocalTensor<T> &dst, const GlobalTensor<T> &src, const DataCopyParams &p) {
+  namespace e = crnn::ascend_emu;
+  const char *api = "DataCopy(DataCopyParams)";
+  if (p.blockCount > 4095) e::fail("%s: blockCount %u is above 4095", api, p.blockCount);
+  if (p.blockCount == 0 || p.blockLen == 0) return;
+  const uint64_t n = p.blockCount, block = uint64_t(p.blockLen) * e::kBlockBytes;
+  const uint64_t gm_pitch = block + uint64_t(p.srcStride) * e::kBlockBytes;
+  const uint64_t ub_pitch = block + uint64_t(p.dstStride) * e::kBlockBytes;
+  uint8_t *d = e::ub_span(dst, ((n - 1) * ub_pitch + block) / sizeof(T), sizeof(T), e::kBlockBytes,
+                          api, "dst");
+  const uint8_t *s = reinterpret_cast<const uint8_t *>(
+      src.checked(((n - 1) * gm_pitch + block) / sizeof(T), sizeof(T), api));
+  for (uint64_t j = 0; j < n; ++j) std::memcpy(d + j * ub_pitch, s + j * gm_pitch, block);
+}
+
+// GM <- UB, blockCount blocks of blockLen DataBlocks, gaps in DataBlocks on both sides.
+template <typename T>
+void DataCopy(const GlobalTensor<T> &dst, const LocalTensor<T> &src, const DataCopyParams &p) {
+  namespace e = crnn::ascend_emu;
+  const char *api = "DataCopy(DataCopyParams)";
+  if (p.blockCount > 4095) e::fail("%s: blockCount %u is above 4095", api, p.blockCount);
+  if (p.blockCount == 0 || p.blockLen == 0) return;
+  const uint64_t n = p.blockCount, block = uint64_t(p.blockLen) * e::kBlockBytes;
+  const uint64_t ub_pitch = block + uint64_t(p.srcStride) * e::kBlockBytes;
+  const uint64_t gm_pitch = block + uint64_t(p.dstStride) * e::kBlockBytes;
+  const uint8_t *s = e::ub_span(src, ((n - 1) * ub_pitch + block) / sizeof(T), sizeof(T),
+                                e::kBlockBytes, api, "src");
+  uint8_t *d = reinterpret_cast<uint8_t *>(
+      dst.checked(((n - 1) * gm_pitch + block) / sizeof(T), sizeof(T), api));
+  for (uint64_t j = 0; j < n; ++j) {
+    e::gm_store(reinterpret_cast<T *>(d + j * gm_pitch), s + j * ub_pitch, block / sizeof(T), api);
+  }
 }
 
 // UB <- GM in blockCount blocks of blockLen bytes; each UB block is leftPadding elements,

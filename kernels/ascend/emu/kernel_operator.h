@@ -23,6 +23,8 @@
 // fp32 results of the vector units' exp / log / division, cube precision.
 #pragma once
 
+#include <cstring>
+
 #include "emu_copy.h"
 #include "emu_launch.h"
 #include "emu_pipe.h"
@@ -31,7 +33,30 @@
 #include "emu_types.h"
 #include "emu_vector.h"
 
-// Tiling data passed as a GM pointer to a plain struct (the asc-devkit >= 8.5 style).
+// Tiling data: a plain struct the host wrote to GM (the asc-devkit >= 8.5 style). The kernel
+// file names its default type with REGISTER_TILING_DEFAULT(T) (one per translation unit, as
+// each CANN op kernel is its own unit); the BEGIN_TILING_DATA_DEF style is not modelled.
+#define REGISTER_TILING_DEFAULT(Type) using CrnnAscendEmuDefaultTiling = Type
 #define GET_TILING_DATA_WITH_STRUCT(Type, var, tiling) \
   Type var;                                            \
   std::memcpy(&var, (tiling), sizeof(Type))
+#define GET_TILING_DATA(var, tiling) \
+  GET_TILING_DATA_WITH_STRUCT(CrnnAscendEmuDefaultTiling, var, tiling)
+
+// Kernel type markers (vector-only kernels are what the model runs).
+enum KernelMetaType {
+  KERNEL_TYPE_AIV_ONLY,
+  KERNEL_TYPE_AIC_ONLY,
+  KERNEL_TYPE_MIX_AIV_1_0,
+  KERNEL_TYPE_MIX_AIC_1_2
+};
+#define KERNEL_TASK_TYPE_DEFAULT(type) \
+  static_assert((type) == KERNEL_TYPE_AIV_ONLY, "the model runs AIV-only kernels")
+
+namespace AscendC {
+// The model reserves no system workspace (it models no library API that needs one): the
+// workspace argument is the user workspace itself.
+inline __gm__ uint8_t *GetUserWorkspace(GM_ADDR workspace) {
+  return workspace;
+}
+}  // namespace AscendC
