@@ -122,7 +122,15 @@ void gm_check(const void *p, uint64_t count, uint64_t size, bool size_known, uin
 // ---- Queues and buffers ---------------------------------------------------------------------
 
 QueueBase::QueueBase(AscendC::TPosition pos_, int depth_, bool is_tbuf_)
-    : qpos(pos_), qdepth(depth_), is_tbuf(is_tbuf_) {}
+    : qpos(pos_), qdepth(depth_), is_tbuf(is_tbuf_) {
+  char buf[64];
+  if (is_tbuf) {
+    snprintf(buf, sizeof buf, "TBuf<%s>", position_name(qpos));
+  } else {
+    snprintf(buf, sizeof buf, "TQue<%s, %d>", position_name(qpos), qdepth);
+  }
+  label = buf;
+}
 
 QueueBase::~QueueBase() {
   if (ctx == nullptr || ctx != t_core) return;  // never initialised, or its core is gone
@@ -135,16 +143,6 @@ QueueBase::~QueueBase() {
       break;
     }
   }
-}
-
-std::string QueueBase::name() const {
-  char buf[64];
-  if (is_tbuf) {
-    snprintf(buf, sizeof buf, "TBuf<%s>", position_name(qpos));
-  } else {
-    snprintf(buf, sizeof buf, "TQue<%s, %d>", position_name(qpos), qdepth);
-  }
-  return buf;
 }
 
 int QueueBase::held() const {
@@ -162,7 +160,7 @@ std::string QueueBase::held_report() const {
 }
 
 LocalView QueueBase::alloc() {
-  const std::string me = name();
+  const std::string &me = name();
   if (slots.empty()) fail("%s::AllocTensor before TPipe::InitBuffer", me.c_str());
   Slot *slot = nullptr;
   for (size_t i = 0; i < slots.size() && slot == nullptr; ++i) {
@@ -196,7 +194,7 @@ static void check_own(const QueueBase &q, const LocalView &t, const char *api,
 }
 
 void QueueBase::enque(const LocalView &t) {
-  const std::string me = name();
+  const std::string &me = name();
   check_own(*this, t, "EnQue", me);
   if (t.gen != t.slot->gen || t.slot->state == SlotState::Free) {
     fail("%s::EnQue: the tensor was already freed", me.c_str());
@@ -212,7 +210,7 @@ void QueueBase::enque(const LocalView &t) {
 }
 
 LocalView QueueBase::deque() {
-  const std::string me = name();
+  const std::string &me = name();
   if (fifo.empty()) fail("%s::DeQue from an empty queue (no matching EnQue)", me.c_str());
   Slot *s = fifo.front();
   fifo.pop_front();
@@ -221,7 +219,7 @@ LocalView QueueBase::deque() {
 }
 
 void QueueBase::free(const LocalView &t) {
-  const std::string me = name();
+  const std::string &me = name();
   check_own(*this, t, "FreeTensor", me);
   if (t.gen != t.slot->gen || t.slot->state == SlotState::Free) {
     fail("%s::FreeTensor: double free (the buffer was already freed)", me.c_str());
@@ -287,7 +285,7 @@ void pipe_reset() {
 
 void pipe_init_buffer(QueueBase &q, uint32_t num, uint32_t len) {
   CoreContext &ctx = core();
-  const std::string me = q.name();
+  const std::string &me = q.name();
   if (ctx.pipe == nullptr) fail("TPipe::InitBuffer(%s) without a live TPipe", me.c_str());
   if (!q.slots.empty()) fail("TPipe::InitBuffer: %s is initialised twice", me.c_str());
   if (q.ctx != nullptr && q.ctx != &ctx) fail("TPipe::InitBuffer: %s of another core", me.c_str());

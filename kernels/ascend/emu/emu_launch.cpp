@@ -107,6 +107,8 @@ static void run_core(LaunchState &st, CoreContext &ctx, const std::function<void
     released = true;
   } catch (const std::exception &e) {
     error = std::string("exception in the kernel: ") + e.what();
+  } catch (...) {
+    error = "an unknown exception in the kernel";
   }
   // Queues that outlive the kernel (leaked) must not touch this context after the launch.
   for (QueueBase *q = ctx.queues; q != nullptr; q = q->next_live) q->ctx = nullptr;

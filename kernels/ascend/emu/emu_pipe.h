@@ -20,7 +20,7 @@ struct QueueBase {
   QueueBase(const QueueBase &) = delete;
   QueueBase &operator=(const QueueBase &) = delete;
 
-  std::string name() const;  // "TQue<VECIN, 2>" / "TBuf<VECCALC>"
+  const std::string &name() const { return label; }  // "TQue<VECIN, 2>" / "TBuf<VECCALC>"
   LocalView alloc();
   void enque(const LocalView &t);
   LocalView deque();
@@ -33,6 +33,7 @@ struct QueueBase {
   AscendC::TPosition qpos;
   int qdepth;
   bool is_tbuf;
+  std::string label;
   std::vector<Slot *> slots;                 // the buffers InitBuffer gave (none before)
   std::vector<std::unique_ptr<Slot>> owned;  // every Slot ever made: stale views stay valid
   std::deque<Slot *> fifo;
