@@ -257,7 +257,34 @@ static void test_atomic_add() {
   for (float v : acc) CHECK(v == 1.0f + 36.0f, "atomic add gave %g", v);
 }
 
-int main() {
+// Planted bugs the sanitizers must report (ctests of the sanitizer builds): the model checks UB,
+// while GM is plain host memory, so an inter-core GM race is TSan's and an unsized GM overrun
+// ASan's to see.
+static int planted(const std::string &what) {
+  std::vector<float> gm(8, 0.0f);
+  std::string err;
+  if (what == "race") {  // two cores write one GM element with nothing ordering them
+    err = crnn::ascend_emu::launch(2, crnn::ascend_emu::kUbBytes910B, [&] {
+      GlobalTensor<float> g;
+      g.SetGlobalBuffer(gm.data(), gm.size());
+      g.SetValue(0, float(GetBlockIdx()));
+    });
+  } else if (what == "gm_overflow") {  // 16 floats from an 8-float GM buffer given no size
+    err = crnn::ascend_emu::launch(1, crnn::ascend_emu::kUbBytes910B, [&] {
+      TPipe pipe;
+      TBuf<TPosition::VECIN> b;
+      pipe.InitBuffer(b, 16 * sizeof(float));
+      GlobalTensor<float> g;
+      g.SetGlobalBuffer(gm.data());
+      DataCopy(b.Get<float>(), g, 16);
+    });
+  }
+  printf("planted %s: %s\n", what.c_str(), err.c_str());
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1) return planted(argv[1]);
   test_row_lse();
   test_affine_sigmoid();
   test_sync_all();
