@@ -2,6 +2,7 @@
 // DataCopyPad's padding and strides, Compare / CompareScalar bit masks consumed by Select,
 // Gather's byte offsets, Cast's round modes, ReduceMax's index and scratch size, ReduceSum's
 // order, int32 wrap-around, and the rules these APIs add (256-byte Compare counts, CAST_NONE).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -246,7 +247,141 @@ static void test_int32_wraps() {
   CHECK(sum == INT32_MIN && prod == 0, "int32 wraps: %d %d", sum, prod);
 }
 
+// Every element-wise API against its scalar expression (the wiring: Sub is not Add, ...), and
+// isReuseSource letting the advanced API overwrite its source.
+static void test_elementwise_wiring() {
+  constexpr int n = 64;
+  std::vector<float> out(24 * n);
+  std::vector<int32_t> iout(8 * n);
+  std::vector<float> src_after(n);
+  auto xa = [](int i) { return 0.25f + 0.5f * float(i % 9); };      // positive
+  auto xb = [](int i) { return -1.75f + 0.375f * float(i % 11); };  // mixed sign
+  std::string msg = run([&] {
+    TPipe pipe;
+    TBuf<TPosition::VECCALC> ba, bb, bd, bt;
+    pipe.InitBuffer(ba, n * 4);
+    pipe.InitBuffer(bb, n * 4);
+    pipe.InitBuffer(bd, n * 4);
+    pipe.InitBuffer(bt, 1024);
+    LocalTensor<float> a = ba.Get<float>(), b = bb.Get<float>(), d = bd.Get<float>();
+    LocalTensor<uint8_t> tmp = bt.Get<uint8_t>();
+    int k = 0;
+    auto keep = [&] {
+      for (int i = 0; i < n; ++i) out[k * n + i] = d.GetValue(i);
+      ++k;
+    };
+    auto fill = [&] {
+      for (int i = 0; i < n; ++i) {
+        a.SetValue(i, xa(i));
+        b.SetValue(i, xb(i));
+      }
+    };
+    fill();
+    Add(d, a, b, n), keep();
+    Sub(d, a, b, n), keep();
+    Mul(d, a, b, n), keep();
+    Div(d, a, b, n), keep();
+    Max(d, a, b, n), keep();
+    Min(d, a, b, n), keep();
+    Adds(d, b, 2.0f, n), keep();
+    Muls(d, b, -3.0f, n), keep();
+    Maxs(d, b, 0.5f, n), keep();
+    Mins(d, b, 0.5f, n), keep();
+    Exp(d, b, n), keep();
+    Ln(d, a, n), keep();
+    Abs(d, b, n), keep();
+    Sqrt(d, a, n), keep();
+    Reciprocal(d, b, n), keep();
+    Relu(d, b, n), keep();
+    Sigmoid(d, b, n), keep();
+    Tanh(d, b, tmp, n), keep();
+    Log(d, a, n), keep();
+    Exp<float, 0>(d, b, n), keep();
+    Sigmoid<float, true>(d, b, n), keep();
+    for (int i = 0; i < n; ++i) src_after[i] = b.GetValue(i);
+    LocalTensor<int32_t> ia = a.ReinterpretCast<int32_t>(), ib = b.ReinterpretCast<int32_t>();
+    LocalTensor<int32_t> id = d.ReinterpretCast<int32_t>();
+    for (int i = 0; i < n; ++i) {
+      ia.SetValue(i, i * 7 - 100);
+      ib.SetValue(i, 50 - i * 3);
+    }
+    int m = 0;
+    auto keepi = [&] {
+      for (int i = 0; i < n; ++i) iout[m * n + i] = id.GetValue(i);
+      ++m;
+    };
+    Add(id, ia, ib, n), keepi();
+    Sub(id, ia, ib, n), keepi();
+    Mul(id, ia, ib, n), keepi();
+    Max(id, ia, ib, n), keepi();
+    Min(id, ia, ib, n), keepi();
+    Adds(id, ia, 5, n), keepi();
+    Maxs(id, ia, 0, n), keepi();
+    Mins(id, ia, 0, n), keepi();
+  });
+  CHECK(msg.empty(), "%s", msg.c_str());
+  for (int i = 0; i < n; ++i) {
+    const float a = xa(i), b = xb(i);
+    const float want[21] = {a + b,
+                            a - b,
+                            a * b,
+                            a / b,
+                            std::fmax(a, b),
+                            std::fmin(a, b),
+                            b + 2.0f,
+                            b * -3.0f,
+                            std::fmax(b, 0.5f),
+                            std::fmin(b, 0.5f),
+                            std::exp(b),
+                            std::log(a),
+                            std::fabs(b),
+                            std::sqrt(a),
+                            1.0f / b,
+                            std::fmax(b, 0.0f),
+                            1.0f / (1.0f + std::exp(-b)),
+                            std::tanh(b),
+                            std::log(a),
+                            std::exp(b),
+                            1.0f / (1.0f + std::exp(-b))};
+    for (int k = 0; k < 21; ++k)
+      CHECK(out[k * n + i] == want[k], "float op %d, element %d: %g vs %g", k, i, out[k * n + i],
+            want[k]);
+    CHECK(std::isnan(src_after[i]), "isReuseSource: src %d was not overwritten", i);
+    const int32_t ia = i * 7 - 100, ib = 50 - i * 3;
+    const int32_t iwant[8] = {ia + ib,          ia - ib, ia * ib,         std::max(ia, ib),
+                              std::min(ia, ib), ia + 5,  std::max(ia, 0), std::min(ia, 0)};
+    for (int k = 0; k < 8; ++k)
+      CHECK(iout[k * n + i] == iwant[k], "int32 op %d, element %d: %d vs %d", k, i, iout[k * n + i],
+            iwant[k]);
+  }
+}
+
+static void test_pipe_reset() {
+  std::string msg = run([] {
+    TPipe pipe;
+    TQue<TPosition::VECIN, 1> q;
+    pipe.InitBuffer(q, 1, 192 * 1024);  // the whole UB
+    LocalTensor<float> t = q.AllocTensor<float>();
+    q.FreeTensor(t);
+    pipe.Reset();
+    TBuf<TPosition::VECCALC> b;
+    pipe.InitBuffer(b, 192 * 1024);  // fits again after Reset
+    LocalTensor<float> u = b.Get<float>();
+    u.SetValue(0, 1.0f);
+    pipe.Reset();
+    u.GetValue(0);  // a view of the TBuf from before the Reset
+  });
+  EXPECT_MSG(msg, "LocalTensor::GetValue: tensor is used after FreeTensor");
+  msg = run([] {
+    TPipe a;
+    TPipe b;
+  });
+  EXPECT_MSG(msg, "TPipe: a second TPipe while one is alive on this core");
+}
+
 int main() {
+  test_elementwise_wiring();
+  test_pipe_reset();
   test_data_copy_pad();
   test_compare_select();
   test_gather_cast_reduce();

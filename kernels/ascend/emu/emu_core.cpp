@@ -63,7 +63,7 @@ static uint8_t *live_address(const LocalView &v, const char *api, const char *op
     fail("%s: %s is an empty LocalTensor (not from AllocTensor / DeQue / TBuf::Get)", api, operand);
   }
   if (v.gen != v.slot->gen || v.slot->state == SlotState::Free) {
-    fail("%s: %s is used after FreeTensor", api, operand);
+    fail("%s: %s is used after FreeTensor (or TPipe::Reset)", api, operand);
   }
   if (v.slot->state == SlotState::Queued) {
     fail("%s: %s is used between EnQue and DeQue (no sync orders this access)", api, operand);
