@@ -66,13 +66,15 @@ void atomic_add_gm(void *dst, const void *src, uint64_t count, int type_tag) {
 
 void sync_all() {
   CoreContext &ctx = core();
+  if (ctx.launch == nullptr) return;  // a core bound by hand: alone
   LaunchState &st = *ctx.launch;
   std::unique_lock<std::mutex> lock(st.m);
   if (st.aborted) throw Released{};
   if (st.waiting + 1 + st.exited == st.cores && st.exited > 0) {
+    const int exited = st.exited;
     lock.unlock();
     fail("SyncAll: %d core(s) already returned from the kernel without it (the hardware hangs)",
-         st.exited);
+         exited);
   }
   if (++st.waiting == st.cores) {
     st.waiting = 0;
