@@ -89,6 +89,9 @@ enum class HardEvent : uint8_t {
   MAX,
 };
 
+constexpr uint32_t ONE_BLK_SIZE = 32;           // bytes of one DataBlock
+constexpr uint32_t ONE_REPEAT_BYTE_SIZE = 256;  // bytes one vector repeat processes
+
 enum class CMPMODE : uint8_t { LT = 0, GT, EQ, LE, GE, NE };
 enum class SELMODE : uint8_t {
   VSEL_CMPMASK_SPR = 0,
