@@ -1,0 +1,56 @@
+// The Ascend C backend's entry points on our host model of the API (ascend-emu,
+// CRNN_DEVICE_ASCEND_EMU): `crnn_ascend_emu_<name>` with the arguments, layouts and statuses of
+// the CPU backend's `crnn_cpu_<name>` (kernels/cpu/cpu_kernels.h), except that value errors
+// (and input lengths outside [0, T]) go to the workspace's error record
+// (crnn_ascend_emu_device_error_read) instead of the status, as on CUDA. The kernels are the
+// Ascend C sources in kernels/ascend/op_kernel, run by crnn::ascend_emu::launch.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crnn/ctc_decode.h"
+#include "crnn/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Bytes: the 256-byte error record and one 8-byte error key per sample (0 for bad sizes).
+size_t crnn_ascend_emu_ctc_greedy_workspace_size(int64_t T, int64_t B, int64_t C,
+                                                 const crnn_ctc_decode_options *opt);
+
+// crnn_ctc_greedy_f32 (crnn/ctc_decode.h) on min(B, 40) emulated vector cores. A failed sample
+// decodes to nothing (length 0, ids / frames -1, probs 0). NOT_SUPPORTED when a row of C floats
+// does not fit the kernel's UB budget (C above about 13 900); EXECUTION_FAILED (message on
+// stderr) when the kernel breaks a rule of the API model.
+crnn_status_t crnn_ascend_emu_ctc_greedy_f32(int32_t *ids, int32_t *lengths, float *probs,
+                                             int32_t *frames, const float *scores,
+                                             const int32_t *input_lengths, int64_t T, int64_t B,
+                                             int64_t C, void *workspace, size_t workspace_bytes,
+                                             const crnn_ctc_decode_options *opt);
+
+// crnn_device_error_read for ascend-emu: decodes the record at the start of `workspace` (the
+// model's launches complete before they return: the stream is not waited on).
+crnn_status_t crnn_ascend_emu_device_error_read(const void *workspace, void *stream,
+                                                int32_t *error_index, int32_t *error_frame);
+
+#ifdef __cplusplus
+}
+
+namespace crnn {
+namespace ascend_emu_kernels {
+
+// Vector cores of the 910B the host tiling assumes (910B3 / 910B4: 20 AI Cores x 2 AIV; a CANN
+// tiling function asks GetCoreNumAiv() instead).
+constexpr uint32_t kAivCores = 40;
+
+// crnn_ascend_emu_ctc_greedy_f32 on at most `max_cores` cores (>= 1): tests compare core counts.
+crnn_status_t ctc_greedy_f32(uint32_t max_cores, int32_t *ids, int32_t *lengths, float *probs,
+                             int32_t *frames, const float *scores, const int32_t *input_lengths,
+                             int64_t T, int64_t B, int64_t C, void *workspace,
+                             size_t workspace_bytes, const crnn_ctc_decode_options *opt);
+
+}  // namespace ascend_emu_kernels
+}  // namespace crnn
+#endif
