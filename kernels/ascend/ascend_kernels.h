@@ -22,8 +22,8 @@ size_t crnn_ascend_emu_ctc_greedy_workspace_size(int64_t T, int64_t B, int64_t C
 
 // crnn_ctc_greedy_f32 (crnn/ctc_decode.h) on min(B, 40) emulated vector cores. A failed sample
 // decodes to nothing (length 0, ids / frames -1, probs 0). NOT_SUPPORTED when a row of C floats
-// does not fit the kernel's UB budget (C above about 13 900); EXECUTION_FAILED (message on
-// stderr) when the kernel breaks a rule of the API model.
+// does not fit the kernel's UB budget (C above 13 888; 15 872 for T <= 25); EXECUTION_FAILED
+// (message on stderr) when the kernel breaks a rule of the API model.
 crnn_status_t crnn_ascend_emu_ctc_greedy_f32(int32_t *ids, int32_t *lengths, float *probs,
                                              int32_t *frames, const float *scores,
                                              const int32_t *input_lengths, int64_t T, int64_t B,

@@ -305,6 +305,16 @@ void test_argument_errors() {
       CHECK(index[1] == -1 && frame[1] == -1 && index[0] == -1,
             "%s: error index/frame %d %d (cpu index %d)", a.name, index[1], frame[1], index[0]);
   }
+  {  // a row beyond the UB budget (the CPU takes it): NOT_SUPPORTED, nothing launched
+    const int64_t big = 20000;
+    std::vector<float> xb(big, 0.0f);
+    crnn_ctc_decode_options opt{};
+    const size_t need = crnn_ascend_emu_ctc_greedy_workspace_size(1, 1, big, &opt);
+    CHECK(crnn_ascend_emu_ctc_greedy_f32(ids.data(), lengths.data(), probs.data(), frames.data(),
+                                         xb.data(), nullptr, 1, 1, big, ws.data(), need,
+                                         &opt) == CRNN_STATUS_NOT_SUPPORTED,
+          "C=20000: NOT_SUPPORTED");
+  }
   CHECK(crnn_ascend_emu_device_error_read(nullptr, nullptr, nullptr, nullptr) ==
             CRNN_STATUS_INVALID_VALUE,
         "device_error_read(NULL)");

@@ -29,11 +29,14 @@
 //
 // UB per core (910B: 192 KiB; the host refuses a shape that does not fit, NOT_SUPPORTED):
 //   in 2 x tileElems*4, flag tileElems*4, mask tileElems/8, ReduceMax scratch (workElems+16)*4,
-//   per-row vectors 5 x k8*4, out 2 x 3*outChunk*4, lengths 64*4, lengths+keys 64*12.
-//   C = 37   (rows of 40):   T = 25: k = 25, tileElems 1024:  ~ 8.9 KiB;
-//                            T >= 204: k = 204, tileElems 8192, outChunk 1024: ~ 126 KiB
-//   C = 6625 (rows of 6632): k = 1, tileElems 6656: T = 25 ~ 82 KiB; T >= 1024 ~ 105 KiB
-//   The largest C that fits is about 13 900 (three rows of C floats: two inputs and the flags).
+//   per-row vectors 5 x k8*4, out 2 x 3*outChunk*4, lengths 64*4, lengths+keys 64*12 (bytes,
+//   each rounded up to 32; outChunk = T rounded up to 8, at most 1024):
+//   C = 37   (rows of 40):   T = 25:     k = 25,  tileElems 1024:  15 040 B (14.7 KiB)
+//                            T >= 1024:  k = 204, tileElems 8192: 130 176 B (127.1 KiB)
+//   C = 6625 (rows of 6632): T = 25:     k = 1,   tileElems 6656:  83 616 B (81.7 KiB)
+//                            T >= 1024:                           107 424 B (104.9 KiB)
+//   Largest C that fits: 15 872 at T = 25, 13 888 at T >= 1024 (three rows of C floats: two
+//   input buffers and the flags).
 //
 // Tie rule: ReduceMax with calIndex returns the first index of the maximum in the model
 // (API.md), as NumPy's argmax; on the device the multi-round reduction keeps the first index
