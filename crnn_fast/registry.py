@@ -17,7 +17,10 @@ Backends (``known()``):
   NumPy-level API (host arrays) uses ``cpu``. With MindSpore's device_target GPU, the MindSpore
   layers of the default ``cpu`` backend run these entries (:func:`for_ms_target`).
   ``crnn_fast.dlpack`` runs the CUDA kernels on any framework's device tensors.
-- ``ascend-emu``: registered, not usable yet (no kernels registered).
+- ``ascend-emu``: the Ascend C kernels' source run on the CPU by our host model of the Ascend C
+  API (``kernels/ascend/emu/``: a model written here, not CANN, not an NPU): the ops that have
+  an Ascend C kernel so far (``ctc_greedy_decode``; :func:`implements`), in the NumPy-level
+  API and through the aot entries ``crnn_aot_<op>_ascend_emu``.
 
 A new backend is one :func:`register_backend` call plus one :func:`register` per op it
 implements (in its own module); the public functions, the MindSpore layers and the test tables
@@ -372,7 +375,13 @@ register_backend(
     aot_suffix="_cuda_emu",
     aot_ops=ACCELERATOR_AOT_OPS,
 )
-register_backend("ascend-emu", lambda: False)
+register_backend(
+    "ascend-emu",
+    lambda: bool(_build_info().get("ascend_emu_compiled", False)),
+    ms_ops="aot",
+    aot_suffix="_ascend_emu",
+    aot_ops=("ctc_greedy",),
+)
 
 _INITIAL = _choose()
 _ACTIVE: ContextVar[str] = ContextVar("crnn_fast_backend", default=_INITIAL)
@@ -392,14 +401,15 @@ def report() -> dict[str, dict[str, bool]]:
 
 def backends() -> dict:
     """What was compiled and what is in use: ``{"active", "numpy", "cpu", "cuda", "cuda_emu",
-    "ascend", "build" (compiled) | "import_error" (not), "registry"}``; ``registry`` is
-    :func:`report` (each backend's compiled / usable / active)."""
+    "ascend", "ascend_emu", "build" (compiled) | "import_error" (not), "registry"}``;
+    ``registry`` is :func:`report` (each backend's compiled / usable / active)."""
     info: dict = {"active": active(), "numpy": True, "cpu": _backend._C is not None}
     if _backend._C is not None:
         build = _build_info()
         info["cuda"] = bool(build.pop("cuda_compiled"))
         info["ascend"] = bool(build.pop("ascend_compiled", False))
         info["cuda_emu"] = bool(build.pop("cuda_emu_compiled", False))
+        info["ascend_emu"] = bool(build.pop("ascend_emu_compiled", False))
         build["blas"] = _backend.scipy_openblas32.get_openblas_config().strip()
         info["build"] = build
     else:

@@ -80,7 +80,7 @@ struct DeviceBuffer {
     if (ptr) crnn_device_free(device, ptr);
   }
 };
-constexpr int kDeviceKinds = 4;
+constexpr int kDeviceKinds = 5;  // crnn_device_t values
 thread_local DeviceBuffer t_device_scratch[kDeviceKinds];
 
 void require_device_ok(crnn_status_t st, const std::string &what) {

@@ -9,7 +9,9 @@
 //                            cudaStream_t (NOT_SUPPORTED when _C was built without CUDA);
 //   crnn_aot_<op>_cuda_emu   its CPU target again, but the CUDA kernels' source on the SIMT
 //                            executor (a CPU test harness) -- through the same device path as
-//                            the GPU entry (Args::on_device), so CI runs that path.
+//                            the GPU entry (Args::on_device), so CI runs that path;
+//   crnn_aot_<op>_ascend_emu likewise, the Ascend C kernels' source on our host model of the
+//                            API (NOT_SUPPORTED for an op without an Ascend C kernel yet).
 // On a device the entry reads its small options back to the host (Args::host: one copy and a
 // stream sync), leaves lengths and labels to the kernels' device-side checks, and reads their
 // error record after the call (another sync: MindSpore needs the status now). A non-zero
@@ -30,8 +32,9 @@
 
 #define CRNN_AOT_EXPORT extern "C" __attribute__((visibility("default")))
 
-// Exports `crnn_aot_<name>` (CPU kernels), `crnn_aot_<name>_gpu` (CUDA kernels) and
-// `crnn_aot_<name>_cuda_emu` (CUDA kernels on the SIMT executor) over one body
+// Exports `crnn_aot_<name>` (CPU kernels), `crnn_aot_<name>_gpu` (CUDA kernels),
+// `crnn_aot_<name>_cuda_emu` (CUDA kernels on the SIMT executor) and `..._ascend_emu` (Ascend C
+// kernels on the API model) over one body
 // `int body(int32_t device, int nparam, void **params, ...)`.
 #define CRNN_AOT_ENTRY_ON(name, suffix, device, body)                                              \
   CRNN_AOT_EXPORT int crnn_aot_##name##suffix(int nparam, void **params, int *ndims,               \
@@ -39,10 +42,11 @@
                                               void *) {                                            \
     return body(device, nparam, params, ndims, shapes, dtypes, stream);                            \
   }
-#define CRNN_AOT_ENTRY(name, body)                      \
-  CRNN_AOT_ENTRY_ON(name, , CRNN_DEVICE_CPU, body)      \
-  CRNN_AOT_ENTRY_ON(name, _gpu, CRNN_DEVICE_CUDA, body) \
-  CRNN_AOT_ENTRY_ON(name, _cuda_emu, CRNN_DEVICE_CUDA_EMU, body)
+#define CRNN_AOT_ENTRY(name, body)                               \
+  CRNN_AOT_ENTRY_ON(name, , CRNN_DEVICE_CPU, body)               \
+  CRNN_AOT_ENTRY_ON(name, _gpu, CRNN_DEVICE_CUDA, body)          \
+  CRNN_AOT_ENTRY_ON(name, _cuda_emu, CRNN_DEVICE_CUDA_EMU, body) \
+  CRNN_AOT_ENTRY_ON(name, _ascend_emu, CRNN_DEVICE_ASCEND_EMU, body)
 
 namespace crnn {
 namespace aot {
@@ -74,7 +78,7 @@ struct Args {
   void *stream;                      // MindSpore's stream for this launch
   int32_t device = CRNN_DEVICE_CPU;  // where the tensors live and the kernels run
 
-  // Whether the tensors are device memory (the `_gpu` and `_cuda_emu` entries): the host reads
+  // Whether the tensors are device memory (every entry but the CPU's): the host reads
   // them only through host().
   bool on_device() const { return device != CRNN_DEVICE_CPU; }
   // The first n elements of tensor i where the host can read them: the tensor itself on the

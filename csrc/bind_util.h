@@ -105,17 +105,20 @@ inline void raise_status(crnn_status_t st, int32_t index, const char *subject, i
                            where);
 }
 
-// The device a binding runs its kernel on: "cpu" or "cuda-emu" (the CUDA kernels' source on
-// the SIMT executor, a CPU test harness; host memory).
+// The device a binding runs its kernel on: "cpu", "cuda-emu" (the CUDA kernels' source on the
+// SIMT executor, a CPU test harness) or "ascend-emu" (the Ascend C kernels' source on our host
+// model of the API); all host memory.
 inline int32_t device_arg(py::handle obj) {
   const std::string s = str_arg(obj, "device");
   if (s == "cpu") return CRNN_DEVICE_CPU;
-  if (s == "cuda-emu") {
-    if (!crnn_device_compiled(CRNN_DEVICE_CUDA_EMU))
-      throw py::value_error("device 'cuda-emu' is not compiled into crnn_fast._C");
-    return CRNN_DEVICE_CUDA_EMU;
-  }
-  throw py::value_error("device must be 'cpu' or 'cuda-emu', got '" + s + "'");
+  const int32_t dev = s == "cuda-emu"     ? CRNN_DEVICE_CUDA_EMU
+                      : s == "ascend-emu" ? CRNN_DEVICE_ASCEND_EMU
+                                          : -1;
+  if (dev < 0)
+    throw py::value_error("device must be 'cpu', 'cuda-emu' or 'ascend-emu', got '" + s + "'");
+  if (!crnn_device_compiled(dev))
+    throw py::value_error("device '" + s + "' is not compiled into crnn_fast._C");
+  return dev;
 }
 
 // A call's status including, on a device, the value errors its kernels recorded in the

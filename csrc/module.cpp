@@ -46,6 +46,7 @@ py::dict build_info() {
   d["cuda_compiled"] = crnn_device_compiled(CRNN_DEVICE_CUDA) != 0;
   d["ascend_compiled"] = crnn_device_compiled(CRNN_DEVICE_ASCEND) != 0;
   d["cuda_emu_compiled"] = crnn_device_compiled(CRNN_DEVICE_CUDA_EMU) != 0;
+  d["ascend_emu_compiled"] = crnn_device_compiled(CRNN_DEVICE_ASCEND_EMU) != 0;
   d["build_type"] = std::string(CRNN_FAST_BUILD_TYPE);
   return d;
 }

@@ -235,3 +235,21 @@ def test_lstm_seq_length_out_of_range(dev, rng):
     rc, _ = run(dev, "lstm_forward_infer", ins, lstm_outputs(7, 3, 6, 2, 2))
     assert rc == 1
     assert "seq_length out of range [0, T]: invalid value (batch index 1)" in h.last_error()
+
+
+def test_ascend_emu_entries_route_only_the_ascend_kernels(rng):
+    """The `_ascend_emu` twins run the Ascend C greedy kernel on our API model (the CPU entry's
+    results) and answer NOT_SUPPORTED, with a message, for ops without an Ascend C kernel."""
+    x = rng.standard_normal((6, 3, 5)).astype(np.float32)
+    ins = [x, np.array([6, 0, 3], np.int32), np.array([0, 0, 0, 1], np.int32)]
+    outs = [np.empty((3, 6), np.int32), np.empty(3, np.int32), np.empty((3, 6), np.float32)]
+    poisoned = [np.full_like(o, np.nan if o.dtype.kind == "f" else -7) for o in outs]
+    assert h.call("crnn_aot_ctc_greedy_ascend_emu", ins + poisoned) == 0, h.last_error()
+    want = run_cpu("ctc_greedy", ins, outs)
+    np.testing.assert_array_equal(poisoned[0], want[0])
+    np.testing.assert_array_equal(poisoned[1], want[1])
+    assert_close(poisoned[2], want[2], 1e-6, 1e-6, "probs")
+    labels = np.ones((3, 2), np.int32)
+    loss_ins = [x, labels, np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(4, np.int32)]
+    rc = h.call("crnn_aot_ctc_loss_ascend_emu", loss_ins + [np.empty(3, np.float32), x.copy()])
+    assert rc == 5 and "crnn_fast aot ctc_loss: " in h.last_error(), (rc, h.last_error())

@@ -202,6 +202,12 @@ def _greedy_cuda_emu(*args):
     return _greedy_cpu(*args, device="cuda-emu")
 
 
+@registry.register("ascend-emu", "ctc_greedy_decode")
+def _greedy_ascend_emu(*args):
+    """Greedy decoding on the Ascend C kernel's source run by our host model of the API."""
+    return _greedy_cpu(*args, device="ascend-emu")
+
+
 @registry.register("numpy", "ctc_greedy_decode")
 def _greedy_numpy(scores, input_lengths, blank, input_kind, batch_first, num_threads):
     """Greedy decoding on the NumPy reference (``num_threads`` unused)."""

@@ -8,10 +8,18 @@
 #if CRNN_HAVE_CUDA || CRNN_HAVE_CUDA_EMU
 #include "../cuda/cuda_kernels.h"
 #endif
+#if CRNN_HAVE_ASCEND_EMU
+#include "ascend_emu_routes.h"
+#endif
 
 using crnn::dispatch::Route;
 
 namespace {
+
+// Devices whose memory is host memory without a runtime of its own (the Ascend C host model).
+Route host_memory(Route r) {
+  return r == Route::ascend_emu ? Route::cpu : r;
+}
 
 crnn_status_t not_routed(Route r) {
   return r == Route::unknown ? CRNN_STATUS_INVALID_VALUE : CRNN_STATUS_NOT_SUPPORTED;
@@ -36,7 +44,8 @@ crnn_status_t not_routed(Route r) {
 
 extern "C" int crnn_device_compiled(int32_t device) {
   const Route r = crnn::dispatch::route(device);
-  return r == Route::cpu || r == Route::cuda || r == Route::cuda_emu || r == Route::ascend;
+  return r == Route::cpu || r == Route::cuda || r == Route::cuda_emu || r == Route::ascend ||
+         r == Route::ascend_emu;
 }
 
 extern "C" crnn_status_t crnn_device_error_read(const void *workspace, int32_t device, void *stream,
@@ -44,6 +53,10 @@ extern "C" crnn_status_t crnn_device_error_read(const void *workspace, int32_t d
   const Route r = crnn::dispatch::route(device);
   switch (r) {
     CRNN_DEVICE_CASES(device_error_read, (workspace, stream, error_index, error_frame))
+#if CRNN_HAVE_ASCEND_EMU
+    case Route::ascend_emu:
+      return crnn_ascend_emu_device_error_read(workspace, stream, error_index, error_frame);
+#endif
     default: break;
   }
   if (error_index) *error_index = -1;
@@ -52,7 +65,7 @@ extern "C" crnn_status_t crnn_device_error_read(const void *workspace, int32_t d
 }
 
 extern "C" crnn_status_t crnn_device_malloc(int32_t device, void **ptr, size_t bytes) {
-  const Route r = crnn::dispatch::route(device);
+  const Route r = host_memory(crnn::dispatch::route(device));
   switch (r) {
     CRNN_DEVICE_CASES(device_malloc, (ptr, bytes))
     default: break;
@@ -66,7 +79,7 @@ extern "C" crnn_status_t crnn_device_malloc(int32_t device, void **ptr, size_t b
 }
 
 extern "C" crnn_status_t crnn_device_free(int32_t device, void *ptr) {
-  const Route r = crnn::dispatch::route(device);
+  const Route r = host_memory(crnn::dispatch::route(device));
   switch (r) {
     CRNN_DEVICE_CASES(device_free, (ptr))
     default: break;
@@ -78,11 +91,12 @@ extern "C" crnn_status_t crnn_device_free(int32_t device, void *ptr) {
 
 extern "C" crnn_status_t crnn_device_memcpy(int32_t device, void *dst, const void *src,
                                             size_t bytes, void *stream) {
-  const Route r = crnn::dispatch::route(device);
+  const Route r = host_memory(crnn::dispatch::route(device));
   switch (r) {
     CRNN_DEVICE_CASES(device_memcpy, (dst, src, bytes, stream))
     default: break;
   }
+  (void)stream;  // (host memory: nothing is queued)
   if (r != Route::cpu) return not_routed(r);
   if (bytes == 0) return CRNN_STATUS_SUCCESS;
   if (!dst || !src) return CRNN_STATUS_INVALID_VALUE;
@@ -91,10 +105,11 @@ extern "C" crnn_status_t crnn_device_memcpy(int32_t device, void *dst, const voi
 }
 
 extern "C" crnn_status_t crnn_device_stream_sync(int32_t device, void *stream) {
-  const Route r = crnn::dispatch::route(device);
+  const Route r = host_memory(crnn::dispatch::route(device));
   switch (r) {
     CRNN_DEVICE_CASES(device_stream_sync, (stream))
     default: break;
   }
+  (void)stream;
   return r == Route::cpu ? CRNN_STATUS_SUCCESS : not_routed(r);
 }

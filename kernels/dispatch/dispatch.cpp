@@ -6,6 +6,9 @@
 #endif
 #include "entry_points.h"
 #include "route.h"
+#if CRNN_HAVE_ASCEND_EMU
+#include "ascend_emu_routes.h"
+#endif
 
 namespace {
 
@@ -37,6 +40,13 @@ crnn_status_t not_taken(crnn_status_t *, Route r, const Options *o) {
 #define CRNN_CASE_CUDA_EMU(name, args)
 #endif
 
+#if CRNN_HAVE_ASCEND_EMU
+#define CRNN_CASE_ASCEND_EMU(name, args) \
+  CRNN_ROUTE_IF(CRNN_ASCEND_EMU_HAS(name))(case Route::ascend_emu: return crnn_ascend_emu_##name args;)
+#else
+#define CRNN_CASE_ASCEND_EMU(name, args)
+#endif
+
 #define CRNN_DISPATCH(ret, name, options, params, args)                  \
   extern "C" ret crnn_##name params {                                    \
     const Route r = route(device_of(options));                           \
@@ -44,6 +54,7 @@ crnn_status_t not_taken(crnn_status_t *, Route r, const Options *o) {
       case Route::cpu: return crnn_cpu_##name args;                      \
       CRNN_CASE_CUDA(name, args)                                         \
       CRNN_CASE_CUDA_EMU(name, args)                                     \
+      CRNN_CASE_ASCEND_EMU(name, args)                                   \
       default: return not_taken(static_cast<ret *>(nullptr), r, options); \
     }                                                                    \
   }

@@ -1,8 +1,7 @@
 // Where a call of the C API goes: the one switch on `device` (crnn/status.h) shared by every
 // op's dispatch. A backend that was not compiled in (CRNN_HAVE_CUDA, CRNN_HAVE_CUDA_EMU and
-// CRNN_HAVE_ASCEND are set by CMake for the backend libraries it links) gives NOT_SUPPORTED; an
-// unknown device value
-// gives INVALID_VALUE. Nothing here allocates or throws.
+// CRNN_HAVE_ASCEND(_EMU) are set by CMake for the backend libraries it links) gives NOT_SUPPORTED;
+// an unknown device value gives INVALID_VALUE. Nothing here allocates or throws.
 #pragma once
 
 #include <stddef.h>
@@ -19,11 +18,14 @@
 #ifndef CRNN_HAVE_ASCEND
 #define CRNN_HAVE_ASCEND 0
 #endif
+#ifndef CRNN_HAVE_ASCEND_EMU
+#define CRNN_HAVE_ASCEND_EMU 0
+#endif
 
 namespace crnn {
 namespace dispatch {
 
-enum class Route { cpu, cuda, cuda_emu, ascend, not_compiled, unknown };
+enum class Route { cpu, cuda, cuda_emu, ascend, ascend_emu, not_compiled, unknown };
 
 inline Route route(int32_t device) {
   switch (device) {
@@ -31,6 +33,8 @@ inline Route route(int32_t device) {
     case CRNN_DEVICE_CUDA: return CRNN_HAVE_CUDA ? Route::cuda : Route::not_compiled;
     case CRNN_DEVICE_CUDA_EMU: return CRNN_HAVE_CUDA_EMU ? Route::cuda_emu : Route::not_compiled;
     case CRNN_DEVICE_ASCEND: return CRNN_HAVE_ASCEND ? Route::ascend : Route::not_compiled;
+    case CRNN_DEVICE_ASCEND_EMU:
+      return CRNN_HAVE_ASCEND_EMU ? Route::ascend_emu : Route::not_compiled;
     default: return Route::unknown;
   }
 }

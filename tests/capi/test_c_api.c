@@ -110,8 +110,8 @@ static void devices_not_compiled(void) {
 /* crnn/device_memory.h: a round trip through the memory of every host-memory device compiled
    in (CPU, CUDA_EMU); CUDA without its backend and unknown devices are refused. */
 static void device_memory(void) {
-  const int32_t host_devices[] = {CRNN_DEVICE_CPU, CRNN_DEVICE_CUDA_EMU};
-  for (int i = 0; i < 2; ++i) {
+  const int32_t host_devices[] = {CRNN_DEVICE_CPU, CRNN_DEVICE_CUDA_EMU, CRNN_DEVICE_ASCEND_EMU};
+  for (int i = 0; i < 3; ++i) {
     const int32_t dev = host_devices[i];
     if (!crnn_device_compiled(dev)) continue;
     int32_t src[5] = {1, 2, 3, 4, 5}, back[5] = {0, 0, 0, 0, 0};
@@ -136,11 +136,38 @@ static void device_memory(void) {
   EXPECT(crnn_device_free(-1, NULL) == CRNN_STATUS_INVALID_VALUE);
 }
 
+/* ascend-emu routes the ops that have an Ascend C kernel (greedy so far); the others answer
+   NOT_SUPPORTED with the error outputs cleared. */
+static void ascend_emu_routes(void) {
+  if (!crnn_device_compiled(CRNN_DEVICE_ASCEND_EMU)) return;
+  int32_t err = 7, frame = 7;
+  crnn_ctc_loss_options lo;
+  memset(&lo, 0, sizeof lo);
+  lo.device = CRNN_DEVICE_ASCEND_EMU;
+  lo.error_index = &err;
+  lo.error_frame = &frame;
+  EXPECT(crnn_ctc_loss_workspace_size(1, 1, 2, 1, 4, &lo) == 0);
+  EXPECT(crnn_ctc_loss_f32(NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 2, 1, NULL, 0, &lo) ==
+         CRNN_STATUS_NOT_SUPPORTED);
+  EXPECT(err == -1 && frame == -1);
+  crnn_lstm_desc ld;
+  memset(&ld, 0, sizeof ld);
+  ld.device = CRNN_DEVICE_ASCEND_EMU;
+  EXPECT(crnn_lstm_forward_f32(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &ld, NULL,
+                               0) == CRNN_STATUS_NOT_SUPPORTED);
+  crnn_ctc_decode_options d;
+  memset(&d, 0, sizeof d);
+  d.device = CRNN_DEVICE_ASCEND_EMU;
+  EXPECT(crnn_ctc_greedy_workspace_size(2, 1, 3, &d) > 0);
+  EXPECT(crnn_ctc_beam_search_workspace_size(2, 1, 3, &d) == 0);
+}
+
 int main(void) {
   ctc_loss_on_cpu();
   ctc_loss_narrow_on_cpu();
   devices_not_compiled();
   device_memory();
+  ascend_emu_routes();
   if (failures) return 1;
   printf("test_c_api: OK (%s)\n", crnn_status_string(CRNN_STATUS_SUCCESS));
   return 0;

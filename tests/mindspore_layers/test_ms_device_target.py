@@ -35,6 +35,9 @@ def test_cpu_target_uses_the_cpu_entries(target):
     assert c.aot_entry("cuda-emu", "lstm_backward") == "crnn_aot_lstm_backward_cuda_emu"
     assert c.has_aot("cpu", "conv2d_forward")
     assert not c.has_aot("cuda-emu", "conv2d_forward")
+    assert c.aot_entry("ascend-emu", "ctc_greedy") == "crnn_aot_ctc_greedy_ascend_emu"
+    with pytest.raises(ValueError, match="'ascend-emu' has no aot kernel for 'ctc_loss'"):
+        c.aot_entry("ascend-emu", "ctc_loss")
 
 
 @pytest.mark.skipif(registry.compiled("cuda"), reason="this build has the CUDA backend")

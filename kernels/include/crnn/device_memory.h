@@ -2,8 +2,8 @@
 // pointers but link no runtime of that device themselves (the MindSpore GPU aot entries:
 // their options and lengths arrive in device memory, and their workspace is theirs to find).
 //
-// CPU and CUDA_EMU memory is host memory (malloc / memcpy; the stream is ignored). On CUDA,
-// a copy is cudaMemcpyAsync (cudaMemcpyDefault: either direction, unified addressing) on
+// CPU, CUDA_EMU and ASCEND_EMU memory is host memory (malloc / memcpy; the stream is ignored). On
+// CUDA, a copy is cudaMemcpyAsync (cudaMemcpyDefault: either direction, unified addressing) on
 // `stream`; read host results only after crnn_device_stream_sync. A backend that was not
 // compiled in gives NOT_SUPPORTED, an unknown device INVALID_VALUE, a runtime failure
 // EXECUTION_FAILED. Nothing here is needed by the kernels themselves.

@@ -56,15 +56,19 @@ typedef enum crnn_device_t {
   // The CUDA kernels' source run on the CPU by the SIMT executor (kernels/simt/): a test
   // harness, not a GPU. Memory is host memory; the stream is ignored; calls are synchronous.
   CRNN_DEVICE_CUDA_EMU = 3,
+  // The Ascend C kernels' source run on the CPU by our host model of the Ascend C API
+  // (kernels/ascend/emu/): a model of the API, not CANN, not an NPU. Host memory; the stream is
+  // ignored; calls are synchronous. Ops without an Ascend C kernel yet give NOT_SUPPORTED.
+  CRNN_DEVICE_ASCEND_EMU = 4,
 } crnn_device_t;
 
 // 1 when this build of the library has a backend for `device`, else 0.
 int crnn_device_compiled(int32_t device);
 
-// Value errors of a device call. On a device (CUDA, CUDA_EMU) the kernels check lengths,
-// labels and score values on the device, without a host sync, so a call's own status covers
-// only what the host sees (sizes, options, pointers, workspace, the launch). The first failing
-// sample is recorded in the first bytes of the call's workspace instead (the CPU's order:
+// Value errors of a device call. On a device (CUDA, CUDA_EMU, ASCEND_EMU) the kernels check
+// lengths, labels and score values on the device, without a host sync, so a call's own status
+// covers only what the host sees (sizes, options, pointers, workspace, the launch). The first
+// failing sample is recorded in the first bytes of the call's workspace instead (the CPU's order:
 // length/label errors first, then by batch index, then by frame), and its outputs are NaN as on
 // the CPU. This reads the record -- waiting for `stream` -- and returns its status
 // (SUCCESS when none), writing the batch index and frame (or -1) where the pointers are set.
