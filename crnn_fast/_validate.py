@@ -139,7 +139,12 @@ def check_labels(labels: np.ndarray, label_lengths: np.ndarray, C: int, blank: i
 
 
 def check_finite(
-    x: np.ndarray, lengths, name: str, batch_axis: int = 1, input_kind: str = "logits"
+    x: np.ndarray,
+    lengths,
+    name: str,
+    batch_axis: int = 1,
+    input_kind: str = "logits",
+    negatives_first: bool = False,
 ) -> None:
     """The value rule of every CTC entry point, as the kernels apply it (``row_status`` in
     kernels/cpu/cpu_common.h), over the frames read: frames ``[0, lengths[b])`` of sample ``b``.
@@ -149,7 +154,9 @@ def check_finite(
     and ``+inf`` are errors; a frame that is ``-inf`` for every class (no class has non-zero
     probability) is an error naming the frame; for ``"probs"`` every negative value (``-inf``
     included) is an error. The first failing frame of the first failing sample is reported,
-    with the batch index, as a ``ValueError`` naming ``name``.
+    with the batch index, as a ``ValueError`` naming ``name``; with ``negatives_first`` (the
+    greedy decoder, which scans a sample of probabilities for negatives before it reads a
+    frame) a negative anywhere in that sample is reported before its NaN / ``+inf``.
     """
     xb = x if batch_axis == 0 else x.swapaxes(0, 1)  # (B, T, C) view
     if xb.size == 0:
@@ -165,7 +172,8 @@ def check_finite(
     if not fail.any():
         return
     b, t = (int(i) for i in np.argwhere(fail)[0])  # smallest batch index, then frame
-    if nonfinite[b, t]:
+    negative_later = input_kind == "probs" and negatives_first and (other[b] & read[b]).any()
+    if nonfinite[b, t] and not negative_later:
         raise ValueError(f"{name} contains NaN or +Inf within the frames read (batch index {b})")
     if input_kind == "probs":
         raise ValueError(f"{name} has negative values with input_kind='probs' (batch index {b})")

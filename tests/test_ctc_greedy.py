@@ -68,3 +68,33 @@ def test_mindocr_postprocess_equivalence(backend, rng):
         assert r.ids[b, :n].tolist() == idx[b, keep].tolist()
         conf = float(prob[b, keep].mean()) if keep else 0.0
         assert (float(r.probs[b, :n].mean()) if n else 0.0) == pytest.approx(conf, rel=1e-6)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_probs_errors_follow_the_cpu_order(backend, batch_first):
+    """With probs a sample is scanned for negatives first (ctc_decode.h): a negative anywhere
+    in it is reported before a NaN / +inf in an earlier frame or in the same row; the first
+    failing sample wins; NaN alone is NaN's error."""
+    neg = "scores has negative values with input_kind='probs'"
+    nan = "scores contains NaN or \\+Inf within the frames read"
+
+    def decode(x):
+        if batch_first:
+            x = np.ascontiguousarray(x.swapaxes(0, 1))
+        return crnn_fast.ctc_greedy_decode(x, input_kind="probs", batch_first=batch_first)
+
+    x = np.full((8, 3, 4), 0.25, np.float32)
+    x[1, 1, 2], x[5, 1, 0] = np.nan, -0.5  # NaN at frame 1, a negative at frame 5
+    with pytest.raises(ValueError, match=f"{neg} \\(batch index 1\\)"):
+        decode(x)
+    x[2, 2, 1] = -np.inf  # a later sample does not matter
+    with pytest.raises(ValueError, match=f"{neg} \\(batch index 1\\)"):
+        decode(x)
+    y = np.full((8, 3, 4), 0.25, np.float32)
+    y[3, 0, 1], y[3, 0, 2] = np.nan, -np.inf  # both in one row
+    with pytest.raises(ValueError, match=f"{neg} \\(batch index 0\\)"):
+        decode(y)
+    z = np.full((8, 3, 4), 0.25, np.float32)
+    z[6, 2, 3], z[2, 2, 1] = np.inf, np.nan
+    with pytest.raises(ValueError, match=f"{nan} \\(batch index 2\\)"):
+        decode(z)

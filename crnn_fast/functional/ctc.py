@@ -135,7 +135,7 @@ def _ctc_loss_numpy(
         return loss_out, grad_out
 
 
-def _decoder_args(scores, input_lengths, blank, input_kind, batch_first):
+def _decoder_args(scores, input_lengths, blank, input_kind, batch_first, greedy=False):
     scores = v.as_float_array(
         scores, "scores", 3, "(B, T, C)" if batch_first else "(T, B, C)", dtypes=(np.float32,)
     )
@@ -154,6 +154,7 @@ def _decoder_args(scores, input_lengths, blank, input_kind, batch_first):
         "scores",
         batch_axis=0 if batch_first else 1,
         input_kind=input_kind,
+        negatives_first=greedy,
     )
     return scores, lens, blank
 
@@ -216,7 +217,9 @@ def _greedy_numpy(scores, input_lengths, blank, input_kind, batch_first, num_thr
         v.memory_error_names(scores=scores, input_lengths=input_lengths),
         np.errstate(invalid="ignore", divide="ignore"),
     ):
-        scores, lens, blank = _decoder_args(scores, input_lengths, blank, input_kind, batch_first)
+        scores, lens, blank = _decoder_args(
+            scores, input_lengths, blank, input_kind, batch_first, greedy=True
+        )
         r = ref.ctc_greedy_decode(scores, lens, blank, input_kind, batch_first)
     return GreedyResult(r.ids, r.lengths, r.probs.astype(np.float32), r.frames)
 

@@ -52,6 +52,10 @@ def decoder_backend() -> str:
 class _Decoder(c.EagerCheckCell):
     """Argument handling shared by the decoders (graph-compatible shape/dtype checks)."""
 
+    # probs: whether a negative anywhere in a sample is reported before its NaN / +inf (the
+    # greedy kernels scan a sample for negatives first; the beam search goes frame by frame)
+    NEGATIVES_FIRST = False
+
     def __init__(self, blank: int, input_kind: str, batch_first: bool) -> None:
         super().__init__()
         if input_kind not in INPUT_KINDS:
@@ -110,7 +114,12 @@ class _Decoder(c.EagerCheckCell):
         """The frames read (``lens[b]`` per sample) follow ``crnn_fast._validate.check_finite``
         (no NaN/+Inf, no all -inf frame, no negative ``probs``), checked before the op runs."""
         v.check_finite(
-            x, lens, "scores", batch_axis=0 if self.batch_first else 1, input_kind=self.input_kind
+            x,
+            lens,
+            "scores",
+            batch_axis=0 if self.batch_first else 1,
+            input_kind=self.input_kind,
+            negatives_first=self.NEGATIVES_FIRST,
         )
 
 
@@ -130,6 +139,8 @@ class CTCGreedyDecoder(_Decoder):
     NaN / Inf in the frames read: ``ValueError`` naming ``scores``, from the host check before
     the op in PYNATIVE, from the op's own check in GRAPH mode.
     """
+
+    NEGATIVES_FIRST = True
 
     def __init__(self, blank: int = -1, input_kind: str = "logits", batch_first: bool = False):
         super().__init__(blank, input_kind, batch_first)

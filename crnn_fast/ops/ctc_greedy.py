@@ -89,7 +89,14 @@ class CTCGreedyOp(c.FusedOpCell):
     def _np_decode_run(self, scores, in_len, cfg):
         T, B = scores.shape[1::-1] if self.batch_first else scores.shape[:2]
         lens = in_len if cfg[3] else np.full(B, T)
-        v.check_finite(scores, lens, "scores", 0 if self.batch_first else 1, self.input_kind)
+        v.check_finite(
+            scores,
+            lens,
+            "scores",
+            0 if self.batch_first else 1,
+            self.input_kind,
+            negatives_first=True,
+        )
         C = scores.shape[2]
         blank = int(cfg[0]) if cfg[0] >= 0 else C + int(cfg[0])
         r = ref.ctc_greedy_decode(

@@ -57,8 +57,10 @@ __global__ void __launch_bounds__(kRowWarps *kWarp)
   some_neg_inf = __any_sync(kFullMask, some_neg_inf);
   negative = __any_sync(kFullMask, negative);
   int st = ctc_row_status(ctc_row_kind(nan_or_pos_inf, above_neg_inf, some_neg_inf), input_kind);
-  if (st == CRNN_STATUS_SUCCESS && input_kind == CRNN_CTC_PROBS && negative)
-    st = CRNN_STATUS_INVALID_VALUE;
+  // Probabilities: the CPU scans the whole sample for negatives (-inf included) before it reads
+  // a frame, so a negative wins over NaN / +inf in its row and, deferred, in earlier rows.
+  const bool probs = input_kind == CRNN_CTC_PROBS;
+  if (probs && negative) st = CRNN_STATUS_INVALID_VALUE;
   float p = m;
   if (st == CRNN_STATUS_SUCCESS && input_kind == CRNN_CTC_LOGITS) {
     float s = 0;
@@ -69,7 +71,7 @@ __global__ void __launch_bounds__(kRowWarps *kWarp)
   }
   if (lane != 0) return;
   if (st != CRNN_STATUS_SUCCESS) {
-    record_error(record, true, b, t, st);
+    record_error(record, true, b, t, st, probs && !negative);
     best[t * z.B + b] = -1;
   } else {
     best[t * z.B + b] = static_cast<int32_t>(arg);

@@ -30,9 +30,10 @@ __device__ __forceinline__ T warp_sum(T v) {
 
 // Records a failure of sample b (device_error.h); the lowest key wins.
 __device__ __forceinline__ void record_error(unsigned long long *record, bool value_error,
-                                             int64_t b, int64_t frame, int status) {
-  atomicMin(record,
-            static_cast<unsigned long long>(device_error_key(value_error, b, frame, status)));
+                                             int64_t b, int64_t frame, int status,
+                                             bool deferred = false) {
+  atomicMin(record, static_cast<unsigned long long>(
+                        device_error_key(value_error, b, frame, status, deferred)));
 }
 
 // Carves aligned buffers out of a workspace, after the error record.

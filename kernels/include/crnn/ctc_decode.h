@@ -49,7 +49,9 @@ typedef struct crnn_ctc_decode_options {
 // Ties go to the lowest class index (as NumPy's argmax). Logits and log-probs may hold -inf
 // (probability 0: never the argmax, 0 in the softmax). Among the frames read: NONFINITE_INPUT
 // for NaN or +inf, NEG_INF_FRAME for a frame that is -inf for every class, INVALID_VALUE for
-// -inf in probs; error_index gets the batch index, error_frame the frame.
+// -inf in probs; error_index gets the batch index, error_frame the frame. With probs a sample
+// is scanned for negative values first: a negative anywhere in its frames read is the error
+// reported, before a NaN / +inf in an earlier frame or the same one.
 
 // Bytes of scratch the call needs (one row of C floats per thread).
 size_t crnn_ctc_greedy_workspace_size(int64_t T, int64_t B, int64_t C,
