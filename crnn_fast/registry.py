@@ -22,6 +22,12 @@ Backends (``known()``):
   an Ascend C kernel so far (``ctc_greedy_decode``; :func:`implements`), in the NumPy-level
   API and through the aot entries ``crnn_aot_<op>_ascend_emu``.
 
+- ``ascend``: the Ascend C kernels built by CANN into the vendor package ``crnn_fast``
+  (``kernels/ascend/cann_package.py``; never built on this project's machines), for MindSpore's
+  Ascend target: the MindSpore layers as ``ops.Custom(func=<OpType>, func_type="aot")``
+  (:data:`ASCEND_OP_TYPES`); usable where the package is installed (:func:`ascend_package`);
+  the NumPy-level API uses ``cpu``.
+
 A new backend is one :func:`register_backend` call plus one :func:`register` per op it
 implements (in its own module); the public functions, the MindSpore layers and the test tables
 pick it up from here.
@@ -96,6 +102,31 @@ ACCELERATOR_AOT_OPS = (
     "lstm_forward_infer",
     "lstm_backward",
 )
+
+# The OpTypes of crnn_fast's CANN vendor package (kernels/ascend/op_host) per aot op: their
+# inputs are the aot entry's, their outputs the entry's then ASCEND_EXTRA_OUTPUTS[op].
+ASCEND_OP_TYPES = {"ctc_greedy": "CrnnCtcGreedy"}
+ASCEND_VENDOR = "crnn_fast"
+
+
+def ascend_package() -> str:
+    """The directory of the installed ``crnn_fast`` CANN vendor package ('' when none): the
+    first ``ASCEND_CUSTOM_OPP_PATH`` entry, else ``$ASCEND_OPP_PATH/vendors/crnn_fast``, that
+    holds the aclnn header of every OpType (where MindSpore looks, in that order)."""
+    dirs = [d for d in os.environ.get("ASCEND_CUSTOM_OPP_PATH", "").split(":") if d]
+    if os.environ.get("ASCEND_OPP_PATH"):
+        dirs.append(os.path.join(os.environ["ASCEND_OPP_PATH"], "vendors", ASCEND_VENDOR))
+    for d in dirs:
+        headers = [_aclnn_header(d, t) for t in ASCEND_OP_TYPES.values()]
+        if all(os.path.isfile(h) for h in headers):
+            return d
+    return ""
+
+
+def _aclnn_header(package: str, op_type: str) -> str:
+    snake = "".join("_" + ch.lower() if ch.isupper() else ch for ch in op_type).lstrip("_")
+    return os.path.join(package, "op_api", "include", f"aclnn_{snake}.h")
+
 
 _BACKENDS: dict[str, Backend] = {}
 
@@ -383,6 +414,21 @@ register_backend(
     aot_ops=("ctc_greedy",),
 )
 
+register_backend(
+    "ascend",
+    lambda: bool(ascend_package()),
+    lambda: (
+        ""
+        if ascend_package()
+        else "needs crnn_fast's CANN vendor package (kernels/ascend/CANN.md) on "
+        "ASCEND_CUSTOM_OPP_PATH or in $ASCEND_OPP_PATH/vendors"
+    ),
+    ms_ops="aot",
+    kernels_from=("cpu", "numpy"),
+    ms_target="Ascend",
+    aot_ops=tuple(ASCEND_OP_TYPES),
+)
+
 _INITIAL = _choose()
 _ACTIVE: ContextVar[str] = ContextVar("crnn_fast_backend", default=_INITIAL)
 if _INITIAL == "numpy" and _backend._C is None:
@@ -407,7 +453,8 @@ def backends() -> dict:
     if _backend._C is not None:
         build = _build_info()
         info["cuda"] = bool(build.pop("cuda_compiled"))
-        info["ascend"] = bool(build.pop("ascend_compiled", False))
+        build.pop("ascend_compiled", None)
+        info["ascend"] = bool(ascend_package())
         info["cuda_emu"] = bool(build.pop("cuda_emu_compiled", False))
         info["ascend_emu"] = bool(build.pop("ascend_emu_compiled", False))
         build["blas"] = _backend.scipy_openblas32.get_openblas_config().strip()

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "../kernels/common/device_error.h"
 #include "aot_util.h"
 #include "crnn/lstm.h"
 
@@ -75,4 +76,14 @@ PYBIND11_MODULE(_C, m) {
       },
       py::arg("T"), py::arg("B"), py::arg("I"), py::arg("H"), py::arg("num_layers"),
       py::arg("bidirectional"), "Floats of the training reserve of crnn_lstm_forward_f32.");
+  m.def(
+      "device_error_decode",
+      [](uint64_t key) {
+        const crnn::DeviceError e = crnn::decode_device_error(key);
+        return py::make_tuple(e.status, e.index, e.frame,
+                              crnn_status_string(static_cast<crnn_status_t>(e.status)));
+      },
+      py::arg("key"),
+      "A device error key (kernels/common/device_error.h; all ones: none) as (status, "
+      "batch index, frame, status text); index and frame -1 when absent.");
 }

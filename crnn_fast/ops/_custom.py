@@ -78,11 +78,14 @@ def has_aot(backend: str, op: str) -> bool:
 def aot_entry(backend: str, op: str) -> str:
     """The aot entry point of ``op`` for ``backend`` on the current device target:
     ``crnn_aot_<op>`` (cpu), ``crnn_aot_<op>_gpu`` (cuda: MindSpore's GPU target) or
-    ``crnn_aot_<op>_cuda_emu`` (the CUDA kernels on the SIMT executor). ``ValueError`` when
+    ``crnn_aot_<op>_cuda_emu`` (the CUDA kernels on the SIMT executor), or on MindSpore's
+    Ascend target the OpType of crnn_fast's CANN package (``CrnnCtcGreedy``). ``ValueError`` when
     that backend has no entry for ``op`` or the target has no kernels."""
     name = aot_backend(backend)
     if not registry.has_aot(name, op):
         raise ValueError(f"crnn_fast backend {name!r} has no aot kernel for {op!r}")
+    if name == "ascend":
+        return registry.ASCEND_OP_TYPES[op]
     return f"crnn_aot_{op}{registry.aot_suffix(name)}"
 
 
@@ -281,7 +284,10 @@ def custom(
     out_dtype: Callable,
     bprop: Callable | None = None,
 ) -> ops.Custom:
-    """An aot op for an entry name of ``_C``, or a pyfunc op for a Python function."""
+    """An aot op for an entry name of ``_C`` (or an OpType of the CANN package: an
+    :class:`AscendCustom`), or a pyfunc op for a Python function."""
+    if isinstance(entry_or_fn, str) and not entry_or_fn.startswith("crnn_aot_"):
+        return AscendCustom(entry_or_fn, out_shape, out_dtype, bprop)
     if isinstance(entry_or_fn, str):
         func, func_type = f"{aot_library()}:{entry_or_fn}", "aot"
     else:
@@ -328,3 +334,66 @@ def require_int32(dtype, name: str) -> None:
 
     if element_type(dtype) != mstype.int32:
         raise TypeError(f"{name} must be int32, got {dtype}")
+
+
+# Outputs of the CANN package's ops after the aot entry's: (output whose shape it has, or None
+# for (1,); dtype name). Every op ends with ``error``, its device error key.
+ASCEND_EXTRA_OUTPUTS = {"CrnnCtcGreedy": ((0, "int32"), (None, "uint64"))}
+_NO_ERROR = 2**64 - 1
+
+
+class AscendCustom(nn.Cell):
+    """An op of crnn_fast's CANN vendor package on MindSpore's Ascend target: ``ops.Custom(
+    func=<OpType>, func_type="aot")`` with the aot entry's inputs (its int32 config is a
+    value-depend input the tiling reads on the host) and outputs, followed by the
+    :data:`ASCEND_EXTRA_OUTPUTS` (the last is the device error key). Called, it returns the
+    aot entry's outputs only. In PYNATIVE it reads the key and raises ``ValueError`` naming the
+    sample (and frame) of the first failure, as the other targets do; inside a compiled graph
+    the key is dropped unread (a failed sample's outputs are the kernel's documented padding).
+    NOT RUN HERE: no Ascend device exists on this project's machines."""
+
+    def __init__(self, op_type: str, out_shape: Callable, out_dtype: Callable, bprop=None):
+        super().__init__()
+        from mindspore import dtype as mstype
+
+        self.op_type = op_type
+        extra = ASCEND_EXTRA_OUTPUTS[op_type]
+        self.n_out = 0
+
+        def shapes(*ins):
+            base = out_shape(*ins)
+            multi = bool(base) and isinstance(base[0], (list, tuple))
+            base = list(base) if multi else [base]
+            self.n_out = len(base)
+            return (*base, *[list(base[i]) if i is not None else [1] for i, _ in extra])
+
+        def dtypes(*ins):
+            base = out_dtype(*ins)
+            base = list(base) if isinstance(base, (list, tuple)) else [base]
+            return (*base, *[getattr(mstype, t) for _, t in extra])
+
+        self.prim = ops.Custom(
+            op_type, out_shape=shapes, out_dtype=dtypes, func_type="aot", bprop=bprop
+        )
+
+    def construct(self, *args):
+        outs = self.prim(*args)
+        return outs[0] if self.n_out == 1 else outs[: self.n_out]
+
+    def __call__(self, *args):
+        if not is_pynative():
+            return super().__call__(*args)
+        outs = self.prim(*args)
+        check_ascend_error(self.op_type, int(host(outs[-1]).reshape(-1)[0]))
+        return outs[0] if self.n_out == 1 else tuple(outs[: self.n_out])
+
+
+def check_ascend_error(op_type: str, key: int) -> None:
+    """Raises ``ValueError`` for a device error key of ``op_type`` (all ones: no error)."""
+    key &= _NO_ERROR  # (an int64 view of the uint64 key is negative)
+    if key == _NO_ERROR:
+        return
+    status, index, frame, text = registry.compiled_module().device_error_decode(key)
+    where = f"batch index {index}" + (f", frame {frame}" if frame >= 0 else "")
+    kind = _STATUS_ERRORS.get(status, RuntimeError)
+    raise kind(f"crnn_fast Ascend {op_type}: {text} ({where})")

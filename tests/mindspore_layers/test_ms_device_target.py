@@ -92,3 +92,82 @@ def test_a_failed_gpu_kernel_becomes_its_python_exception():
     err = c.kernel_error(exc)
     assert isinstance(err, ValueError)
     assert str(err).startswith("crnn_fast aot ctc_loss:")
+
+
+@pytest.fixture
+def ascend_package(monkeypatch, tmp_path):
+    """A stand-in install of crnn_fast's CANN vendor package (its aclnn headers only) on
+    ASCEND_CUSTOM_OPP_PATH: what the registry looks for. No CANN or NPU is involved."""
+    include = tmp_path / "vendors" / "crnn_fast" / "op_api" / "include"
+    include.mkdir(parents=True)
+    for op_type in registry.ASCEND_OP_TYPES.values():
+        (include / f"aclnn_{_snake(op_type)}.h").write_text("// stand-in\n")
+    monkeypatch.setenv("ASCEND_CUSTOM_OPP_PATH", f"/nonexistent:{include.parents[1]}")
+    return include.parents[1]
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + ch.lower() if ch.isupper() else ch for ch in name).lstrip("_")
+
+
+def test_ascend_backend_needs_the_vendor_package(monkeypatch):
+    monkeypatch.delenv("ASCEND_CUSTOM_OPP_PATH", raising=False)
+    monkeypatch.delenv("ASCEND_OPP_PATH", raising=False)
+    assert registry.ascend_package() == ""
+    assert not registry.usable("ascend")
+    assert "CANN vendor package" in registry._reason("ascend")
+
+
+def test_ascend_target_builds_the_cann_ops(target, ascend_package):
+    target("Ascend")
+    assert registry.ascend_package() == str(ascend_package)
+    assert registry.for_ms_target("cpu", "Ascend") == "ascend"
+    assert c.aot_entry("cpu", "ctc_greedy") == "CrnnCtcGreedy"
+    missing = set(registry.ACCELERATOR_AOT_OPS) - set(registry.ASCEND_OP_TYPES)
+    for op in missing:  # ops without an op_host yet are refused, never run on the host
+        with pytest.raises(ValueError, match="'ascend' has no aot kernel"):
+            c.aot_entry("cpu", op)
+    from crnn_fast.ops.ctc_greedy import CTCGreedyOp
+
+    op = CTCGreedyOp(blank=-1).op
+    assert isinstance(op, c.AscendCustom)
+    assert op.prim.func == "CrnnCtcGreedy" and op.prim.func_type == "aot"
+    # the OpDef's outputs: the aot entry's ids, lengths, probs, then frames and the error key
+    shapes = op.prim.out_shape([25, 4, 37], [4], [4])
+    assert [list(s) for s in shapes] == [[4, 25], [4], [4, 25], [4, 25], [1]]
+    from mindspore import dtype as mstype
+
+    dtypes = op.prim.out_dtype(mstype.float32, mstype.int32, mstype.int32)
+    assert dtypes == (mstype.int32, mstype.int32, mstype.float32, mstype.int32, mstype.uint64)
+
+
+def test_ascend_op_returns_the_entry_outputs_and_raises_its_error(target, ascend_package):
+    import mindspore as ms
+    import numpy as np
+    from mindspore import Tensor
+
+    from crnn_fast.ops.ctc_greedy import CTCGreedyOp
+
+    target("Ascend")
+    op = CTCGreedyOp(blank=-1).op
+    op.prim.out_shape([2, 3, 5], [3], [4])  # (MindSpore calls it before the kernel runs)
+    key = [np.uint64(2**64 - 1)]
+
+    def fake_kernel(*args):  # the CANN kernel's outputs, as MindSpore would return them
+        ids = Tensor(np.zeros((3, 2), np.int32))
+        return (
+            ids,
+            Tensor(np.ones(3, np.int32)),
+            Tensor(np.zeros((3, 2), np.float32)),
+            ids,
+            (Tensor(np.array(key, np.uint64))),
+        )
+
+    op.prim = fake_kernel
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    outs = op(Tensor(np.zeros((2, 3, 5), np.float32)), c.NONE_I32, c.int_config(-1, 0, 0, 0))
+    assert len(outs) == 3 and outs[1].asnumpy().tolist() == [1, 1, 1]
+    key[0] = np.uint64((1 << 62) | (2 << 31) | (2 << 3) | 2)  # NaN at sample 2, frame 1
+    msg = r"Ascend CrnnCtcGreedy: non-finite.*batch index 2, frame 1"
+    with pytest.raises(ValueError, match=msg):
+        op(Tensor(np.zeros((2, 3, 5), np.float32)), c.NONE_I32, c.int_config(-1, 0, 0, 0))

@@ -17,8 +17,9 @@
 //     errors:                     each sample's key (common/device_error.h) into its own slot
 //                                 of the workspace (no cross-core atomics); a failed sample
 //                                 decodes to nothing (length 0, padding only)
-//   crnn_ctc_greedy_error_reduce  one core: the smallest key of the B slots into the 64-bit
-//                                 record at the start of the workspace (crnn_device_error_read)
+//   then, after SyncAll,          core 0: the smallest key of the B slots into the 64-bit
+//                                 record (the op's `error` output; on the API model the start
+//                                 of the workspace, read by crnn_device_error_read)
 //
 // Error order (the CPU kernel's): an input length outside [0, T] (an argument error: before
 // every value error); then per sample for probs the first frame with a negative value (-inf
@@ -327,9 +328,9 @@ class KernelCtcGreedy {
 class KernelErrorReduce {
  public:
   __aicore__ inline KernelErrorReduce() {}
-  __aicore__ inline void Init(GM_ADDR workspace, const CtcGreedyTiling &t) {
+  __aicore__ inline void Init(GM_ADDR error, GM_ADDR workspace, const CtcGreedyTiling &t) {
     count = t.B;
-    recordGm.SetGlobalBuffer((__gm__ uint64_t *)GetUserWorkspace(workspace), 1);
+    recordGm.SetGlobalBuffer((__gm__ uint64_t *)error, 1);
     keysGm.SetGlobalBuffer(
         (__gm__ uint64_t *)(GetUserWorkspace(workspace) + crnn::kDeviceErrorBytes), count);
     pipe.InitBuffer(inQueue, BUFFER_NUM, kCtcGreedyKeyChunk * sizeof(uint64_t));
@@ -381,26 +382,26 @@ class KernelErrorReduce {
 
 }  // namespace
 
-// scores (T, B, C) or (B, T, C) float; input_lengths (B) int32 or NULL; ids, frames (B, T)
-// int32, probs (B, T) float, lengths (B) int32 out; workspace: record + B keys.
+// The op CrnnCtcGreedy (op_host/ctc_greedy.cpp): scores (T, B, C) or (B, T, C) float;
+// input_lengths (B) int32 or NULL; config (read by the tiling on the host, unused here); ids,
+// frames (B, T) int32, probs (B, T) float, lengths (B) int32 out; error: the 64-bit record (the
+// smallest per-sample key); workspace: the B per-sample keys after kDeviceErrorBytes.
+// Every core decodes its samples, then after SyncAll core 0 reduces the keys into the record.
 extern "C" __global__ __aicore__ void crnn_ctc_greedy(GM_ADDR scores, GM_ADDR input_lengths,
-                                                      GM_ADDR ids, GM_ADDR lengths, GM_ADDR probs,
-                                                      GM_ADDR frames, GM_ADDR workspace,
-                                                      GM_ADDR tiling) {
+                                                      GM_ADDR config, GM_ADDR ids, GM_ADDR lengths,
+                                                      GM_ADDR probs, GM_ADDR frames, GM_ADDR error,
+                                                      GM_ADDR workspace, GM_ADDR tiling) {
   KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
   GET_TILING_DATA(tilingData, tiling);
-  KernelCtcGreedy op;
-  op.Init(scores, input_lengths, ids, lengths, probs, frames, workspace, tilingData);
-  op.Process();
-}
-
-// Launched on one core after crnn_ctc_greedy.
-extern "C" __global__ __aicore__ void crnn_ctc_greedy_error_reduce(GM_ADDR workspace,
-                                                                   GM_ADDR tiling) {
-  KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
-  GET_TILING_DATA(tilingData, tiling);
+  (void)config;
+  {
+    KernelCtcGreedy op;  // its TPipe ends with this scope, before the reduction's
+    op.Init(scores, input_lengths, ids, lengths, probs, frames, workspace, tilingData);
+    op.Process();
+  }
+  SyncAll();
   if (GetBlockIdx() != 0) return;
-  KernelErrorReduce op;
-  op.Init(workspace, tilingData);
-  op.Process();
+  KernelErrorReduce reduce;
+  reduce.Init(error, workspace, tilingData);
+  reduce.Process();
 }

@@ -1,0 +1,14 @@
+// The Ascend C kernels' entry functions (kernels/ascend/op_kernel/*.cpp) as the host drivers on
+// our API model call them. Each takes its op's inputs, then outputs (the OpDef's order in
+// kernels/ascend/op_host), then workspace and tiling, as CANN's generated launch code does;
+// tests/ascend/test_ascend_op_host.cpp checks each arity against its OpDef.
+#pragma once
+
+#include <stdint.h>
+
+extern "C" {
+// CrnnCtcGreedy: scores, input_lengths, config -> ids, lengths, probs, frames, error.
+void crnn_ctc_greedy(uint8_t *scores, uint8_t *input_lengths, uint8_t *config, uint8_t *ids,
+                     uint8_t *lengths, uint8_t *probs, uint8_t *frames, uint8_t *error,
+                     uint8_t *workspace, uint8_t *tiling);
+}

@@ -1,0 +1,30 @@
+// Helpers of the Ascend C kernels' host tiling (shared by the CANN tiling functions here and the
+// host drivers on our API model, ../host): plain C++, no CANN header.
+#pragma once
+
+#include <stdint.h>
+
+#include <algorithm>
+
+namespace crnn_ascend {
+
+inline uint64_t round_up(uint64_t x, uint64_t a) {
+  return (x + a - 1) / a * a;
+}
+
+// The smallest ReduceMax (count form) scratch in float elements on Atlas A2, per the API
+// documentation: one (value, index) pair per 256-byte repeat of the first round, 32-byte
+// aligned; with the index every further round's pairs are kept too.
+inline uint32_t reduce_max_scratch(uint32_t count, bool index) {
+  const uint32_t per_block = 8, per_repeat = 64;
+  const uint32_t first = std::max<uint32_t>(count / per_repeat, 1) * 2;
+  if (!index) return uint32_t(round_up(first, per_block));
+  uint32_t total = uint32_t(round_up(first, per_block)), pairs = first;
+  while (pairs > 2) {
+    pairs = (pairs + per_repeat - 1) / per_repeat * 2;
+    total += uint32_t(round_up(pairs, per_block));
+  }
+  return total;
+}
+
+}  // namespace crnn_ascend
