@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "crnn/ctc_decode.h"
+#include "crnn/lstm.h"
 #include "crnn/status.h"
 
 #ifdef __cplusplus
@@ -29,6 +30,23 @@ crnn_status_t crnn_ascend_emu_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
                                              const int32_t *input_lengths, int64_t T, int64_t B,
                                              int64_t C, void *workspace, size_t workspace_bytes,
                                              const crnn_ctc_decode_options *opt);
+
+// Bytes of the LSTM forward's workspace: the error record, the weight table, the input
+// projections (D, T*B, 4H), the step products (D, B, 4H), the states (D, B, H) x 2 and, for
+// L > 1, two layer outputs (T*B, D*H) (0 for bad sizes).
+size_t crnn_ascend_emu_lstm_forward_workspace_size(const crnn_lstm_desc *d);
+
+// crnn_lstm_forward_f32 (crnn/lstm.h) as one MIX kernel (op_kernel/lstm_forward.cpp) on up to 40
+// emulated vector cores. seq_length values outside [0, T] go to the error record (clamped).
+// NOT_SUPPORTED when one sample's gate tile does not fit the UB budget (H above about 1144) or a
+// size exceeds the kernels' 32-bit fields; EXECUTION_FAILED (message on stderr) when the kernel
+// breaks a rule of the API model.
+crnn_status_t crnn_ascend_emu_lstm_forward_f32(float *y, float *h_n, float *c_n, float *reserve,
+                                               const float *x, const float *h0, const float *c0,
+                                               const int32_t *seq_length,
+                                               const crnn_lstm_weights_f32 *w,
+                                               const crnn_lstm_desc *d, void *workspace,
+                                               size_t workspace_bytes);
 
 // crnn_device_error_read for ascend-emu: decodes the record at the start of `workspace` (the
 // model's launches complete before they return: the stream is not waited on).
@@ -50,6 +68,12 @@ crnn_status_t ctc_greedy_f32(uint32_t max_cores, int32_t *ids, int32_t *lengths,
                              int32_t *frames, const float *scores, const int32_t *input_lengths,
                              int64_t T, int64_t B, int64_t C, void *workspace,
                              size_t workspace_bytes, const crnn_ctc_decode_options *opt);
+
+// crnn_ascend_emu_lstm_forward_f32 on at most `max_cores` vector cores (>= 1).
+crnn_status_t lstm_forward_f32(uint32_t max_cores, float *y, float *h_n, float *c_n, float *reserve,
+                               const float *x, const float *h0, const float *c0,
+                               const int32_t *seq_length, const crnn_lstm_weights_f32 *w,
+                               const crnn_lstm_desc *d, void *workspace, size_t workspace_bytes);
 
 }  // namespace ascend_emu_kernels
 }  // namespace crnn
