@@ -286,6 +286,12 @@ def _backward_cuda_emu(*args):
     return registry.compiled_module().lstm_backward(*args, device="cuda-emu")
 
 
+@registry.register("ascend-emu", "lstm_backward")
+def _backward_ascend_emu(*args):
+    """The Ascend C kernel's source on our host model of the API (a CPU test harness)."""
+    return registry.compiled_module().lstm_backward(*args, device="ascend-emu")
+
+
 @registry.register("numpy", "lstm_backward")
 def _backward_numpy(
     d_output, d_h_n, d_c_n, x, output, params, hidden_size, num_layers, bidirectional,

@@ -110,7 +110,7 @@ Fwd forward(const Net &n, uint32_t cores, bool train) {
   return f;
 }
 
-double worst_fwd = 0;
+double worst_fwd = 0, worst_bwd = 0;
 
 void close_to(const std::vector<float> &got, const std::vector<float> &want, double atol,
               double rtol, double *worst, const char *what, const Case &c) {
@@ -170,6 +170,108 @@ void test_forward() {
   }
 }
 
+struct Bwd {
+  std::vector<float> dx, dh0, dc0;
+  std::vector<std::vector<float>> dwih, dwhh, dbih, dbhh;
+  crnn_status_t st = CRNN_STATUS_SUCCESS;
+};
+
+// The upstream gradients of one case; dh_n / dc_n NULL when `no_state`.
+struct Upstream {
+  std::vector<float> dy, dhn, dcn;
+  bool no_state;
+};
+
+// cores 0: the CPU kernel; else the Ascend kernel. Both read the CPU forward's reserve.
+Bwd backward(const Net &n, const Fwd &f, const Upstream &u, uint32_t cores) {
+  const Case &c = n.c;
+  crnn_lstm_desc d = n.desc;
+  Bwd g;
+  g.dx.assign(size_t(c.T) * c.B * c.I, NAN);
+  const bool states = !u.no_state;  // dh0 / dc0 requested in the same cases as dh_n / dc_n
+  g.dh0.assign(size_t(c.L) * n.D * c.B * c.H, NAN);
+  g.dc0 = g.dh0;
+  std::vector<float *> pwih, pwhh, pbih, pbhh;
+  for (int l = 0; l < c.L; ++l)
+    for (int dd = 0; dd < n.D; ++dd) {
+      const int Il = l == 0 ? c.I : n.D * c.H;
+      g.dwih.emplace_back(size_t(4) * c.H * Il, NAN);
+      g.dwhh.emplace_back(size_t(4) * c.H * c.H, NAN);
+      g.dbih.emplace_back(size_t(4) * c.H, NAN);
+      g.dbhh.emplace_back(size_t(4) * c.H, NAN);
+    }
+  for (size_t i = 0; i < g.dwih.size(); ++i) {
+    pwih.push_back(g.dwih[i].data()), pwhh.push_back(g.dwhh[i].data());
+    pbih.push_back(g.dbih[i].data()), pbhh.push_back(g.dbhh[i].data());
+  }
+  const float *h0 = c.h0 ? n.h0.data() : nullptr, *c0 = c.c0 ? n.c0.data() : nullptr;
+  const int32_t *seq = c.seq ? n.seq.data() : nullptr;
+  const float *dhn = states ? u.dhn.data() : nullptr, *dcn = states ? u.dcn.data() : nullptr;
+  float *dh0 = states ? g.dh0.data() : nullptr, *dc0 = states ? g.dc0.data() : nullptr;
+  if (cores == 0) {
+    std::vector<char> ws(crnn_lstm_backward_workspace_size(&d));
+    g.st = crnn_lstm_backward_f32(g.dx.data(), dh0, dc0, pwih.data(), pwhh.data(), pbih.data(),
+                                  pbhh.data(), u.dy.data(), dhn, dcn, n.x.data(), f.y.data(), h0,
+                                  c0, seq, f.reserve.data(), &n.w, &d, ws.data(), ws.size());
+    return g;
+  }
+  std::vector<char> ws(crnn_ascend_emu_lstm_backward_workspace_size(&d));
+  CHECK(!ws.empty(), "workspace size 0");
+  g.st = crnn::ascend_emu_kernels::lstm_backward_f32(
+      cores, g.dx.data(), dh0, dc0, pwih.data(), pwhh.data(), pbih.data(), pbhh.data(), u.dy.data(),
+      dhn, dcn, n.x.data(), f.y.data(), h0, c0, seq, f.reserve.data(), &n.w, &d, ws.data(),
+      ws.size());
+  int32_t idx = -9, frame = -9;
+  const crnn_status_t rec = crnn_ascend_emu_device_error_read(ws.data(), nullptr, &idx, &frame);
+  CHECK(rec == CRNN_STATUS_SUCCESS && idx == -1, "record %d at %d", rec, idx);
+  return g;
+}
+
+bool same_bwd(const Bwd &a, const Bwd &b) {
+  bool same = same_bits(a.dx, b.dx) && same_bits(a.dh0, b.dh0) && same_bits(a.dc0, b.dc0);
+  for (size_t i = 0; i < a.dwih.size(); ++i)
+    same = same && same_bits(a.dwih[i], b.dwih[i]) && same_bits(a.dwhh[i], b.dwhh[i]) &&
+           same_bits(a.dbih[i], b.dbih[i]) && same_bits(a.dbhh[i], b.dbhh[i]);
+  return same;
+}
+
+void test_backward() {
+  unsigned seed = 100;
+  for (const Case &c : kCases) {
+    const Net n = make_net(c, seed);
+    std::mt19937 g(seed++);
+    const Fwd f = forward(n, 0, true);
+    const size_t st = size_t(c.L) * n.D * c.B * c.H;
+    const Upstream u{randv(g, f.y.size(), 1.0f), randv(g, st, 1.0f), randv(g, st, 1.0f),
+                     c.T % 2 == 0};
+    const Bwd cpu = backward(n, f, u, 0);
+    CHECK(cpu.st == CRNN_STATUS_SUCCESS, "cpu status %d", cpu.st);
+    Bwd first;
+    for (uint32_t cores : {1u, 3u, 40u}) {
+      const Bwd a = backward(n, f, u, cores), b = backward(n, f, u, cores);
+      CHECK(a.st == CRNN_STATUS_SUCCESS, "status %d (cores %u)", a.st, cores);
+      close_to(a.dx, cpu.dx, 2e-5, 2e-5, &worst_bwd, "dx", c);
+      if (!u.no_state) {
+        close_to(a.dh0, cpu.dh0, 2e-5, 2e-5, &worst_bwd, "dh0", c);
+        close_to(a.dc0, cpu.dc0, 2e-5, 2e-5, &worst_bwd, "dc0", c);
+      }
+      for (size_t i = 0; i < a.dwih.size(); ++i) {
+        close_to(a.dwih[i], cpu.dwih[i], 2e-5, 2e-5, &worst_bwd, "dw_ih", c);
+        close_to(a.dwhh[i], cpu.dwhh[i], 2e-5, 2e-5, &worst_bwd, "dw_hh", c);
+        if (c.bias) {
+          close_to(a.dbih[i], cpu.dbih[i], 2e-5, 2e-5, &worst_bwd, "db_ih", c);
+          CHECK(same_bits(a.dbih[i], a.dbhh[i]), "db_ih != db_hh");
+        }
+      }
+      CHECK(same_bwd(a, b), "two runs differ (cores %u)", cores);
+      if (cores == 1)
+        first = a;
+      else
+        CHECK(same_bwd(a, first), "cores %u differ from 1 core (H%d)", cores, c.H);
+    }
+  }
+}
+
 void test_forward_errors() {
   const Case c{3, 4, 5, 13, 2, 1, 1, 0, 0, 1};
   Net n = make_net(c, 99);
@@ -211,7 +313,9 @@ void test_forward_errors() {
 int main() {
   test_forward();
   test_forward_errors();
-  printf("test_ascend_lstm: worst forward error %.3g (relative to 1 + |cpu|)\n", worst_fwd);
+  test_backward();
+  printf("test_ascend_lstm: worst error (relative to 1 + |cpu|): forward %.3g, backward %.3g\n",
+         worst_fwd, worst_bwd);
   if (failures) {
     fprintf(stderr, "test_ascend_lstm: %d failures\n", failures);
     return 1;

@@ -95,5 +95,56 @@ inline LstmForwardTiling lstm_forward_tiling(int64_t T, int64_t B, int64_t I, in
   return t;
 }
 
+// UB bytes of the backward kernel's InitBuffer calls at R rows per tile.
+inline uint64_t lstm_backward_ub_bytes(uint64_t R, uint64_t Hp, uint64_t Bp) {
+  const uint64_t tile = R * Hp * 4;
+  return 2 * 4 * tile + 2 * 6 * tile + 2 * 6 * tile + 4 * tile + std::max<uint64_t>(4, R) * Hp * 4 +
+         64 * 4 + Bp * 4;
+}
+
+// The backward's tiling on at most max_cores vector cores (rowsPerTile = 0: NOT_SUPPORTED).
+inline LstmBackwardTiling lstm_backward_tiling(int64_t T, int64_t B, int64_t I, int64_t H,
+                                               int64_t L, int64_t D, bool bias, uint32_t max_cores,
+                                               uint64_t *ws_bytes) {
+  LstmBackwardTiling t{};
+  t.T = uint32_t(T), t.B = uint32_t(B), t.I = uint32_t(I), t.H = uint32_t(H);
+  t.L = uint32_t(L), t.D = uint32_t(D), t.G = uint32_t(4 * H);
+  t.Hp = uint32_t(round_up(uint64_t(H), 8)), t.Bp = uint32_t(round_up(uint64_t(B), 8));
+  t.hasBias = bias ? 1 : 0;
+  const uint64_t TB = uint64_t(T) * B;
+  t.slices = uint32_t(std::min<uint64_t>(uint64_t(B), std::max<uint64_t>(1, max_cores / D)));
+  t.sliceMax = uint32_t((uint64_t(B) + t.slices - 1) / t.slices);
+  t.coreNum = uint32_t(
+      std::min<uint64_t>(max_cores, std::max<uint64_t>(uint64_t(D) * t.slices, (TB + 15) / 16)));
+  t.projRows = uint32_t((TB + t.coreNum - 1) / t.coreNum);
+  t.gRows =
+      uint32_t(std::min<uint64_t>(round_up((uint64_t(t.G) + t.coreNum - 1) / t.coreNum, 16), t.G));
+  uint32_t R = t.sliceMax;
+  while (R > 0 && lstm_backward_ub_bytes(R, t.Hp, t.Bp) > kUbBudget) --R;
+  t.rowsPerTile = R;
+  uint64_t off = kRecordBytes;
+  const auto take = [&off](uint64_t bytes) {
+    const uint64_t at = off;
+    off += round_up(bytes, 256);
+    return at;
+  };
+  t.tableOff = take(uint64_t(L) * D * 8 * 8);
+  t.onesOff = take(TB * 4);
+  t.dzOff = take(uint64_t(D) * TB * t.G * 4);
+  t.zsOff = take(uint64_t(D) * B * t.G * 4);
+  t.dhOff = take(uint64_t(D) * B * H * 4);
+  t.dcOff = take(uint64_t(D) * B * H * 4);
+  t.hprevOff = take(uint64_t(D) * TB * H * 4);
+  const uint64_t layer = L > 1 ? TB * D * H * 4 : 0;
+  t.bufOff[0] = take(layer);
+  t.bufOff[1] = take(layer);
+  if (ws_bytes) *ws_bytes = off;
+  const int64_t G = 4 * H, gRows = t.gRows;
+  t.dhTiling = lstm_cube_tiling(B, H, G, t.sliceMax, H, G, false, t.coreNum);
+  t.dwTiling = lstm_cube_tiling(G, H, int64_t(TB), gRows, H, int64_t(TB), false, t.coreNum);
+  t.dxTiling = lstm_cube_tiling(int64_t(TB), I, G, t.projRows, I, G, false, t.coreNum);
+  return t;
+}
+
 }  // namespace ascend_lstm
 }  // namespace crnn

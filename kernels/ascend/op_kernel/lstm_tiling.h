@@ -31,23 +31,24 @@ struct LstmForwardTiling {
   TCubeTiling hiddenTiling;  // (B, H) x (H, 4H)
 };
 
-// The backward: the forward's regions plus the gate gradients of all frames.
+// The backward. The weight table holds per (l, d) the forward's w_ih, w_hh, b_ih, b_hh, then
+// (from entry L*D*4) the gradients' dw_ih, dw_hh, db_ih, db_hh addresses.
 struct LstmBackwardTiling {
   uint32_t T, B, I, H, L, D;
   uint32_t G, Hp, Bp;
   uint32_t coreNum, slices, sliceMax, rowsPerTile;
-  uint32_t projRows;  // rows of T*B per core for dx (singleCoreM)
-  uint32_t gRows;     // rows of 4H per core for dW (singleCoreM of the weight GEMMs)
+  uint32_t projRows;  // rows of T*B per core for din (singleCoreM)
+  uint32_t gRows;     // rows of 4H per core for dW and columns for db (multiple of 16)
   uint32_t hasBias, hasH0, hasC0, hasSeq, hasDhn, hasDcn, hasDh0, hasDc0;
   uint32_t rsv;
-  uint64_t tableOff;      // forward weight table, then the gradient table (dw_ih, dw_hh, db_ih,
-                          // db_hh addresses per (l, d)) at tableOff + L*D*32
+  uint64_t tableOff;      // weight and gradient tables
+  uint64_t onesOff;       // (T*B) ones: the bias-gradient GEMM's A
   uint64_t dzOff;         // D x (T*B, 4H) pre-activation gradients of the layer
+  uint64_t zsOff;         // D x (B, 4H) one step's dz rows (the dh GEMM's A)
   uint64_t dhOff, dcOff;  // D x (B, H) dh / dc carried back through time
-  uint64_t hprevOff;      // D x (T*B, H) h_{t-1} per frame (the dW_hh GEMM's B operand)
-  uint64_t dyOff;         // (T*B, D*H) gradient w.r.t. the layer's output (from the layer above)
-  uint64_t dinOff;        // (T*B, D*H) gradient w.r.t. the layer's input (to the layer below)
-  TCubeTiling dhTiling;   // (B, 4H) x (4H, H): dh_{t-1} = dz W_hh
-  TCubeTiling dxTiling;   // (T*B, 4H) x (4H, I_l): dx = dz W_ih, K = 4H; N per layer
-  TCubeTiling dwTiling;   // (4H, T*B) x (T*B, K_l): dW = dz^T in / h_prev, K = T*B
+  uint64_t hprevOff;      // D x (T*B, H) h entering each frame (the dW_hh GEMM's B)
+  uint64_t bufOff[2];     // (T*B, D*H) gradients of inner layer outputs, ping-pong (L > 1)
+  TCubeTiling dhTiling;   // (B, 4H) x (4H, H): dh += dz_step W_hh
+  TCubeTiling dwTiling;   // (4H, T*B) x (T*B, H or I_l); also (1, T*B) x (T*B, 4H) for db
+  TCubeTiling dxTiling;   // (T*B, 4H) x (4H, I_l)
 };
