@@ -38,7 +38,8 @@ size_t crnn_ascend_emu_lstm_forward_workspace_size(const crnn_lstm_desc *d);
 
 // crnn_lstm_forward_f32 (crnn/lstm.h) as one MIX kernel (op_kernel/lstm_forward.cpp) on up to 40
 // emulated vector cores. seq_length values outside [0, T] go to the error record (clamped).
-// NOT_SUPPORTED when one sample's gate tile does not fit the UB budget (H above about 1144) or a
+// NOT_SUPPORTED when one sample's gate tile does not fit the UB budget (H above 1168 at
+// B <= 64) or a
 // size exceeds the kernels' 32-bit fields; EXECUTION_FAILED (message on stderr) when the kernel
 // breaks a rule of the API model.
 crnn_status_t crnn_ascend_emu_lstm_forward_f32(float *y, float *h_n, float *c_n, float *reserve,
@@ -54,7 +55,7 @@ crnn_status_t crnn_ascend_emu_lstm_forward_f32(float *y, float *h_n, float *c_n,
 size_t crnn_ascend_emu_lstm_backward_workspace_size(const crnn_lstm_desc *d);
 
 // crnn_lstm_backward_f32 (crnn/lstm.h) as one MIX kernel (op_kernel/lstm_backward.cpp) on up to
-// 40 emulated vector cores; statuses as the forward's (NOT_SUPPORTED above H of about 1136).
+// 40 emulated vector cores; statuses as the forward's (NOT_SUPPORTED above H = 1016 at B <= 64).
 crnn_status_t crnn_ascend_emu_lstm_backward_f32(
     float *dx, float *dh0, float *dc0, float *const *dw_ih, float *const *dw_hh,
     float *const *db_ih, float *const *db_hh, const float *dy, const float *dh_n, const float *dc_n,

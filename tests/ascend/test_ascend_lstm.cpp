@@ -133,10 +133,11 @@ bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
 }
 
 const Case kCases[] = {
-    {5, 3, 7, 13, 1, 0, 1, 1, 1, 0},   {6, 4, 5, 50, 2, 1, 1, 0, 0, 1},
-    {1, 1, 3, 13, 3, 1, 1, 1, 1, 0},   {4, 5, 9, 8, 3, 0, 0, 1, 0, 1},
-    {7, 9, 6, 13, 2, 1, 1, 1, 1, 1},   {3, 45, 4, 24, 1, 1, 1, 0, 1, 1},
-    {26, 6, 16, 24, 2, 1, 1, 0, 0, 1}, {2, 1, 5, 50, 1, 0, 1, 0, 0, 1},
+    {5, 3, 7, 13, 1, 0, 1, 1, 1, 0},    {6, 4, 5, 50, 2, 1, 1, 0, 0, 1},
+    {1, 1, 3, 13, 3, 1, 1, 1, 1, 0},    {4, 5, 9, 8, 3, 0, 0, 1, 0, 1},
+    {7, 9, 6, 13, 2, 1, 1, 1, 1, 1},    {3, 45, 4, 24, 1, 1, 1, 0, 1, 1},
+    {26, 6, 16, 24, 2, 1, 1, 0, 0, 1},  {2, 1, 5, 50, 1, 0, 1, 0, 0, 1},
+    {3, 64, 32, 256, 1, 1, 1, 1, 1, 1},  // the CRNN tile (H = 256, B = 64: R = 4 on 40 cores)
 };
 
 void test_forward() {
@@ -308,12 +309,47 @@ void test_forward_errors() {
   CHECK(st == CRNN_STATUS_NOT_SUPPORTED, "H = 2000: %d", st);
 }
 
+void test_backward_errors() {
+  const Case c{3, 4, 5, 13, 2, 1, 1, 0, 0, 1};
+  Net n = make_net(c, 7);
+  const Fwd f = forward(n, 0, true);
+  crnn_lstm_desc d = n.desc;
+  std::vector<float> dx(n.x.size()), dy(f.y.size(), 0.5f);
+  std::vector<std::vector<float>> gw;
+  std::vector<float *> p[4];
+  for (int i = 0; i < c.L * 2; ++i)
+    for (int k = 0; k < 4; ++k) {
+      const size_t sizes[4] = {n.wih[i].size(), n.whh[i].size(), n.bih[i].size(), n.bhh[i].size()};
+      gw.emplace_back(sizes[k]);
+    }
+  for (int i = 0; i < c.L * 2; ++i)
+    for (int k = 0; k < 4; ++k) p[k].push_back(gw[i * 4 + k].data());
+  std::vector<char> ws(crnn_ascend_emu_lstm_backward_workspace_size(&d));
+  const auto call = [&](float *dxp, size_t bytes, const int32_t *seq) {
+    return crnn_ascend_emu_lstm_backward_f32(dxp, nullptr, nullptr, p[0].data(), p[1].data(),
+                                             p[2].data(), p[3].data(), dy.data(), nullptr, nullptr,
+                                             n.x.data(), f.y.data(), nullptr, nullptr, seq,
+                                             f.reserve.data(), &n.w, &d, ws.data(), bytes);
+  };
+  n.seq[1] = -3;
+  crnn_status_t st = call(dx.data(), ws.size(), n.seq.data());
+  CHECK(st == CRNN_STATUS_SUCCESS, "status %d", st);
+  int32_t idx = -9, frame = -9;
+  st = crnn_ascend_emu_device_error_read(ws.data(), nullptr, &idx, &frame);
+  CHECK(st == CRNN_STATUS_INVALID_VALUE && idx == 1, "record %d at %d", st, idx);
+  CHECK(call(nullptr, ws.size(), nullptr) == CRNN_STATUS_INVALID_VALUE, "null dx");
+  CHECK(call(dx.data(), ws.size() - 1, nullptr) == CRNN_STATUS_WORKSPACE_TOO_SMALL, "workspace");
+  p[1][3] = nullptr;
+  CHECK(call(dx.data(), ws.size(), nullptr) == CRNN_STATUS_INVALID_VALUE, "null dw_hh[3]");
+}
+
 }  // namespace
 
 int main() {
   test_forward();
   test_forward_errors();
   test_backward();
+  test_backward_errors();
   printf("test_ascend_lstm: worst error (relative to 1 + |cpu|): forward %.3g, backward %.3g\n",
          worst_fwd, worst_bwd);
   if (failures) {

@@ -26,10 +26,13 @@
 // UB per core (910B: 192 KiB; 32 KiB kept for the Tanh library scratch; NOT_SUPPORTED when one
 // sample's tile does not fit): gates 2 x 4*R*Hp, states 2 x 6*R*Hp [c c_prev h_prev dy dh dc],
 // out 2 x 6*R*Hp [dz (4) dc' h_prev], tmp 4*R*Hp (floats), zeros max(4, R)*Hp, ones 64,
-// lengths Bp int32: 140*R*Hp + 4*max(4, R)*Hp + 256 + 4*Bp bytes.
-//   CRNN (T = 25/26, B = 64, H = 256, 2 layers, bidirectional, 40 AIVs): R = 4: 148 224 B
-//   (144.8 KiB); H = 13 (Hp 16), B = 64, 1 core: R = 64: 147 712 B; H = 50 (Hp 56), R = 20;
-//   largest H at R = 1 (B <= 64): 1136.
+// lengths Bp int32: 144*R*Hp + 4*max(4, R)*Hp + 256 + 4*Bp bytes.
+//   CRNN (T = 25/26, B = 64, H = 256, 2 layers, bidirectional) on 40 AIVs: R = 4: 152 064 B
+//   (148.5 KiB); on 1 core the same R = 4;
+//   H = 13 (Hp 16), B = 64: 40 cores R = 4: 9 984 B; 1 core R = 64: 152 064 B;
+//   H = 50 (Hp 56), B = 64: 40 cores R = 4: 33 664 B; 1 core R = 19: 157 984 B;
+//   largest H (R = 1, B <= 64): 1016 (163 072 B).
+// Workspace at the CRNN shape: 24.6 MB (T = 26).
 #include "common/device_error.h"
 #include "common/lstm_layout.h"
 #include "crnn/status.h"

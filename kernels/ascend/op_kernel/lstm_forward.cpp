@@ -26,13 +26,16 @@
 // (crnn_device_error_read) and its length is clamped, as on CUDA.
 //
 // UB per core (910B: 192 KiB; the host keeps 32 KiB for the Sigmoid / Tanh library scratch and
-// refuses a shape whose tile of one sample does not fit: NOT_SUPPORTED):
+// refuses a shape whose tile of one sample does not fit: NOT_SUPPORTED; R = the largest number
+// of samples <= the slice that fits, op_host/lstm_tiling_host.h):
 //   z, gx 2 x 2 x 4*R*Hp, c 2 x R*Hp, out 2 x 6*R*Hp, tmp R*Hp (floats), zeros 4*Hp, lengths
-//   Bp int32: 124*R*Hp + 16*Hp + 4*Bp bytes (each rounded up to 32).
-//   CRNN (T = 25/26, B = 64, I = 512, H = 256, 2 layers, bidirectional, 40 AIVs): 20 slices of
-//     3-4 samples, R = 4: 131 328 B (128.3 KiB);
-//   H = 13 (Hp 16), B = 64, 1 core: R = 64: 127 232 B; H = 50 (Hp 56), R = 23: 160 864 B;
-//   largest H at R = 1 (B <= 64): 1144 (Hp 1144: 160 160 B).
+//   Bp int32: 124*R*Hp + 16*Hp + 4*Bp bytes (each a multiple of 32).
+//   CRNN (T = 25/26, B = 64, I = 512, H = 256, 2 layers, bidirectional) on 40 AIVs: 20 slices
+//     of 3-4 samples per direction, R = 4: 131 328 B (128.3 KiB); on 1 core R = 5: 163 072 B;
+//   H = 13 (Hp 16), B = 64: 40 cores R = 4: 8 448 B; 1 core R = 64: 127 488 B;
+//   H = 50 (Hp 56), B = 64: 40 cores R = 4: 28 928 B; 1 core R = 23: 160 864 B;
+//   largest H (R = 1, B <= 64): 1168 (163 776 B).
+// Workspace at the CRNN shape: 21.2 MB (T = 26; mostly the projections, D x T*B x 4H fp32).
 // Device sync: PipeBarrier / SetFlag / WaitFlag are no-ops in the model; they mark where the
 // cube reads what the vector core's DMA wrote (h) and where the scalar unit's reads happen.
 #include "common/device_error.h"
