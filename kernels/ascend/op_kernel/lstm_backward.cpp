@@ -53,6 +53,12 @@ using GmF32 = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float>;
 using GmF32T = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float, true>;
 using LstmMatmul = matmul::Matmul<GmF32T, GmF32, GmF32, GmF32>;
 
+// Vector cores of the launch: in a MIX kernel GetBlockNum() counts the AIC blocks and each has
+// GetTaskRatio() = 2 AIVs (the model launches the vector cores alone: ratio 1).
+__aicore__ inline uint32_t VectorCoreNum() {
+  return uint32_t(GetBlockNum() * GetTaskRatio());
+}
+
 template <HardEvent event>
 __aicore__ inline void Sync() {
   SetFlag<event>(EVENT_ID0);
@@ -133,7 +139,7 @@ class KernelLstmBackward {
           l == 0 ? xGm : reserveGm[crnn::lstm_reserve_output_offset(tl.T, tl.B, tl.H, tl.D, l - 1)];
       const GlobalTensor<float> din = l == 0 ? dxGm : bufGm[l % 2];
       const uint32_t units = tl.D * tl.slices;
-      for (uint32_t u = GetBlockIdx(); u < units; u += GetBlockNum()) {
+      for (uint32_t u = GetBlockIdx(); u < units; u += VectorCoreNum()) {
         const uint32_t d = u / tl.slices, s = u % tl.slices;
         const uint32_t b0 = uint64_t(tl.B) * s / tl.slices;
         const uint32_t b1 = uint64_t(tl.B) * (s + 1) / tl.slices;

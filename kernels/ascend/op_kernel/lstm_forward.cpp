@@ -57,6 +57,12 @@ using GmF32 = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float>;
 using GmF32T = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float, true>;
 using LstmMatmul = matmul::Matmul<GmF32, GmF32T, GmF32, GmF32>;
 
+// Vector cores of the launch: in a MIX kernel GetBlockNum() counts the AIC blocks and each has
+// GetTaskRatio() = 2 AIVs (the model launches the vector cores alone: ratio 1).
+__aicore__ inline uint32_t VectorCoreNum() {
+  return uint32_t(GetBlockNum() * GetTaskRatio());
+}
+
 template <HardEvent event>
 __aicore__ inline void Sync() {
   SetFlag<event>(EVENT_ID0);
@@ -121,7 +127,7 @@ class KernelLstmForward {
       for (uint32_t d = 0; d < tl.D; ++d) Project(l, d, in, inSize);
       SyncAll();
       const uint32_t units = tl.D * tl.slices;
-      for (uint32_t u = GetBlockIdx(); u < units; u += GetBlockNum()) {
+      for (uint32_t u = GetBlockIdx(); u < units; u += VectorCoreNum()) {
         const uint32_t d = u / tl.slices, s = u % tl.slices;
         const uint32_t b0 = uint64_t(tl.B) * s / tl.slices;
         const uint32_t b1 = uint64_t(tl.B) * (s + 1) / tl.slices;
@@ -195,13 +201,15 @@ class KernelLstmForward {
     for (uint32_t b = b0; b < b1; ++b)
       maxLen = lens.GetValue(b) > maxLen ? lens.GetValue(b) : maxLen;
     const GlobalTensor<float> wHh = Weight(l, d, 1, uint64_t(tl.G) * tl.H);
+    GlobalTensor<float> bHh;
+    if (tl.hasBias) bHh = Weight(l, d, 3, tl.G);
     for (uint32_t s = 0; s < tl.T; ++s) {
       const bool any = int32_t(s) < maxLen;
       if (any) {
         PipeBarrier<PIPE_ALL>();  // the previous step's h (MTE3) before the cube reads it
         hiddenMM.SetTensorA(stateH[uint64_t(b0) * tl.H], false);
         hiddenMM.SetTensorB(wHh, true);
-        if (tl.hasBias) hiddenMM.SetBias(Weight(l, d, 3, tl.G));
+        if (tl.hasBias) hiddenMM.SetBias(bHh);
         hiddenMM.SetTail(int(b1 - b0), int(tl.G), int(tl.H));
         hiddenMM.IterateAll(zGm[(uint64_t(d) * tl.B + b0) * tl.G]);
         hiddenMM.End();

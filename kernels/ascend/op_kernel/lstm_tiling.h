@@ -15,7 +15,7 @@ struct LstmForwardTiling {
   uint32_t G;            // 4H
   uint32_t Hp;           // H rounded up to 8: one gate row of a UB tile (32 B aligned)
   uint32_t Bp;           // B rounded up to 8: the staged lengths
-  uint32_t coreNum;      // vector cores launched
+  uint32_t coreNum;      // vector cores (a CANN tiling: SetBlockDim(ceil(coreNum / 2)), MIX)
   uint32_t slices;       // batch slices per direction; unit u = (u / slices, u % slices)
   uint32_t sliceMax;     // ceil(B / slices): the hidden GEMM's singleCoreM
   uint32_t rowsPerTile;  // R: batch rows per UB tile of the gate step
