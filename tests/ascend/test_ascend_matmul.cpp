@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../cpp/check.h"
@@ -22,6 +23,22 @@ namespace emu = crnn::ascend_emu;
 using F = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float>;
 using FT = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float, true>;
 using MM = matmul::Matmul<FT, FT, F, F>;
+
+// The documented signatures (ASCEND.md section 3): a drifted parameter type fails to compile.
+using GF = GlobalTensor<float>;
+static_assert(
+    std::is_same<decltype(&MM::SetTensorA), void (MM::*)(const GF &, bool)>::value &&
+        std::is_same<decltype(&MM::SetTensorB), void (MM::*)(const GF &, bool)>::value &&
+        std::is_same<decltype(&MM::SetBias), void (MM::*)(const GF &)>::value &&
+        std::is_same<decltype(&MM::SetSingleShape), void (MM::*)(int, int, int)>::value &&
+        std::is_same<decltype(&MM::SetTail), void (MM::*)(int, int, int)>::value &&
+        std::is_same<decltype(&MM::IterateAll<true>), void (MM::*)(const GF &, uint8_t)>::value &&
+        std::is_same<decltype(&MM::End), void (MM::*)()>::value,
+    "Matmul signatures");
+static_assert(
+    std::is_same<decltype(static_cast<void (MM::*)(int, int, int, int, int)>(&MM::SetOrgShape)),
+                 void (MM::*)(int, int, int, int, int)>::value,
+    "SetOrgShape(M, N, Ka, Kb, Kc)");
 
 #define EXPECT_MSG(msg, needle) \
   CHECK((msg).find(needle) != std::string::npos, "got \"%s\", want \"%s\"", (msg).c_str(), needle)
