@@ -211,6 +211,17 @@ def lstm_outputs(T, B, H, L, D, reserve=0):
 
 @pytest.mark.parametrize("with_hx, with_seq", [(True, True), (False, False)])
 def test_lstm_forward_and_backward(dev, rng, with_hx, with_seq):
+    check_lstm_entries(dev, rng, with_hx, with_seq)
+
+
+@pytest.mark.parametrize("with_hx, with_seq", [(True, True), (False, False)])
+def test_ascend_emu_lstm_entries(rng, with_hx, with_seq):
+    """The `_ascend_emu` LSTM twins run the Ascend C kernels on our API model: the CPU entries'
+    results within the same bounds."""
+    check_lstm_entries(("_ascend_emu", np.ascontiguousarray, np.asarray, 0), rng, with_hx, with_seq)
+
+
+def check_lstm_entries(dev, rng, with_hx, with_seq):
     T, B, I, H, L, D = 7, 3, 5, 6, 2, 2
     ins = lstm_inputs(rng, T, B, I, H, L, D, with_hx, with_seq)
     n_res = int(crnn_fast.registry.compiled_module().lstm_reserve_size(T, B, I, H, L, True))

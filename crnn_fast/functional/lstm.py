@@ -242,6 +242,12 @@ def _forward_cuda_emu(*args):
     return registry.compiled_module().lstm_forward(*args, device="cuda-emu")
 
 
+@registry.register("ascend-emu", "lstm_forward")
+def _forward_ascend_emu(*args):
+    """The Ascend C kernel's source on our host model of the API (a CPU test harness)."""
+    return registry.compiled_module().lstm_forward(*args, device="ascend-emu")
+
+
 @registry.register("numpy", "lstm_forward")
 def _forward_numpy(
     x, params, hidden_size, num_layers, bidirectional, has_bias, h0, c0, seq_length, training,
@@ -278,6 +284,12 @@ def _backward_cpu(*args):
 def _backward_cuda_emu(*args):
     """The CUDA kernels' source on the SIMT executor (a CPU test harness)."""
     return registry.compiled_module().lstm_backward(*args, device="cuda-emu")
+
+
+@registry.register("ascend-emu", "lstm_backward")
+def _backward_ascend_emu(*args):
+    """The Ascend C kernel's source on our host model of the API (a CPU test harness)."""
+    return registry.compiled_module().lstm_backward(*args, device="ascend-emu")
 
 
 @registry.register("numpy", "lstm_backward")

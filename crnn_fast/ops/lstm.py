@@ -188,7 +188,7 @@ class _Ops:
     train = infer = bwd = None
 
 
-AOT, AOT_GPU, AOT_EMU, NP = _Ops(), _Ops(), _Ops(), _Ops()
+AOT, AOT_GPU, AOT_EMU, AOT_ASC, NP = _Ops(), _Ops(), _Ops(), _Ops(), _Ops()
 
 
 def _aot_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
@@ -210,6 +210,15 @@ def _emu_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
     return _grads(AOT_EMU.bwd, x, h0, c0, seq, cfg, w, y, reserve, dout)
 
 
+def _asc_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
+    return _grads(AOT_ASC.bwd, x, h0, c0, seq, cfg, w, out[0], out[3], dout)
+
+
+def _asc_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
+    y, _, _, reserve = AOT_ASC.train(x, h0, c0, seq, cfg, w)
+    return _grads(AOT_ASC.bwd, x, h0, c0, seq, cfg, w, y, reserve, dout)
+
+
 def _gpu_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
     return _grads(AOT_GPU.bwd, x, h0, c0, seq, cfg, w, out[0], out[3], dout)
 
@@ -224,6 +233,7 @@ _AOT_OPS = {
     "cpu": (AOT, _aot_bprop_train, _aot_bprop_infer),
     "cuda": (AOT_GPU, _gpu_bprop_train, _gpu_bprop_infer),
     "cuda-emu": (AOT_EMU, _emu_bprop_train, _emu_bprop_infer),
+    "ascend-emu": (AOT_ASC, _asc_bprop_train, _asc_bprop_infer),
 }
 
 
@@ -238,7 +248,7 @@ def _np_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
 
 def lstm_ops(backend: str) -> _Ops:
     """The (train, infer, bwd) ops of a backend (aot: 'cpu' -- 'cuda' on MindSpore's GPU
-    target --, 'cuda', 'cuda-emu'; pyfunc: 'numpy'), built once."""
+    target --, 'cuda', 'cuda-emu', 'ascend-emu'; pyfunc: 'numpy'), built once."""
     kind = c.op_flavour(backend, "LSTMOp")
     if kind == "aot":
         backend = c.aot_backend(backend)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "crnn/ctc_decode.h"
+#include "crnn/lstm.h"
 #include "crnn/status.h"
 
 #ifdef __cplusplus
@@ -29,6 +30,38 @@ crnn_status_t crnn_ascend_emu_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
                                              const int32_t *input_lengths, int64_t T, int64_t B,
                                              int64_t C, void *workspace, size_t workspace_bytes,
                                              const crnn_ctc_decode_options *opt);
+
+// Bytes of the LSTM forward's workspace: the error record, the weight table, the input
+// projections (D, T*B, 4H), the step products (D, B, 4H), the states (D, B, H) x 2 and, for
+// L > 1, two layer outputs (T*B, D*H) (0 for bad sizes).
+size_t crnn_ascend_emu_lstm_forward_workspace_size(const crnn_lstm_desc *d);
+
+// crnn_lstm_forward_f32 (crnn/lstm.h) as one MIX kernel (op_kernel/lstm_forward.cpp) on up to 40
+// emulated vector cores. seq_length values outside [0, T] go to the error record (clamped).
+// NOT_SUPPORTED when one sample's gate tile does not fit the UB budget (H above 1168 at
+// B <= 64) or a
+// size exceeds the kernels' 32-bit fields; EXECUTION_FAILED (message on stderr) when the kernel
+// breaks a rule of the API model.
+crnn_status_t crnn_ascend_emu_lstm_forward_f32(float *y, float *h_n, float *c_n, float *reserve,
+                                               const float *x, const float *h0, const float *c0,
+                                               const int32_t *seq_length,
+                                               const crnn_lstm_weights_f32 *w,
+                                               const crnn_lstm_desc *d, void *workspace,
+                                               size_t workspace_bytes);
+
+// Bytes of the LSTM backward's workspace: the error record, the weight and gradient tables,
+// ones (T*B), dz (D, T*B, 4H), the step rows (D, B, 4H), dh and dc (D, B, H), h_prev
+// (D, T*B, H) and, for L > 1, two layer-output gradients (T*B, D*H) (0 for bad sizes).
+size_t crnn_ascend_emu_lstm_backward_workspace_size(const crnn_lstm_desc *d);
+
+// crnn_lstm_backward_f32 (crnn/lstm.h) as one MIX kernel (op_kernel/lstm_backward.cpp) on up to
+// 40 emulated vector cores; statuses as the forward's (NOT_SUPPORTED above H = 1016 at B <= 64).
+crnn_status_t crnn_ascend_emu_lstm_backward_f32(
+    float *dx, float *dh0, float *dc0, float *const *dw_ih, float *const *dw_hh,
+    float *const *db_ih, float *const *db_hh, const float *dy, const float *dh_n, const float *dc_n,
+    const float *x, const float *y, const float *h0, const float *c0, const int32_t *seq_length,
+    const float *reserve, const crnn_lstm_weights_f32 *w, const crnn_lstm_desc *d, void *workspace,
+    size_t workspace_bytes);
 
 // crnn_device_error_read for ascend-emu: decodes the record at the start of `workspace` (the
 // model's launches complete before they return: the stream is not waited on).
@@ -50,6 +83,21 @@ crnn_status_t ctc_greedy_f32(uint32_t max_cores, int32_t *ids, int32_t *lengths,
                              int32_t *frames, const float *scores, const int32_t *input_lengths,
                              int64_t T, int64_t B, int64_t C, void *workspace,
                              size_t workspace_bytes, const crnn_ctc_decode_options *opt);
+
+// crnn_ascend_emu_lstm_forward_f32 on at most `max_cores` vector cores (>= 1).
+crnn_status_t lstm_forward_f32(uint32_t max_cores, float *y, float *h_n, float *c_n, float *reserve,
+                               const float *x, const float *h0, const float *c0,
+                               const int32_t *seq_length, const crnn_lstm_weights_f32 *w,
+                               const crnn_lstm_desc *d, void *workspace, size_t workspace_bytes);
+
+// crnn_ascend_emu_lstm_backward_f32 on at most `max_cores` vector cores (>= 1).
+crnn_status_t lstm_backward_f32(uint32_t max_cores, float *dx, float *dh0, float *dc0,
+                                float *const *dw_ih, float *const *dw_hh, float *const *db_ih,
+                                float *const *db_hh, const float *dy, const float *dh_n,
+                                const float *dc_n, const float *x, const float *y, const float *h0,
+                                const float *c0, const int32_t *seq_length, const float *reserve,
+                                const crnn_lstm_weights_f32 *w, const crnn_lstm_desc *d,
+                                void *workspace, size_t workspace_bytes);
 
 }  // namespace ascend_emu_kernels
 }  // namespace crnn

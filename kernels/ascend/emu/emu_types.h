@@ -146,7 +146,8 @@ struct CoreContext {
   QueueBase *queues = nullptr;  // intrusive list of live queues and TBufs
   int atomic_type = 0;          // 0: none, else the type tag of SetAtomicAdd<T>
   const char *atomic_name = nullptr;
-  std::string deferred;  // a violation found where it cannot be thrown
+  std::string deferred;    // a violation found where it cannot be thrown
+  int matmul_objects = 0;  // Matmul objects registered (REGIST_MATMUL_OBJ), at most 4
 };
 
 // The running core's context; a Violation outside crnn::ascend_emu::launch.

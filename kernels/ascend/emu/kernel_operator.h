@@ -27,6 +27,7 @@
 
 #include "emu_copy.h"
 #include "emu_launch.h"
+#include "emu_matmul.h"
 #include "emu_pipe.h"
 #include "emu_reduce.h"
 #include "emu_tensor.h"
@@ -43,15 +44,17 @@
 #define GET_TILING_DATA(var, tiling) \
   GET_TILING_DATA_WITH_STRUCT(CrnnAscendEmuDefaultTiling, var, tiling)
 
-// Kernel type markers (vector-only kernels are what the model runs).
+// Kernel type markers: vector-only kernels, and MIX kernels of 1 cube + 2 vector cores whose cube
+// work is the Matmul API (emu_matmul.h: it runs on the calling vector core's thread).
 enum KernelMetaType {
   KERNEL_TYPE_AIV_ONLY,
   KERNEL_TYPE_AIC_ONLY,
   KERNEL_TYPE_MIX_AIV_1_0,
   KERNEL_TYPE_MIX_AIC_1_2
 };
-#define KERNEL_TASK_TYPE_DEFAULT(type) \
-  static_assert((type) == KERNEL_TYPE_AIV_ONLY, "the model runs AIV-only kernels")
+#define KERNEL_TASK_TYPE_DEFAULT(type)                                               \
+  static_assert((type) == KERNEL_TYPE_AIV_ONLY || (type) == KERNEL_TYPE_MIX_AIC_1_2, \
+                "the model runs AIV-only and MIX (1 AIC : 2 AIV) kernels")
 
 namespace AscendC {
 // The model reserves no system workspace (it models no library API that needs one): the
