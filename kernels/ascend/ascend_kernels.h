@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "crnn/ctc_decode.h"
+#include "crnn/ctc_loss.h"
 #include "crnn/status.h"
 
 #ifdef __cplusplus
@@ -29,6 +30,23 @@ crnn_status_t crnn_ascend_emu_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
                                              const int32_t *input_lengths, int64_t T, int64_t B,
                                              int64_t C, void *workspace, size_t workspace_bytes,
                                              const crnn_ctc_decode_options *opt);
+
+// Bytes: the 256-byte error record and one 8-byte error key per sample; 0 for bad sizes and for
+// elem_bytes other than 4 (float32 logits only so far).
+size_t crnn_ascend_emu_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S,
+                                               size_t elem_bytes, const crnn_ctc_loss_options *opt);
+
+// crnn_ctc_loss_f32 (crnn/ctc_loss.h) on min(B, 40) emulated vector cores, statuses as the CUDA
+// backend's (value errors, bad lengths and labels in the record). A failed sample's loss is NaN
+// and its gradient 0. NOT_SUPPORTED when the kernel's UB budget (op_host/ctc_loss_tiling_host.h)
+// exceeds 192 KiB (e.g. C above 11 040 at T = S = 25, or T x S too large for the alpha rows);
+// EXECUTION_FAILED (message on stderr) when the kernel breaks a rule of the API model.
+crnn_status_t crnn_ascend_emu_ctc_loss_f32(float *loss, float *grad, const float *logits,
+                                           const int32_t *labels, const int32_t *input_lengths,
+                                           const int32_t *label_lengths, int64_t T, int64_t B,
+                                           int64_t C, int64_t S, void *workspace,
+                                           size_t workspace_bytes,
+                                           const crnn_ctc_loss_options *opt);
 
 // crnn_device_error_read for ascend-emu: decodes the record at the start of `workspace` (the
 // model's launches complete before they return: the stream is not waited on).
@@ -50,6 +68,13 @@ crnn_status_t ctc_greedy_f32(uint32_t max_cores, int32_t *ids, int32_t *lengths,
                              int32_t *frames, const float *scores, const int32_t *input_lengths,
                              int64_t T, int64_t B, int64_t C, void *workspace,
                              size_t workspace_bytes, const crnn_ctc_decode_options *opt);
+
+// crnn_ascend_emu_ctc_loss_f32 on at most `max_cores` cores (>= 1).
+crnn_status_t ctc_loss_f32(uint32_t max_cores, float *loss, float *grad, const float *logits,
+                           const int32_t *labels, const int32_t *input_lengths,
+                           const int32_t *label_lengths, int64_t T, int64_t B, int64_t C, int64_t S,
+                           void *workspace, size_t workspace_bytes,
+                           const crnn_ctc_loss_options *opt);
 
 }  // namespace ascend_emu_kernels
 }  // namespace crnn

@@ -1,0 +1,79 @@
+// The tiling of the CTC loss + gradient Ascend C kernel (op_kernel/ctc_loss.cpp) as inline host
+// functions: the emulated host driver (kernels/ascend/host/ctc_loss.cpp) and a CANN op_host
+// tiling function compute the same CtcLossTiling and UB budget from here (a CANN tiling function
+// passes GetCoreNumAiv() as max_cores and GetCoreMemSize(UB) as the capacity).
+#pragma once
+
+#include <stdint.h>
+
+#include "../op_kernel/ctc_loss_tiling.h"
+
+namespace crnn {
+namespace ascend_tiling {
+
+constexpr uint32_t kCtcLossTileBytes = 32 * 1024;  // input tile target: k frames of C floats
+
+inline uint64_t round_up(uint64_t x, uint64_t a) {
+  return (x + a - 1) / a * a;
+}
+
+// The smallest ReduceMax (count form, no index) scratch in floats on A2, per the API
+// documentation: one (value, index) pair per 256-byte repeat, at least one, 32-byte aligned.
+inline uint32_t ctc_loss_reduce_max_scratch(uint32_t count) {
+  const uint32_t repeats = count / 64 > 0 ? count / 64 : 1;
+  return uint32_t(round_up(2 * repeats, 8));
+}
+
+// Vectors of N states the kernel keeps (ctc_loss.cpp's vecBuf): masks, offsets, rows.
+constexpr uint32_t kCtcLossStateVectors = 22;
+
+// UB bytes the kernel's InitBuffer calls take (each rounded up to 32 bytes).
+inline uint64_t ctc_loss_ub_bytes(const CtcLossTiling &t) {
+  const uint64_t N = t.stateElems, R = t.alphaRowElems, T = t.T > 0 ? t.T : 1;
+  const uint64_t tile = round_up(t.tileElems * 4ull, 32);
+  return 2 * tile + (t.hasGrad ? 2 * tile : 0)               // in, out queues
+         + round_up(2ull * kCtcLossSampleChunk * 4, 32)      // lengths
+         + round_up(kCtcLossSampleChunk * 12ull, 32)         // losses + keys
+         + round_up(T * R * 4, 32)                           // alpha table
+         + round_up(3 * T * 4, 32)                           // lse, scale hi / lo
+         + round_up(kCtcLossStateVectors * (N + 8) * 4, 32)  // state vectors
+         + round_up((t.workElems + 16) * 4ull, 32);          // ReduceMax scratch
+}
+
+// The tiling for logits (T, B, C), labels (B, S) on at most max_cores cores (>= 1), B >= 1,
+// with ub_capacity bytes of UB per core: k frames per tile, 32 KiB of input at most, fewer when
+// the alpha rows leave less room (the result may still exceed the capacity: check
+// ctc_loss_ub_bytes).
+inline CtcLossTiling ctc_loss_tiling(int64_t T, int64_t B, int64_t C, int64_t S, int32_t blank,
+                                     int32_t zero_infinity, bool has_grad, uint32_t max_cores,
+                                     uint64_t ub_capacity) {
+  CtcLossTiling t{};
+  t.T = uint32_t(T), t.B = uint32_t(B), t.C = uint32_t(C), t.S = uint32_t(S);
+  t.rowElems = uint32_t(round_up(uint64_t(C), 8));
+  t.frameStride = uint64_t(B) * uint64_t(C);
+  uint64_t k = kCtcLossTileBytes / (4ull * t.rowElems);
+  k = k < 1 ? 1 : k;
+  k = k > uint64_t(T > 0 ? T : 1) ? uint64_t(T > 0 ? T : 1) : k;
+  k = k > 4095 ? 4095 : k;
+  if ((t.frameStride - uint64_t(C)) * 4 > UINT32_MAX) k = 1;  // the DMA's gap is 32-bit
+  t.stateElems = uint32_t(round_up(2 * uint64_t(S) + 1, 64));
+  t.alphaRowElems = t.stateElems + 8;
+  const uint32_t widest = t.rowElems > t.stateElems ? t.rowElems : t.stateElems;
+  t.workElems = ctc_loss_reduce_max_scratch(widest);
+  t.hasGrad = has_grad ? 1 : 0;
+  const uint64_t fixed = ctc_loss_ub_bytes(t);  // tileElems 0: all but the tiles
+  const uint64_t per_frame = (has_grad ? 4ull : 2ull) * t.rowElems * 4;
+  const uint64_t room = ub_capacity > fixed ? (ub_capacity - fixed) / per_frame : 0;
+  k = k > room ? (room > 0 ? room : 1) : k;
+  t.framesPerTile = uint32_t(k);
+  t.tileElems = uint32_t(k * t.rowElems);
+  t.coreNum = uint32_t(B < int64_t(max_cores) ? B : int64_t(max_cores));
+  t.samplesPerCore = t.B / t.coreNum;
+  t.samplesTail = t.B % t.coreNum;
+  t.blank = blank;
+  t.zeroInfinity = zero_infinity ? 1 : 0;
+  return t;
+}
+
+}  // namespace ascend_tiling
+}  // namespace crnn

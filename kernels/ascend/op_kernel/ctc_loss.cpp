@@ -1,0 +1,496 @@
+// Fused CTC loss + gradient as an Ascend C kernel (AIV only; Atlas A2 910B / A3), the contract
+// of crnn_ctc_loss_f32 (kernels/include/crnn/ctc_loss.h): logits (T, B, C) time-major, labels
+// (B, S), loss (B), grad (T, B, C) or NULL. Compiled here with g++ against our host model of the
+// API (kernels/ascend/emu, CRNN_FAST_ASCEND=EMU) and tested there against the CPU kernel; not
+// compiled with CANN, not run on a 910B.
+//
+//   crnn_ctc_loss   samples split over the cores (GetBlockIdx), one sample at a time per core;
+//                   frames in tiles of k rows (one DataCopyPad per tile, rows padded to 8 floats
+//                   with -inf), double-buffered (TQue depth 2). Per sample:
+//     setup        once, scalar over the 2L+1 states (never per frame): the class byte offsets
+//                  of the extended label, the skip masks for s-2 -> s and s+2 (0 / -inf float
+//                  vectors, ctc_math.h's ctc_skip_mask), the valid-state and final-state masks
+//     pass 1       frames 0 .. Tb-1 forward: per row ReduceMax, Adds(-max), Exp, ReduceSum, the
+//                  value rule from (max, sum) (ctc_math.h's ctc_row_kind / ctc_row_status), the
+//                  log-sum-exp kept per frame; the states' log-probs by one Gather of the raw row
+//                  at the class offsets; alpha_t in fp32 log space over N lanes (2S+1 padded to
+//                  64): the log-add-exp of alpha_{t-1}(s), (s-1), (s-2)+skip vectorised (the
+//                  shifts are Gathers from the previous row, whose 8 leading lanes are -inf;
+//                  Max, Maxs(-FLT_MAX) as the -inf guard, Sub, Exp, Add, Ln), then each row
+//                  scaled to max 0 (ReduceMax, Adds), the scales summed as a float pair (exact
+//                  to ~2^-40, the CPU's double accumulators). Alpha rows stay in UB (T x (N+8)).
+//     pass 2       (grad only) frames Tb-1 .. 0: the row re-read; softmax = Exp(x - lse) into
+//                  the output tile; beta_t from beta_{t+1} + logy_{t+1} (the same vector
+//                  log-add-exp, shifts by Gather from a row with 8 trailing -inf lanes);
+//                  occupancy gamma = Exp(alpha + beta + off) over N lanes; blank occupancy = one
+//                  Gather of the even lanes + ReduceSum; each label's occupancy one Gather of the
+//                  odd lanes, then subtracted at its class: a scalar loop over the L labels
+//                  (never over C, in label order so repeats add deterministically). Each grad row
+//                  is written once (DataCopyPad of the tile); frames >= Tb and failed /
+//                  infeasible samples get zero rows.
+//     errors       each sample's key (common/device_error.h) into its own workspace slot; the
+//                  record is reduced by the CTC greedy decoder's one-core kernel
+//                  (crnn_ctc_greedy_error_reduce: the same workspace layout, one source).
+//
+// Error order (the CPU kernel's, via the key): argument errors (input length outside [0, T],
+// label length outside [0, S], a label < 0, >= C or == blank: INVALID_VALUE, frame -1) before
+// every value error; value errors per sample at the first frame read (t < Tb) with NaN / +inf
+// (NONFINITE_INPUT) or only -inf (NEG_INF_FRAME), checked for infeasible samples too; across
+// samples the lowest batch index. A failed sample's loss is NaN and its gradient 0 (as CUDA).
+// -inf logits are probability 0: softmax 0, their states' log-probs -inf, gradient 0; a sample
+// whose label needs them (or more frames than Tb) is infeasible: loss +inf (0 with
+// zero_infinity), gradient 0.
+//
+// Workspace: [0, 256) the record, then B uint64 keys.
+//
+// UB per core (910B: 192 KiB; op_host/ctc_loss_tiling_host.h computes it, the host refuses a
+// shape that does not fit, NOT_SUPPORTED): in 2 x k*rowElems*4, out (grad) the same, lengths
+// 512, losses + keys 768, alpha T*(N+8)*4, lse + scales 3T*4, 22 state vectors (N+8)*4 each
+// (N = 2S+1 rounded up to 64), ReduceMax scratch; k = 32 KiB / (rowElems*4) frames, at most T,
+// fewer when the alpha rows leave less room:
+//   C = 37   (rows of 40),   S <= 25 (N = 64), T = 25:  k = 25:  31 232 B (30.5 KiB)
+//   C = 6625 (rows of 6632), S = 25,           T = 25:  k = 1:  122 144 B (119.3 KiB)
+//                                              T = 80:  k = 1:  138 624 B (135.4 KiB)
+//   (loss only, no grad tiles: C = 6625, T = 25: 69 088 B.)
+//   Largest that fit: C = 11 248 at T = S = 25 (10 224 at T = 80; four rows of C floats); at
+//   C = 37: S = 511 for T = 25, T = 627 for S = 25; at C = 6625, S = 25: T = 273. Beyond:
+//   NOT_SUPPORTED -- a row of C floats is not sliced across UB chunks and the alpha rows are
+//   not spilled to GM (both would lift these limits; neither is needed at the CRNN shapes).
+//
+// Device sync: SetFlag / WaitFlag V_S, S_V, S_MTE3, MTE2_S are no-ops in the model; they mark
+// where the scalar unit reads vector results or writes what a vector op / DMA then reads.
+// The label is read by the scalar unit through its GM address (once per sample, for the setup
+// and the argument checks), so ctc_math.h's label rules are used as they are. For bisheng,
+// kernels/common/hostdevice.h's CRNN_HD_INLINE must also carry __aicore__.
+#include "crnn/ctc_loss.h"
+
+#include <float.h>
+
+#include "common/ctc_math.h"
+#include "common/device_error.h"
+#include "ctc_loss_tiling.h"
+#include "kernel_operator.h"
+
+using namespace AscendC;
+
+REGISTER_TILING_DEFAULT(CtcLossTiling);
+
+namespace {
+
+constexpr int32_t BUFFER_NUM = 2;
+constexpr uint32_t kLead = 8;  // -inf lanes before each alpha row's states (32 bytes)
+
+template <HardEvent event>
+__aicore__ inline void Sync() {
+  SetFlag<event>(EVENT_ID0);
+  WaitFlag<event>(EVENT_ID0);
+}
+
+// A sum of row scales as an unevaluated float pair (hi + lo), added with TwoSum.
+struct LogScale {
+  float hi = 0.0f, lo = 0.0f;
+  __aicore__ inline void Add(float x) {
+    const float s = hi + x, bb = s - hi;
+    lo += (hi - (s - bb)) + (x - bb);
+    hi = s;
+  }
+  __aicore__ inline void Add(const LogScale &o) {
+    Add(o.hi);
+    lo += o.lo;
+  }
+  __aicore__ inline float Value() const { return hi + lo; }
+};
+
+class KernelCtcLoss {
+ public:
+  __aicore__ inline KernelCtcLoss() {}
+
+  __aicore__ inline void Init(GM_ADDR logits, GM_ADDR labels, GM_ADDR inputLengths,
+                              GM_ADDR labelLengths, GM_ADDR loss, GM_ADDR grad, GM_ADDR workspace,
+                              const CtcLossTiling &t) {
+    tiling = t;
+    const uint32_t core = GetBlockIdx();
+    sampleBegin = core * t.samplesPerCore + (core < t.samplesTail ? core : t.samplesTail);
+    sampleEnd = sampleBegin + t.samplesPerCore + (core < t.samplesTail ? 1 : 0);
+    const uint64_t elems = uint64_t(t.T) * t.frameStride;
+    if (elems > 0) {
+      logitsGm.SetGlobalBuffer((__gm__ float *)logits, elems);
+      if (t.hasGrad) gradGm.SetGlobalBuffer((__gm__ float *)grad, elems);
+    }
+    if (t.S > 0) labelsGm.SetGlobalBuffer((__gm__ int32_t *)labels, uint64_t(t.B) * t.S);
+    inLenGm.SetGlobalBuffer((__gm__ int32_t *)inputLengths, t.B);
+    labLenGm.SetGlobalBuffer((__gm__ int32_t *)labelLengths, t.B);
+    lossGm.SetGlobalBuffer((__gm__ float *)loss, t.B);
+    keysGm.SetGlobalBuffer(
+        (__gm__ uint64_t *)(GetUserWorkspace(workspace) + crnn::kDeviceErrorBytes), t.B);
+    N = t.stateElems, R = t.rowElems, V = t.stateElems + 8;
+    const uint32_t T1 = t.T > 0 ? t.T : 1;
+    pipe.InitBuffer(inQueue, BUFFER_NUM, t.tileElems * sizeof(float));
+    if (t.hasGrad) pipe.InitBuffer(outQueue, BUFFER_NUM, t.tileElems * sizeof(float));
+    pipe.InitBuffer(lenQueue, 1, 2 * kCtcLossSampleChunk * sizeof(int32_t));
+    pipe.InitBuffer(metaQueue, 1, kCtcLossSampleChunk * (sizeof(float) + sizeof(uint64_t)));
+    pipe.InitBuffer(alphaBuf, T1 * t.alphaRowElems * sizeof(float));
+    pipe.InitBuffer(frameBuf, 3 * T1 * sizeof(float));
+    pipe.InitBuffer(vecBuf, 22 * V * sizeof(float));
+    pipe.InitBuffer(workBuf, (t.workElems + 16) * sizeof(float));
+    alpha = alphaBuf.Get<float>();
+    work = workBuf.Get<float>();
+    red = work[t.workElems];
+    LocalTensor<float> v = vecBuf.Get<float>();
+    ofsM1 = Offsets(0), ofsM2 = Offsets(1), ofsP1 = Offsets(2), ofsP2 = Offsets(3);
+    ofsEven = Offsets(4), ofsOdd = Offsets(5), ofsClass = Offsets(6);
+    startMask = Slot(7), validMask = Slot(8), finalMask = Slot(9), skipA = Slot(10);
+    skipB = Slot(11), logyCur = Slot(12), logyNext = Slot(13), betaCur = Slot(14);
+    betaNext = Slot(15), ubuf = Slot(16), g1 = Slot(17), g2 = Slot(18), mx = Slot(19);
+    e0 = Slot(20);
+    const float ninf = -__builtin_inff();
+    Duplicate(v, ninf, 22 * V);  // every pad lane -inf (ubuf's trailing 8 stay so)
+    Duplicate(startMask, 0.0f, 2);
+    Sync<HardEvent::V_S>();
+    for (uint32_t s = 0; s < N; ++s) {  // once per core
+      ofsM1.SetValue(s, (kLead + s - 1) * 4), ofsM2.SetValue(s, (kLead + s - 2) * 4);
+      ofsP1.SetValue(s, (s + 1) * 4), ofsP2.SetValue(s, (s + 2) * 4);
+      if (s < N / 2) ofsEven.SetValue(s, 8 * s), ofsOdd.SetValue(s, 8 * s + 4);
+    }
+    Sync<HardEvent::S_V>();
+  }
+
+  __aicore__ inline void Process() {
+    for (uint32_t b0 = sampleBegin; b0 < sampleEnd; b0 += kCtcLossSampleChunk) {
+      const uint32_t count =
+          sampleEnd - b0 < kCtcLossSampleChunk ? sampleEnd - b0 : kCtcLossSampleChunk;
+      CopyInLengths(b0, count);
+      LocalTensor<int32_t> lens = lenQueue.DeQue<int32_t>();
+      Sync<HardEvent::MTE2_S>();
+      LocalTensor<float> meta = metaQueue.AllocTensor<float>();
+      LocalTensor<uint64_t> keys = meta[kCtcLossSampleChunk].ReinterpretCast<uint64_t>();
+      for (uint32_t i = 0; i < count; ++i) {
+        float lossValue = 0.0f;
+        keys.SetValue(i, Sample(b0 + i, lens.GetValue(i), lens.GetValue(kCtcLossSampleChunk + i),
+                                &lossValue));
+        meta.SetValue(i, lossValue);
+      }
+      lenQueue.FreeTensor(lens);
+      Sync<HardEvent::S_MTE3>();
+      metaQueue.EnQue(meta);
+      CopyOutMeta(b0, count);
+    }
+  }
+
+ private:
+  // State vector i of vecBuf: V = N + 8 floats (a view of exactly that size, so that a Gather
+  // source never spans its neighbours).
+  __aicore__ inline LocalTensor<float> Slot(uint32_t i) {
+    LocalTensor<float> v = vecBuf.Get<float>()[i * V];
+    v.SetSize(V);
+    return v;
+  }
+  __aicore__ inline LocalTensor<uint32_t> Offsets(uint32_t i) {
+    return Slot(i).ReinterpretCast<uint32_t>();
+  }
+
+  // One sample: returns its error key (kNoDeviceError when it has none), *loss its loss.
+  __aicore__ inline uint64_t Sample(uint32_t b, int64_t Tb, int64_t L, float *loss) {
+    const float nan = __builtin_nanf("");
+    const int32_t *label = L > 0 ? labelsGm.GetPhyAddr(uint64_t(b) * tiling.S) : nullptr;
+    if (!TargetsValid(Tb, L, label)) {
+      *loss = nan;
+      ZeroGrad(b, 0, tiling.T);
+      return crnn::device_error_key(false, b, -1, CRNN_STATUS_INVALID_VALUE);
+    }
+    const bool feasible = Tb >= crnn::ctc_min_frames(label, L);
+    const float infeasibleLoss = tiling.zeroInfinity ? 0.0f : __builtin_inff();
+    Sp = uint32_t(2 * L + 1), labelLen = uint32_t(L), frames = uint32_t(Tb);
+    if (feasible && Tb > 0) SetupSample(label);
+    int64_t badFrame = -1;
+    const int st = Forward(b, feasible && Tb > 0, &badFrame);
+    if (st != CRNN_STATUS_SUCCESS) {
+      *loss = nan;
+      ZeroGrad(b, 0, tiling.T);
+      return crnn::device_error_key(true, b, badFrame, st);
+    }
+    if (Tb == 0 || !feasible) {
+      *loss = feasible ? 0.0f : infeasibleLoss;
+      ZeroGrad(b, 0, tiling.T);
+      return crnn::kNoDeviceError;
+    }
+    LogScale ll = scaleA;  // log p = the last row's scales + its final states
+    Sync<HardEvent::V_S>();
+    const LocalTensor<float> last = alpha[(Tb - 1) * tiling.alphaRowElems + kLead];
+    const float ends[3] = {last.GetValue(0), Sp > 1 ? last.GetValue(Sp - 2) : 0.0f,
+                           Sp > 1 ? last.GetValue(Sp - 1) : 0.0f};
+    ll.Add(crnn::ctc_final_log_likelihood(ends, Sp > 1 ? 3 : 1));
+    if (!(ll.hi > -__builtin_inff())) {  // every path underflowed: as infeasible
+      *loss = infeasibleLoss;
+      ZeroGrad(b, 0, tiling.T);
+      return crnn::kNoDeviceError;
+    }
+    *loss = -ll.Value();
+    if (tiling.hasGrad) {
+      Backward(b, ll);
+      ZeroGrad(b, frames, tiling.T);
+    }
+    return crnn::kNoDeviceError;
+  }
+
+  __aicore__ inline bool TargetsValid(int64_t Tb, int64_t L, const int32_t *label) {
+    if (Tb < 0 || Tb > int64_t(tiling.T) || L < 0 || L > int64_t(tiling.S)) return false;
+    for (int64_t j = 0; j < L; ++j) {  // scalar, once per sample
+      const int32_t v = label[j];
+      if (v < 0 || v >= int32_t(tiling.C) || v == tiling.blank) return false;
+    }
+    return true;
+  }
+
+  // The per-sample vectors over the N state lanes (scalar, once per sample).
+  __aicore__ inline void SetupSample(const int32_t *label) {
+    const float ninf = -__builtin_inff();
+    Duplicate(validMask, ninf, N);
+    Duplicate(validMask, 0.0f, Sp);
+    Duplicate(finalMask, ninf, N);
+    Sync<HardEvent::V_S>();
+    for (uint32_t s = 0; s < N; ++s) {
+      const int32_t cls = s < Sp ? crnn::ctc_state_class(label, s, tiling.blank) : tiling.blank;
+      ofsClass.SetValue(s, uint32_t(cls) * 4);
+      skipA.SetValue(s, crnn::ctc_skip_mask<float>(label, s, Sp));
+      skipB.SetValue(s, crnn::ctc_skip_mask<float>(label, s + 2, Sp));
+      if (s < Sp && crnn::ctc_is_final_state(s, Sp)) finalMask.SetValue(s, 0.0f);
+    }
+    Sync<HardEvent::S_V>();
+  }
+
+  // Pass 1: every frame checked; with `recur` the alpha rows. Returns a status.
+  __aicore__ inline int Forward(uint32_t b, bool recur, int64_t *badFrame) {
+    scaleA = LogScale{};
+    for (uint32_t t0 = 0; t0 < frames; t0 += tiling.framesPerTile) {
+      const uint32_t rows = frames - t0 < tiling.framesPerTile ? frames - t0 : tiling.framesPerTile;
+      CopyIn(b, t0, rows);
+      LocalTensor<float> x = inQueue.DeQue<float>();
+      for (uint32_t r = 0; r < rows; ++r) {
+        const int st = FrameForward(x[r * R], t0 + r, recur);
+        if (st != CRNN_STATUS_SUCCESS) {
+          *badFrame = t0 + r;
+          inQueue.FreeTensor(x);
+          return st;
+        }
+      }
+      inQueue.FreeTensor(x);
+    }
+    return CRNN_STATUS_SUCCESS;
+  }
+
+  __aicore__ inline int FrameForward(const LocalTensor<float> &x, uint32_t t, bool recur) {
+    if (recur) Gather(logyCur, x, ofsClass, 0, N);  // raw scores of the states' classes
+    ReduceMax(red, x, work, R);
+    Sync<HardEvent::V_S>();
+    const float m = red.GetValue(0);
+    const float mg = m > -FLT_MAX ? m : -FLT_MAX;  // -inf guard (NaN: the sum turns NaN)
+    Adds(x, x, -mg, R);
+    Exp(x, x, R);
+    ReduceSum(red, x, work, R);
+    Sync<HardEvent::V_S>();
+    const float sum = red.GetValue(0);
+    const int st =
+        crnn::ctc_row_status(crnn::ctc_row_kind(!(sum == sum), sum > 0.0f), CRNN_CTC_LOGITS);
+    if (st != CRNN_STATUS_SUCCESS) return st;
+    const float lse = mg + crnn::log_fast<float>(sum);
+    frameBuf.Get<float>().SetValue(t, lse);
+    if (!recur) return st;
+    Adds(logyCur, logyCur, -lse, N);
+    Add(logyCur, logyCur, validMask, N);
+    const LocalTensor<float> row = alpha[t * tiling.alphaRowElems];
+    const LocalTensor<float> cur = row[kLead];
+    Duplicate(row, -__builtin_inff(), kLead);
+    if (t == 0) {
+      Add(cur, logyCur, startMask, N);
+    } else {
+      const LocalTensor<float> prevRow = alpha[(t - 1) * tiling.alphaRowElems];
+      Gather(g1, prevRow, ofsM1, 0, N);  // alpha_{t-1}(s-1)
+      Gather(g2, prevRow, ofsM2, 0, N);  // alpha_{t-1}(s-2)
+      Add(g2, g2, skipA, N);
+      LogAddExp3(cur, prevRow[kLead], g1, g2);
+      Add(cur, cur, logyCur, N);
+    }
+    scaleA.Add(ScaleRow(cur));
+    frameBuf.Get<float>().SetValue(tiling.T + t, scaleA.hi);
+    frameBuf.Get<float>().SetValue(2 * tiling.T + t, scaleA.lo);
+    return st;
+  }
+
+  // dst = log(exp(a) + exp(b) + exp(c)) over N lanes; b and c are overwritten. All -inf: -inf.
+  __aicore__ inline void LogAddExp3(const LocalTensor<float> &dst, const LocalTensor<float> &a,
+                                    const LocalTensor<float> &b, const LocalTensor<float> &c) {
+    Max(mx, a, b, N);
+    Max(mx, mx, c, N);
+    Maxs(mx, mx, -FLT_MAX, N);  // -inf - (-FLT_MAX) = -inf: exp 0, no inf - inf
+    Sub(e0, a, mx, N);
+    Exp(e0, e0, N);
+    Sub(b, b, mx, N);
+    Exp(b, b, N);
+    Sub(c, c, mx, N);
+    Exp(c, c, N);
+    Add(e0, e0, b, N);
+    Add(e0, e0, c, N);
+    Ln(e0, e0, N);
+    Add(dst, e0, mx, N);
+  }
+
+  // Shifts the row to max 0 (a row of -inf stays); returns the shift.
+  __aicore__ inline float ScaleRow(const LocalTensor<float> &row) {
+    ReduceMax(red, row, work, N);
+    Sync<HardEvent::V_S>();
+    const float m = red.GetValue(0);
+    if (!(m > -__builtin_inff())) return 0.0f;
+    Adds(row, row, -m, N);
+    return m;
+  }
+
+  // Pass 2: frames Tb-1 .. 0, each grad row = softmax - occupancy, written once per tile.
+  __aicore__ inline void Backward(uint32_t b, const LogScale &ll) {
+    const uint32_t k = tiling.framesPerTile, tiles = (frames + k - 1) / k;
+    scaleB = LogScale{};
+    for (uint32_t i = tiles; i-- > 0;) {
+      const uint32_t t0 = i * k, rows = frames - t0 < k ? frames - t0 : k;
+      CopyIn(b, t0, rows);
+      LocalTensor<float> x = inQueue.DeQue<float>();
+      LocalTensor<float> g = outQueue.AllocTensor<float>();
+      for (uint32_t r = rows; r-- > 0;) FrameBackward(x[r * R], g[r * R], t0 + r, ll);
+      inQueue.FreeTensor(x);
+      Sync<HardEvent::S_MTE3>();
+      outQueue.EnQue(g);
+      CopyOut(b, t0, rows);
+    }
+  }
+
+  __aicore__ inline void FrameBackward(const LocalTensor<float> &x, const LocalTensor<float> &g,
+                                       uint32_t t, const LogScale &ll) {
+    const float lse = frameBuf.Get<float>().GetValue(t);
+    Gather(logyCur, x, ofsClass, 0, N);
+    Adds(logyCur, logyCur, -lse, N);
+    Add(logyCur, logyCur, validMask, N);
+    Adds(g, x, -lse, R);
+    Exp(g, g, R);  // the softmax row
+    if (t + 1 == frames) {
+      DataCopy(betaCur, finalMask, N);
+    } else {
+      Add(ubuf, betaNext, logyNext, N);  // beta_{t+1}(s) + logy_{t+1}(s); 8 trailing -inf
+      Gather(g1, ubuf, ofsP1, 0, N);
+      Gather(g2, ubuf, ofsP2, 0, N);
+      Add(g2, g2, skipB, N);
+      LogAddExp3(betaCur, ubuf, g1, g2);
+      scaleB.Add(ScaleRow(betaCur));
+    }
+    // gamma = exp(alpha + beta - log p), the row scales folded into one offset
+    LogScale off = scaleB;
+    off.Add(AlphaScale(t));
+    LogScale negLl;
+    negLl.hi = -ll.hi, negLl.lo = -ll.lo;
+    off.Add(negLl);
+    Add(e0, alpha[t * tiling.alphaRowElems + kLead], betaCur, N);
+    Adds(e0, e0, off.Value(), N);
+    Exp(e0, e0, N);
+    Gather(g1, e0, ofsEven, 0, labelLen + 1);
+    ReduceSum(red, g1, work, labelLen + 1);
+    Gather(g2, e0, ofsOdd, 0, labelLen);
+    Sync<HardEvent::V_S>();
+    const uint32_t blank = uint32_t(tiling.blank);
+    g.SetValue(blank, g.GetValue(blank) - red.GetValue(0));
+    for (uint32_t j = 0; j < labelLen; ++j) {  // L labels, in order: repeats add deterministically
+      const uint32_t c = ofsClass.GetValue(2 * j + 1) / 4;
+      g.SetValue(c, g.GetValue(c) - g2.GetValue(j));
+    }
+    Sync<HardEvent::S_V>();
+    LocalTensor<float> tmp = betaNext;
+    betaNext = betaCur, betaCur = tmp;
+    tmp = logyNext, logyNext = logyCur, logyCur = tmp;
+  }
+
+  // The alpha scales summed up to frame t (kept per frame by pass 1).
+  __aicore__ inline LogScale AlphaScale(uint32_t t) {
+    LogScale s;
+    s.hi = frameBuf.Get<float>().GetValue(tiling.T + t);
+    s.lo = frameBuf.Get<float>().GetValue(2 * tiling.T + t);
+    return s;
+  }
+
+  // Zero gradient rows [t0, t1) of sample b.
+  __aicore__ inline void ZeroGrad(uint32_t b, uint32_t t0, uint32_t t1) {
+    if (!tiling.hasGrad) return;
+    for (uint32_t t = t0; t < t1; t += tiling.framesPerTile) {
+      const uint32_t rows = t1 - t < tiling.framesPerTile ? t1 - t : tiling.framesPerTile;
+      LocalTensor<float> g = outQueue.AllocTensor<float>();
+      Duplicate(g, 0.0f, rows * R);
+      outQueue.EnQue(g);
+      CopyOut(b, t, rows);
+    }
+  }
+
+  __aicore__ inline void CopyIn(uint32_t b, uint32_t t0, uint32_t rows) {
+    LocalTensor<float> x = inQueue.AllocTensor<float>();
+    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C;
+    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - tiling.C) * sizeof(float)) : 0;
+    DataCopyExtParams copy{uint16_t(rows), uint32_t(tiling.C * sizeof(float)), gap, 0, 0};
+    DataCopyPadExtParams<float> pad{true, 0, uint8_t(R - tiling.C), -__builtin_inff()};
+    DataCopyPad(x, logitsGm[at], copy, pad);
+    inQueue.EnQue(x);
+  }
+
+  __aicore__ inline void CopyOut(uint32_t b, uint32_t t0, uint32_t rows) {
+    LocalTensor<float> g = outQueue.DeQue<float>();
+    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C;
+    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - tiling.C) * sizeof(float)) : 0;
+    DataCopyPad(gradGm[at], g,
+                DataCopyExtParams{uint16_t(rows), uint32_t(tiling.C * sizeof(float)), 0, gap, 0});
+    outQueue.FreeTensor(g);
+  }
+
+  __aicore__ inline void CopyInLengths(uint32_t b0, uint32_t count) {
+    LocalTensor<int32_t> l = lenQueue.AllocTensor<int32_t>();
+    const DataCopyExtParams row{1, uint32_t(count * sizeof(int32_t)), 0, 0, 0};
+    DataCopyPad(l, inLenGm[b0], row, DataCopyPadExtParams<int32_t>{false, 0, 0, 0});
+    DataCopyPad(l[kCtcLossSampleChunk], labLenGm[b0], row,
+                DataCopyPadExtParams<int32_t>{false, 0, 0, 0});
+    lenQueue.EnQue(l);
+  }
+
+  __aicore__ inline void CopyOutMeta(uint32_t b0, uint32_t count) {
+    LocalTensor<float> meta = metaQueue.DeQue<float>();
+    DataCopyPad(lossGm[b0], meta, DataCopyExtParams{1, uint32_t(count * sizeof(float)), 0, 0, 0});
+    DataCopyPad(keysGm[b0], meta[kCtcLossSampleChunk].ReinterpretCast<uint64_t>(),
+                DataCopyExtParams{1, uint32_t(count * sizeof(uint64_t)), 0, 0, 0});
+    metaQueue.FreeTensor(meta);
+  }
+
+  TPipe pipe;
+  TQue<TPosition::VECIN, BUFFER_NUM> inQueue;
+  TQue<TPosition::VECOUT, BUFFER_NUM> outQueue;
+  TQue<TPosition::VECIN, 1> lenQueue;
+  TQue<TPosition::VECOUT, 1> metaQueue;
+  TBuf<TPosition::VECCALC> alphaBuf, frameBuf, vecBuf, workBuf;
+  GlobalTensor<float> logitsGm, gradGm, lossGm;
+  GlobalTensor<int32_t> labelsGm, inLenGm, labLenGm;
+  GlobalTensor<uint64_t> keysGm;
+  LocalTensor<float> alpha, work, red;
+  LocalTensor<uint32_t> ofsM1, ofsM2, ofsP1, ofsP2, ofsEven, ofsOdd, ofsClass;
+  LocalTensor<float> startMask, validMask, finalMask, skipA, skipB;
+  LocalTensor<float> logyCur, logyNext, betaCur, betaNext, ubuf, g1, g2, mx, e0;
+  CtcLossTiling tiling{};
+  LogScale scaleA, scaleB;
+  uint32_t sampleBegin = 0, sampleEnd = 0, N = 64, R = 8, V = 72;
+  uint32_t Sp = 1, labelLen = 0, frames = 0;
+};
+
+}  // namespace
+
+// logits (T, B, C) float; labels (B, S), input_lengths (B), label_lengths (B) int32; loss (B)
+// float out; grad (T, B, C) float out or NULL; workspace: record + B keys.
+extern "C" __global__ __aicore__ void crnn_ctc_loss(GM_ADDR logits, GM_ADDR labels,
+                                                    GM_ADDR input_lengths, GM_ADDR label_lengths,
+                                                    GM_ADDR loss, GM_ADDR grad, GM_ADDR workspace,
+                                                    GM_ADDR tiling) {
+  KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
+  GET_TILING_DATA(tilingData, tiling);
+  KernelCtcLoss op;
+  op.Init(logits, labels, input_lengths, label_lengths, loss, grad, workspace, tilingData);
+  op.Process();
+}

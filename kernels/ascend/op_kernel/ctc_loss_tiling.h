@@ -1,0 +1,27 @@
+// Tiling data of the CTC loss + gradient Ascend C kernel (ctc_loss.cpp): a plain struct the host
+// fills (kernels/ascend/op_host/ctc_loss_tiling_host.h, called by kernels/ascend/host/ctc_loss.cpp)
+// and the kernel reads with GET_TILING_DATA. The error record is reduced by the CTC greedy
+// decoder's one-core kernel (crnn_ctc_greedy_error_reduce), which reads only B of its own tiling.
+#pragma once
+
+#include <stdint.h>
+
+struct CtcLossTiling {
+  uint32_t T, B, C, S;      // logits (T, B, C) time-major, labels (B, S)
+  uint32_t rowElems;        // C rounded up to 8 floats: one frame's row in UB (32 B aligned)
+  uint32_t framesPerTile;   // frames of one sample per input / output tile (k)
+  uint32_t tileElems;       // k * rowElems: one tile in floats
+  uint32_t stateElems;      // N: 2S+1 extended-label states rounded up to 64 floats
+  uint32_t alphaRowElems;   // N + 8: an alpha row with 8 leading -inf lanes (s-1, s-2 reads)
+  uint32_t workElems;       // ReduceMax scratch (floats) for max(rowElems, N) elements
+  uint32_t coreNum;         // cores launched
+  uint32_t samplesPerCore;  // B / coreNum; the first samplesTail cores take one more
+  uint32_t samplesTail;     // B % coreNum
+  int32_t blank;            // class id of the blank
+  int32_t zeroInfinity;     // infeasible sample: loss 0 instead of +inf
+  int32_t hasGrad;          // 0: loss only (grad is NULL)
+  uint64_t frameStride;     // elements between frames t and t+1 of one sample (B * C)
+};
+
+// Samples per chunk of lengths / losses / error keys staged in UB.
+constexpr uint32_t kCtcLossSampleChunk = 64;
