@@ -380,7 +380,7 @@ register_backend(
     lambda: bool(_build_info().get("ascend_emu_compiled", False)),
     ms_ops="aot",
     aot_suffix="_ascend_emu",
-    aot_ops=("ctc_greedy",),
+    aot_ops=("ctc_greedy", "ctc_loss"),
 )
 
 _INITIAL = _choose()

@@ -242,8 +242,9 @@ def test_lstm_seq_length_out_of_range(dev, rng):
 
 
 def test_ascend_emu_entries_route_only_the_ascend_kernels(rng):
-    """The `_ascend_emu` twins run the Ascend C greedy kernel on our API model (the CPU entry's
-    results) and answer NOT_SUPPORTED, with a message, for ops without an Ascend C kernel."""
+    """The `_ascend_emu` twins run the Ascend C greedy and CTC loss kernels on our API model
+    (the CPU entry's results) and answer NOT_SUPPORTED, with a message, for ops without an
+    Ascend C kernel (the LSTM)."""
     x = rng.standard_normal((6, 3, 5)).astype(np.float32)
     ins = [x, np.array([6, 0, 3], np.int32), np.array([0, 0, 0, 1], np.int32)]
     outs = [np.empty((3, 6), np.int32), np.empty(3, np.int32), np.empty((3, 6), np.float32)]
@@ -253,7 +254,17 @@ def test_ascend_emu_entries_route_only_the_ascend_kernels(rng):
     np.testing.assert_array_equal(poisoned[0], want[0])
     np.testing.assert_array_equal(poisoned[1], want[1])
     assert_close(poisoned[2], want[2], 1e-6, 1e-6, "probs")
-    labels = np.ones((3, 2), np.int32)
-    loss_ins = [x, labels, np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(4, np.int32)]
-    rc = h.call("crnn_aot_ctc_loss_ascend_emu", loss_ins + [np.empty(3, np.float32), x.copy()])
-    assert rc == 5 and "crnn_fast aot ctc_loss: " in h.last_error(), (rc, h.last_error())
+    cx, labels, il, ll = ctc_inputs(rng, 20, 4, 12)
+    loss_ins = [cx, labels, il, ll, np.array([-1, 0, 1, 1], np.int32)]
+    loss_outs = [np.full(4, np.nan, np.float32), np.full_like(cx, np.nan)]
+    assert h.call("crnn_aot_ctc_loss_ascend_emu", loss_ins + loss_outs) == 0, h.last_error()
+    cpu_loss, cpu_grad = run_cpu("ctc_loss", loss_ins, loss_outs)
+    assert_close(loss_outs[0], cpu_loss, 1e-5, 1e-5, "loss vs the CPU entry")
+    assert_close(loss_outs[1], cpu_grad, 1e-6 * (1 + np.abs(cpu_loss).max()), 0, "grad")
+    bad = cx.copy()
+    bad[3, 2, 1] = np.nan
+    rc = h.call("crnn_aot_ctc_loss_ascend_emu", [bad, *loss_ins[1:], *loss_outs])
+    assert rc == 2 and "batch index 2" in h.last_error(), (rc, h.last_error())
+    lstm_ins = lstm_inputs(rng)
+    rc = h.call("crnn_aot_lstm_forward_infer_ascend_emu", lstm_ins + lstm_outputs(7, 3, 6, 2, 2))
+    assert rc == 5 and "crnn_fast aot lstm_forward_infer: " in h.last_error(), (rc, h.last_error())
