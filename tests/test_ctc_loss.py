@@ -35,6 +35,7 @@ def rejects_float64(backend, dtype, x, *args):
         crnn_fast.ctc_loss(x.astype(np.float64), *args)
     return True
 
+
 TOL = {np.float64: (1e-9, 1e-9, 1e-9), np.float32: (2e-6, 2e-6, 1e-6)}  # loss atol, rtol, grad
 
 
