@@ -261,6 +261,15 @@ def test_ascend_emu_entries_route_only_the_ascend_kernels(rng):
     cpu_loss, cpu_grad = run_cpu("ctc_loss", loss_ins, loss_outs)
     assert_close(loss_outs[0], cpu_loss, 1e-5, 1e-5, "loss vs the CPU entry")
     assert_close(loss_outs[1], cpu_grad, 1e-6 * (1 + np.abs(cpu_loss).max()), 0, "grad")
+    x16 = cx.astype(np.float16)  # float16 logits: float32 loss, float16 grad
+    ins16 = [x16, *loss_ins[1:]]
+    outs16 = [np.full(4, np.nan, np.float32), np.full_like(x16, np.nan)]
+    assert h.call("crnn_aot_ctc_loss_ascend_emu", ins16 + outs16) == 0, h.last_error()
+    cpu16 = run_cpu("ctc_loss", ins16, outs16)
+    assert_close(outs16[0], cpu16[0], 1e-5, 1e-5, "float16: loss vs the CPU entry")
+    ulp = 2.0**-10 * np.abs(cpu16[1].astype(np.float32))
+    err = np.abs(outs16[1].astype(np.float32) - cpu16[1].astype(np.float32))
+    assert np.all(err <= 1e-6 * (1 + np.abs(cpu16[0]).max()) + ulp + 2.0**-24), err.max()
     bad = cx.copy()
     bad[3, 2, 1] = np.nan
     rc = h.call("crnn_aot_ctc_loss_ascend_emu", [bad, *loss_ins[1:], *loss_outs])

@@ -32,7 +32,7 @@ crnn_status_t crnn_ascend_emu_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
                                              const crnn_ctc_decode_options *opt);
 
 // Bytes: the 256-byte error record and one 8-byte error key per sample; 0 for bad sizes and for
-// elem_bytes other than 4 (float32 logits only so far).
+// elem_bytes other than 4 (float32) and 2 (float16 / bfloat16).
 size_t crnn_ascend_emu_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, int64_t S,
                                                size_t elem_bytes, const crnn_ctc_loss_options *opt);
 
@@ -47,6 +47,22 @@ crnn_status_t crnn_ascend_emu_ctc_loss_f32(float *loss, float *grad, const float
                                            int64_t C, int64_t S, void *workspace,
                                            size_t workspace_bytes,
                                            const crnn_ctc_loss_options *opt);
+
+// crnn_ctc_loss_f16 / _bf16: the same kernel on float16 / bfloat16 logits (uint16_t bit
+// patterns), cast to float32 in UB (exact); loss float32, grad in the logits' type (the float32
+// gradient cast with CAST_RINT, round to nearest even), or NULL.
+crnn_status_t crnn_ascend_emu_ctc_loss_f16(float *loss, uint16_t *grad, const uint16_t *logits,
+                                           const int32_t *labels, const int32_t *input_lengths,
+                                           const int32_t *label_lengths, int64_t T, int64_t B,
+                                           int64_t C, int64_t S, void *workspace,
+                                           size_t workspace_bytes,
+                                           const crnn_ctc_loss_options *opt);
+crnn_status_t crnn_ascend_emu_ctc_loss_bf16(float *loss, uint16_t *grad, const uint16_t *logits,
+                                            const int32_t *labels, const int32_t *input_lengths,
+                                            const int32_t *label_lengths, int64_t T, int64_t B,
+                                            int64_t C, int64_t S, void *workspace,
+                                            size_t workspace_bytes,
+                                            const crnn_ctc_loss_options *opt);
 
 // crnn_device_error_read for ascend-emu: decodes the record at the start of `workspace` (the
 // model's launches complete before they return: the stream is not waited on).
@@ -75,6 +91,18 @@ crnn_status_t ctc_loss_f32(uint32_t max_cores, float *loss, float *grad, const f
                            const int32_t *label_lengths, int64_t T, int64_t B, int64_t C, int64_t S,
                            void *workspace, size_t workspace_bytes,
                            const crnn_ctc_loss_options *opt);
+
+// crnn_ascend_emu_ctc_loss_f16 / _bf16 on at most `max_cores` cores (>= 1).
+crnn_status_t ctc_loss_f16(uint32_t max_cores, float *loss, uint16_t *grad, const uint16_t *logits,
+                           const int32_t *labels, const int32_t *input_lengths,
+                           const int32_t *label_lengths, int64_t T, int64_t B, int64_t C, int64_t S,
+                           void *workspace, size_t workspace_bytes,
+                           const crnn_ctc_loss_options *opt);
+crnn_status_t ctc_loss_bf16(uint32_t max_cores, float *loss, uint16_t *grad, const uint16_t *logits,
+                            const int32_t *labels, const int32_t *input_lengths,
+                            const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
+                            int64_t S, void *workspace, size_t workspace_bytes,
+                            const crnn_ctc_loss_options *opt);
 
 }  // namespace ascend_emu_kernels
 }  // namespace crnn

@@ -6,7 +6,11 @@
 // Outputs are poisoned (NaN) before each run. Error rule (float32): loss within 1e-5 relative
 // (+1e-6 absolute) of the CPU's, gradient within 1e-6 * (1 + |loss|) absolute (the tests'
 // float32 rule, tests/test_ctc_loss.py); infeasible losses (+inf / 0) and zero gradients exact;
-// two runs and every core count (1, 2, 40) bit-identical. Bad lengths / labels and value errors
+// two runs and every core count (1, 2, 40) bit-identical. float16 / bfloat16 logits against the
+// CPU's narrow kernels (crnn_ctc_loss_f16 / _bf16, the float32 kernel on the widened logits):
+// loss as float32; grad within the float32 bound plus one ulp of the narrow type (both round a
+// float32 gradient that differs by the float32 bound: 2^-10 |g| for float16 (+ 2^-24, the
+// subnormal spacing), 2^-7 |g| for bfloat16). Bad lengths / labels and value errors
 // come back through the record (crnn_ascend_emu_device_error_read) with the CPU's status,
 // error_index and error_frame; argument errors as the CPU's statuses.
 #include <math.h>
@@ -17,6 +21,7 @@
 #include <vector>
 
 #include "../../kernels/ascend/ascend_kernels.h"
+#include "../../kernels/common/narrow_float.h"
 #include "../cpp/check.h"
 #include "crnn/crnn.h"
 
@@ -247,11 +252,104 @@ void test_errors() {
   }
 }
 
+// float16 (bf16 = false) or bfloat16 logits: the Ascend kernel vs the CPU's narrow kernel.
+struct NarrowOut {
+  std::vector<float> loss;
+  std::vector<uint16_t> grad;
+  crnn_status_t st = CRNN_STATUS_SUCCESS;
+  int32_t index = -9, frame = -9;
+};
+
+NarrowOut run_narrow(const Problem &p, const std::vector<uint16_t> &x, bool bf16, uint32_t cores) {
+  NarrowOut o;
+  o.loss.assign(p.B, NAN);
+  o.grad.assign(x.size(), 0x7e00);  // NaN in both types
+  crnn_ctc_loss_options opt{};
+  opt.blank = p.blank, opt.zero_infinity = p.zero_inf;
+  opt.error_index = &o.index, opt.error_frame = &o.frame;
+  const auto &lab = p.labels;
+  if (cores == 0) {
+    std::vector<char> ws(crnn_ctc_loss_workspace_size(p.T, p.B, p.C, p.S, 2, &opt));
+    o.st = (bf16 ? crnn_ctc_loss_bf16 : crnn_ctc_loss_f16)(
+        o.loss.data(), o.grad.data(), x.data(), lab.data(), p.il.data(), p.ll.data(), p.T, p.B, p.C,
+        p.S, ws.data(), ws.size(), &opt);
+    return o;
+  }
+  std::vector<char> ws(crnn_ascend_emu_ctc_loss_workspace_size(p.T, p.B, p.C, p.S, 2, &opt), 0x5A);
+  o.st = (bf16 ? crnn::ascend_emu_kernels::ctc_loss_bf16 : crnn::ascend_emu_kernels::ctc_loss_f16)(
+      cores, o.loss.data(), o.grad.data(), x.data(), lab.data(), p.il.data(), p.ll.data(), p.T, p.B,
+      p.C, p.S, ws.data(), ws.size(), &opt);
+  if (o.st == CRNN_STATUS_SUCCESS)
+    o.st = crnn_ascend_emu_device_error_read(ws.data(), nullptr, &o.index, &o.frame);
+  return o;
+}
+
+double worst_narrow_excess = -1;  // max of (error - bound) / bound, printed
+
+void check_narrow(const Problem &p, bool bf16, const char *name) {
+  std::vector<uint16_t> x(p.x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = bf16 ? crnn::float_to_bf16_bits(p.x[i]) : crnn::float_to_half_bits(p.x[i]);
+  const auto widen = [bf16](uint16_t h) {
+    return bf16 ? crnn::bf16_bits_to_float(h) : crnn::half_bits_to_float(h);
+  };
+  const NarrowOut want = run_narrow(p, x, bf16, 0), got = run_narrow(p, x, bf16, 40);
+  CHECK(got.st == CRNN_STATUS_SUCCESS && want.st == CRNN_STATUS_SUCCESS, "%s: status %d / %d", name,
+        got.st, want.st);
+  if (got.st || want.st) return;
+  const double ulp = bf16 ? 0x1p-7 : 0x1p-10, tiny = bf16 ? 0.0 : 0x1p-24;
+  for (int b = 0; b < p.B; ++b) {
+    const float g = got.loss[b], w = want.loss[b];
+    const bool exact = !isfinite(w) || w == 0.0f;
+    CHECK(exact ? memcmp(&g, &w, 4) == 0 : fabs(double(g) - w) <= 1e-5 * fabs(w) + 1e-6,
+          "%s b=%d: loss %.9g vs cpu %.9g", name, b, g, w);
+    const double f32 = 1e-6 * (1 + (isfinite(w) ? fabs(w) : 0.0));
+    int bad = 0;
+    for (int t = 0; t < p.T; ++t)
+      for (int c = 0; c < p.C; ++c) {
+        const size_t i = (size_t(t) * p.B + b) * p.C + c;
+        const double gv = widen(got.grad[i]), wv = widen(want.grad[i]);
+        const double bound = f32 + ulp * fabs(wv) + tiny;
+        worst_narrow_excess = fmax(worst_narrow_excess, (fabs(gv - wv) - bound) / bound);
+        if (!(fabs(gv - wv) <= bound) && bad++ < 3)
+          CHECK(false, "%s b=%d t=%d c=%d: grad %.9g vs cpu %.9g", name, b, t, c, gv, wv);
+      }
+  }
+  const NarrowOut again = run_narrow(p, x, bf16, 1);
+  CHECK(again.loss == got.loss && again.grad == got.grad, "%s: 1 core differs from 40", name);
+}
+
+void test_narrow() {
+  std::mt19937 rng(61);
+  for (int bf = 0; bf < 2; ++bf) {
+    check_narrow(make(rng, 24, 16, 37, 23, 36, {}, false), bf, bf ? "bf16 crnn_37" : "f16 crnn_37");
+    check_narrow(make(rng, 25, 9, 37, 10, 0, {}, true), bf, bf ? "bf16 ragged" : "f16 ragged");
+    check_narrow(make(rng, 8, 3, 6625, 5, 6624, {}, false), bf, bf ? "bf16 6625" : "f16 6625");
+    check_narrow(make(rng, 300, 2, 37, 4, 36, {}, true), bf, bf ? "bf16 tiles" : "f16 tiles");
+    Problem p = make(rng, 10, 4, 9, 3, 8, {3, 3, 0, 2}, false);
+    for (int t = 0; t < 10; ++t) p.x[(size_t(t) * 4 + 1) * 9 + 2] = -INFINITY;
+    check_narrow(p, bf, bf ? "bf16 neg_inf" : "f16 neg_inf");
+    // a value error: NaN in frame 4 of sample 2 -> the record, as the CPU reports it
+    std::vector<uint16_t> x(p.x.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = crnn::float_to_half_bits(p.x[i]);
+    x[(size_t(4) * 4 + 2) * 9 + 5] = 0x7e00;
+    if (!bf) {
+      const NarrowOut want = run_narrow(p, x, false, 0), got = run_narrow(p, x, false, 40);
+      CHECK(got.st == want.st && got.index == want.index && got.frame == want.frame,
+            "f16 nan: ascend %d %d %d, cpu %d %d %d", got.st, got.index, got.frame, want.st,
+            want.index, want.frame);
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
   test_table();
   test_errors();
+  test_narrow();
+  printf("test_ascend_ctc_loss: narrow grad: worst (error - bound) / bound %.3g\n",
+         worst_narrow_excess);
   printf("test_ascend_ctc_loss: worst loss rel %.3g, worst grad abs / (1 + |loss|) %.3g\n",
          worst_loss_rel, worst_grad_abs);
   if (failures) {

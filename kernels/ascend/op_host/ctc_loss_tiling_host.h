@@ -40,18 +40,20 @@ inline uint64_t ctc_loss_ub_bytes(const CtcLossTiling &t) {
          + round_up((t.workElems + 16) * 4ull, 32);          // ReduceMax scratch
 }
 
-// The tiling for logits (T, B, C), labels (B, S) on at most max_cores cores (>= 1), B >= 1,
+// The tiling for logits (T, B, C) of elem_bytes (4: float, 2: half / bfloat16_t), labels (B, S)
+// on at most max_cores cores (>= 1), B >= 1,
 // with ub_capacity bytes of UB per core: k frames per tile, 32 KiB of input at most, fewer when
 // the alpha rows leave less room (the result may still exceed the capacity: check
 // ctc_loss_ub_bytes).
-inline CtcLossTiling ctc_loss_tiling(int64_t T, int64_t B, int64_t C, int64_t S, int32_t blank,
-                                     int32_t zero_infinity, bool has_grad, uint32_t max_cores,
-                                     uint64_t ub_capacity) {
+inline CtcLossTiling ctc_loss_tiling(int64_t T, int64_t B, int64_t C, int64_t S,
+                                     uint32_t elem_bytes, int32_t blank, int32_t zero_infinity,
+                                     bool has_grad, uint32_t max_cores, uint64_t ub_capacity) {
   CtcLossTiling t{};
   t.T = uint32_t(T), t.B = uint32_t(B), t.C = uint32_t(C), t.S = uint32_t(S);
-  t.rowElems = uint32_t(round_up(uint64_t(C), 8));
+  t.elemBytes = elem_bytes;
+  t.rowElems = uint32_t(round_up(uint64_t(C), 32 / elem_bytes));
   t.frameStride = uint64_t(B) * uint64_t(C);
-  uint64_t k = kCtcLossTileBytes / (4ull * t.rowElems);
+  uint64_t k = kCtcLossTileBytes / (4ull * t.rowElems);  // 32 KiB of float rows
   k = k < 1 ? 1 : k;
   k = k > uint64_t(T > 0 ? T : 1) ? uint64_t(T > 0 ? T : 1) : k;
   k = k > 4095 ? 4095 : k;
@@ -62,7 +64,8 @@ inline CtcLossTiling ctc_loss_tiling(int64_t T, int64_t B, int64_t C, int64_t S,
   t.workElems = ctc_loss_reduce_max_scratch(widest);
   t.hasGrad = has_grad ? 1 : 0;
   const uint64_t fixed = ctc_loss_ub_bytes(t);  // tileElems 0: all but the tiles
-  const uint64_t per_frame = (has_grad ? 4ull : 2ull) * t.rowElems * 4;
+  const uint64_t per_frame = (has_grad ? 4ull : 2ull) * t.rowElems * elem_bytes +
+                             (elem_bytes == 4 ? 0 : (has_grad ? 2ull : 1ull) * t.rowElems * 4);
   const uint64_t room = ub_capacity > fixed ? (ub_capacity - fixed) / per_frame : 0;
   k = k > room ? (room > 0 ? room : 1) : k;
   t.framesPerTile = uint32_t(k);

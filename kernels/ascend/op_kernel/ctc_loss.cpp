@@ -1,6 +1,7 @@
 // Fused CTC loss + gradient as an Ascend C kernel (AIV only; Atlas A2 910B / A3), the contract
-// of crnn_ctc_loss_f32 (kernels/include/crnn/ctc_loss.h): logits (T, B, C) time-major, labels
-// (B, S), loss (B), grad (T, B, C) or NULL. Compiled here with g++ against our host model of the
+// of crnn_ctc_loss_f32 / _f16 / _bf16 (kernels/include/crnn/ctc_loss.h): logits (T, B, C)
+// time-major float / half / bfloat16_t, labels (B, S), loss (B) float, grad (T, B, C) in the
+// logits' type or NULL. Compiled here with g++ against our host model of the
 // API (kernels/ascend/emu, CRNN_FAST_ASCEND=EMU) and tested there against the CPU kernel; not
 // compiled with CANN, not run on a 910B.
 //
@@ -28,6 +29,9 @@
 //                  (never over C, in label order so repeats add deterministically). Each grad row
 //                  is written once (DataCopyPad of the tile); frames >= Tb and failed /
 //                  infeasible samples get zero rows.
+//     narrow       crnn_ctc_loss_half / _bfloat16: the 16-bit tile is cast to float rows in UB
+//                  (Cast, CAST_NONE: exact) and every step above runs in float; each gradient
+//                  tile is cast back (CAST_RINT: round to nearest even) before its DataCopyPad.
 //     errors       each sample's key (common/device_error.h) into its own workspace slot; the
 //                  record is reduced by the CTC greedy decoder's one-core kernel
 //                  (crnn_ctc_greedy_error_reduce: the same workspace layout, one source).
@@ -52,6 +56,9 @@
 //   C = 6625 (rows of 6632), S = 25,           T = 25:  k = 1:  122 144 B (119.3 KiB)
 //                                              T = 80:  k = 1:  138 624 B (135.4 KiB)
 //   (loss only, no grad tiles: C = 6625, T = 25: 69 088 B.)
+//   half / bfloat16_t logits: 16-bit in / out tiles (rows of C rounded up to 16) and the float
+//   rows they are cast to / from (xfBuf, gfBuf): the same bytes per frame; C = 37, T = 25:
+//   34 432 B; C = 6625, T = 25: 122 272 B, T = 80: 138 752 B; the same largest shapes.
 //   Largest that fit: C = 11 248 at T = S = 25 (10 224 at T = 80; four rows of C floats); at
 //   C = 37: S = 511 for T = 25, T = 627 for S = 25; at C = 6625, S = 25: T = 273. Beyond:
 //   NOT_SUPPORTED -- a row of C floats is not sliced across UB chunks and the alpha rows are
@@ -101,7 +108,39 @@ struct LogScale {
   __aicore__ inline float Value() const { return hi + lo; }
 };
 
+// The logits' storage type X: float, or half / bfloat16_t (cast to float in UB, the gradient
+// cast back with CAST_RINT, round to nearest even).
+template <typename X>
+struct Storage {
+  static constexpr bool kNarrow = true;
+};
+template <>
+struct Storage<float> {
+  static constexpr bool kNarrow = false;
+};
+template <typename X>
+__aicore__ inline X NegInf();  // -inf of the storage type (the padding of a row)
+template <>
+__aicore__ inline float NegInf<float>() {
+  return -__builtin_inff();
+}
+template <>
+__aicore__ inline half NegInf<half>() {
+  half v;
+  v.bits = 0xfc00;
+  return v;
+}
+template <>
+__aicore__ inline bfloat16_t NegInf<bfloat16_t>() {
+  bfloat16_t v;
+  v.bits = 0xff80;
+  return v;
+}
+
+template <typename X>
 class KernelCtcLoss {
+  static constexpr bool kNarrow = Storage<X>::kNarrow;
+
  public:
   __aicore__ inline KernelCtcLoss() {}
 
@@ -114,8 +153,8 @@ class KernelCtcLoss {
     sampleEnd = sampleBegin + t.samplesPerCore + (core < t.samplesTail ? 1 : 0);
     const uint64_t elems = uint64_t(t.T) * t.frameStride;
     if (elems > 0) {
-      logitsGm.SetGlobalBuffer((__gm__ float *)logits, elems);
-      if (t.hasGrad) gradGm.SetGlobalBuffer((__gm__ float *)grad, elems);
+      logitsGm.SetGlobalBuffer((__gm__ X *)logits, elems);
+      if (t.hasGrad) gradGm.SetGlobalBuffer((__gm__ X *)grad, elems);
     }
     if (t.S > 0) labelsGm.SetGlobalBuffer((__gm__ int32_t *)labels, uint64_t(t.B) * t.S);
     inLenGm.SetGlobalBuffer((__gm__ int32_t *)inputLengths, t.B);
@@ -125,8 +164,10 @@ class KernelCtcLoss {
         (__gm__ uint64_t *)(GetUserWorkspace(workspace) + crnn::kDeviceErrorBytes), t.B);
     N = t.stateElems, R = t.rowElems, V = t.stateElems + 8;
     const uint32_t T1 = t.T > 0 ? t.T : 1;
-    pipe.InitBuffer(inQueue, BUFFER_NUM, t.tileElems * sizeof(float));
-    if (t.hasGrad) pipe.InitBuffer(outQueue, BUFFER_NUM, t.tileElems * sizeof(float));
+    pipe.InitBuffer(inQueue, BUFFER_NUM, t.tileElems * sizeof(X));
+    if (t.hasGrad) pipe.InitBuffer(outQueue, BUFFER_NUM, t.tileElems * sizeof(X));
+    if (kNarrow) pipe.InitBuffer(xfBuf, t.tileElems * sizeof(float));
+    if (kNarrow && t.hasGrad) pipe.InitBuffer(gfBuf, t.tileElems * sizeof(float));
     pipe.InitBuffer(lenQueue, 1, 2 * kCtcLossSampleChunk * sizeof(int32_t));
     pipe.InitBuffer(metaQueue, 1, kCtcLossSampleChunk * (sizeof(float) + sizeof(uint64_t)));
     pipe.InitBuffer(alphaBuf, T1 * t.alphaRowElems * sizeof(float));
@@ -186,7 +227,7 @@ class KernelCtcLoss {
     return v;
   }
   __aicore__ inline LocalTensor<uint32_t> Offsets(uint32_t i) {
-    return Slot(i).ReinterpretCast<uint32_t>();
+    return Slot(i).template ReinterpretCast<uint32_t>();
   }
 
   // One sample: returns its error key (kNoDeviceError when it has none), *loss its loss.
@@ -265,16 +306,16 @@ class KernelCtcLoss {
     for (uint32_t t0 = 0; t0 < frames; t0 += tiling.framesPerTile) {
       const uint32_t rows = frames - t0 < tiling.framesPerTile ? frames - t0 : tiling.framesPerTile;
       CopyIn(b, t0, rows);
-      LocalTensor<float> x = inQueue.DeQue<float>();
+      LocalTensor<float> x = AcquireRows(rows);
       for (uint32_t r = 0; r < rows; ++r) {
         const int st = FrameForward(x[r * R], t0 + r, recur);
         if (st != CRNN_STATUS_SUCCESS) {
           *badFrame = t0 + r;
-          inQueue.FreeTensor(x);
+          ReleaseRows(x);
           return st;
         }
       }
-      inQueue.FreeTensor(x);
+      ReleaseRows(x);
     }
     return CRNN_STATUS_SUCCESS;
   }
@@ -352,12 +393,11 @@ class KernelCtcLoss {
     for (uint32_t i = tiles; i-- > 0;) {
       const uint32_t t0 = i * k, rows = frames - t0 < k ? frames - t0 : k;
       CopyIn(b, t0, rows);
-      LocalTensor<float> x = inQueue.DeQue<float>();
-      LocalTensor<float> g = outQueue.AllocTensor<float>();
+      LocalTensor<float> x = AcquireRows(rows);
+      LocalTensor<float> g = OutRows();
       for (uint32_t r = rows; r-- > 0;) FrameBackward(x[r * R], g[r * R], t0 + r, ll);
-      inQueue.FreeTensor(x);
-      Sync<HardEvent::S_MTE3>();
-      outQueue.EnQue(g);
+      ReleaseRows(x);
+      PublishRows(g, rows);
       CopyOut(b, t0, rows);
     }
   }
@@ -418,29 +458,70 @@ class KernelCtcLoss {
     if (!tiling.hasGrad) return;
     for (uint32_t t = t0; t < t1; t += tiling.framesPerTile) {
       const uint32_t rows = t1 - t < tiling.framesPerTile ? t1 - t : tiling.framesPerTile;
-      LocalTensor<float> g = outQueue.AllocTensor<float>();
-      Duplicate(g, 0.0f, rows * R);
+      LocalTensor<X> g = outQueue.template AllocTensor<X>();
+      if constexpr (kNarrow) {
+        Duplicate(g.template ReinterpretCast<uint16_t>(), uint16_t(0), rows * R);  // +0
+      } else {
+        Duplicate(g, 0.0f, rows * R);
+      }
       outQueue.EnQue(g);
       CopyOut(b, t, rows);
     }
   }
 
+  // The float rows of the tile CopyIn queued: the queue's own tensor for float logits, else
+  // the narrow tile cast to float (exact) in xfBuf and the queue's tensor freed at once.
+  __aicore__ inline LocalTensor<float> AcquireRows(uint32_t rows) {
+    if constexpr (kNarrow) {
+      LocalTensor<X> s = inQueue.template DeQue<X>();
+      LocalTensor<float> x = xfBuf.Get<float>();
+      Cast(x, s, RoundMode::CAST_NONE, rows * R);
+      inQueue.FreeTensor(s);
+      return x;
+    } else {
+      return inQueue.template DeQue<float>();
+    }
+  }
+  __aicore__ inline void ReleaseRows(LocalTensor<float> &x) {
+    if constexpr (!kNarrow) inQueue.FreeTensor(x);
+  }
+
+  // Where the gradient rows of a tile are built (float), and their hand-over to CopyOut: the
+  // queue's tensor itself, or gfBuf cast to the narrow type (round to nearest even).
+  __aicore__ inline LocalTensor<float> OutRows() {
+    if constexpr (kNarrow) {
+      return gfBuf.Get<float>();
+    } else {
+      return outQueue.template AllocTensor<float>();
+    }
+  }
+  __aicore__ inline void PublishRows(LocalTensor<float> &g, uint32_t rows) {
+    if constexpr (kNarrow) {
+      LocalTensor<X> o = outQueue.template AllocTensor<X>();
+      Cast(o, g, RoundMode::CAST_RINT, rows * R);
+      outQueue.EnQue(o);
+    } else {
+      Sync<HardEvent::S_MTE3>();
+      outQueue.EnQue(g);
+    }
+  }
+
   __aicore__ inline void CopyIn(uint32_t b, uint32_t t0, uint32_t rows) {
-    LocalTensor<float> x = inQueue.AllocTensor<float>();
+    LocalTensor<X> x = inQueue.template AllocTensor<X>();
     const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C;
-    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - tiling.C) * sizeof(float)) : 0;
-    DataCopyExtParams copy{uint16_t(rows), uint32_t(tiling.C * sizeof(float)), gap, 0, 0};
-    DataCopyPadExtParams<float> pad{true, 0, uint8_t(R - tiling.C), -__builtin_inff()};
+    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - tiling.C) * sizeof(X)) : 0;
+    DataCopyExtParams copy{uint16_t(rows), uint32_t(tiling.C * sizeof(X)), gap, 0, 0};
+    DataCopyPadExtParams<X> pad{true, 0, uint8_t(R - tiling.C), NegInf<X>()};
     DataCopyPad(x, logitsGm[at], copy, pad);
     inQueue.EnQue(x);
   }
 
   __aicore__ inline void CopyOut(uint32_t b, uint32_t t0, uint32_t rows) {
-    LocalTensor<float> g = outQueue.DeQue<float>();
+    LocalTensor<X> g = outQueue.template DeQue<X>();
     const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C;
-    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - tiling.C) * sizeof(float)) : 0;
+    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - tiling.C) * sizeof(X)) : 0;
     DataCopyPad(gradGm[at], g,
-                DataCopyExtParams{uint16_t(rows), uint32_t(tiling.C * sizeof(float)), 0, gap, 0});
+                DataCopyExtParams{uint16_t(rows), uint32_t(tiling.C * sizeof(X)), 0, gap, 0});
     outQueue.FreeTensor(g);
   }
 
@@ -466,8 +547,9 @@ class KernelCtcLoss {
   TQue<TPosition::VECOUT, BUFFER_NUM> outQueue;
   TQue<TPosition::VECIN, 1> lenQueue;
   TQue<TPosition::VECOUT, 1> metaQueue;
-  TBuf<TPosition::VECCALC> alphaBuf, frameBuf, vecBuf, workBuf;
-  GlobalTensor<float> logitsGm, gradGm, lossGm;
+  TBuf<TPosition::VECCALC> alphaBuf, frameBuf, vecBuf, workBuf, xfBuf, gfBuf;
+  GlobalTensor<X> logitsGm, gradGm;
+  GlobalTensor<float> lossGm;
   GlobalTensor<int32_t> labelsGm, inLenGm, labLenGm;
   GlobalTensor<uint64_t> keysGm;
   LocalTensor<float> alpha, work, red;
@@ -480,17 +562,44 @@ class KernelCtcLoss {
   uint32_t Sp = 1, labelLen = 0, frames = 0;
 };
 
+template <typename X>
+__aicore__ inline void RunCtcLoss(GM_ADDR logits, GM_ADDR labels, GM_ADDR input_lengths,
+                                  GM_ADDR label_lengths, GM_ADDR loss, GM_ADDR grad,
+                                  GM_ADDR workspace, GM_ADDR tiling) {
+  GET_TILING_DATA(tilingData, tiling);
+  KernelCtcLoss<X> op;
+  op.Init(logits, labels, input_lengths, label_lengths, loss, grad, workspace, tilingData);
+  op.Process();
+}
+
 }  // namespace
 
-// logits (T, B, C) float; labels (B, S), input_lengths (B), label_lengths (B) int32; loss (B)
-// float out; grad (T, B, C) float out or NULL; workspace: record + B keys.
+// logits (T, B, C) float / half / bfloat16_t; labels (B, S), input_lengths (B), label_lengths
+// (B) int32; loss (B) float out; grad (T, B, C) in the logits' type, out, or NULL; workspace:
+// record + B keys.
 extern "C" __global__ __aicore__ void crnn_ctc_loss(GM_ADDR logits, GM_ADDR labels,
                                                     GM_ADDR input_lengths, GM_ADDR label_lengths,
                                                     GM_ADDR loss, GM_ADDR grad, GM_ADDR workspace,
                                                     GM_ADDR tiling) {
   KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
-  GET_TILING_DATA(tilingData, tiling);
-  KernelCtcLoss op;
-  op.Init(logits, labels, input_lengths, label_lengths, loss, grad, workspace, tilingData);
-  op.Process();
+  RunCtcLoss<float>(logits, labels, input_lengths, label_lengths, loss, grad, workspace, tiling);
+}
+
+extern "C" __global__ __aicore__ void crnn_ctc_loss_half(GM_ADDR logits, GM_ADDR labels,
+                                                         GM_ADDR input_lengths,
+                                                         GM_ADDR label_lengths, GM_ADDR loss,
+                                                         GM_ADDR grad, GM_ADDR workspace,
+                                                         GM_ADDR tiling) {
+  KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
+  RunCtcLoss<half>(logits, labels, input_lengths, label_lengths, loss, grad, workspace, tiling);
+}
+
+extern "C" __global__ __aicore__ void crnn_ctc_loss_bfloat16(GM_ADDR logits, GM_ADDR labels,
+                                                             GM_ADDR input_lengths,
+                                                             GM_ADDR label_lengths, GM_ADDR loss,
+                                                             GM_ADDR grad, GM_ADDR workspace,
+                                                             GM_ADDR tiling) {
+  KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
+  RunCtcLoss<bfloat16_t>(logits, labels, input_lengths, label_lengths, loss, grad, workspace,
+                         tiling);
 }

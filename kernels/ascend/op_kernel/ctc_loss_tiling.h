@@ -8,9 +8,10 @@
 
 struct CtcLossTiling {
   uint32_t T, B, C, S;      // logits (T, B, C) time-major, labels (B, S)
-  uint32_t rowElems;        // C rounded up to 8 floats: one frame's row in UB (32 B aligned)
+  uint32_t elemBytes;       // logits / grad element: 4 (float), 2 (half, bfloat16_t)
+  uint32_t rowElems;        // C rounded up to 32 B of elements: one frame's row in UB
   uint32_t framesPerTile;   // frames of one sample per input / output tile (k)
-  uint32_t tileElems;       // k * rowElems: one tile in floats
+  uint32_t tileElems;       // k * rowElems: one tile in elements
   uint32_t stateElems;      // N: 2S+1 extended-label states rounded up to 64 floats
   uint32_t alphaRowElems;   // N + 8: an alpha row with 8 leading -inf lanes (s-1, s-2 reads)
   uint32_t workElems;       // ReduceMax scratch (floats) for max(rowElems, N) elements
@@ -20,6 +21,7 @@ struct CtcLossTiling {
   int32_t blank;            // class id of the blank
   int32_t zeroInfinity;     // infeasible sample: loss 0 instead of +inf
   int32_t hasGrad;          // 0: loss only (grad is NULL)
+  uint32_t rsv;             // keeps the 64-bit field 8-byte aligned
   uint64_t frameStride;     // elements between frames t and t+1 of one sample (B * C)
 };
 
