@@ -24,9 +24,6 @@ inline uint32_t ctc_loss_reduce_max_scratch(uint32_t count) {
   return uint32_t(round_up(2 * repeats, 8));
 }
 
-// Vectors of N states the kernel keeps (ctc_loss.cpp's vecBuf): masks, offsets, rows.
-constexpr uint32_t kCtcLossStateVectors = 22;
-
 // UB bytes the kernel's InitBuffer calls take (each rounded up to 32 bytes).
 inline uint64_t ctc_loss_ub_bytes(const CtcLossTiling &t) {
   const uint64_t N = t.stateElems, R = t.alphaRowElems, T = t.T > 0 ? t.T : 1;

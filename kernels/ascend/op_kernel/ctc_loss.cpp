@@ -172,7 +172,7 @@ class KernelCtcLoss {
     pipe.InitBuffer(metaQueue, 1, kCtcLossSampleChunk * (sizeof(float) + sizeof(uint64_t)));
     pipe.InitBuffer(alphaBuf, T1 * t.alphaRowElems * sizeof(float));
     pipe.InitBuffer(frameBuf, 3 * T1 * sizeof(float));
-    pipe.InitBuffer(vecBuf, 22 * V * sizeof(float));
+    pipe.InitBuffer(vecBuf, kCtcLossStateVectors * V * sizeof(float));
     pipe.InitBuffer(workBuf, (t.workElems + 16) * sizeof(float));
     alpha = alphaBuf.Get<float>();
     work = workBuf.Get<float>();
@@ -185,7 +185,8 @@ class KernelCtcLoss {
     betaNext = Slot(15), ubuf = Slot(16), g1 = Slot(17), g2 = Slot(18), mx = Slot(19);
     e0 = Slot(20);
     const float ninf = -__builtin_inff();
-    Duplicate(v, ninf, 22 * V);  // every pad lane -inf (ubuf's trailing 8 stay so)
+    Duplicate(v, ninf,
+              kCtcLossStateVectors * V);  // every pad lane -inf (ubuf's trailing 8 stay so)
     Duplicate(startMask, 0.0f, 2);
     Sync<HardEvent::V_S>();
     for (uint32_t s = 0; s < N; ++s) {  // once per core

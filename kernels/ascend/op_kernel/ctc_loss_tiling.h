@@ -27,3 +27,6 @@ struct CtcLossTiling {
 
 // Samples per chunk of lengths / losses / error keys staged in UB.
 constexpr uint32_t kCtcLossSampleChunk = 64;
+// Vectors of N + 8 floats over the extended-label states the kernel keeps in UB (vecBuf):
+// offsets, masks, alpha / beta / log-prob rows and temporaries.
+constexpr uint32_t kCtcLossStateVectors = 22;
