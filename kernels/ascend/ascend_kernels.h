@@ -39,7 +39,7 @@ size_t crnn_ascend_emu_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, 
 // crnn_ctc_loss_f32 (crnn/ctc_loss.h) on min(B, 40) emulated vector cores, statuses as the CUDA
 // backend's (value errors, bad lengths and labels in the record). A failed sample's loss is NaN
 // and its gradient 0. NOT_SUPPORTED when the kernel's UB budget (op_host/ctc_loss_tiling_host.h)
-// exceeds 192 KiB (e.g. C above 11 040 at T = S = 25, or T x S too large for the alpha rows);
+// exceeds 192 KiB (T x S too large for the alpha rows: T above 627 at S = 25, C = 37);
 // EXECUTION_FAILED (message on stderr) when the kernel breaks a rule of the API model.
 crnn_status_t crnn_ascend_emu_ctc_loss_f32(float *loss, float *grad, const float *logits,
                                            const int32_t *labels, const int32_t *input_lengths,

@@ -2,7 +2,8 @@
 // model of the API against the CPU kernel crnn_ctc_loss_f32 (device 0, itself tested against
 // the float64 reference) on the shared case table: T=1, B=1, L=0, repeats, L=T, minimum
 // feasible T and +-1, infeasible with and without zero_infinity, blank 0 and C-1, C = 37 and
-// 6625, ragged lengths, -inf scores, B above the 40 cores, several tiles per sample, loss only.
+// 6625 (and 4097, 8192, 20000: rows sliced into chunks of 4096 classes), ragged lengths, -inf
+// scores, B above the 40 cores, several tiles per sample, loss only.
 // Outputs are poisoned (NaN) before each run. Error rule (float32): loss within 1e-5 relative
 // (+1e-6 absolute) of the CPU's, gradient within 1e-6 * (1 + |loss|) absolute (the tests'
 // float32 rule, tests/test_ctc_loss.py); infeasible losses (+inf / 0) and zero gradients exact;
@@ -147,6 +148,10 @@ void test_table() {
   check_case(make(rng, 25, 45, 37, 10, 36, {}, true), "ragged_37_B45");
   check_case(make(rng, 8, 3, 6625, 5, 6624, {}, false), "large_alphabet");
   check_case(make(rng, 25, 2, 6625, 25, 0, {}, true), "large_alphabet_blank0", false);
+  // vocabulary chunks of 4096 classes: one class in the last chunk, two full chunks, five
+  check_case(make(rng, 6, 3, 4097, 4, 4096, {}, true), "chunks_4097", false);
+  check_case(make(rng, 5, 2, 8192, 3, 0, {}, false), "chunks_8192", false);
+  check_case(make(rng, 6, 2, 20000, 4, 19999, {}, false), "chunks_20000", false);
   check_case(make(rng, 256, 3, 12, 60, 11, {}, false), "long_T");
   check_case(make(rng, 300, 2, 37, 4, 36, {}, true), "tiles");  // k = 204: two tiles
   {  // L = T, minimum feasible T and +-1 (repeats need a blank between), zero_infinity
@@ -238,17 +243,17 @@ void test_errors() {
   CHECK(call(4, 5, 4, p.x.data(), nullptr, ws.size()) == CRNN_STATUS_WORKSPACE_TOO_SMALL, "no ws");
   CHECK(call(4, 5, 4, p.x.data(), ws.data(), 100) == CRNN_STATUS_WORKSPACE_TOO_SMALL, "small ws");
   CHECK(crnn_ascend_emu_ctc_loss_workspace_size(4, 2, 5, 2, 8, &opt) == 0, "float64: 0 bytes");
-  {  // beyond the UB budget (the CPU takes it): NOT_SUPPORTED
-    const int64_t big = 20000;
-    std::vector<float> xb(big, 0.0f);
-    std::vector<int32_t> lab{1}, il{1}, ll{1};
-    const size_t need = crnn_ascend_emu_ctc_loss_workspace_size(1, 1, big, 1, 4, &opt);
+  {  // beyond the UB budget (the CPU takes it): NOT_SUPPORTED -- T x S of the alpha rows
+    const int64_t T = 1000, S = 100;
+    std::vector<float> xb(T * 5, 0.0f);
+    std::vector<int32_t> lab(S, 1), il{int32_t(T)}, ll{int32_t(S)};
+    const size_t need = crnn_ascend_emu_ctc_loss_workspace_size(T, 1, 5, S, 4, &opt);
     std::vector<char> w(need);
     crnn_ctc_loss_options o{};
     CHECK(crnn_ascend_emu_ctc_loss_f32(loss.data(), xb.data(), xb.data(), lab.data(), il.data(),
-                                       ll.data(), 1, 1, big, 1, w.data(), need,
+                                       ll.data(), T, 1, 5, S, w.data(), need,
                                        &o) == CRNN_STATUS_NOT_SUPPORTED,
-          "C=20000: NOT_SUPPORTED");
+          "T=1000, S=100: NOT_SUPPORTED");
   }
 }
 

@@ -27,14 +27,17 @@ inline uint32_t ctc_loss_reduce_max_scratch(uint32_t count) {
 // UB bytes the kernel's InitBuffer calls take (each rounded up to 32 bytes).
 inline uint64_t ctc_loss_ub_bytes(const CtcLossTiling &t) {
   const uint64_t N = t.stateElems, R = t.alphaRowElems, T = t.T > 0 ? t.T : 1;
-  const uint64_t tile = round_up(t.tileElems * 4ull, 32);
+  const uint64_t tile = round_up(uint64_t(t.tileElems) * t.elemBytes, 32);
+  const uint64_t tile_f32 = t.elemBytes == 4 ? 0 : round_up(t.tileElems * 4ull, 32);
   return 2 * tile + (t.hasGrad ? 2 * tile : 0)               // in, out queues
+         + tile_f32 * (t.hasGrad ? 2 : 1)                    // half / bf16: their float rows
          + round_up(2ull * kCtcLossSampleChunk * 4, 32)      // lengths
          + round_up(kCtcLossSampleChunk * 12ull, 32)         // losses + keys
          + round_up(T * R * 4, 32)                           // alpha table
          + round_up(3 * T * 4, 32)                           // lse, scale hi / lo
          + round_up(kCtcLossStateVectors * (N + 8) * 4, 32)  // state vectors
-         + round_up((t.workElems + 16) * 4ull, 32);          // ReduceMax scratch
+         + round_up((t.workElems + 16) * 4ull, 32)           // ReduceMax scratch
+         + round_up(2ull * t.chunkNum * (N + 8) * 4, 32);    // chunk offsets and masks
 }
 
 // The tiling for logits (T, B, C) of elem_bytes (4: float, 2: half / bfloat16_t), labels (B, S)
@@ -48,11 +51,16 @@ inline CtcLossTiling ctc_loss_tiling(int64_t T, int64_t B, int64_t C, int64_t S,
   CtcLossTiling t{};
   t.T = uint32_t(T), t.B = uint32_t(B), t.C = uint32_t(C), t.S = uint32_t(S);
   t.elemBytes = elem_bytes;
-  t.rowElems = uint32_t(round_up(uint64_t(C), 32 / elem_bytes));
+  const uint64_t align = 32 / elem_bytes;
+  const bool sliced = round_up(uint64_t(C), align) > kCtcLossChunkElems;
+  t.chunkElems = sliced ? kCtcLossChunkElems : uint32_t(C);
+  t.chunkNum = uint32_t((uint64_t(C) + t.chunkElems - 1) / t.chunkElems);
+  t.rowElems = uint32_t(round_up(t.chunkElems, align));
   t.frameStride = uint64_t(B) * uint64_t(C);
   uint64_t k = kCtcLossTileBytes / (4ull * t.rowElems);  // 32 KiB of float rows
   k = k < 1 ? 1 : k;
   k = k > uint64_t(T > 0 ? T : 1) ? uint64_t(T > 0 ? T : 1) : k;
+  k = sliced ? 1 : k;  // a tile holds one chunk of one frame
   k = k > 4095 ? 4095 : k;
   if ((t.frameStride - uint64_t(C)) * 4 > UINT32_MAX) k = 1;  // the DMA's gap is 32-bit
   t.stateElems = uint32_t(round_up(2 * uint64_t(S) + 1, 64));

@@ -1,35 +1,42 @@
 // Fused CTC loss + gradient as an Ascend C kernel (AIV only; Atlas A2 910B / A3), the contract
 // of crnn_ctc_loss_f32 / _f16 / _bf16 (kernels/include/crnn/ctc_loss.h): logits (T, B, C)
 // time-major float / half / bfloat16_t, labels (B, S), loss (B) float, grad (T, B, C) in the
-// logits' type or NULL. Compiled here with g++ against our host model of the
-// API (kernels/ascend/emu, CRNN_FAST_ASCEND=EMU) and tested there against the CPU kernel; not
+// logits' type or NULL. Compiled here with g++ against our host model of the API
+// (kernels/ascend/emu, CRNN_FAST_ASCEND=EMU) and tested there against the CPU kernel; not
 // compiled with CANN, not run on a 910B.
 //
 //   crnn_ctc_loss   samples split over the cores (GetBlockIdx), one sample at a time per core;
-//                   frames in tiles of k rows (one DataCopyPad per tile, rows padded to 8 floats
-//                   with -inf), double-buffered (TQue depth 2). Per sample:
-//     setup        once, scalar over the 2L+1 states (never per frame): the class byte offsets
-//                  of the extended label, the skip masks for s-2 -> s and s+2 (0 / -inf float
-//                  vectors, ctc_math.h's ctc_skip_mask), the valid-state and final-state masks
-//     pass 1       frames 0 .. Tb-1 forward: per row ReduceMax, Adds(-max), Exp, ReduceSum, the
-//                  value rule from (max, sum) (ctc_math.h's ctc_row_kind / ctc_row_status), the
-//                  log-sum-exp kept per frame; the states' log-probs by one Gather of the raw row
-//                  at the class offsets; alpha_t in fp32 log space over N lanes (2S+1 padded to
-//                  64): the log-add-exp of alpha_{t-1}(s), (s-1), (s-2)+skip vectorised (the
-//                  shifts are Gathers from the previous row, whose 8 leading lanes are -inf;
-//                  Max, Maxs(-FLT_MAX) as the -inf guard, Sub, Exp, Add, Ln), then each row
-//                  scaled to max 0 (ReduceMax, Adds), the scales summed as a float pair (exact
-//                  to ~2^-40, the CPU's double accumulators). Alpha rows stay in UB (T x (N+8)).
-//     pass 2       (grad only) frames Tb-1 .. 0: the row re-read; softmax = Exp(x - lse) into
-//                  the output tile; beta_t from beta_{t+1} + logy_{t+1} (the same vector
-//                  log-add-exp, shifts by Gather from a row with 8 trailing -inf lanes);
-//                  occupancy gamma = Exp(alpha + beta + off) over N lanes; blank occupancy = one
-//                  Gather of the even lanes + ReduceSum; each label's occupancy one Gather of the
-//                  odd lanes, then subtracted at its class: a scalar loop over the L labels
-//                  (never over C, in label order so repeats add deterministically). Each grad row
-//                  is written once (DataCopyPad of the tile); frames >= Tb and failed /
-//                  infeasible samples get zero rows.
-//     narrow       crnn_ctc_loss_half / _bfloat16: the 16-bit tile is cast to float rows in UB
+//                   frames through UB in tiles (one DataCopyPad each, rows padded to 32 bytes
+//                   with -inf), double-buffered (TQue depth 2): k whole rows when C <= 4096,
+//                   else the vocabulary sliced into chunks of 4096 classes, a tile one chunk of
+//                   one frame (C = 6625: 4096 + 2529). Per sample:
+//     setup        once, scalar over the N state lanes (never per frame): the class of every
+//                  extended-label state, the skip masks for s-2 -> s and s+2 (0 / -inf float
+//                  vectors, ctc_math.h's ctc_skip_mask), the final-state mask, and per chunk
+//                  the states' class byte offsets in it with a 0 / -inf "class in this chunk"
+//                  mask
+//     pass 1       frames 0 .. Tb-1 forward; per chunk ReduceMax, Adds(-max), Exp, ReduceSum
+//                  (two-pass within the chunk; across chunks the running sum rescaled by
+//                  exp(old max - new max)); the states' raw scores by one Gather per chunk
+//                  (+ its mask, Max across chunks); per frame the value rule from (max, sum)
+//                  (ctc_math.h's ctc_row_kind / ctc_row_status), the log-sum-exp, then alpha_t
+//                  in fp32 log space over N lanes (2S+1 padded to 64): the log-add-exp of
+//                  alpha_{t-1}(s), (s-1), (s-2)+skip vectorised (the shifts are Gathers from
+//                  the previous row, whose 8 leading lanes are -inf; Max, Maxs(-FLT_MAX) as the
+//                  -inf guard, Sub, Exp, Add, Ln), each row scaled to max 0 (ReduceMax, Adds),
+//                  the scales summed as a float pair (TwoSum: the CPU's double accumulators).
+//                  Alpha rows stay in UB (T x (N+8) floats).
+//     pass 2       (grad only) frames Tb-1 .. 0: beta_t from beta_{t+1} + logy_{t+1} (the same
+//                  vector log-add-exp, shifts by Gather from a row with 8 trailing -inf lanes);
+//                  occupancy gamma = Exp(alpha + beta + off) over N lanes; the blank's total
+//                  one Gather of the even lanes + ReduceSum, each label position's one Gather
+//                  of the odd lanes; then per chunk of the re-read row softmax = Exp(x - lse)
+//                  into the output tile and the occupancies subtracted at the classes in the
+//                  chunk: a scalar loop over the L labels (never over C; in label order, so
+//                  repeats add deterministically). Each grad element is written once
+//                  (DataCopyPad of the tile); frames >= Tb and failed / infeasible samples get
+//                  zero rows.
+//     narrow       crnn_ctc_loss_half / _bfloat16: each 16-bit tile is cast to float in UB
 //                  (Cast, CAST_NONE: exact) and every step above runs in float; each gradient
 //                  tile is cast back (CAST_RINT: round to nearest even) before its DataCopyPad.
 //     errors       each sample's key (common/device_error.h) into its own workspace slot; the
@@ -48,21 +55,20 @@
 // Workspace: [0, 256) the record, then B uint64 keys.
 //
 // UB per core (910B: 192 KiB; op_host/ctc_loss_tiling_host.h computes it, the host refuses a
-// shape that does not fit, NOT_SUPPORTED): in 2 x k*rowElems*4, out (grad) the same, lengths
-// 512, losses + keys 768, alpha T*(N+8)*4, lse + scales 3T*4, 22 state vectors (N+8)*4 each
-// (N = 2S+1 rounded up to 64), ReduceMax scratch; k = 32 KiB / (rowElems*4) frames, at most T,
-// fewer when the alpha rows leave less room:
-//   C = 37   (rows of 40),   S <= 25 (N = 64), T = 25:  k = 25:  31 232 B (30.5 KiB)
-//   C = 6625 (rows of 6632), S = 25,           T = 25:  k = 1:  122 144 B (119.3 KiB)
-//                                              T = 80:  k = 1:  138 624 B (135.4 KiB)
-//   (loss only, no grad tiles: C = 6625, T = 25: 69 088 B.)
-//   half / bfloat16_t logits: 16-bit in / out tiles (rows of C rounded up to 16) and the float
-//   rows they are cast to / from (xfBuf, gfBuf): the same bytes per frame; C = 37, T = 25:
-//   34 432 B; C = 6625, T = 25: 122 272 B, T = 80: 138 752 B; the same largest shapes.
-//   Largest that fit: C = 11 248 at T = S = 25 (10 224 at T = 80; four rows of C floats); at
-//   C = 37: S = 511 for T = 25, T = 627 for S = 25; at C = 6625, S = 25: T = 273. Beyond:
-//   NOT_SUPPORTED -- a row of C floats is not sliced across UB chunks and the alpha rows are
-//   not spilled to GM (both would lift these limits; neither is needed at the CRNN shapes).
+// shape that does not fit, NOT_SUPPORTED): in 2 x tile, out (grad) 2 x tile (tile = k rows of
+// min(C, 4096) classes rounded up to 32 bytes; half / bf16 add the float rows they are cast to
+// / from, the same bytes per element in all), lengths 512, losses + keys 768, alpha
+// T*(N+8)*4, lse + scales 3T*4, 20 state vectors (N+8)*4 each (N = 2S+1 rounded up to 64),
+// 2 per chunk of (N+8)*4, ReduceMax scratch; k = 32 KiB / (row*4) frames, at most T, fewer
+// when the alpha rows leave less room:
+//   C = 37   (rows of 40),      S <= 25 (N = 64), T = 25:  k = 25:  31 232 B (30.5 KiB)
+//                               (half / bf16:  rows of 48):        34 432 B
+//   C = 6625 (2 chunks),        S = 25,           T = 25:  k = 1:   81 824 B (79.9 KiB)
+//                                                 T = 80:  k = 1:   98 304 B (96.0 KiB)
+//   (the same for half / bf16; loss only, no grad tiles: C = 6625, T = 25: 49 056 B.)
+//   Largest that fit: C = 823 296 at T = S = 25 (704 512 at T = 80: 2 vectors per chunk);
+//   S = 511 at C = 37, T = 25 (319 at C = 6625); T = 627 at C = 37, S = 25 (407 at C = 6625):
+//   the alpha rows (T x 2S) are not spilled to GM. Beyond: NOT_SUPPORTED.
 //
 // Device sync: SetFlag / WaitFlag V_S, S_V, S_MTE3, MTE2_S are no-ops in the model; they mark
 // where the scalar unit reads vector results or writes what a vector op / DMA then reads.
@@ -174,16 +180,16 @@ class KernelCtcLoss {
     pipe.InitBuffer(frameBuf, 3 * T1 * sizeof(float));
     pipe.InitBuffer(vecBuf, kCtcLossStateVectors * V * sizeof(float));
     pipe.InitBuffer(workBuf, (t.workElems + 16) * sizeof(float));
+    pipe.InitBuffer(chunkBuf, 2 * t.chunkNum * V * sizeof(float));
     alpha = alphaBuf.Get<float>();
     work = workBuf.Get<float>();
     red = work[t.workElems];
     LocalTensor<float> v = vecBuf.Get<float>();
     ofsM1 = Offsets(0), ofsM2 = Offsets(1), ofsP1 = Offsets(2), ofsP2 = Offsets(3);
     ofsEven = Offsets(4), ofsOdd = Offsets(5), ofsClass = Offsets(6);
-    startMask = Slot(7), validMask = Slot(8), finalMask = Slot(9), skipA = Slot(10);
-    skipB = Slot(11), logyCur = Slot(12), logyNext = Slot(13), betaCur = Slot(14);
-    betaNext = Slot(15), ubuf = Slot(16), g1 = Slot(17), g2 = Slot(18), mx = Slot(19);
-    e0 = Slot(20);
+    startMask = Slot(7), finalMask = Slot(8), skipA = Slot(9), skipB = Slot(10);
+    logyCur = Slot(11), logyNext = Slot(12), betaCur = Slot(13), betaNext = Slot(14);
+    ubuf = Slot(15), g1 = Slot(16), g2 = Slot(17), mx = Slot(18), e0 = Slot(19);
     const float ninf = -__builtin_inff();
     Duplicate(v, ninf,
               kCtcLossStateVectors * V);  // every pad lane -inf (ubuf's trailing 8 stay so)
@@ -284,11 +290,12 @@ class KernelCtcLoss {
     return true;
   }
 
-  // The per-sample vectors over the N state lanes (scalar, once per sample).
+  // The per-sample vectors over the N state lanes (scalar, once per sample): per vocabulary
+  // chunk i the byte offsets of the states' classes inside the chunk (0 for a class outside)
+  // and a mask, 0 where the state's class lies in the chunk, else -inf (pad lanes included).
   __aicore__ inline void SetupSample(const int32_t *label) {
     const float ninf = -__builtin_inff();
-    Duplicate(validMask, ninf, N);
-    Duplicate(validMask, 0.0f, Sp);
+    Duplicate(chunkBuf.Get<float>(), ninf, 2 * tiling.chunkNum * V);
     Duplicate(finalMask, ninf, N);
     Sync<HardEvent::V_S>();
     for (uint32_t s = 0; s < N; ++s) {
@@ -297,49 +304,108 @@ class KernelCtcLoss {
       skipA.SetValue(s, crnn::ctc_skip_mask<float>(label, s, Sp));
       skipB.SetValue(s, crnn::ctc_skip_mask<float>(label, s + 2, Sp));
       if (s < Sp && crnn::ctc_is_final_state(s, Sp)) finalMask.SetValue(s, 0.0f);
+      const uint32_t chunk = uint32_t(cls) / tiling.chunkElems;
+      for (uint32_t i = 0; i < tiling.chunkNum; ++i)
+        ChunkOffsets(i).SetValue(s, i == chunk ? (uint32_t(cls) - i * tiling.chunkElems) * 4 : 0);
+      if (s < Sp) ChunkMask(chunk).SetValue(s, 0.0f);
     }
     Sync<HardEvent::S_V>();
   }
 
-  // Pass 1: every frame checked; with `recur` the alpha rows. Returns a status.
+  __aicore__ inline LocalTensor<uint32_t> ChunkOffsets(uint32_t i) {
+    LocalTensor<float> v = chunkBuf.Get<float>()[2 * i * V];
+    v.SetSize(V);
+    return v.template ReinterpretCast<uint32_t>();
+  }
+  __aicore__ inline LocalTensor<float> ChunkMask(uint32_t i) {
+    LocalTensor<float> v = chunkBuf.Get<float>()[(2 * i + 1) * V];
+    v.SetSize(V);
+    return v;
+  }
+
+  // Vocabulary chunk i: its first class, its classes, and the elements the vector ops cover
+  // (the classes rounded up to 32 bytes of X, padded with -inf by the copy).
+  __aicore__ inline uint32_t ChunkBegin(uint32_t i) { return i * tiling.chunkElems; }
+  __aicore__ inline uint32_t ChunkLen(uint32_t i) {
+    const uint32_t rest = tiling.C - ChunkBegin(i);
+    return rest < tiling.chunkElems ? rest : tiling.chunkElems;
+  }
+  __aicore__ inline uint32_t ChunkSpan(uint32_t i) {
+    const uint32_t a = 32 / sizeof(X);
+    return (ChunkLen(i) + a - 1) / a * a;
+  }
+
+  // logy (raw scores) of the states whose class lies in chunk i, from its row x: the first
+  // chunk writes dst, the others keep the larger (every state's class lies in one chunk; the
+  // others' lanes are -inf through the mask).
+  __aicore__ inline void GatherChunk(const LocalTensor<float> &dst, const LocalTensor<float> &x,
+                                     uint32_t i, const LocalTensor<float> &tmp) {
+    if (i == 0) {
+      Gather(dst, x, ChunkOffsets(0), 0, N);
+      Add(dst, dst, ChunkMask(0), N);
+      return;
+    }
+    Gather(tmp, x, ChunkOffsets(i), 0, N);
+    Add(tmp, tmp, ChunkMask(i), N);
+    Max(dst, dst, tmp, N);
+  }
+
+  // Pass 1: every frame checked; with `recur` the alpha rows. Returns a status. Tiles of k
+  // whole rows (one chunk), or of one chunk of one frame (k = 1).
   __aicore__ inline int Forward(uint32_t b, bool recur, int64_t *badFrame) {
     scaleA = LogScale{};
     for (uint32_t t0 = 0; t0 < frames; t0 += tiling.framesPerTile) {
       const uint32_t rows = frames - t0 < tiling.framesPerTile ? frames - t0 : tiling.framesPerTile;
-      CopyIn(b, t0, rows);
-      LocalTensor<float> x = AcquireRows(rows);
-      for (uint32_t r = 0; r < rows; ++r) {
-        const int st = FrameForward(x[r * R], t0 + r, recur);
-        if (st != CRNN_STATUS_SUCCESS) {
-          *badFrame = t0 + r;
-          ReleaseRows(x);
-          return st;
+      for (uint32_t i = 0; i < tiling.chunkNum; ++i) {
+        CopyIn(b, t0, rows, i);
+        LocalTensor<float> x = AcquireRows(rows, i);
+        for (uint32_t r = 0; r < rows; ++r) {
+          ChunkForward(x[r * R], i, recur);
+          if (i + 1 < tiling.chunkNum) continue;
+          const int st = FrameFinish(t0 + r, recur);
+          if (st != CRNN_STATUS_SUCCESS) {
+            *badFrame = t0 + r;
+            ReleaseRows(x);
+            return st;
+          }
         }
+        ReleaseRows(x);
       }
-      ReleaseRows(x);
     }
     return CRNN_STATUS_SUCCESS;
   }
 
-  __aicore__ inline int FrameForward(const LocalTensor<float> &x, uint32_t t, bool recur) {
-    if (recur) Gather(logyCur, x, ofsClass, 0, N);  // raw scores of the states' classes
-    ReduceMax(red, x, work, R);
+  // One chunk of a frame's row: its states' raw scores, then the running max and sum of
+  // exp(x - max) (two-pass within the chunk, rescaled across chunks; ctc_math.h's value rule
+  // is decided from them once the row is complete).
+  __aicore__ inline void ChunkForward(const LocalTensor<float> &x, uint32_t i, bool recur) {
+    if (recur) GatherChunk(logyCur, x, i, g1);
+    const uint32_t n = ChunkSpan(i);
+    ReduceMax(red, x, work, n);
     Sync<HardEvent::V_S>();
     const float m = red.GetValue(0);
     const float mg = m > -FLT_MAX ? m : -FLT_MAX;  // -inf guard (NaN: the sum turns NaN)
-    Adds(x, x, -mg, R);
-    Exp(x, x, R);
-    ReduceSum(red, x, work, R);
+    if (i == 0) rowMax = -FLT_MAX, rowSum = 0.0f;
+    const float mNew = mg > rowMax ? mg : rowMax;
+    Adds(x, x, -mNew, n);
+    Exp(x, x, n);
+    ReduceSum(red, x, work, n);
     Sync<HardEvent::V_S>();
-    const float sum = red.GetValue(0);
+    rowSum = rowSum * crnn::exp_fast<float>(rowMax - mNew) + red.GetValue(0);
+    rowMax = mNew;
+  }
+
+  // The row is complete: its value rule, log-sum-exp, and with `recur` its alpha row.
+  __aicore__ inline int FrameFinish(uint32_t t, bool recur) {
+    const float sum = rowSum;
     const int st =
         crnn::ctc_row_status(crnn::ctc_row_kind(!(sum == sum), sum > 0.0f), CRNN_CTC_LOGITS);
     if (st != CRNN_STATUS_SUCCESS) return st;
-    const float lse = mg + crnn::log_fast<float>(sum);
+    const float lse = rowMax + crnn::log_fast<float>(sum);
     frameBuf.Get<float>().SetValue(t, lse);
     if (!recur) return st;
+    Sync<HardEvent::S_V>();
     Adds(logyCur, logyCur, -lse, N);
-    Add(logyCur, logyCur, validMask, N);
     const LocalTensor<float> row = alpha[t * tiling.alphaRowElems];
     const LocalTensor<float> cur = row[kLead];
     Duplicate(row, -__builtin_inff(), kLead);
@@ -387,30 +453,31 @@ class KernelCtcLoss {
     return m;
   }
 
-  // Pass 2: frames Tb-1 .. 0, each grad row = softmax - occupancy, written once per tile.
+  // Pass 2: frames Tb-1 .. 0, each grad row = softmax - occupancy, written once (per tile
+  // of k whole rows, or per chunk of one frame's row).
   __aicore__ inline void Backward(uint32_t b, const LogScale &ll) {
     const uint32_t k = tiling.framesPerTile, tiles = (frames + k - 1) / k;
     scaleB = LogScale{};
-    for (uint32_t i = tiles; i-- > 0;) {
-      const uint32_t t0 = i * k, rows = frames - t0 < k ? frames - t0 : k;
-      CopyIn(b, t0, rows);
-      LocalTensor<float> x = AcquireRows(rows);
-      LocalTensor<float> g = OutRows();
-      for (uint32_t r = rows; r-- > 0;) FrameBackward(x[r * R], g[r * R], t0 + r, ll);
-      ReleaseRows(x);
-      PublishRows(g, rows);
-      CopyOut(b, t0, rows);
+    for (uint32_t tile = tiles; tile-- > 0;) {
+      const uint32_t t0 = tile * k, rows = frames - t0 < k ? frames - t0 : k;
+      for (uint32_t i = 0; i < tiling.chunkNum; ++i) {
+        CopyIn(b, t0, rows, i);
+        LocalTensor<float> x = AcquireRows(rows, i);
+        LocalTensor<float> g = OutRows();
+        for (uint32_t r = rows; r-- > 0;) {
+          if (i == 0) Occupancy(t0 + r, ll);
+          ChunkGrad(x[r * R], g[r * R], t0 + r, i);
+        }
+        ReleaseRows(x);
+        PublishRows(g, rows, i);
+        CopyOut(b, t0, rows, i);
+      }
     }
   }
 
-  __aicore__ inline void FrameBackward(const LocalTensor<float> &x, const LocalTensor<float> &g,
-                                       uint32_t t, const LogScale &ll) {
-    const float lse = frameBuf.Get<float>().GetValue(t);
-    Gather(logyCur, x, ofsClass, 0, N);
-    Adds(logyCur, logyCur, -lse, N);
-    Add(logyCur, logyCur, validMask, N);
-    Adds(g, x, -lse, R);
-    Exp(g, g, R);  // the softmax row
+  // beta_t from beta_{t+1} and logy_{t+1}; the occupancy gamma_t = exp(alpha + beta - log p)
+  // of every state (e0), the blank's total (blankOcc) and each label position's (g2).
+  __aicore__ inline void Occupancy(uint32_t t, const LogScale &ll) {
     if (t + 1 == frames) {
       DataCopy(betaCur, finalMask, N);
     } else {
@@ -421,8 +488,7 @@ class KernelCtcLoss {
       LogAddExp3(betaCur, ubuf, g1, g2);
       scaleB.Add(ScaleRow(betaCur));
     }
-    // gamma = exp(alpha + beta - log p), the row scales folded into one offset
-    LogScale off = scaleB;
+    LogScale off = scaleB;  // the row scales and -log p folded into one offset
     off.Add(AlphaScale(t));
     LogScale negLl;
     negLl.hi = -ll.hi, negLl.lo = -ll.lo;
@@ -434,13 +500,30 @@ class KernelCtcLoss {
     ReduceSum(red, g1, work, labelLen + 1);
     Gather(g2, e0, ofsOdd, 0, labelLen);
     Sync<HardEvent::V_S>();
+    blankOcc = red.GetValue(0);
+  }
+
+  // Chunk i of frame t's gradient row: softmax minus the occupancy of the classes in the chunk
+  // (a scalar loop over the L labels, never over C; in label order, so repeats add
+  // deterministically); logy_t gathered for frame t-1 on the way.
+  __aicore__ inline void ChunkGrad(const LocalTensor<float> &x, const LocalTensor<float> &g,
+                                   uint32_t t, uint32_t i) {
+    const float lse = frameBuf.Get<float>().GetValue(t);
+    GatherChunk(logyCur, x, i, g1);
+    const uint32_t n = ChunkSpan(i);
+    Adds(g, x, -lse, n);
+    Exp(g, g, n);  // the softmax
+    Sync<HardEvent::V_S>();
+    const uint32_t c0 = ChunkBegin(i), c1 = c0 + ChunkLen(i);
     const uint32_t blank = uint32_t(tiling.blank);
-    g.SetValue(blank, g.GetValue(blank) - red.GetValue(0));
-    for (uint32_t j = 0; j < labelLen; ++j) {  // L labels, in order: repeats add deterministically
+    if (blank >= c0 && blank < c1) g.SetValue(blank - c0, g.GetValue(blank - c0) - blankOcc);
+    for (uint32_t j = 0; j < labelLen; ++j) {
       const uint32_t c = ofsClass.GetValue(2 * j + 1) / 4;
-      g.SetValue(c, g.GetValue(c) - g2.GetValue(j));
+      if (c >= c0 && c < c1) g.SetValue(c - c0, g.GetValue(c - c0) - g2.GetValue(j));
     }
     Sync<HardEvent::S_V>();
+    if (i + 1 < tiling.chunkNum) return;
+    Adds(logyCur, logyCur, -lse, N);  // frame t's row is complete
     LocalTensor<float> tmp = betaNext;
     betaNext = betaCur, betaCur = tmp;
     tmp = logyNext, logyNext = logyCur, logyCur = tmp;
@@ -459,24 +542,26 @@ class KernelCtcLoss {
     if (!tiling.hasGrad) return;
     for (uint32_t t = t0; t < t1; t += tiling.framesPerTile) {
       const uint32_t rows = t1 - t < tiling.framesPerTile ? t1 - t : tiling.framesPerTile;
-      LocalTensor<X> g = outQueue.template AllocTensor<X>();
-      if constexpr (kNarrow) {
-        Duplicate(g.template ReinterpretCast<uint16_t>(), uint16_t(0), rows * R);  // +0
-      } else {
-        Duplicate(g, 0.0f, rows * R);
+      for (uint32_t i = 0; i < tiling.chunkNum; ++i) {
+        LocalTensor<X> g = outQueue.template AllocTensor<X>();
+        if constexpr (kNarrow) {
+          Duplicate(g.template ReinterpretCast<uint16_t>(), uint16_t(0), rows * R);  // +0
+        } else {
+          Duplicate(g, 0.0f, rows * R);
+        }
+        outQueue.EnQue(g);
+        CopyOut(b, t, rows, i);
       }
-      outQueue.EnQue(g);
-      CopyOut(b, t, rows);
     }
   }
 
   // The float rows of the tile CopyIn queued: the queue's own tensor for float logits, else
   // the narrow tile cast to float (exact) in xfBuf and the queue's tensor freed at once.
-  __aicore__ inline LocalTensor<float> AcquireRows(uint32_t rows) {
+  __aicore__ inline LocalTensor<float> AcquireRows(uint32_t rows, uint32_t chunk) {
     if constexpr (kNarrow) {
       LocalTensor<X> s = inQueue.template DeQue<X>();
       LocalTensor<float> x = xfBuf.Get<float>();
-      Cast(x, s, RoundMode::CAST_NONE, rows * R);
+      Cast(x, s, RoundMode::CAST_NONE, (rows - 1) * R + ChunkSpan(chunk));
       inQueue.FreeTensor(s);
       return x;
     } else {
@@ -496,10 +581,10 @@ class KernelCtcLoss {
       return outQueue.template AllocTensor<float>();
     }
   }
-  __aicore__ inline void PublishRows(LocalTensor<float> &g, uint32_t rows) {
+  __aicore__ inline void PublishRows(LocalTensor<float> &g, uint32_t rows, uint32_t i) {
     if constexpr (kNarrow) {
       LocalTensor<X> o = outQueue.template AllocTensor<X>();
-      Cast(o, g, RoundMode::CAST_RINT, rows * R);
+      Cast(o, g, RoundMode::CAST_RINT, (rows - 1) * R + ChunkSpan(i));
       outQueue.EnQue(o);
     } else {
       Sync<HardEvent::S_MTE3>();
@@ -507,22 +592,28 @@ class KernelCtcLoss {
     }
   }
 
-  __aicore__ inline void CopyIn(uint32_t b, uint32_t t0, uint32_t rows) {
+  // Rows t0 .. t0+rows-1 of sample b, classes of chunk i, into an input tile (rows R apart,
+  // each padded with -inf to 32 bytes).
+  __aicore__ inline void CopyIn(uint32_t b, uint32_t t0, uint32_t rows, uint32_t i) {
     LocalTensor<X> x = inQueue.template AllocTensor<X>();
-    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C;
-    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - tiling.C) * sizeof(X)) : 0;
-    DataCopyExtParams copy{uint16_t(rows), uint32_t(tiling.C * sizeof(X)), gap, 0, 0};
-    DataCopyPadExtParams<X> pad{true, 0, uint8_t(R - tiling.C), NegInf<X>()};
+    const uint32_t len = ChunkLen(i);
+    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C + ChunkBegin(i);
+    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - len) * sizeof(X)) : 0;
+    const uint32_t ubGap = (R - ChunkSpan(i)) * sizeof(X) / 32;  // only k = 1 has short chunks
+    DataCopyExtParams copy{uint16_t(rows), uint32_t(len * sizeof(X)), gap, ubGap, 0};
+    DataCopyPadExtParams<X> pad{true, 0, uint8_t(ChunkSpan(i) - len), NegInf<X>()};
     DataCopyPad(x, logitsGm[at], copy, pad);
     inQueue.EnQue(x);
   }
 
-  __aicore__ inline void CopyOut(uint32_t b, uint32_t t0, uint32_t rows) {
+  __aicore__ inline void CopyOut(uint32_t b, uint32_t t0, uint32_t rows, uint32_t i) {
     LocalTensor<X> g = outQueue.template DeQue<X>();
-    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C;
-    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - tiling.C) * sizeof(X)) : 0;
+    const uint32_t len = ChunkLen(i);
+    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C + ChunkBegin(i);
+    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - len) * sizeof(X)) : 0;
+    const uint32_t ubGap = (R - ChunkSpan(i)) * sizeof(X) / 32;
     DataCopyPad(gradGm[at], g,
-                DataCopyExtParams{uint16_t(rows), uint32_t(tiling.C * sizeof(X)), 0, gap, 0});
+                DataCopyExtParams{uint16_t(rows), uint32_t(len * sizeof(X)), ubGap, gap, 0});
     outQueue.FreeTensor(g);
   }
 
@@ -548,19 +639,20 @@ class KernelCtcLoss {
   TQue<TPosition::VECOUT, BUFFER_NUM> outQueue;
   TQue<TPosition::VECIN, 1> lenQueue;
   TQue<TPosition::VECOUT, 1> metaQueue;
-  TBuf<TPosition::VECCALC> alphaBuf, frameBuf, vecBuf, workBuf, xfBuf, gfBuf;
+  TBuf<TPosition::VECCALC> alphaBuf, frameBuf, vecBuf, workBuf, chunkBuf, xfBuf, gfBuf;
   GlobalTensor<X> logitsGm, gradGm;
   GlobalTensor<float> lossGm;
   GlobalTensor<int32_t> labelsGm, inLenGm, labLenGm;
   GlobalTensor<uint64_t> keysGm;
   LocalTensor<float> alpha, work, red;
   LocalTensor<uint32_t> ofsM1, ofsM2, ofsP1, ofsP2, ofsEven, ofsOdd, ofsClass;
-  LocalTensor<float> startMask, validMask, finalMask, skipA, skipB;
+  LocalTensor<float> startMask, finalMask, skipA, skipB;
   LocalTensor<float> logyCur, logyNext, betaCur, betaNext, ubuf, g1, g2, mx, e0;
   CtcLossTiling tiling{};
   LogScale scaleA, scaleB;
   uint32_t sampleBegin = 0, sampleEnd = 0, N = 64, R = 8, V = 72;
   uint32_t Sp = 1, labelLen = 0, frames = 0;
+  float rowMax = 0.0f, rowSum = 0.0f, blankOcc = 0.0f;
 };
 
 template <typename X>

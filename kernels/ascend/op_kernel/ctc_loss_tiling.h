@@ -9,7 +9,9 @@
 struct CtcLossTiling {
   uint32_t T, B, C, S;      // logits (T, B, C) time-major, labels (B, S)
   uint32_t elemBytes;       // logits / grad element: 4 (float), 2 (half, bfloat16_t)
-  uint32_t rowElems;        // C rounded up to 32 B of elements: one frame's row in UB
+  uint32_t chunkElems;      // classes per vocabulary chunk (C when a row fits one chunk)
+  uint32_t chunkNum;        // chunks per row: ceil(C / chunkElems)
+  uint32_t rowElems;        // chunkElems rounded up to 32 B of elements: a row (chunk) in UB
   uint32_t framesPerTile;   // frames of one sample per input / output tile (k)
   uint32_t tileElems;       // k * rowElems: one tile in elements
   uint32_t stateElems;      // N: 2S+1 extended-label states rounded up to 64 floats
@@ -25,8 +27,10 @@ struct CtcLossTiling {
   uint64_t frameStride;     // elements between frames t and t+1 of one sample (B * C)
 };
 
+// Classes per vocabulary chunk when a row is sliced (C above it): 16 KiB of float.
+constexpr uint32_t kCtcLossChunkElems = 4096;
 // Samples per chunk of lengths / losses / error keys staged in UB.
 constexpr uint32_t kCtcLossSampleChunk = 64;
 // Vectors of N + 8 floats over the extended-label states the kernel keeps in UB (vecBuf):
 // offsets, masks, alpha / beta / log-prob rows and temporaries.
-constexpr uint32_t kCtcLossStateVectors = 22;
+constexpr uint32_t kCtcLossStateVectors = 20;
