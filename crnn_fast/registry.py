@@ -19,9 +19,9 @@ Backends (``known()``):
   ``crnn_fast.dlpack`` runs the CUDA kernels on any framework's device tensors.
 - ``ascend-emu``: the Ascend C kernels' source run on the CPU by our host model of the Ascend C
   API (``kernels/ascend/emu/``: a model written here, not CANN, not an NPU): the ops that have
-  an Ascend C kernel so far (``ctc_greedy_decode``; :func:`implements`), in the NumPy-level
-  API and through the aot entries ``crnn_aot_<op>_ascend_emu``.
-
+  an Ascend C kernel (``ctc_loss``, ``ctc_greedy_decode``, ``lstm_forward``,
+  ``lstm_backward``: all but the beam search and the convolutions; :func:`implements`), in the
+  NumPy-level API and through the aot entries ``crnn_aot_<op>_ascend_emu``.
 - ``ascend``: the Ascend C kernels built by CANN into the vendor package ``crnn_fast``
   (``kernels/ascend/cann_package.py``; never built on this project's machines), for MindSpore's
   Ascend target: the MindSpore layers as ``ops.Custom(func=<OpType>, func_type="aot")``
@@ -105,7 +105,7 @@ ACCELERATOR_AOT_OPS = (
 
 # The OpTypes of crnn_fast's CANN vendor package (kernels/ascend/op_host) per aot op: their
 # inputs are the aot entry's, their outputs the entry's then ASCEND_EXTRA_OUTPUTS[op].
-ASCEND_OP_TYPES = {"ctc_greedy": "CrnnCtcGreedy"}
+ASCEND_OP_TYPES = {"ctc_loss": "CrnnCtcLoss", "ctc_greedy": "CrnnCtcGreedy"}
 ASCEND_VENDOR = "crnn_fast"
 
 
@@ -411,7 +411,7 @@ register_backend(
     lambda: bool(_build_info().get("ascend_emu_compiled", False)),
     ms_ops="aot",
     aot_suffix="_ascend_emu",
-    aot_ops=("ctc_greedy", "lstm_forward_train", "lstm_forward_infer", "lstm_backward"),
+    aot_ops=ACCELERATOR_AOT_OPS,
 )
 
 register_backend(

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "../kernels/common/ctc_math.h"
+
 namespace crnn {
 namespace check {
 namespace {
@@ -58,12 +60,10 @@ Check ctc_label_lengths_from_padding(int32_t *lens, const int32_t *labels, int64
                                      int64_t C, int32_t blank) {
   for (int64_t b = 0; b < B; ++b) {
     const int32_t *row = labels + b * S;
-    int64_t n = S;
-    for (int64_t j = 0; j < S; ++j) {
+    int64_t j = -1;
+    const int64_t n = ctc_label_length_from_padding(row, S, C, blank, &j);
+    if (j >= 0) {
       const int32_t v = row[j];
-      const bool pad = v == blank || v == -1;
-      if (pad && n == S) n = j;
-      if (pad || (v >= 0 && v < C && n == S)) continue;
       const std::string at = "labels[" + str(b) + ", " + str(j) + "] = " + str(v);
       if (v < 0 || v >= C)
         return fail(at + " is outside [0, C) (C = " + str(C) + ", blank = " + str(blank) +

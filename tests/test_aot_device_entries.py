@@ -252,9 +252,10 @@ def test_lstm_seq_length_out_of_range(dev, rng):
     assert "seq_length out of range [0, T]: invalid value (batch index 1)" in h.last_error()
 
 
-def test_ascend_emu_entries_route_only_the_ascend_kernels(rng):
-    """The `_ascend_emu` twins run the Ascend C greedy kernel on our API model (the CPU entry's
-    results) and answer NOT_SUPPORTED, with a message, for ops without an Ascend C kernel."""
+def test_ascend_emu_ctc_entries(rng):
+    """The `_ascend_emu` twins run the Ascend C greedy and CTC loss (float32 and float16) kernels
+    on our API model: the CPU entry's results, and a NaN logit is an error naming its sample.
+    (The LSTM twins: test_ascend_emu_lstm_entries.)"""
     x = rng.standard_normal((6, 3, 5)).astype(np.float32)
     ins = [x, np.array([6, 0, 3], np.int32), np.array([0, 0, 0, 1], np.int32)]
     outs = [np.empty((3, 6), np.int32), np.empty(3, np.int32), np.empty((3, 6), np.float32)]
@@ -264,7 +265,23 @@ def test_ascend_emu_entries_route_only_the_ascend_kernels(rng):
     np.testing.assert_array_equal(poisoned[0], want[0])
     np.testing.assert_array_equal(poisoned[1], want[1])
     assert_close(poisoned[2], want[2], 1e-6, 1e-6, "probs")
-    labels = np.ones((3, 2), np.int32)
-    loss_ins = [x, labels, np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(4, np.int32)]
-    rc = h.call("crnn_aot_ctc_loss_ascend_emu", loss_ins + [np.empty(3, np.float32), x.copy()])
-    assert rc == 5 and "crnn_fast aot ctc_loss: " in h.last_error(), (rc, h.last_error())
+    cx, labels, il, ll = ctc_inputs(rng, 20, 4, 12)
+    loss_ins = [cx, labels, il, ll, np.array([-1, 0, 1, 1], np.int32)]
+    loss_outs = [np.full(4, np.nan, np.float32), np.full_like(cx, np.nan)]
+    assert h.call("crnn_aot_ctc_loss_ascend_emu", loss_ins + loss_outs) == 0, h.last_error()
+    cpu_loss, cpu_grad = run_cpu("ctc_loss", loss_ins, loss_outs)
+    assert_close(loss_outs[0], cpu_loss, 1e-5, 1e-5, "loss vs the CPU entry")
+    assert_close(loss_outs[1], cpu_grad, 1e-6 * (1 + np.abs(cpu_loss).max()), 0, "grad")
+    x16 = cx.astype(np.float16)  # float16 logits: float32 loss, float16 grad
+    ins16 = [x16, *loss_ins[1:]]
+    outs16 = [np.full(4, np.nan, np.float32), np.full_like(x16, np.nan)]
+    assert h.call("crnn_aot_ctc_loss_ascend_emu", ins16 + outs16) == 0, h.last_error()
+    cpu16 = run_cpu("ctc_loss", ins16, outs16)
+    assert_close(outs16[0], cpu16[0], 1e-5, 1e-5, "float16: loss vs the CPU entry")
+    ulp = 2.0**-10 * np.abs(cpu16[1].astype(np.float32))
+    err = np.abs(outs16[1].astype(np.float32) - cpu16[1].astype(np.float32))
+    assert np.all(err <= 1e-6 * (1 + np.abs(cpu16[0]).max()) + ulp + 2.0**-24), err.max()
+    bad = cx.copy()
+    bad[3, 2, 1] = np.nan
+    rc = h.call("crnn_aot_ctc_loss_ascend_emu", [bad, *loss_ins[1:], *loss_outs])
+    assert rc == 2 and "batch index 2" in h.last_error(), (rc, h.last_error())

@@ -43,10 +43,11 @@ def test_builtin_backends():
     assert registry.kernel_backend("stock") == "cpu" and registry.kernel_backend("numpy") == "numpy"
     assert [registry.ms_ops(n) for n in ("cpu", "numpy", "stock")] == ["aot", "pyfunc", "stock"]
     # ascend-emu (the Ascend C kernels' source on our host model of the API) is built into every
-    # _C by default (CRNN_FAST_ASCEND=EMU); its kernels land op by op: greedy first
+    # _C by default (CRNN_FAST_ASCEND=EMU); its kernels land op by op: greedy, then the CTC loss
     assert registry.compiled("ascend-emu") and registry.usable("ascend-emu")
     assert registry.implements("ascend-emu", "ctc_greedy_decode")
     assert registry.implements("ascend-emu", "lstm_forward")
+    assert registry.implements("ascend-emu", "ctc_loss")
     assert registry.compiled("cuda") == crnn_fast.backends()["cuda"]
     # cuda-emu (the CUDA kernels' source on the SIMT executor) is built into every _C; its
     # kernels land op by op

@@ -88,6 +88,18 @@ def _ctc_loss_cuda_emu(*args):
     return _ctc_loss_cpu(*args, device="cuda-emu")
 
 
+@registry.register("ascend-emu", "ctc_loss")
+def _ctc_loss_ascend_emu(logits, *args):
+    """ctc_loss on the Ascend C kernel's source run by our host model of the API: float32 and
+    float16 logits (bfloat16 through ``crnn_fast.dlpack``); float64 raises ``TypeError`` (the
+    Ascend vector units have no float64 type; the kernel computes in float32)."""
+    if np.asarray(logits).dtype == np.float64:
+        raise TypeError(
+            "logits: the ascend-emu backend takes float32, float16 or bfloat16, got float64"
+        )
+    return _ctc_loss_cpu(logits, *args, device="ascend-emu")
+
+
 @registry.register("numpy", "ctc_loss")
 def _ctc_loss_numpy(
     logits,

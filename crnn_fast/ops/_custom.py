@@ -338,7 +338,10 @@ def require_int32(dtype, name: str) -> None:
 
 # Outputs of the CANN package's ops after the aot entry's: (output whose shape it has, or None
 # for (1,); dtype name). Every op ends with ``error``, its device error key.
-ASCEND_EXTRA_OUTPUTS = {"CrnnCtcGreedy": ((0, "int32"), (None, "uint64"))}
+ASCEND_EXTRA_OUTPUTS = {
+    "CrnnCtcLoss": ((None, "uint64"),),
+    "CrnnCtcGreedy": ((0, "int32"), (None, "uint64")),
+}
 _NO_ERROR = 2**64 - 1
 
 

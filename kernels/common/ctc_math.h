@@ -37,6 +37,25 @@ CRNN_HD_INLINE T ctc_skip_mask(const int32_t *label, int64_t s, int64_t Sp) {
   return s < Sp && ctc_can_skip(label, s) ? T(0) : neg_inf<T>();
 }
 
+// Length of a label row of S entries padded at its end with blank or -1 (MindOCR pads with
+// blank = C-1): the index of its first padding value (S when none). *bad is the index of the
+// first entry that makes the row invalid (a class outside [0, C), or a class after the padding),
+// else -1.
+CRNN_HD_INLINE int64_t ctc_label_length_from_padding(const int32_t *row, int64_t S, int64_t C,
+                                                     int32_t blank, int64_t *bad) {
+  int64_t n = S;
+  *bad = -1;
+  for (int64_t j = 0; j < S; ++j) {
+    const int32_t v = row[j];
+    const bool pad = v == blank || v == -1;
+    if (pad && n == S) n = j;
+    if (pad || (v >= 0 && v < C && n == S)) continue;
+    *bad = j;
+    break;
+  }
+  return n;
+}
+
 // Fewest frames that can emit `label`: its length plus one blank per adjacent repeat.
 CRNN_HD_INLINE int64_t ctc_min_frames(const int32_t *label, int64_t L) {
   int64_t n = L;

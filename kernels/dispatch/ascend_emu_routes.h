@@ -12,6 +12,10 @@
 #define CRNN_ASCEND_EMU_lstm_forward_f32() CRNN_ROUTE_PROBE()
 #define CRNN_ASCEND_EMU_lstm_backward_workspace_size() CRNN_ROUTE_PROBE()
 #define CRNN_ASCEND_EMU_lstm_backward_f32() CRNN_ROUTE_PROBE()
+#define CRNN_ASCEND_EMU_ctc_loss_workspace_size() CRNN_ROUTE_PROBE()
+#define CRNN_ASCEND_EMU_ctc_loss_f32() CRNN_ROUTE_PROBE()
+#define CRNN_ASCEND_EMU_ctc_loss_f16() CRNN_ROUTE_PROBE()
+#define CRNN_ASCEND_EMU_ctc_loss_bf16() CRNN_ROUTE_PROBE()
 
 // CRNN_ASCEND_EMU_HAS(name): 1 when the line above exists for `name`, else 0 (a probe macro
 // expands to two arguments, an undefined name to one).

@@ -41,6 +41,10 @@ static_assert(has<void (*)(const LF &, const LU8 &, const LF &, float, SELMODE, 
     &Select<float, uint8_t>));
 static_assert(has<void (*)(const LI &, const LF &, const RoundMode &, const uint32_t)>(
     &Cast<int32_t, float>));
+static_assert(has<void (*)(const LF &, const LocalTensor<half> &, const RoundMode &,
+                           const uint32_t)>(&Cast<float, half>));
+static_assert(has<void (*)(const LocalTensor<bfloat16_t> &, const LF &, const RoundMode &,
+                           const uint32_t)>(&Cast<bfloat16_t, float>));
 static_assert(has<void (*)(const LF &, const LF &, const LocalTensor<uint32_t> &, const uint32_t,
                            const uint32_t)>(&Gather<float>));
 static_assert(

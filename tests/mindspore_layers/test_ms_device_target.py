@@ -36,8 +36,10 @@ def test_cpu_target_uses_the_cpu_entries(target):
     assert c.has_aot("cpu", "conv2d_forward")
     assert not c.has_aot("cuda-emu", "conv2d_forward")
     assert c.aot_entry("ascend-emu", "ctc_greedy") == "crnn_aot_ctc_greedy_ascend_emu"
-    with pytest.raises(ValueError, match="'ascend-emu' has no aot kernel for 'ctc_loss'"):
-        c.aot_entry("ascend-emu", "ctc_loss")
+    assert c.aot_entry("ascend-emu", "ctc_loss") == "crnn_aot_ctc_loss_ascend_emu"
+    assert c.aot_entry("ascend-emu", "lstm_backward") == "crnn_aot_lstm_backward_ascend_emu"
+    with pytest.raises(ValueError, match="'ascend-emu' has no aot kernel for 'conv2d_forward'"):
+        c.aot_entry("ascend-emu", "conv2d_forward")
 
 
 def test_gpu_target_without_cuda_kernels_refuses_clearly(target, monkeypatch):
@@ -171,3 +173,19 @@ def test_ascend_op_returns_the_entry_outputs_and_raises_its_error(target, ascend
     msg = r"Ascend CrnnCtcGreedy: non-finite.*batch index 2, frame 1"
     with pytest.raises(ValueError, match=msg):
         op(Tensor(np.zeros((2, 3, 5), np.float32)), c.NONE_I32, c.int_config(-1, 0, 0, 0))
+
+
+def test_ascend_ctc_loss_op(target, ascend_package):
+    from mindspore import dtype as mstype
+
+    import crnn_fast.nn as cnn
+
+    target("Ascend")
+    op = cnn.CTCLoss(blank=-1).op.op
+    assert isinstance(op, c.AscendCustom) and op.prim.func == "CrnnCtcLoss"
+    shapes = op.prim.out_shape([26, 4, 37], [4, 25], [4], [4], [4])
+    assert [list(s) for s in shapes] == [[4], [26, 4, 37], [1]]
+    dtypes = op.prim.out_dtype(
+        mstype.float16, mstype.int32, mstype.int32, mstype.int32, mstype.int32
+    )
+    assert dtypes == (mstype.float32, mstype.float16, mstype.uint64)

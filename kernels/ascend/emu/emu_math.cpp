@@ -18,6 +18,7 @@ const char *round_mode_name(RoundMode mode) {
     case RoundMode::CAST_CEIL: return "CAST_CEIL";
     case RoundMode::CAST_ROUND: return "CAST_ROUND";
     case RoundMode::CAST_TRUNC: return "CAST_TRUNC";
+    case RoundMode::CAST_ODD: return "CAST_ODD";
   }
   return "?";
 }
@@ -93,6 +94,34 @@ float reduce_sum_f32(const float *x, uint32_t count) {
     total = r == 0 ? v[0] : total + v[0];
   }
   return total;
+}
+
+// float -> half / bfloat16 bits in a round mode: the nearest-even result (narrow_float.h),
+// moved to the neighbour that brackets v from the other side when the mode asks for it.
+uint16_t cast_float_to_narrow(float v, RoundMode mode, bool bf16) {
+  const uint16_t r = bf16 ? float_to_bf16_bits(v) : float_to_half_bits(v);
+  auto widen_bits = [bf16](uint16_t b) {
+    return bf16 ? bf16_bits_to_float(b) : half_bits_to_float(b);
+  };
+  const float w = widen_bits(r);
+  if (mode == RoundMode::CAST_RINT || mode == RoundMode::CAST_NONE || std::isnan(v) ||
+      std::isinf(v) || w == v)
+    return r;
+  // a: the candidate of smaller magnitude, b: of larger (same sign; bits +-1 step magnitude)
+  const bool above = std::fabs(w) > std::fabs(v);
+  const uint16_t a = above ? uint16_t(r - 1) : r, b = above ? r : uint16_t(r + 1);
+  const bool neg = v < 0;
+  switch (mode) {
+    case RoundMode::CAST_TRUNC: return a;
+    case RoundMode::CAST_FLOOR: return neg ? b : a;
+    case RoundMode::CAST_CEIL: return neg ? a : b;
+    case RoundMode::CAST_ROUND: {  // nearest, halves away from zero
+      const double mid = (double(widen_bits(a)) + double(widen_bits(b))) / 2;
+      return double(v) == mid ? b : r;
+    }
+    case RoundMode::CAST_ODD: return (a & 1u) ? a : b;
+    default: return r;
+  }
 }
 
 }  // namespace ascend_emu

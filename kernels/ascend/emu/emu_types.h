@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "../../common/narrow_float.h"
+
 // ---- Device qualifiers: empty on the host ---------------------------------------------------
 #define __aicore__
 #define __global__
@@ -25,6 +27,24 @@ enum event_t {
   EVENT_ID6,
   EVENT_ID7
 };
+
+// ---- 16-bit floating-point types (global names, as in Ascend C) ----------------------------
+// Storage types in the model: the 2-byte bit pattern (IEEE binary16 / bfloat16). Vector code
+// converts with Cast (emu_vector.h); the explicit float conversions (widening exact, narrowing to
+// nearest even: kernels/common/narrow_float.h) are for scalar code and tests.
+struct half {
+  uint16_t bits;
+  half() = default;
+  explicit half(float f) : bits(crnn::float_to_half_bits(f)) {}
+  explicit operator float() const { return crnn::half_bits_to_float(bits); }
+};
+struct bfloat16_t {
+  uint16_t bits;
+  bfloat16_t() = default;
+  explicit bfloat16_t(float f) : bits(crnn::float_to_bf16_bits(f)) {}
+  explicit operator float() const { return crnn::bf16_bits_to_float(bits); }
+};
+static_assert(sizeof(half) == 2 && sizeof(bfloat16_t) == 2, "16-bit storage");
 
 namespace AscendC {
 
@@ -104,7 +124,8 @@ enum class RoundMode : uint8_t {
   CAST_FLOOR,
   CAST_CEIL,
   CAST_ROUND,
-  CAST_TRUNC
+  CAST_TRUNC,
+  CAST_ODD  // float -> half only
 };
 
 }  // namespace AscendC
@@ -179,6 +200,8 @@ CRNN_ASCEND_EMU_TYPE(uint8_t, 6)
 CRNN_ASCEND_EMU_TYPE(int8_t, 7)
 CRNN_ASCEND_EMU_TYPE(int64_t, 8)
 CRNN_ASCEND_EMU_TYPE(uint64_t, 9)
+CRNN_ASCEND_EMU_TYPE(half, 10)
+CRNN_ASCEND_EMU_TYPE(bfloat16_t, 11)
 #undef CRNN_ASCEND_EMU_TYPE
 
 }  // namespace ascend_emu

@@ -115,6 +115,7 @@ void adv_unary(const char *api, const AscendC::LocalTensor<T> &dst,
 float cast_int_to_float(int32_t v, AscendC::RoundMode mode);
 int32_t cast_float_to_int(float v, AscendC::RoundMode mode);
 float round_float(float v, AscendC::RoundMode mode);
+uint16_t cast_float_to_narrow(float v, AscendC::RoundMode mode, bool bf16);
 const char *round_mode_name(AscendC::RoundMode mode);
 
 }  // namespace ascend_emu
@@ -179,7 +180,10 @@ void Duplicate(const LocalTensor<T> &dst, const T &scalarValue, const int32_t &c
   for (uint64_t i = 0; i < n; ++i) d[i] = scalarValue;
 }
 
-// float <-> int32_t (and float -> float to an integral value), with the A2 round modes.
+// float <-> int32_t (and float -> float to an integral value), half / bfloat16_t <-> float, with
+// the A2 round modes: half -> float and bfloat16_t -> float take only CAST_NONE (exact);
+// float -> half all modes (CAST_NONE = CAST_RINT); float -> bfloat16_t RINT / FLOOR / CEIL /
+// ROUND / TRUNC; float <-> int32_t and float -> float no CAST_ODD (and float -> * no CAST_NONE).
 template <typename T, typename U>
 void Cast(const LocalTensor<T> &dst, const LocalTensor<U> &src, const RoundMode &roundMode,
           const uint32_t count) {
@@ -187,12 +191,20 @@ void Cast(const LocalTensor<T> &dst, const LocalTensor<U> &src, const RoundMode 
   constexpr bool f2i = std::is_same<U, float>::value && std::is_same<T, int32_t>::value;
   constexpr bool i2f = std::is_same<U, int32_t>::value && std::is_same<T, float>::value;
   constexpr bool f2f = std::is_same<U, float>::value && std::is_same<T, float>::value;
-  static_assert(f2i || i2f || f2f, "Cast: the model implements float <-> int32_t, float -> float");
-  if (!i2f && roundMode == RoundMode::CAST_NONE) {
-    e::fail(
-        "Cast: %s -> %s does not take CAST_NONE on A2 (use CAST_RINT / FLOOR / CEIL / "
-        "ROUND / TRUNC)",
-        e::TypeTag<U>::name, e::TypeTag<T>::name);
+  constexpr bool widen = (std::is_same<U, half>::value || std::is_same<U, bfloat16_t>::value) &&
+                         std::is_same<T, float>::value;
+  constexpr bool f2h = std::is_same<U, float>::value && std::is_same<T, half>::value;
+  constexpr bool f2b = std::is_same<U, float>::value && std::is_same<T, bfloat16_t>::value;
+  static_assert(f2i || i2f || f2f || widen || f2h || f2b,
+                "Cast: the model implements float <-> int32_t, float -> float, half / bfloat16_t "
+                "<-> float");
+  const bool ok = widen ? roundMode == RoundMode::CAST_NONE
+                  : f2h ? true
+                  : i2f ? roundMode != RoundMode::CAST_ODD
+                        : roundMode != RoundMode::CAST_NONE && roundMode != RoundMode::CAST_ODD;
+  if (!ok) {
+    e::fail("Cast: %s -> %s does not take %s on A2", e::TypeTag<U>::name, e::TypeTag<T>::name,
+            e::round_mode_name(roundMode));
   }
   if (count == 0) return;
   T *d = e::vec_operand(dst, count, "Cast", "dst");
@@ -205,6 +217,10 @@ void Cast(const LocalTensor<T> &dst, const LocalTensor<U> &src, const RoundMode 
       d[i] = e::cast_float_to_int(s[i], roundMode);
     } else if constexpr (i2f) {
       d[i] = e::cast_int_to_float(s[i], roundMode);
+    } else if constexpr (widen) {
+      d[i] = float(s[i]);
+    } else if constexpr (f2h || f2b) {
+      d[i].bits = e::cast_float_to_narrow(s[i], roundMode, f2b);
     } else {
       d[i] = e::round_float(s[i], roundMode);
     }

@@ -29,7 +29,7 @@ extern "C" size_t crnn_ascend_emu_ctc_greedy_workspace_size(int64_t T, int64_t B
                                                             const crnn_ctc_decode_options *opt) {
   (void)opt;
   if (T < 0 || T > crnn::kDeviceMaxFrames || B < 0 || B > INT32_MAX || C < 0) return 0;
-  return crnn_ascend::ctc_greedy_workspace_bytes(B);
+  return crnn::ascend_tiling::error_keys_workspace_bytes(B);
 }
 
 crnn_status_t crnn::ascend_emu_kernels::ctc_greedy_f32(
@@ -49,9 +49,9 @@ crnn_status_t crnn::ascend_emu_kernels::ctc_greedy_f32(
   memset(workspace, 0xFF, sizeof(uint64_t));  // the record: no error (aclrtMemsetAsync on CANN)
   if (B == 0) return CRNN_STATUS_SUCCESS;
   CtcGreedyTiling tiling =
-      crnn_ascend::ctc_greedy_tiling(T, B, C, opt->blank, opt->input_kind, opt->batch_first != 0,
+      crnn::ascend_tiling::ctc_greedy_tiling(T, B, C, opt->blank, opt->input_kind, opt->batch_first != 0,
                                      input_lengths != nullptr, max_cores);
-  if (crnn_ascend::ctc_greedy_ub_bytes(tiling) > crnn::ascend_emu::kUbBytes910B)
+  if (crnn::ascend_tiling::ctc_greedy_ub_bytes(tiling) > crnn::ascend_emu::kUbBytes910B)
     return CRNN_STATUS_NOT_SUPPORTED;
   auto gm = [](const void *p) { return static_cast<uint8_t *>(const_cast<void *>(p)); };
   uint8_t *tiling_gm = gm(&tiling), *ws = gm(workspace);

@@ -11,4 +11,15 @@ extern "C" {
 void crnn_ctc_greedy(uint8_t *scores, uint8_t *input_lengths, uint8_t *config, uint8_t *ids,
                      uint8_t *lengths, uint8_t *probs, uint8_t *frames, uint8_t *error,
                      uint8_t *workspace, uint8_t *tiling);
+// CrnnCtcLoss: logits, labels, input_lengths, label_lengths, config -> loss, grad, error; on
+// the API model one entry per logits type (float, half, bfloat16_t).
+void crnn_ctc_loss(uint8_t *logits, uint8_t *labels, uint8_t *input_lengths,
+                   uint8_t *label_lengths, uint8_t *config, uint8_t *loss, uint8_t *grad,
+                   uint8_t *error, uint8_t *workspace, uint8_t *tiling);
+void crnn_ctc_loss_half(uint8_t *logits, uint8_t *labels, uint8_t *input_lengths,
+                        uint8_t *label_lengths, uint8_t *config, uint8_t *loss, uint8_t *grad,
+                        uint8_t *error, uint8_t *workspace, uint8_t *tiling);
+void crnn_ctc_loss_bfloat16(uint8_t *logits, uint8_t *labels, uint8_t *input_lengths,
+                            uint8_t *label_lengths, uint8_t *config, uint8_t *loss, uint8_t *grad,
+                            uint8_t *error, uint8_t *workspace, uint8_t *tiling);
 }

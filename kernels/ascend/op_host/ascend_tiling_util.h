@@ -6,7 +6,10 @@
 
 #include <algorithm>
 
-namespace crnn_ascend {
+#include "common/device_error.h"
+
+namespace crnn {
+namespace ascend_tiling {
 
 inline uint64_t round_up(uint64_t x, uint64_t a) {
   return (x + a - 1) / a * a;
@@ -27,4 +30,11 @@ inline uint32_t reduce_max_scratch(uint32_t count, bool index) {
   return total;
 }
 
-}  // namespace crnn_ascend
+// Workspace bytes of a kernel with per-sample error keys (op_kernel/kernel_common.h): the
+// 256-byte record area, then one 8-byte key per sample.
+inline uint64_t error_keys_workspace_bytes(int64_t B) {
+  return crnn::kDeviceErrorBytes + round_up(uint64_t(B) * sizeof(uint64_t), 256);
+}
+
+}  // namespace ascend_tiling
+}  // namespace crnn

@@ -48,13 +48,13 @@ static ge::graphStatus CrnnCtcGreedyTilingFunc(gert::TilingContext *context) {
   platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
   uint64_t ub = 0;
   platform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ub);
-  const CtcGreedyTiling t = crnn_ascend::ctc_greedy_tiling(
+  const CtcGreedyTiling t = crnn::ascend_tiling::ctc_greedy_tiling(
       g.T, g.B, g.C, g.blank, g.inputKind, g.batchFirst, g.hasLengths, platform.GetCoreNumAiv());
-  if (crnn_ascend::ctc_greedy_ub_bytes(t) > ub) return ge::GRAPH_FAILED;
+  if (crnn::ascend_tiling::ctc_greedy_ub_bytes(t) > ub) return ge::GRAPH_FAILED;
   *context->GetTilingData<CtcGreedyTiling>() = t;
   context->SetBlockDim(t.coreNum);
   context->GetWorkspaceSizes(1)[0] =
-      platform.GetLibApiWorkSpaceSize() + crnn_ascend::ctc_greedy_workspace_bytes(g.B);
+      platform.GetLibApiWorkSpaceSize() + crnn::ascend_tiling::error_keys_workspace_bytes(g.B);
   return ge::GRAPH_SUCCESS;
 }
 

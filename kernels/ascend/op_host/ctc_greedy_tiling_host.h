@@ -10,9 +10,9 @@
 
 #include "../op_kernel/ctc_greedy_tiling.h"
 #include "ascend_tiling_util.h"
-#include "common/device_error.h"
 
-namespace crnn_ascend {
+namespace crnn {
+namespace ascend_tiling {
 
 constexpr uint32_t kCtcGreedyTileBytes = 32 * 1024;  // input tile target: k frames of C floats
 constexpr uint32_t kCtcGreedyMaxOutChunk = 1024;     // frames per output chunk
@@ -55,9 +55,5 @@ inline uint64_t ctc_greedy_ub_bytes(const CtcGreedyTiling &t) {
          round_up((t.workElems + 16) * 4ull, 32) + round_up(5 * k8 * 4, 32);
 }
 
-// Workspace bytes: the 256-byte error record, then one 8-byte error key per sample.
-inline uint64_t ctc_greedy_workspace_bytes(int64_t B) {
-  return crnn::kDeviceErrorBytes + round_up(uint64_t(B) * sizeof(uint64_t), 256);
-}
-
-}  // namespace crnn_ascend
+}  // namespace ascend_tiling
+}  // namespace crnn

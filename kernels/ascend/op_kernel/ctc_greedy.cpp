@@ -50,9 +50,11 @@
 #include "common/device_error.h"
 #include "crnn/ctc_decode.h"
 #include "ctc_greedy_tiling.h"
+#include "kernel_common.h"
 #include "kernel_operator.h"
 
 using namespace AscendC;
+using crnn_kernel::Sync;
 
 REGISTER_TILING_DEFAULT(CtcGreedyTiling);
 
@@ -63,12 +65,6 @@ constexpr uint32_t kRedElems = 16;  // ReduceMax / ReduceSum results after the s
 
 __aicore__ inline uint32_t RoundUp(uint32_t x, uint32_t a) {
   return (x + a - 1) / a * a;
-}
-
-template <HardEvent event>
-__aicore__ inline void Sync() {
-  SetFlag<event>(EVENT_ID0);
-  WaitFlag<event>(EVENT_ID0);
 }
 
 class KernelCtcGreedy {
@@ -324,62 +320,6 @@ class KernelCtcGreedy {
   int failStatus = CRNN_STATUS_SUCCESS;
 };
 
-// One core: record = min over the B per-sample keys.
-class KernelErrorReduce {
- public:
-  __aicore__ inline KernelErrorReduce() {}
-  __aicore__ inline void Init(GM_ADDR error, GM_ADDR workspace, const CtcGreedyTiling &t) {
-    count = t.B;
-    recordGm.SetGlobalBuffer((__gm__ uint64_t *)error, 1);
-    keysGm.SetGlobalBuffer(
-        (__gm__ uint64_t *)(GetUserWorkspace(workspace) + crnn::kDeviceErrorBytes), count);
-    pipe.InitBuffer(inQueue, BUFFER_NUM, kCtcGreedyKeyChunk * sizeof(uint64_t));
-    pipe.InitBuffer(outQueue, 1, 32);
-  }
-  __aicore__ inline void Process() {
-    uint64_t best = crnn::kNoDeviceError;
-    for (uint32_t at = 0; at < count; at += kCtcGreedyKeyChunk) {
-      const uint32_t n = count - at < kCtcGreedyKeyChunk ? count - at : kCtcGreedyKeyChunk;
-      CopyIn(at, n);
-      best = Compute(n, best);
-    }
-    CopyOut(best);
-  }
-
- private:
-  __aicore__ inline void CopyIn(uint32_t at, uint32_t n) {
-    LocalTensor<uint64_t> k = inQueue.AllocTensor<uint64_t>();
-    DataCopyPad(k, keysGm[at], DataCopyExtParams{1, uint32_t(n * sizeof(uint64_t)), 0, 0, 0},
-                DataCopyPadExtParams<uint64_t>{false, 0, 0, 0});
-    inQueue.EnQue(k);
-  }
-  __aicore__ inline uint64_t Compute(uint32_t n, uint64_t best) {
-    LocalTensor<uint64_t> k = inQueue.DeQue<uint64_t>();
-    Sync<HardEvent::MTE2_S>();
-    for (uint32_t i = 0; i < n; ++i) {  // one key per sample: scalar is fine
-      const uint64_t v = k.GetValue(i);
-      if (v < best) best = v;
-    }
-    inQueue.FreeTensor(k);
-    return best;
-  }
-  __aicore__ inline void CopyOut(uint64_t best) {
-    LocalTensor<uint64_t> r = outQueue.AllocTensor<uint64_t>();
-    r.SetValue(0, best);
-    Sync<HardEvent::S_MTE3>();
-    outQueue.EnQue(r);
-    r = outQueue.DeQue<uint64_t>();
-    DataCopyPad(recordGm, r, DataCopyExtParams{1, uint32_t(sizeof(uint64_t)), 0, 0, 0});
-    outQueue.FreeTensor(r);
-  }
-
-  TPipe pipe;
-  TQue<TPosition::VECIN, BUFFER_NUM> inQueue;
-  TQue<TPosition::VECOUT, 1> outQueue;
-  GlobalTensor<uint64_t> recordGm, keysGm;
-  uint32_t count = 0;
-};
-
 }  // namespace
 
 // The op CrnnCtcGreedy (op_host/ctc_greedy.cpp): scores (T, B, C) or (B, T, C) float;
@@ -399,9 +339,5 @@ extern "C" __global__ __aicore__ void crnn_ctc_greedy(GM_ADDR scores, GM_ADDR in
     op.Init(scores, input_lengths, ids, lengths, probs, frames, workspace, tilingData);
     op.Process();
   }
-  SyncAll();
-  if (GetBlockIdx() != 0) return;
-  KernelErrorReduce reduce;
-  reduce.Init(error, workspace, tilingData);
-  reduce.Process();
+  crnn_kernel::ReduceErrorKeys(error, workspace, tilingData.B);
 }

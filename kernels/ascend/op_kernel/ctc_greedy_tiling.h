@@ -1,7 +1,5 @@
 // Tiling data of the CTC greedy decoder's Ascend C kernels (ctc_greedy.cpp): a plain struct the
 // host fills (kernels/ascend/host/ctc_greedy.cpp) and the kernels read with GET_TILING_DATA.
-// The same struct serves both kernels: crnn_ctc_greedy (many cores) and
-// crnn_ctc_greedy_error_reduce (one core).
 #pragma once
 
 #include <stdint.h>
@@ -27,5 +25,3 @@ struct CtcGreedyTiling {
 
 // Samples per chunk of input lengths / output lengths / error keys staged in UB.
 constexpr uint32_t kCtcGreedySampleChunk = 64;
-// Error keys per UB chunk in the reduction kernel.
-constexpr uint32_t kCtcGreedyKeyChunk = 512;

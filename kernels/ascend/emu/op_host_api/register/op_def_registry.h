@@ -82,9 +82,16 @@ class RuntimeAttrs {
   std::vector<int64_t> ints;
 };
 
-// What the model's contexts share: inputs (shapes, value-depend tensors) and attributes.
+class CompileTimeTensorDesc {
+ public:
+  ge::DataType GetDataType() const { return dtype; }
+  ge::DataType dtype = ge::DT_FLOAT;
+};
+
+// What the model's contexts share: inputs (shapes, dtypes, value-depend tensors), attributes.
 struct ContextInputs {
   std::vector<StorageShape> inputs;
+  std::vector<CompileTimeTensorDesc> descs;  // per input index; float32 when absent
   std::vector<Tensor> values;  // per input index; empty when not value-depend
   RuntimeAttrs attrs;
 };
@@ -96,6 +103,10 @@ class TilingContext {
   }
   const Tensor *GetInputTensor(size_t i) const {
     return i < in.values.size() && !in.values[i].values.empty() ? &in.values[i] : nullptr;
+  }
+  const CompileTimeTensorDesc *GetInputDesc(size_t i) const {
+    static const CompileTimeTensorDesc float32;
+    return i < in.descs.size() ? &in.descs[i] : &float32;
   }
   const RuntimeAttrs *GetAttrs() const { return &in.attrs; }
   fe::PlatFormInfos *GetPlatformInfo() { return &platform; }

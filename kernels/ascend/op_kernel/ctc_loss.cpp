@@ -1,0 +1,709 @@
+// Fused CTC loss + gradient as an Ascend C kernel (AIV only; Atlas A2 910B / A3), the contract
+// of crnn_ctc_loss_f32 / _f16 / _bf16 (kernels/include/crnn/ctc_loss.h): logits (T, B, C)
+// time-major float / half / bfloat16_t, labels (B, S), loss (B) float, grad (T, B, C) in the
+// logits' type or NULL. Compiled here with g++ against our host model of the API
+// (kernels/ascend/emu, CRNN_FAST_ASCEND=EMU) and tested there against the CPU kernel; not
+// compiled with CANN, not run on a 910B.
+//
+//   crnn_ctc_loss   samples split over the cores (GetBlockIdx), one sample at a time per core;
+//                   frames through UB in tiles (one DataCopyPad each, rows padded to 32 bytes
+//                   with -inf), double-buffered (TQue depth 2): k whole rows when C <= 4096,
+//                   else the vocabulary sliced into chunks of 4096 classes, a tile one chunk of
+//                   one frame (C = 6625: 4096 + 2529). Per sample:
+//     setup        once, scalar over the N state lanes (never per frame): the class of every
+//                  extended-label state, the skip masks for s-2 -> s and s+2 (0 / -inf float
+//                  vectors, ctc_math.h's ctc_skip_mask), the final-state mask, and per chunk
+//                  the states' class byte offsets in it with a 0 / -inf "class in this chunk"
+//                  mask
+//     pass 1       frames 0 .. Tb-1 forward; per chunk ReduceMax, Adds(-max), Exp, ReduceSum
+//                  (two-pass within the chunk; across chunks the running sum rescaled by
+//                  exp(old max - new max)); the states' raw scores by one Gather per chunk
+//                  (+ its mask, Max across chunks); per frame the value rule from (max, sum)
+//                  (ctc_math.h's ctc_row_kind / ctc_row_status), the log-sum-exp, then alpha_t
+//                  in fp32 log space over N lanes (2S+1 padded to 64): the log-add-exp of
+//                  alpha_{t-1}(s), (s-1), (s-2)+skip vectorised (the shifts are Gathers from
+//                  the previous row, whose 8 leading lanes are -inf; Max, Maxs(-FLT_MAX) as the
+//                  -inf guard, Sub, Exp, Add, Ln), each row scaled to max 0 (ReduceMax, Adds),
+//                  the scales summed as a float pair (TwoSum: the CPU's double accumulators).
+//                  Alpha rows stay in UB (T x (N+8) floats).
+//     pass 2       (grad only) frames Tb-1 .. 0: beta_t from beta_{t+1} + logy_{t+1} (the same
+//                  vector log-add-exp, shifts by Gather from a row with 8 trailing -inf lanes);
+//                  occupancy gamma = Exp(alpha + beta + off) over N lanes; the blank's total
+//                  one Gather of the even lanes + ReduceSum, each label position's one Gather
+//                  of the odd lanes; then per chunk of the re-read row softmax = Exp(x - lse)
+//                  into the output tile and the occupancies subtracted at the classes in the
+//                  chunk: a scalar loop over the L labels (never over C; in label order, so
+//                  repeats add deterministically). Each grad element is written once
+//                  (DataCopyPad of the tile); frames >= Tb and failed / infeasible samples get
+//                  zero rows.
+//     narrow       crnn_ctc_loss_half / _bfloat16: each 16-bit tile is cast to float in UB
+//                  (Cast, CAST_NONE: exact) and every step above runs in float; each gradient
+//                  tile is cast back (CAST_RINT: round to nearest even) before its DataCopyPad.
+//     errors       each sample's key (common/device_error.h) into its own workspace slot; after
+//                  SyncAll core 0 writes the smallest to the record (kernel_common.h, shared
+//                  with the greedy decoder).
+//     lengths      input / label lengths as given, or (the aot entries' config without them)
+//                  T frames and each label up to its first blank / -1 (ctc_math.h)
+//
+// Error order (the CPU kernel's, via the key): argument errors (input length outside [0, T],
+// label length outside [0, S], a label < 0, >= C or == blank: INVALID_VALUE, frame -1) before
+// every value error; value errors per sample at the first frame read (t < Tb) with NaN / +inf
+// (NONFINITE_INPUT) or only -inf (NEG_INF_FRAME), checked for infeasible samples too; across
+// samples the lowest batch index. A failed sample's loss is NaN and its gradient 0 (as CUDA).
+// -inf logits are probability 0: softmax 0, their states' log-probs -inf, gradient 0; a sample
+// whose label needs them (or more frames than Tb) is infeasible: loss +inf (0 with
+// zero_infinity), gradient 0.
+//
+// Workspace: [0, 256) the record, then B uint64 keys.
+//
+// UB per core (910B: 192 KiB; op_host/ctc_loss_tiling_host.h computes it, the host refuses a
+// shape that does not fit, NOT_SUPPORTED): in 2 x tile, out (grad) 2 x tile (tile = k rows of
+// min(C, 4096) classes rounded up to 32 bytes; half / bf16 add the float rows they are cast to
+// / from, the same bytes per element in all), lengths 512, losses + keys 768, alpha
+// T*(N+8)*4, lse + scales 3T*4, 20 state vectors (N+8)*4 each (N = 2S+1 rounded up to 64),
+// 2 per chunk of (N+8)*4, ReduceMax scratch; k = 32 KiB / (row*4) frames, at most T, fewer
+// when the alpha rows leave less room:
+//   C = 37   (rows of 40),      S <= 25 (N = 64), T = 25:  k = 25:  31 232 B (30.5 KiB)
+//                               (half / bf16:  rows of 48):        34 432 B
+//   C = 6625 (2 chunks),        S = 25,           T = 25:  k = 1:   81 824 B (79.9 KiB)
+//                                                 T = 80:  k = 1:   98 304 B (96.0 KiB)
+//   (the same for half / bf16; loss only, no grad tiles: C = 6625, T = 25: 49 056 B.)
+//   Largest that fit: C = 823 296 at T = S = 25 (704 512 at T = 80: 2 vectors per chunk);
+//   S = 511 at C = 37, T = 25 (319 at C = 6625); T = 627 at C = 37, S = 25 (407 at C = 6625):
+//   the alpha rows (T x 2S) are not spilled to GM. Beyond: NOT_SUPPORTED.
+//
+// Device sync: SetFlag / WaitFlag V_S, S_V, S_MTE3, MTE2_S are no-ops in the model; they mark
+// where the scalar unit reads vector results or writes what a vector op / DMA then reads.
+// The label is read by the scalar unit through its GM address (once per sample, for the setup
+// and the argument checks), so ctc_math.h's label rules are used as they are. For bisheng,
+// kernels/common/hostdevice.h's CRNN_HD_INLINE must also carry __aicore__.
+#include "crnn/ctc_loss.h"
+
+#include <float.h>
+
+#include "common/ctc_math.h"
+#include "common/device_error.h"
+#include "ctc_loss_tiling.h"
+#include "kernel_common.h"
+#include "kernel_operator.h"
+
+using namespace AscendC;
+using crnn_kernel::Sync;
+
+REGISTER_TILING_DEFAULT(CtcLossTiling);
+
+namespace {
+
+constexpr int32_t BUFFER_NUM = 2;
+constexpr uint32_t kLead = 8;  // -inf lanes before each alpha row's states (32 bytes)
+
+// A sum of row scales as an unevaluated float pair (hi + lo), added with TwoSum.
+struct LogScale {
+  float hi = 0.0f, lo = 0.0f;
+  __aicore__ inline void Add(float x) {
+    const float s = hi + x, bb = s - hi;
+    lo += (hi - (s - bb)) + (x - bb);
+    hi = s;
+  }
+  __aicore__ inline void Add(const LogScale &o) {
+    Add(o.hi);
+    lo += o.lo;
+  }
+  __aicore__ inline float Value() const { return hi + lo; }
+};
+
+// The logits' storage type X: float, or half / bfloat16_t (cast to float in UB, the gradient
+// cast back with CAST_RINT, round to nearest even).
+template <typename X>
+struct Storage {
+  static constexpr bool kNarrow = true;
+};
+template <>
+struct Storage<float> {
+  static constexpr bool kNarrow = false;
+};
+template <typename X>
+__aicore__ inline X NegInf();  // -inf of the storage type (the padding of a row)
+template <>
+__aicore__ inline float NegInf<float>() {
+  return -__builtin_inff();
+}
+template <>
+__aicore__ inline half NegInf<half>() {
+  half v;
+  v.bits = 0xfc00;
+  return v;
+}
+template <>
+__aicore__ inline bfloat16_t NegInf<bfloat16_t>() {
+  bfloat16_t v;
+  v.bits = 0xff80;
+  return v;
+}
+
+template <typename X>
+class KernelCtcLoss {
+  static constexpr bool kNarrow = Storage<X>::kNarrow;
+
+ public:
+  __aicore__ inline KernelCtcLoss() {}
+
+  __aicore__ inline void Init(GM_ADDR logits, GM_ADDR labels, GM_ADDR inputLengths,
+                              GM_ADDR labelLengths, GM_ADDR loss, GM_ADDR grad, GM_ADDR workspace,
+                              const CtcLossTiling &t) {
+    tiling = t;
+    const uint32_t core = GetBlockIdx();
+    sampleBegin = core * t.samplesPerCore + (core < t.samplesTail ? core : t.samplesTail);
+    sampleEnd = sampleBegin + t.samplesPerCore + (core < t.samplesTail ? 1 : 0);
+    const uint64_t elems = uint64_t(t.T) * t.frameStride;
+    if (elems > 0) {
+      logitsGm.SetGlobalBuffer((__gm__ X *)logits, elems);
+      if (t.hasGrad) gradGm.SetGlobalBuffer((__gm__ X *)grad, elems);
+    }
+    if (t.S > 0) labelsGm.SetGlobalBuffer((__gm__ int32_t *)labels, uint64_t(t.B) * t.S);
+    if (t.hasInputLengths) inLenGm.SetGlobalBuffer((__gm__ int32_t *)inputLengths, t.B);
+    if (t.hasLabelLengths) labLenGm.SetGlobalBuffer((__gm__ int32_t *)labelLengths, t.B);
+    lossGm.SetGlobalBuffer((__gm__ float *)loss, t.B);
+    keysGm.SetGlobalBuffer(
+        (__gm__ uint64_t *)(GetUserWorkspace(workspace) + crnn::kDeviceErrorBytes), t.B);
+    N = t.stateElems, R = t.rowElems, V = t.stateElems + 8;
+    const uint32_t T1 = t.T > 0 ? t.T : 1;
+    pipe.InitBuffer(inQueue, BUFFER_NUM, t.tileElems * sizeof(X));
+    if (t.hasGrad) pipe.InitBuffer(outQueue, BUFFER_NUM, t.tileElems * sizeof(X));
+    if (kNarrow) pipe.InitBuffer(xfBuf, t.tileElems * sizeof(float));
+    if (kNarrow && t.hasGrad) pipe.InitBuffer(gfBuf, t.tileElems * sizeof(float));
+    pipe.InitBuffer(lenQueue, 1, 2 * kCtcLossSampleChunk * sizeof(int32_t));
+    pipe.InitBuffer(metaQueue, 1, kCtcLossSampleChunk * (sizeof(float) + sizeof(uint64_t)));
+    pipe.InitBuffer(alphaBuf, T1 * t.alphaRowElems * sizeof(float));
+    pipe.InitBuffer(frameBuf, 3 * T1 * sizeof(float));
+    pipe.InitBuffer(vecBuf, kCtcLossStateVectors * V * sizeof(float));
+    pipe.InitBuffer(workBuf, (t.workElems + 16) * sizeof(float));
+    pipe.InitBuffer(chunkBuf, 2 * t.chunkNum * V * sizeof(float));
+    alpha = alphaBuf.Get<float>();
+    work = workBuf.Get<float>();
+    red = work[t.workElems];
+    LocalTensor<float> v = vecBuf.Get<float>();
+    ofsM1 = Offsets(0), ofsM2 = Offsets(1), ofsP1 = Offsets(2), ofsP2 = Offsets(3);
+    ofsEven = Offsets(4), ofsOdd = Offsets(5), ofsClass = Offsets(6);
+    startMask = Slot(7), finalMask = Slot(8), skipA = Slot(9), skipB = Slot(10);
+    logyCur = Slot(11), logyNext = Slot(12), betaCur = Slot(13), betaNext = Slot(14);
+    ubuf = Slot(15), g1 = Slot(16), g2 = Slot(17), mx = Slot(18), e0 = Slot(19);
+    const float ninf = -__builtin_inff();
+    Duplicate(v, ninf,
+              kCtcLossStateVectors * V);  // every pad lane -inf (ubuf's trailing 8 stay so)
+    Duplicate(startMask, 0.0f, 2);
+    Sync<HardEvent::V_S>();
+    for (uint32_t s = 0; s < N; ++s) {  // once per core
+      ofsM1.SetValue(s, (kLead + s - 1) * 4), ofsM2.SetValue(s, (kLead + s - 2) * 4);
+      ofsP1.SetValue(s, (s + 1) * 4), ofsP2.SetValue(s, (s + 2) * 4);
+      if (s < N / 2) ofsEven.SetValue(s, 8 * s), ofsOdd.SetValue(s, 8 * s + 4);
+    }
+    Sync<HardEvent::S_V>();
+  }
+
+  __aicore__ inline void Process() {
+    for (uint32_t b0 = sampleBegin; b0 < sampleEnd; b0 += kCtcLossSampleChunk) {
+      const uint32_t count =
+          sampleEnd - b0 < kCtcLossSampleChunk ? sampleEnd - b0 : kCtcLossSampleChunk;
+      CopyInLengths(b0, count);
+      LocalTensor<int32_t> lens = lenQueue.DeQue<int32_t>();
+      Sync<HardEvent::MTE2_S>();
+      LocalTensor<float> meta = metaQueue.AllocTensor<float>();
+      LocalTensor<uint64_t> keys = meta[kCtcLossSampleChunk].ReinterpretCast<uint64_t>();
+      for (uint32_t i = 0; i < count; ++i) {
+        float lossValue = 0.0f;
+        const int64_t Tb = tiling.hasInputLengths ? lens.GetValue(i) : int64_t(tiling.T);
+        const int64_t L = tiling.hasLabelLengths ? lens.GetValue(kCtcLossSampleChunk + i)
+                                                 : PaddedLabelLength(b0 + i);
+        keys.SetValue(i, Sample(b0 + i, Tb, L, &lossValue));
+        meta.SetValue(i, lossValue);
+      }
+      lenQueue.FreeTensor(lens);
+      Sync<HardEvent::S_MTE3>();
+      metaQueue.EnQue(meta);
+      CopyOutMeta(b0, count);
+    }
+  }
+
+ private:
+  // State vector i of vecBuf: V = N + 8 floats (a view of exactly that size, so that a Gather
+  // source never spans its neighbours).
+  __aicore__ inline LocalTensor<float> Slot(uint32_t i) {
+    LocalTensor<float> v = vecBuf.Get<float>()[i * V];
+    v.SetSize(V);
+    return v;
+  }
+  __aicore__ inline LocalTensor<uint32_t> Offsets(uint32_t i) {
+    return Slot(i).template ReinterpretCast<uint32_t>();
+  }
+
+  // One sample: returns its error key (kNoDeviceError when it has none), *loss its loss.
+  __aicore__ inline uint64_t Sample(uint32_t b, int64_t Tb, int64_t L, float *loss) {
+    const float nan = __builtin_nanf("");
+    const int32_t *label = L > 0 ? labelsGm.GetPhyAddr(uint64_t(b) * tiling.S) : nullptr;
+    if (!TargetsValid(Tb, L, label)) {
+      *loss = nan;
+      ZeroGrad(b, 0, tiling.T);
+      return crnn::device_error_key(false, b, -1, CRNN_STATUS_INVALID_VALUE);
+    }
+    const bool feasible = Tb >= crnn::ctc_min_frames(label, L);
+    const float infeasibleLoss = tiling.zeroInfinity ? 0.0f : __builtin_inff();
+    Sp = uint32_t(2 * L + 1), labelLen = uint32_t(L), frames = uint32_t(Tb);
+    if (feasible && Tb > 0) SetupSample(label);
+    int64_t badFrame = -1;
+    const int st = Forward(b, feasible && Tb > 0, &badFrame);
+    if (st != CRNN_STATUS_SUCCESS) {
+      *loss = nan;
+      ZeroGrad(b, 0, tiling.T);
+      return crnn::device_error_key(true, b, badFrame, st);
+    }
+    if (Tb == 0 || !feasible) {
+      *loss = feasible ? 0.0f : infeasibleLoss;
+      ZeroGrad(b, 0, tiling.T);
+      return crnn::kNoDeviceError;
+    }
+    LogScale ll = scaleA;  // log p = the last row's scales + its final states
+    Sync<HardEvent::V_S>();
+    const LocalTensor<float> last = alpha[(Tb - 1) * tiling.alphaRowElems + kLead];
+    const float ends[3] = {last.GetValue(0), Sp > 1 ? last.GetValue(Sp - 2) : 0.0f,
+                           Sp > 1 ? last.GetValue(Sp - 1) : 0.0f};
+    ll.Add(crnn::ctc_final_log_likelihood(ends, Sp > 1 ? 3 : 1));
+    if (!(ll.hi > -__builtin_inff())) {  // every path underflowed: as infeasible
+      *loss = infeasibleLoss;
+      ZeroGrad(b, 0, tiling.T);
+      return crnn::kNoDeviceError;
+    }
+    *loss = -ll.Value();
+    if (tiling.hasGrad) {
+      Backward(b, ll);
+      ZeroGrad(b, frames, tiling.T);
+    }
+    return crnn::kNoDeviceError;
+  }
+
+  // Sample b's label length without label_lengths: up to its first blank / -1 (ctc_math.h's
+  // rule, the aot entries'); -1 (an argument error) for a class outside [0, C) or after the
+  // padding.
+  __aicore__ inline int64_t PaddedLabelLength(uint32_t b) {
+    if (tiling.S == 0) return 0;
+    int64_t bad = -1;
+    const int64_t n = crnn::ctc_label_length_from_padding(
+        labelsGm.GetPhyAddr(uint64_t(b) * tiling.S), tiling.S, tiling.C, tiling.blank, &bad);
+    return bad >= 0 ? -1 : n;
+  }
+
+  __aicore__ inline bool TargetsValid(int64_t Tb, int64_t L, const int32_t *label) {
+    if (Tb < 0 || Tb > int64_t(tiling.T) || L < 0 || L > int64_t(tiling.S)) return false;
+    for (int64_t j = 0; j < L; ++j) {  // scalar, once per sample
+      const int32_t v = label[j];
+      if (v < 0 || v >= int32_t(tiling.C) || v == tiling.blank) return false;
+    }
+    return true;
+  }
+
+  // The per-sample vectors over the N state lanes (scalar, once per sample): per vocabulary
+  // chunk i the byte offsets of the states' classes inside the chunk (0 for a class outside)
+  // and a mask, 0 where the state's class lies in the chunk, else -inf (pad lanes included).
+  __aicore__ inline void SetupSample(const int32_t *label) {
+    const float ninf = -__builtin_inff();
+    Duplicate(chunkBuf.Get<float>(), ninf, 2 * tiling.chunkNum * V);
+    Duplicate(finalMask, ninf, N);
+    Sync<HardEvent::V_S>();
+    for (uint32_t s = 0; s < N; ++s) {
+      const int32_t cls = s < Sp ? crnn::ctc_state_class(label, s, tiling.blank) : tiling.blank;
+      ofsClass.SetValue(s, uint32_t(cls) * 4);
+      skipA.SetValue(s, crnn::ctc_skip_mask<float>(label, s, Sp));
+      skipB.SetValue(s, crnn::ctc_skip_mask<float>(label, s + 2, Sp));
+      if (s < Sp && crnn::ctc_is_final_state(s, Sp)) finalMask.SetValue(s, 0.0f);
+      const uint32_t chunk = uint32_t(cls) / tiling.chunkElems;
+      for (uint32_t i = 0; i < tiling.chunkNum; ++i)
+        ChunkOffsets(i).SetValue(s, i == chunk ? (uint32_t(cls) - i * tiling.chunkElems) * 4 : 0);
+      if (s < Sp) ChunkMask(chunk).SetValue(s, 0.0f);
+    }
+    Sync<HardEvent::S_V>();
+  }
+
+  __aicore__ inline LocalTensor<uint32_t> ChunkOffsets(uint32_t i) {
+    LocalTensor<float> v = chunkBuf.Get<float>()[2 * i * V];
+    v.SetSize(V);
+    return v.template ReinterpretCast<uint32_t>();
+  }
+  __aicore__ inline LocalTensor<float> ChunkMask(uint32_t i) {
+    LocalTensor<float> v = chunkBuf.Get<float>()[(2 * i + 1) * V];
+    v.SetSize(V);
+    return v;
+  }
+
+  // Vocabulary chunk i: its first class, its classes, and the elements the vector ops cover
+  // (the classes rounded up to 32 bytes of X, padded with -inf by the copy).
+  __aicore__ inline uint32_t ChunkBegin(uint32_t i) { return i * tiling.chunkElems; }
+  __aicore__ inline uint32_t ChunkLen(uint32_t i) {
+    const uint32_t rest = tiling.C - ChunkBegin(i);
+    return rest < tiling.chunkElems ? rest : tiling.chunkElems;
+  }
+  __aicore__ inline uint32_t ChunkSpan(uint32_t i) {
+    const uint32_t a = 32 / sizeof(X);
+    return (ChunkLen(i) + a - 1) / a * a;
+  }
+
+  // logy (raw scores) of the states whose class lies in chunk i, from its row x: the first
+  // chunk writes dst, the others keep the larger (every state's class lies in one chunk; the
+  // others' lanes are -inf through the mask).
+  __aicore__ inline void GatherChunk(const LocalTensor<float> &dst, const LocalTensor<float> &x,
+                                     uint32_t i, const LocalTensor<float> &tmp) {
+    if (i == 0) {
+      Gather(dst, x, ChunkOffsets(0), 0, N);
+      Add(dst, dst, ChunkMask(0), N);
+      return;
+    }
+    Gather(tmp, x, ChunkOffsets(i), 0, N);
+    Add(tmp, tmp, ChunkMask(i), N);
+    Max(dst, dst, tmp, N);
+  }
+
+  // Pass 1: every frame checked; with `recur` the alpha rows. Returns a status. Tiles of k
+  // whole rows (one chunk), or of one chunk of one frame (k = 1).
+  __aicore__ inline int Forward(uint32_t b, bool recur, int64_t *badFrame) {
+    scaleA = LogScale{};
+    for (uint32_t t0 = 0; t0 < frames; t0 += tiling.framesPerTile) {
+      const uint32_t rows = frames - t0 < tiling.framesPerTile ? frames - t0 : tiling.framesPerTile;
+      for (uint32_t i = 0; i < tiling.chunkNum; ++i) {
+        CopyIn(b, t0, rows, i);
+        LocalTensor<float> x = AcquireRows(rows, i);
+        for (uint32_t r = 0; r < rows; ++r) {
+          ChunkForward(x[r * R], i, recur);
+          if (i + 1 < tiling.chunkNum) continue;
+          const int st = FrameFinish(t0 + r, recur);
+          if (st != CRNN_STATUS_SUCCESS) {
+            *badFrame = t0 + r;
+            ReleaseRows(x);
+            return st;
+          }
+        }
+        ReleaseRows(x);
+      }
+    }
+    return CRNN_STATUS_SUCCESS;
+  }
+
+  // One chunk of a frame's row: its states' raw scores, then the running max and sum of
+  // exp(x - max) (two-pass within the chunk, rescaled across chunks; ctc_math.h's value rule
+  // is decided from them once the row is complete).
+  __aicore__ inline void ChunkForward(const LocalTensor<float> &x, uint32_t i, bool recur) {
+    if (recur) GatherChunk(logyCur, x, i, g1);
+    const uint32_t n = ChunkSpan(i);
+    ReduceMax(red, x, work, n);
+    Sync<HardEvent::V_S>();
+    const float m = red.GetValue(0);
+    const float mg = m > -FLT_MAX ? m : -FLT_MAX;  // -inf guard (NaN: the sum turns NaN)
+    if (i == 0) rowMax = -FLT_MAX, rowSum = 0.0f;
+    const float mNew = mg > rowMax ? mg : rowMax;
+    Adds(x, x, -mNew, n);
+    Exp(x, x, n);
+    ReduceSum(red, x, work, n);
+    Sync<HardEvent::V_S>();
+    rowSum = rowSum * crnn::exp_fast<float>(rowMax - mNew) + red.GetValue(0);
+    rowMax = mNew;
+  }
+
+  // The row is complete: its value rule, log-sum-exp, and with `recur` its alpha row.
+  __aicore__ inline int FrameFinish(uint32_t t, bool recur) {
+    const float sum = rowSum;
+    const int st =
+        crnn::ctc_row_status(crnn::ctc_row_kind(!(sum == sum), sum > 0.0f), CRNN_CTC_LOGITS);
+    if (st != CRNN_STATUS_SUCCESS) return st;
+    const float lse = rowMax + crnn::log_fast<float>(sum);
+    frameBuf.Get<float>().SetValue(t, lse);
+    if (!recur) return st;
+    Sync<HardEvent::S_V>();
+    Adds(logyCur, logyCur, -lse, N);
+    const LocalTensor<float> row = alpha[t * tiling.alphaRowElems];
+    const LocalTensor<float> cur = row[kLead];
+    Duplicate(row, -__builtin_inff(), kLead);
+    if (t == 0) {
+      Add(cur, logyCur, startMask, N);
+    } else {
+      const LocalTensor<float> prevRow = alpha[(t - 1) * tiling.alphaRowElems];
+      Gather(g1, prevRow, ofsM1, 0, N);  // alpha_{t-1}(s-1)
+      Gather(g2, prevRow, ofsM2, 0, N);  // alpha_{t-1}(s-2)
+      Add(g2, g2, skipA, N);
+      LogAddExp3(cur, prevRow[kLead], g1, g2);
+      Add(cur, cur, logyCur, N);
+    }
+    scaleA.Add(ScaleRow(cur));
+    frameBuf.Get<float>().SetValue(tiling.T + t, scaleA.hi);
+    frameBuf.Get<float>().SetValue(2 * tiling.T + t, scaleA.lo);
+    return st;
+  }
+
+  // dst = log(exp(a) + exp(b) + exp(c)) over N lanes; b and c are overwritten. All -inf: -inf.
+  __aicore__ inline void LogAddExp3(const LocalTensor<float> &dst, const LocalTensor<float> &a,
+                                    const LocalTensor<float> &b, const LocalTensor<float> &c) {
+    Max(mx, a, b, N);
+    Max(mx, mx, c, N);
+    Maxs(mx, mx, -FLT_MAX, N);  // -inf - (-FLT_MAX) = -inf: exp 0, no inf - inf
+    Sub(e0, a, mx, N);
+    Exp(e0, e0, N);
+    Sub(b, b, mx, N);
+    Exp(b, b, N);
+    Sub(c, c, mx, N);
+    Exp(c, c, N);
+    Add(e0, e0, b, N);
+    Add(e0, e0, c, N);
+    Ln(e0, e0, N);
+    Add(dst, e0, mx, N);
+  }
+
+  // Shifts the row to max 0 (a row of -inf stays); returns the shift.
+  __aicore__ inline float ScaleRow(const LocalTensor<float> &row) {
+    ReduceMax(red, row, work, N);
+    Sync<HardEvent::V_S>();
+    const float m = red.GetValue(0);
+    if (!(m > -__builtin_inff())) return 0.0f;
+    Adds(row, row, -m, N);
+    return m;
+  }
+
+  // Pass 2: frames Tb-1 .. 0, each grad row = softmax - occupancy, written once (per tile
+  // of k whole rows, or per chunk of one frame's row).
+  __aicore__ inline void Backward(uint32_t b, const LogScale &ll) {
+    const uint32_t k = tiling.framesPerTile, tiles = (frames + k - 1) / k;
+    scaleB = LogScale{};
+    for (uint32_t tile = tiles; tile-- > 0;) {
+      const uint32_t t0 = tile * k, rows = frames - t0 < k ? frames - t0 : k;
+      for (uint32_t i = 0; i < tiling.chunkNum; ++i) {
+        CopyIn(b, t0, rows, i);
+        LocalTensor<float> x = AcquireRows(rows, i);
+        LocalTensor<float> g = OutRows();
+        for (uint32_t r = rows; r-- > 0;) {
+          if (i == 0) Occupancy(t0 + r, ll);
+          ChunkGrad(x[r * R], g[r * R], t0 + r, i);
+        }
+        ReleaseRows(x);
+        PublishRows(g, rows, i);
+        CopyOut(b, t0, rows, i);
+      }
+    }
+  }
+
+  // beta_t from beta_{t+1} and logy_{t+1}; the occupancy gamma_t = exp(alpha + beta - log p)
+  // of every state (e0), the blank's total (blankOcc) and each label position's (g2).
+  __aicore__ inline void Occupancy(uint32_t t, const LogScale &ll) {
+    if (t + 1 == frames) {
+      DataCopy(betaCur, finalMask, N);
+    } else {
+      Add(ubuf, betaNext, logyNext, N);  // beta_{t+1}(s) + logy_{t+1}(s); 8 trailing -inf
+      Gather(g1, ubuf, ofsP1, 0, N);
+      Gather(g2, ubuf, ofsP2, 0, N);
+      Add(g2, g2, skipB, N);
+      LogAddExp3(betaCur, ubuf, g1, g2);
+      scaleB.Add(ScaleRow(betaCur));
+    }
+    LogScale off = scaleB;  // the row scales and -log p folded into one offset
+    off.Add(AlphaScale(t));
+    LogScale negLl;
+    negLl.hi = -ll.hi, negLl.lo = -ll.lo;
+    off.Add(negLl);
+    Add(e0, alpha[t * tiling.alphaRowElems + kLead], betaCur, N);
+    Adds(e0, e0, off.Value(), N);
+    Exp(e0, e0, N);
+    Gather(g1, e0, ofsEven, 0, labelLen + 1);
+    ReduceSum(red, g1, work, labelLen + 1);
+    Gather(g2, e0, ofsOdd, 0, labelLen);
+    Sync<HardEvent::V_S>();
+    blankOcc = red.GetValue(0);
+  }
+
+  // Chunk i of frame t's gradient row: softmax minus the occupancy of the classes in the chunk
+  // (a scalar loop over the L labels, never over C; in label order, so repeats add
+  // deterministically); logy_t gathered for frame t-1 on the way.
+  __aicore__ inline void ChunkGrad(const LocalTensor<float> &x, const LocalTensor<float> &g,
+                                   uint32_t t, uint32_t i) {
+    const float lse = frameBuf.Get<float>().GetValue(t);
+    GatherChunk(logyCur, x, i, g1);
+    const uint32_t n = ChunkSpan(i);
+    Adds(g, x, -lse, n);
+    Exp(g, g, n);  // the softmax
+    Sync<HardEvent::V_S>();
+    const uint32_t c0 = ChunkBegin(i), c1 = c0 + ChunkLen(i);
+    const uint32_t blank = uint32_t(tiling.blank);
+    if (blank >= c0 && blank < c1) g.SetValue(blank - c0, g.GetValue(blank - c0) - blankOcc);
+    for (uint32_t j = 0; j < labelLen; ++j) {
+      const uint32_t c = ofsClass.GetValue(2 * j + 1) / 4;
+      if (c >= c0 && c < c1) g.SetValue(c - c0, g.GetValue(c - c0) - g2.GetValue(j));
+    }
+    Sync<HardEvent::S_V>();
+    if (i + 1 < tiling.chunkNum) return;
+    Adds(logyCur, logyCur, -lse, N);  // frame t's row is complete
+    LocalTensor<float> tmp = betaNext;
+    betaNext = betaCur, betaCur = tmp;
+    tmp = logyNext, logyNext = logyCur, logyCur = tmp;
+  }
+
+  // The alpha scales summed up to frame t (kept per frame by pass 1).
+  __aicore__ inline LogScale AlphaScale(uint32_t t) {
+    LogScale s;
+    s.hi = frameBuf.Get<float>().GetValue(tiling.T + t);
+    s.lo = frameBuf.Get<float>().GetValue(2 * tiling.T + t);
+    return s;
+  }
+
+  // Zero gradient rows [t0, t1) of sample b.
+  __aicore__ inline void ZeroGrad(uint32_t b, uint32_t t0, uint32_t t1) {
+    if (!tiling.hasGrad) return;
+    for (uint32_t t = t0; t < t1; t += tiling.framesPerTile) {
+      const uint32_t rows = t1 - t < tiling.framesPerTile ? t1 - t : tiling.framesPerTile;
+      for (uint32_t i = 0; i < tiling.chunkNum; ++i) {
+        LocalTensor<X> g = outQueue.template AllocTensor<X>();
+        if constexpr (kNarrow) {
+          Duplicate(g.template ReinterpretCast<uint16_t>(), uint16_t(0), rows * R);  // +0
+        } else {
+          Duplicate(g, 0.0f, rows * R);
+        }
+        outQueue.EnQue(g);
+        CopyOut(b, t, rows, i);
+      }
+    }
+  }
+
+  // The float rows of the tile CopyIn queued: the queue's own tensor for float logits, else
+  // the narrow tile cast to float (exact) in xfBuf and the queue's tensor freed at once.
+  __aicore__ inline LocalTensor<float> AcquireRows(uint32_t rows, uint32_t chunk) {
+    if constexpr (kNarrow) {
+      LocalTensor<X> s = inQueue.template DeQue<X>();
+      LocalTensor<float> x = xfBuf.Get<float>();
+      Cast(x, s, RoundMode::CAST_NONE, (rows - 1) * R + ChunkSpan(chunk));
+      inQueue.FreeTensor(s);
+      return x;
+    } else {
+      return inQueue.template DeQue<float>();
+    }
+  }
+  __aicore__ inline void ReleaseRows(LocalTensor<float> &x) {
+    if constexpr (!kNarrow) inQueue.FreeTensor(x);
+  }
+
+  // Where the gradient rows of a tile are built (float), and their hand-over to CopyOut: the
+  // queue's tensor itself, or gfBuf cast to the narrow type (round to nearest even).
+  __aicore__ inline LocalTensor<float> OutRows() {
+    if constexpr (kNarrow) {
+      return gfBuf.Get<float>();
+    } else {
+      return outQueue.template AllocTensor<float>();
+    }
+  }
+  __aicore__ inline void PublishRows(LocalTensor<float> &g, uint32_t rows, uint32_t i) {
+    if constexpr (kNarrow) {
+      LocalTensor<X> o = outQueue.template AllocTensor<X>();
+      Cast(o, g, RoundMode::CAST_RINT, (rows - 1) * R + ChunkSpan(i));
+      outQueue.EnQue(o);
+    } else {
+      Sync<HardEvent::S_MTE3>();
+      outQueue.EnQue(g);
+    }
+  }
+
+  // Rows t0 .. t0+rows-1 of sample b, classes of chunk i, into an input tile (rows R apart,
+  // each padded with -inf to 32 bytes).
+  __aicore__ inline void CopyIn(uint32_t b, uint32_t t0, uint32_t rows, uint32_t i) {
+    LocalTensor<X> x = inQueue.template AllocTensor<X>();
+    const uint32_t len = ChunkLen(i);
+    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C + ChunkBegin(i);
+    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - len) * sizeof(X)) : 0;
+    const uint32_t ubGap = (R - ChunkSpan(i)) * sizeof(X) / 32;  // only k = 1 has short chunks
+    DataCopyExtParams copy{uint16_t(rows), uint32_t(len * sizeof(X)), gap, ubGap, 0};
+    DataCopyPadExtParams<X> pad{true, 0, uint8_t(ChunkSpan(i) - len), NegInf<X>()};
+    DataCopyPad(x, logitsGm[at], copy, pad);
+    inQueue.EnQue(x);
+  }
+
+  __aicore__ inline void CopyOut(uint32_t b, uint32_t t0, uint32_t rows, uint32_t i) {
+    LocalTensor<X> g = outQueue.template DeQue<X>();
+    const uint32_t len = ChunkLen(i);
+    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C + ChunkBegin(i);
+    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - len) * sizeof(X)) : 0;
+    const uint32_t ubGap = (R - ChunkSpan(i)) * sizeof(X) / 32;
+    DataCopyPad(gradGm[at], g,
+                DataCopyExtParams{uint16_t(rows), uint32_t(len * sizeof(X)), ubGap, gap, 0});
+    outQueue.FreeTensor(g);
+  }
+
+  __aicore__ inline void CopyInLengths(uint32_t b0, uint32_t count) {
+    LocalTensor<int32_t> l = lenQueue.AllocTensor<int32_t>();
+    const DataCopyExtParams row{1, uint32_t(count * sizeof(int32_t)), 0, 0, 0};
+    if (tiling.hasInputLengths)
+      DataCopyPad(l, inLenGm[b0], row, DataCopyPadExtParams<int32_t>{false, 0, 0, 0});
+    if (tiling.hasLabelLengths)
+      DataCopyPad(l[kCtcLossSampleChunk], labLenGm[b0], row,
+                  DataCopyPadExtParams<int32_t>{false, 0, 0, 0});
+    lenQueue.EnQue(l);
+  }
+
+  __aicore__ inline void CopyOutMeta(uint32_t b0, uint32_t count) {
+    LocalTensor<float> meta = metaQueue.DeQue<float>();
+    DataCopyPad(lossGm[b0], meta, DataCopyExtParams{1, uint32_t(count * sizeof(float)), 0, 0, 0});
+    DataCopyPad(keysGm[b0], meta[kCtcLossSampleChunk].ReinterpretCast<uint64_t>(),
+                DataCopyExtParams{1, uint32_t(count * sizeof(uint64_t)), 0, 0, 0});
+    metaQueue.FreeTensor(meta);
+  }
+
+  TPipe pipe;
+  TQue<TPosition::VECIN, BUFFER_NUM> inQueue;
+  TQue<TPosition::VECOUT, BUFFER_NUM> outQueue;
+  TQue<TPosition::VECIN, 1> lenQueue;
+  TQue<TPosition::VECOUT, 1> metaQueue;
+  TBuf<TPosition::VECCALC> alphaBuf, frameBuf, vecBuf, workBuf, chunkBuf, xfBuf, gfBuf;
+  GlobalTensor<X> logitsGm, gradGm;
+  GlobalTensor<float> lossGm;
+  GlobalTensor<int32_t> labelsGm, inLenGm, labLenGm;
+  GlobalTensor<uint64_t> keysGm;
+  LocalTensor<float> alpha, work, red;
+  LocalTensor<uint32_t> ofsM1, ofsM2, ofsP1, ofsP2, ofsEven, ofsOdd, ofsClass;
+  LocalTensor<float> startMask, finalMask, skipA, skipB;
+  LocalTensor<float> logyCur, logyNext, betaCur, betaNext, ubuf, g1, g2, mx, e0;
+  CtcLossTiling tiling{};
+  LogScale scaleA, scaleB;
+  uint32_t sampleBegin = 0, sampleEnd = 0, N = 64, R = 8, V = 72;
+  uint32_t Sp = 1, labelLen = 0, frames = 0;
+  float rowMax = 0.0f, rowSum = 0.0f, blankOcc = 0.0f;
+};
+
+template <typename X>
+__aicore__ inline void RunCtcLoss(GM_ADDR logits, GM_ADDR labels, GM_ADDR input_lengths,
+                                  GM_ADDR label_lengths, GM_ADDR loss, GM_ADDR grad, GM_ADDR error,
+                                  GM_ADDR workspace, GM_ADDR tiling) {
+  GET_TILING_DATA(tilingData, tiling);
+  {
+    KernelCtcLoss<X> op;  // its TPipe ends with this scope, before the reduction's
+    op.Init(logits, labels, input_lengths, label_lengths, loss, grad, workspace, tilingData);
+    op.Process();
+  }
+  crnn_kernel::ReduceErrorKeys(error, workspace, tilingData.B);
+}
+
+}  // namespace
+
+// The op CrnnCtcLoss (op_host/ctc_loss.cpp): logits (T, B, C) float / half / bfloat16_t; labels
+// (B, S), input_lengths (B), label_lengths (B) int32 (each read only when the tiling says it is
+// given); config (read by the tiling on the host, unused here); loss (B) float out; grad
+// (T, B, C) in the logits' type, out, or NULL; error: the 64-bit record; workspace: B keys after
+// kDeviceErrorBytes. CANN compiles the entry once per logits dtype of the OpDef (DTYPE_LOGITS);
+// on our API model the three instances have their own names.
+#define CRNN_CTC_LOSS_ENTRY(name, X)                                                               \
+  extern "C" __global__ __aicore__ void name(GM_ADDR logits, GM_ADDR labels,                      \
+                                             GM_ADDR input_lengths, GM_ADDR label_lengths,        \
+                                             GM_ADDR config, GM_ADDR loss, GM_ADDR grad,          \
+                                             GM_ADDR error, GM_ADDR workspace, GM_ADDR tiling) {  \
+    KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);                                               \
+    (void)config;                                                                                 \
+    RunCtcLoss<X>(logits, labels, input_lengths, label_lengths, loss, grad, error, workspace,     \
+                  tiling);                                                                        \
+  }
+
+#if defined(DTYPE_LOGITS)
+CRNN_CTC_LOSS_ENTRY(crnn_ctc_loss, DTYPE_LOGITS)
+#else
+CRNN_CTC_LOSS_ENTRY(crnn_ctc_loss, float)
+CRNN_CTC_LOSS_ENTRY(crnn_ctc_loss_half, half)
+CRNN_CTC_LOSS_ENTRY(crnn_ctc_loss_bfloat16, bfloat16_t)
+#endif
