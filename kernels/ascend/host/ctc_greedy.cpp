@@ -11,19 +11,8 @@
 #include "../ascend_kernels.h"
 #include "../op_host/ctc_greedy_tiling_host.h"
 #include "common/device_error.h"
-#include "emu_launch.h"
 #include "kernel_decls.h"
-
-namespace {
-
-bool run(const char *what, uint32_t cores, const std::function<void()> &kernel) {
-  const std::string err = crnn::ascend_emu::launch(cores, crnn::ascend_emu::kUbBytes910B, kernel);
-  if (err.empty()) return true;
-  fprintf(stderr, "crnn_fast ascend-emu %s: %s\n", what, err.c_str());
-  return false;
-}
-
-}  // namespace
+#include "launch_kernel.h"
 
 extern "C" size_t crnn_ascend_emu_ctc_greedy_workspace_size(int64_t T, int64_t B, int64_t C,
                                                             const crnn_ctc_decode_options *opt) {
@@ -48,14 +37,14 @@ crnn_status_t crnn::ascend_emu_kernels::ctc_greedy_f32(
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   memset(workspace, 0xFF, sizeof(uint64_t));  // the record: no error (aclrtMemsetAsync on CANN)
   if (B == 0) return CRNN_STATUS_SUCCESS;
-  CtcGreedyTiling tiling =
-      crnn::ascend_tiling::ctc_greedy_tiling(T, B, C, opt->blank, opt->input_kind, opt->batch_first != 0,
-                                     input_lengths != nullptr, max_cores);
+  CtcGreedyTiling tiling = crnn::ascend_tiling::ctc_greedy_tiling(
+      T, B, C, opt->blank, opt->input_kind, opt->batch_first != 0, input_lengths != nullptr,
+      max_cores);
   if (crnn::ascend_tiling::ctc_greedy_ub_bytes(tiling) > crnn::ascend_emu::kUbBytes910B)
     return CRNN_STATUS_NOT_SUPPORTED;
   auto gm = [](const void *p) { return static_cast<uint8_t *>(const_cast<void *>(p)); };
   uint8_t *tiling_gm = gm(&tiling), *ws = gm(workspace);
-  if (!run("crnn_ctc_greedy", tiling.coreNum, [&] {
+  if (!crnn::ascend_emu_kernels::launch_kernel("crnn_ctc_greedy", tiling.coreNum, [&] {
         crnn_ctc_greedy(gm(scores), gm(input_lengths), nullptr, gm(ids), gm(lengths), gm(probs),
                         gm(frames), ws, ws, tiling_gm);
       }))

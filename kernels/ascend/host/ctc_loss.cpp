@@ -14,8 +14,8 @@
 #include "../ascend_kernels.h"
 #include "../op_host/ctc_loss_tiling_host.h"
 #include "common/device_error.h"
-#include "emu_launch.h"
 #include "kernel_decls.h"
+#include "launch_kernel.h"
 
 namespace {
 
@@ -29,13 +29,6 @@ crnn_status_t missing_lengths(const crnn_ctc_loss_options *opt) {
   if (opt && opt->error_index) *opt->error_index = -1;
   if (opt && opt->error_frame) *opt->error_frame = -1;
   return CRNN_STATUS_INVALID_VALUE;
-}
-
-bool run(const char *what, uint32_t cores, const std::function<void()> &kernel) {
-  const std::string err = crnn::ascend_emu::launch(cores, crnn::ascend_emu::kUbBytes910B, kernel);
-  if (err.empty()) return true;
-  fprintf(stderr, "crnn_fast ascend-emu %s: %s\n", what, err.c_str());
-  return false;
 }
 
 }  // namespace
@@ -61,8 +54,7 @@ crnn_status_t ctc_loss(KernelEntry kernel, const char *name, uint32_t elem_bytes
   if (opt && opt->error_index) *opt->error_index = -1;
   if (opt && opt->error_frame) *opt->error_frame = -1;
   if (!opt || max_cores < 1 || !dims_ok(T, B, C, S) || opt->blank < 0 || opt->blank >= C ||
-      (B > 0 && (!loss || (S > 0 && !labels))) ||
-      (T > 0 && B > 0 && !logits))
+      (B > 0 && (!loss || (S > 0 && !labels))) || (T > 0 && B > 0 && !logits))
     return CRNN_STATUS_INVALID_VALUE;
   if (!workspace ||
       workspace_bytes < crnn_ascend_emu_ctc_loss_workspace_size(T, B, C, S, elem_bytes, opt))
@@ -77,7 +69,7 @@ crnn_status_t ctc_loss(KernelEntry kernel, const char *name, uint32_t elem_bytes
     return CRNN_STATUS_NOT_SUPPORTED;
   auto gm = [](const void *p) { return static_cast<uint8_t *>(const_cast<void *>(p)); };
   uint8_t *ws = gm(workspace);
-  if (!run(name, tiling.coreNum, [&] {
+  if (!crnn::ascend_emu_kernels::launch_kernel(name, tiling.coreNum, [&] {
         kernel(gm(logits), gm(labels), gm(input_lengths), gm(label_lengths), nullptr, gm(loss),
                gm(grad), ws, ws, gm(&tiling));
       }))

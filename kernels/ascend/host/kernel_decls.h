@@ -13,9 +13,9 @@ void crnn_ctc_greedy(uint8_t *scores, uint8_t *input_lengths, uint8_t *config, u
                      uint8_t *workspace, uint8_t *tiling);
 // CrnnCtcLoss: logits, labels, input_lengths, label_lengths, config -> loss, grad, error; on
 // the API model one entry per logits type (float, half, bfloat16_t).
-void crnn_ctc_loss(uint8_t *logits, uint8_t *labels, uint8_t *input_lengths,
-                   uint8_t *label_lengths, uint8_t *config, uint8_t *loss, uint8_t *grad,
-                   uint8_t *error, uint8_t *workspace, uint8_t *tiling);
+void crnn_ctc_loss(uint8_t *logits, uint8_t *labels, uint8_t *input_lengths, uint8_t *label_lengths,
+                   uint8_t *config, uint8_t *loss, uint8_t *grad, uint8_t *error,
+                   uint8_t *workspace, uint8_t *tiling);
 void crnn_ctc_loss_half(uint8_t *logits, uint8_t *labels, uint8_t *input_lengths,
                         uint8_t *label_lengths, uint8_t *config, uint8_t *loss, uint8_t *grad,
                         uint8_t *error, uint8_t *workspace, uint8_t *tiling);

@@ -287,17 +287,15 @@ class KernelCtcGreedy {
 
   __aicore__ inline void CopyInLengths(uint32_t b0, uint32_t count) {
     LocalTensor<int32_t> l = lenQueue.AllocTensor<int32_t>();
-    DataCopyPad(l, inLenGm[b0], DataCopyExtParams{1, uint32_t(count * sizeof(int32_t)), 0, 0, 0},
-                DataCopyPadExtParams<int32_t>{false, 0, 0, 0});
+    crnn_kernel::CopyRowIn(l, inLenGm[b0], count);
     lenQueue.EnQue(l);
   }
 
   __aicore__ inline void CopyOutMeta(uint32_t b0, uint32_t count) {
     LocalTensor<int32_t> meta = metaQueue.DeQue<int32_t>();
-    DataCopyPad(lengthsGm[b0], meta,
-                DataCopyExtParams{1, uint32_t(count * sizeof(int32_t)), 0, 0, 0});
-    DataCopyPad(keysGm[b0], meta[kCtcGreedySampleChunk].ReinterpretCast<uint64_t>(),
-                DataCopyExtParams{1, uint32_t(count * sizeof(uint64_t)), 0, 0, 0});
+    crnn_kernel::CopyRowOut(lengthsGm[b0], meta, count);
+    crnn_kernel::CopyRowOut(keysGm[b0], meta[kCtcGreedySampleChunk].ReinterpretCast<uint64_t>(),
+                            count);
     metaQueue.FreeTensor(meta);
   }
 

@@ -630,20 +630,16 @@ class KernelCtcLoss {
 
   __aicore__ inline void CopyInLengths(uint32_t b0, uint32_t count) {
     LocalTensor<int32_t> l = lenQueue.AllocTensor<int32_t>();
-    const DataCopyExtParams row{1, uint32_t(count * sizeof(int32_t)), 0, 0, 0};
-    if (tiling.hasInputLengths)
-      DataCopyPad(l, inLenGm[b0], row, DataCopyPadExtParams<int32_t>{false, 0, 0, 0});
-    if (tiling.hasLabelLengths)
-      DataCopyPad(l[kCtcLossSampleChunk], labLenGm[b0], row,
-                  DataCopyPadExtParams<int32_t>{false, 0, 0, 0});
+    if (tiling.hasInputLengths) crnn_kernel::CopyRowIn(l, inLenGm[b0], count);
+    if (tiling.hasLabelLengths) crnn_kernel::CopyRowIn(l[kCtcLossSampleChunk], labLenGm[b0], count);
     lenQueue.EnQue(l);
   }
 
   __aicore__ inline void CopyOutMeta(uint32_t b0, uint32_t count) {
     LocalTensor<float> meta = metaQueue.DeQue<float>();
-    DataCopyPad(lossGm[b0], meta, DataCopyExtParams{1, uint32_t(count * sizeof(float)), 0, 0, 0});
-    DataCopyPad(keysGm[b0], meta[kCtcLossSampleChunk].ReinterpretCast<uint64_t>(),
-                DataCopyExtParams{1, uint32_t(count * sizeof(uint64_t)), 0, 0, 0});
+    crnn_kernel::CopyRowOut(lossGm[b0], meta, count);
+    crnn_kernel::CopyRowOut(keysGm[b0], meta[kCtcLossSampleChunk].ReinterpretCast<uint64_t>(),
+                            count);
     metaQueue.FreeTensor(meta);
   }
 
@@ -689,15 +685,15 @@ __aicore__ inline void RunCtcLoss(GM_ADDR logits, GM_ADDR labels, GM_ADDR input_
 // (T, B, C) in the logits' type, out, or NULL; error: the 64-bit record; workspace: B keys after
 // kDeviceErrorBytes. CANN compiles the entry once per logits dtype of the OpDef (DTYPE_LOGITS);
 // on our API model the three instances have their own names.
-#define CRNN_CTC_LOSS_ENTRY(name, X)                                                               \
-  extern "C" __global__ __aicore__ void name(GM_ADDR logits, GM_ADDR labels,                      \
-                                             GM_ADDR input_lengths, GM_ADDR label_lengths,        \
-                                             GM_ADDR config, GM_ADDR loss, GM_ADDR grad,          \
-                                             GM_ADDR error, GM_ADDR workspace, GM_ADDR tiling) {  \
-    KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);                                               \
-    (void)config;                                                                                 \
-    RunCtcLoss<X>(logits, labels, input_lengths, label_lengths, loss, grad, error, workspace,     \
-                  tiling);                                                                        \
+#define CRNN_CTC_LOSS_ENTRY(name, X)                                                             \
+  extern "C" __global__ __aicore__ void name(GM_ADDR logits, GM_ADDR labels,                     \
+                                             GM_ADDR input_lengths, GM_ADDR label_lengths,       \
+                                             GM_ADDR config, GM_ADDR loss, GM_ADDR grad,         \
+                                             GM_ADDR error, GM_ADDR workspace, GM_ADDR tiling) { \
+    KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);                                              \
+    (void)config;                                                                                \
+    RunCtcLoss<X>(logits, labels, input_lengths, label_lengths, loss, grad, error, workspace,    \
+                  tiling);                                                                       \
   }
 
 #if defined(DTYPE_LOGITS)

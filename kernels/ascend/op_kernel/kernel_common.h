@@ -20,6 +20,19 @@ __aicore__ inline void Sync() {
   WaitFlag<event>(EVENT_ID0);
 }
 
+// One block of `count` consecutive elements, UB -> GM and GM -> UB (DataCopyPad: any count).
+template <typename T>
+__aicore__ inline void CopyRowOut(const GlobalTensor<T> &gm, const LocalTensor<T> &ub,
+                                  uint32_t count) {
+  DataCopyPad(gm, ub, DataCopyExtParams{1, uint32_t(count * sizeof(T)), 0, 0, 0});
+}
+template <typename T>
+__aicore__ inline void CopyRowIn(const LocalTensor<T> &ub, const GlobalTensor<T> &gm,
+                                 uint32_t count) {
+  DataCopyPad(ub, gm, DataCopyExtParams{1, uint32_t(count * sizeof(T)), 0, 0, 0},
+              DataCopyPadExtParams<T>{false, 0, 0, 0});
+}
+
 constexpr uint32_t kErrorKeyChunk = 512;  // error keys per UB chunk of the reduction
 
 // One core: error[0] = the smallest of the `count` keys after the workspace's record area.
@@ -47,8 +60,7 @@ class KernelErrorReduce {
  private:
   __aicore__ inline void CopyIn(uint32_t at, uint32_t n) {
     LocalTensor<uint64_t> k = inQueue.AllocTensor<uint64_t>();
-    DataCopyPad(k, keysGm[at], DataCopyExtParams{1, uint32_t(n * sizeof(uint64_t)), 0, 0, 0},
-                DataCopyPadExtParams<uint64_t>{false, 0, 0, 0});
+    CopyRowIn(k, keysGm[at], n);
     inQueue.EnQue(k);
   }
   __aicore__ inline uint64_t Compute(uint32_t n, uint64_t best) {
@@ -67,7 +79,7 @@ class KernelErrorReduce {
     Sync<HardEvent::S_MTE3>();
     outQueue.EnQue(r);
     r = outQueue.DeQue<uint64_t>();
-    DataCopyPad(recordGm, r, DataCopyExtParams{1, uint32_t(sizeof(uint64_t)), 0, 0, 0});
+    CopyRowOut(recordGm, r, 1);
     outQueue.FreeTensor(r);
   }
 
