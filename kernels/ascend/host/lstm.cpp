@@ -66,25 +66,27 @@ uint64_t flat_bytes(const LstmWeightOffsets &o) {
   return lt::round_up(o.total * sizeof(float), 256);
 }
 
-// flat (the layout o) <- the per-pair tensors p[k][i] (to_flat), or the reverse.
-void copy_flat(float *flat, const LstmWeightOffsets &o, const crnn_lstm_desc *d,
-               float *const *const p[4], bool to_flat) {
+// f(k, i, bytes) for each parameter kind k (0..3: w_ih w_hh b_ih b_hh) and pair i = l*D + d.
+template <typename F>
+void for_each_param(const crnn_lstm_desc *d, F f) {
   for (int k = 0; k < (d->has_bias ? 4 : 2); ++k)
-    for (int64_t i = 0; i < int64_t(d->num_layers) * dirs(d); ++i) {
-      const size_t bytes = param_size(d, i, k) * sizeof(float);
-      if (to_flat)
-        memcpy(flat + o.off[i][k], p[k][i], bytes);
-      else
-        memcpy(p[k][i], flat + o.off[i][k], bytes);
-    }
+    for (int64_t i = 0; i < int64_t(d->num_layers) * dirs(d); ++i)
+      f(k, i, param_size(d, i, k) * sizeof(float));
 }
 
+// The per-pair parameters into their flat copy (the layout o).
 void weights_to_flat(float *flat, const LstmWeightOffsets &o, const crnn_lstm_desc *d,
                      const crnn_lstm_weights_f32 *w) {
-  float *const *const p[4] = {
-      const_cast<float *const *>(w->w_ih), const_cast<float *const *>(w->w_hh),
-      const_cast<float *const *>(w->b_ih), const_cast<float *const *>(w->b_hh)};
-  copy_flat(flat, o, d, p, true);  // (reads only)
+  const float *const *const p[4] = {w->w_ih, w->w_hh, w->b_ih, w->b_hh};
+  for_each_param(
+      d, [&](int k, int64_t i, size_t bytes) { memcpy(flat + o.off[i][k], p[k][i], bytes); });
+}
+
+// The flat gradients out to the per-pair tensors.
+void grads_from_flat(const float *flat, const LstmWeightOffsets &o, const crnn_lstm_desc *d,
+                     float *const *const g[4]) {
+  for_each_param(
+      d, [&](int k, int64_t i, size_t bytes) { memcpy(g[k][i], flat + o.off[i][k], bytes); });
 }
 
 LstmBackwardTiling backward_tiling(const crnn_lstm_desc *d, uint32_t cores, uint64_t *ws) {
@@ -194,7 +196,7 @@ crnn_status_t crnn::ascend_emu_kernels::lstm_backward_f32(
       }))
     return CRNN_STATUS_EXECUTION_FAILED;
   float *const *const g[4] = {dw_ih, dw_hh, db_ih, db_hh};
-  copy_flat(reinterpret_cast<float *>(dflat), t.weights, d, g, false);
+  grads_from_flat(reinterpret_cast<const float *>(dflat), t.weights, d, g);
   return CRNN_STATUS_SUCCESS;
 }
 extern "C" crnn_status_t crnn_ascend_emu_lstm_backward_f32(

@@ -29,6 +29,7 @@ namespace ge {
 using graphStatus = uint32_t;
 constexpr graphStatus GRAPH_SUCCESS = 0;
 constexpr graphStatus GRAPH_FAILED = 0xFFFFFFFF;
+// CANN's values (graph/types.h); DT_INT8: the LSTM ops' shape-encoded config.
 enum DataType {
   DT_FLOAT = 0,
   DT_FLOAT16 = 1,
