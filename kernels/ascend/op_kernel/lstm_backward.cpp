@@ -189,7 +189,7 @@ class KernelLstmBackward {
 
   // Parameter `which` of (l, d), `size` floats: 0..3 w_ih w_hh b_ih b_hh in the flat weights,
   // 4..7 dw_ih dw_hh db_ih db_hh in the flat dweights (the same offsets).
-  __aicore__ inline GlobalTensor<float> Table(uint32_t l, uint32_t d, uint32_t which,
+  __aicore__ inline GlobalTensor<float> Param(uint32_t l, uint32_t d, uint32_t which,
                                               uint64_t size) {
     const uint64_t off = tl.weights.off[uint64_t(l) * tl.D + d][which % 4];
     GlobalTensor<float> g;
@@ -210,7 +210,7 @@ class KernelLstmBackward {
     int32_t maxLen = 0;
     for (uint32_t b = b0; b < b1; ++b)
       maxLen = lens.GetValue(b) > maxLen ? lens.GetValue(b) : maxLen;
-    const GlobalTensor<float> wHh = Table(l, d, 1, uint64_t(tl.G) * tl.H);
+    const GlobalTensor<float> wHh = Param(l, d, 1, uint64_t(tl.G) * tl.H);
     for (int32_t s = int32_t(tl.T) - 1; s >= 0; --s) {
       for (uint32_t r0 = b0; r0 < b1; r0 += tl.rowsPerTile) {
         const uint32_t rows = b1 - r0 < tl.rowsPerTile ? b1 - r0 : tl.rowsPerTile;
@@ -421,21 +421,21 @@ class KernelLstmBackward {
       dwMM.SetTensorA(dz[r0], true);
       dwMM.SetTensorB(hprevGm[uint64_t(d) * TB * tl.H], false);
       dwMM.SetTail(rows, H, tb);
-      dwMM.IterateAll(Table(l, d, 5, uint64_t(G) * H)[r0 * H]);
+      dwMM.IterateAll(Param(l, d, 5, uint64_t(G) * H)[r0 * H]);
       dwMM.SetOrgShape(G, K, tb, tb);
       dwMM.SetSingleShape(int(tl.gRows), K, tb);
       dwMM.SetTensorA(dz[r0], true);
       dwMM.SetTensorB(in, false);
       dwMM.SetTail(rows, K, tb);
-      dwMM.IterateAll(Table(l, d, 4, uint64_t(G) * K)[r0 * K]);
+      dwMM.IterateAll(Param(l, d, 4, uint64_t(G) * K)[r0 * K]);
       if (tl.hasBias) {  // column sums: ones (1, T*B) x dz (T*B, 4H)
         dwMM.SetOrgShape(1, G, tb, tb);
         dwMM.SetSingleShape(1, int(tl.gRows), tb);
         dwMM.SetTensorA(onesGm, false);
         dwMM.SetTensorB(dz[r0], false);
         dwMM.SetTail(1, rows, tb);
-        dwMM.IterateAll(Table(l, d, 6, G)[r0]);
-        dwMM.IterateAll(Table(l, d, 7, G)[r0]);
+        dwMM.IterateAll(Param(l, d, 6, G)[r0]);
+        dwMM.IterateAll(Param(l, d, 7, G)[r0]);
       }
       dwMM.End();
     }
@@ -445,7 +445,7 @@ class KernelLstmBackward {
       dxMM.SetOrgShape(tb, K, G, G);
       dxMM.SetSingleShape(int(tl.projRows), K, G);
       dxMM.SetTensorA(dz[m0 * tl.G], false);
-      dxMM.SetTensorB(Table(l, d, 0, uint64_t(G) * K), false);
+      dxMM.SetTensorB(Param(l, d, 0, uint64_t(G) * K), false);
       dxMM.SetTail(rows, K, G);
       dxMM.IterateAll(din[m0 * inSize], d == 0 ? 0 : 1);
       dxMM.End();
