@@ -105,7 +105,13 @@ ACCELERATOR_AOT_OPS = (
 
 # The OpTypes of crnn_fast's CANN vendor package (kernels/ascend/op_host) per aot op: their
 # inputs are the aot entry's, their outputs the entry's then ASCEND_EXTRA_OUTPUTS[op].
-ASCEND_OP_TYPES = {"ctc_loss": "CrnnCtcLoss", "ctc_greedy": "CrnnCtcGreedy"}
+ASCEND_OP_TYPES = {
+    "ctc_loss": "CrnnCtcLoss",
+    "ctc_greedy": "CrnnCtcGreedy",
+    "lstm_forward_train": "CrnnLstmForward",
+    "lstm_forward_infer": "CrnnLstmForwardInfer",
+    "lstm_backward": "CrnnLstmBackward",
+}
 ASCEND_VENDOR = "crnn_fast"
 
 

@@ -79,8 +79,9 @@ def aot_entry(backend: str, op: str) -> str:
     """The aot entry point of ``op`` for ``backend`` on the current device target:
     ``crnn_aot_<op>`` (cpu), ``crnn_aot_<op>_gpu`` (cuda: MindSpore's GPU target) or
     ``crnn_aot_<op>_cuda_emu`` (the CUDA kernels on the SIMT executor), or on MindSpore's
-    Ascend target the OpType of crnn_fast's CANN package (``CrnnCtcGreedy``). ``ValueError`` when
-    that backend has no entry for ``op`` or the target has no kernels."""
+    Ascend target the OpType of crnn_fast's CANN package (``CrnnCtcGreedy``,
+    ``CrnnLstmForward`` ...). ``ValueError`` when that backend has no entry for ``op`` or the
+    target has no kernels."""
     name = aot_backend(backend)
     if not registry.has_aot(name, op):
         raise ValueError(f"crnn_fast backend {name!r} has no aot kernel for {op!r}")
@@ -341,14 +342,18 @@ def require_int32(dtype, name: str) -> None:
 ASCEND_EXTRA_OUTPUTS = {
     "CrnnCtcLoss": ((None, "uint64"),),
     "CrnnCtcGreedy": ((0, "int32"), (None, "uint64")),
+    "CrnnLstmForward": ((None, "uint64"),),
+    "CrnnLstmForwardInfer": ((None, "uint64"),),
+    "CrnnLstmBackward": ((None, "uint64"),),
 }
 _NO_ERROR = 2**64 - 1
 
 
 class AscendCustom(nn.Cell):
     """An op of crnn_fast's CANN vendor package on MindSpore's Ascend target: ``ops.Custom(
-    func=<OpType>, func_type="aot")`` with the aot entry's inputs (its int32 config is a
-    value-depend input the tiling reads on the host) and outputs, followed by the
+    func=<OpType>, func_type="aot")`` with the aot entry's inputs (a config the tiling reads
+    on the host: CrnnCtcGreedy's int32 values are value-depend, the LSTM ops' (L, D, H) is the
+    shape of theirs) and outputs, followed by the
     :data:`ASCEND_EXTRA_OUTPUTS` (the last is the device error key). Called, it returns the
     aot entry's outputs only. In PYNATIVE it reads the key and raises ``ValueError`` naming the
     sample (and frame) of the first failure, as the other targets do; inside a compiled graph

@@ -188,7 +188,7 @@ class _Ops:
     train = infer = bwd = None
 
 
-AOT, AOT_GPU, AOT_EMU, AOT_ASC, NP = _Ops(), _Ops(), _Ops(), _Ops(), _Ops()
+AOT, AOT_GPU, AOT_EMU, AOT_ASC, AOT_CANN, NP = _Ops(), _Ops(), _Ops(), _Ops(), _Ops(), _Ops()
 
 
 def _aot_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
@@ -219,6 +219,15 @@ def _asc_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
     return _grads(AOT_ASC.bwd, x, h0, c0, seq, cfg, w, y, reserve, dout)
 
 
+def _cann_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
+    return _grads(AOT_CANN.bwd, x, h0, c0, seq, cfg, w, out[0], out[3], dout)
+
+
+def _cann_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
+    y, _, _, reserve = AOT_CANN.train(x, h0, c0, seq, cfg, w)
+    return _grads(AOT_CANN.bwd, x, h0, c0, seq, cfg, w, y, reserve, dout)
+
+
 def _gpu_bprop_train(x, h0, c0, seq, cfg, w, out, dout):
     return _grads(AOT_GPU.bwd, x, h0, c0, seq, cfg, w, out[0], out[3], dout)
 
@@ -234,6 +243,7 @@ _AOT_OPS = {
     "cuda": (AOT_GPU, _gpu_bprop_train, _gpu_bprop_infer),
     "cuda-emu": (AOT_EMU, _emu_bprop_train, _emu_bprop_infer),
     "ascend-emu": (AOT_ASC, _asc_bprop_train, _asc_bprop_infer),
+    "ascend": (AOT_CANN, _cann_bprop_train, _cann_bprop_infer),  # the CANN package's ops
 }
 
 
@@ -248,7 +258,8 @@ def _np_bprop_infer(x, h0, c0, seq, cfg, w, out, dout):
 
 def lstm_ops(backend: str) -> _Ops:
     """The (train, infer, bwd) ops of a backend (aot: 'cpu' -- 'cuda' on MindSpore's GPU
-    target --, 'cuda', 'cuda-emu', 'ascend-emu'; pyfunc: 'numpy'), built once."""
+    target, 'ascend' (the CANN package's OpTypes) on Ascend --, 'cuda', 'cuda-emu',
+    'ascend-emu'; pyfunc: 'numpy'), built once."""
     kind = c.op_flavour(backend, "LSTMOp")
     if kind == "aot":
         backend = c.aot_backend(backend)

@@ -32,16 +32,16 @@ crnn_status_t crnn_ascend_emu_ctc_greedy_f32(int32_t *ids, int32_t *lengths, flo
                                              int64_t C, void *workspace, size_t workspace_bytes,
                                              const crnn_ctc_decode_options *opt);
 
-// Bytes of the LSTM forward's workspace: the error record, the weight table, the input
-// projections (D, T*B, 4H), the step products (D, B, 4H), the states (D, B, H) x 2 and, for
-// L > 1, two layer outputs (T*B, D*H) (0 for bad sizes).
+// Bytes of the LSTM forward's workspace: the error record, the input projections (D, T*B, 4H),
+// the step products (D, B, 4H), the states (D, B, H) x 2, for L > 1 two layer outputs
+// (T*B, D*H), then the flat copy of the parameters the kernel reads (0 for bad sizes).
 size_t crnn_ascend_emu_lstm_forward_workspace_size(const crnn_lstm_desc *d);
 
 // crnn_lstm_forward_f32 (crnn/lstm.h) as one MIX kernel (op_kernel/lstm_forward.cpp) on up to 40
 // emulated vector cores. seq_length values outside [0, T] go to the error record (clamped).
 // NOT_SUPPORTED when one sample's gate tile does not fit the UB budget (H above 1168 at
-// B <= 64) or a
-// size exceeds the kernels' 32-bit fields; EXECUTION_FAILED (message on stderr) when the kernel
+// B <= 64), num_layers * directions > 16 (the tiling's weight offsets) or a size exceeds the
+// kernels' 32-bit fields; EXECUTION_FAILED (message on stderr) when the kernel
 // breaks a rule of the API model.
 crnn_status_t crnn_ascend_emu_lstm_forward_f32(float *y, float *h_n, float *c_n, float *reserve,
                                                const float *x, const float *h0, const float *c0,
@@ -50,9 +50,9 @@ crnn_status_t crnn_ascend_emu_lstm_forward_f32(float *y, float *h_n, float *c_n,
                                                const crnn_lstm_desc *d, void *workspace,
                                                size_t workspace_bytes);
 
-// Bytes of the LSTM backward's workspace: the error record, the weight and gradient tables,
-// ones (T*B), dz (D, T*B, 4H), the step rows (D, B, 4H), dh and dc (D, B, H), h_prev
-// (D, T*B, H) and, for L > 1, two layer-output gradients (T*B, D*H) (0 for bad sizes).
+// Bytes of the LSTM backward's workspace: the error record, ones (T*B), dz (D, T*B, 4H), the step
+// rows (D, B, 4H), dh and dc (D, B, H), h_prev (D, T*B, H), for L > 1 two layer-output gradients
+// (T*B, D*H), then flat copies of the parameters and of their gradients (0 for bad sizes).
 size_t crnn_ascend_emu_lstm_backward_workspace_size(const crnn_lstm_desc *d);
 
 // crnn_lstm_backward_f32 (crnn/lstm.h) as one MIX kernel (op_kernel/lstm_backward.cpp) on up to

@@ -308,6 +308,15 @@ void test_forward_errors() {
                                         nullptr, nullptr, nullptr, &bw, &big, bws.data(),
                                         bws.size());
   CHECK(st == CRNN_STATUS_NOT_SUPPORTED, "H = 2000: %d", st);
+  crnn_lstm_desc deep = d;  // 18 (layer, direction) pairs: beyond the tiling's 16 weight offsets
+  deep.num_layers = 9, deep.bidirectional = 1;
+  std::vector<const float *> many(18, pb);
+  const crnn_lstm_weights_f32 mw{many.data(), many.data(), many.data(), many.data()};
+  CHECK(crnn_ascend_emu_lstm_forward_workspace_size(&deep) == 0, "L*D = 18: no workspace size");
+  st = crnn_ascend_emu_lstm_forward_f32(by.data(), bh.data(), bc.data(), nullptr, n.x.data(),
+                                        nullptr, nullptr, nullptr, &mw, &deep, bws.data(),
+                                        bws.size());
+  CHECK(st == CRNN_STATUS_NOT_SUPPORTED, "L*D = 18: %d", st);
 }
 
 void test_backward_errors() {

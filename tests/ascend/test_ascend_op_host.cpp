@@ -14,7 +14,9 @@
 #include "../../kernels/ascend/host/kernel_decls.h"
 #include "../../kernels/ascend/op_host/ctc_greedy_tiling_host.h"
 #include "../../kernels/ascend/op_host/ctc_loss_tiling_host.h"
+#include "../../kernels/ascend/op_host/lstm_tiling_host.h"
 #include "../cpp/check.h"
+#include "common/lstm_layout.h"
 #include "register/op_def_registry.h"
 
 namespace {
@@ -198,12 +200,190 @@ void check_loss() {
   }
 }
 
+// An LSTM op's shapes: x, h0, c0, seq_length, config (L, D, H), weights (then the backward's y,
+// reserve, dy, dh_n, dc_n when `backward`).
+struct LstmCase {
+  int64_t T, B, I, H, L, D;
+  bool bias, hx, seq;
+  int64_t LD() const { return L * D; }
+  int64_t weights() const {
+    return int64_t(crnn::ascend_lstm::lstm_weight_offsets(I, H, L, D, bias).total);
+  }
+  int64_t reserve() const { return crnn::lstm_reserve_size(T, B, H, L, D); }
+  gert::ContextInputs inputs(bool backward) const {
+    gert::ContextInputs in;
+    in.inputs = {{gert::Shape{T, B, I}},
+                 {hx ? gert::Shape{LD(), B, H} : gert::Shape{1}},
+                 {hx ? gert::Shape{LD(), B, H} : gert::Shape{1}},
+                 {seq ? gert::Shape{B} : gert::Shape{1, 1}},
+                 {gert::Shape{L, D, H}},
+                 {gert::Shape{weights()}}};
+    if (backward)
+      for (const gert::Shape &sh :
+           {gert::Shape{T, B, D * H}, gert::Shape{reserve()}, gert::Shape{T, B, D * H},
+            gert::Shape{LD(), B, H}, gert::Shape{LD(), B, H}})
+        in.inputs.push_back({sh});
+    return in;
+  }
+};
+
+const LstmCase kLstmCases[] = {
+    {26, 64, 512, 256, 2, 2, true, false, false},  // CRNN: no h0, all T
+    {7, 5, 3, 13, 3, 1, false, true, true},        // small, ragged (seq_length), h0 / c0, no bias
+};
+
+// The tiling the op_host must produce: the host driver's (the shared function, its flags set
+// from the shapes as the driver sets them from its NULL pointers), on a 910B's 40 AIVs.
+template <typename Tiling>
+void check_lstm_tiling(const gert::TilingContext &ctx, const Tiling &want, uint64_t ws,
+                       const char *what) {
+  CHECK(ctx.tiling.size() == sizeof(want) && memcmp(ctx.tiling.data(), &want, sizeof(want)) == 0,
+        "%s: tiling data = the host driver's", what);
+  CHECK(ctx.blockDim == (want.coreNum + 1) / 2, "%s: block dim %u (MIX: AIC blocks)", what,
+        ctx.blockDim);
+  CHECK(ctx.workspaces.size() == 1 && ctx.workspaces[0] == ctx.platform.libApiWorkspace + ws,
+        "%s: workspace", what);
+}
+
+void check_shapes(const std::vector<gert::Shape> &got, const std::vector<gert::Shape> &want,
+                  const char *what) {
+  CHECK(got == want, "%s: output shapes", what);
+}
+
+void check_lstm_forward(const char *op_type, bool train) {
+  namespace lt = crnn::ascend_lstm;
+  const auto def = make(op_type);
+  CHECK(def != nullptr, "%s registered", op_type);
+  if (!def) return;
+  const size_t n_out = train ? 5 : 4;
+  CHECK(def->inputs.size() == 6 && def->outputs.size() == n_out, "%s: 6 inputs, %zu outputs",
+        op_type, n_out);
+  CHECK(def->outputs.back().name == "error", "%s: error last", op_type);
+  const size_t kernel_arity = train ? arity(&crnn_lstm_forward) : arity(&crnn_lstm_forward_infer);
+  CHECK(kernel_arity == def->inputs.size() + def->outputs.size() + 2,
+        "%s kernel parameters: inputs, outputs, workspace, tiling", op_type);
+  for (const auto &p : def->inputs) CHECK(!p.valueDepend, "%s: shape-encoded config", op_type);
+  for (const LstmCase &c : kLstmCases) {
+    gert::TilingContext ctx;
+    ctx.in = c.inputs(false);
+    CHECK(def->aicore.tiling(&ctx) == ge::GRAPH_SUCCESS, "%s tiling H=%lld", op_type,
+          (long long)c.H);
+    uint64_t ws = 0;
+    LstmForwardTiling want = lt::lstm_forward_tiling(c.T, c.B, c.I, c.H, c.L, c.D, c.bias, 40, &ws);
+    want.hasH0 = want.hasC0 = c.hx, want.hasSeq = c.seq, want.train = train;
+    check_lstm_tiling(ctx, want, ws, op_type);
+    CHECK(want.weights.total == uint64_t(c.weights()) && want.rowsPerTile > 0, "weights layout");
+    gert::InferShapeContext sh;
+    sh.in = c.inputs(false);
+    sh.outputs.resize(n_out);
+    CHECK(def->inferShape(&sh) == ge::GRAPH_SUCCESS, "%s InferShape", op_type);
+    std::vector<gert::Shape> shapes = {
+        {c.T, c.B, c.D * c.H}, {c.LD(), c.B, c.H}, {c.LD(), c.B, c.H}};
+    if (train) shapes.push_back({c.reserve()});
+    shapes.push_back({1});
+    check_shapes(sh.outputs, shapes, op_type);
+  }
+  const LstmCase crnn = kLstmCases[0];
+  const uint64_t G = 1024, I = 512, H = 256;  // the CRNN layout, by hand
+  const LstmWeightOffsets w = lt::lstm_weight_offsets(512, 256, 2, 2, true);
+  CHECK(w.off[1][0] == G * I && w.off[3][0] == G * I * 3 && w.off[0][1] == G * I * 4 &&
+            w.off[3][1] == G * I * 4 + 3 * G * H && w.off[0][2] == G * I * 4 + 4 * G * H &&
+            w.off[0][3] == G * I * 4 + 4 * G * H + 4 * G &&
+            w.total == G * I * 4 + 4 * G * H + 8 * G && int64_t(w.total) == crnn.weights(),
+        "the CRNN weights' offsets");
+  gert::InferDataTypeContext dt;
+  dt.outputs.resize(n_out);
+  CHECK(def->inferDataType(&dt) == ge::GRAPH_SUCCESS, "%s InferDataType", op_type);
+  std::vector<ge::DataType> types(n_out, ge::DT_FLOAT);
+  types.back() = ge::DT_UINT64;
+  CHECK(dt.outputs == types, "%s output dtypes", op_type);
+  // Bad calls: each a valid CRNN call with one thing wrong.
+  std::vector<gert::ContextInputs> bad;
+  const auto with = [&](size_t i, gert::Shape sh) {
+    gert::ContextInputs in = crnn.inputs(false);
+    in.inputs[i].shape = std::move(sh);
+    bad.push_back(std::move(in));
+  };
+  with(0, {26, 64});              // x rank 2
+  with(4, {2, 3, 256});           // 3 directions
+  with(4, {9, 2, 256});           // L*D = 18 > kLstmMaxPairs
+  with(5, {crnn.weights() - 1});  // weights size
+  with(1, {4, 64, 255});          // h0 dims
+  with(3, {63});                  // seq_length length
+  with(0, {26, 64, 0});           // I = 0
+  LstmCase big = crnn;
+  big.H = 5000, big.I = 8, big.L = 1;  // one sample's tile beyond the UB
+  bad.push_back(big.inputs(false));
+  for (size_t i = 0; i < bad.size(); ++i) {
+    gert::TilingContext ctx;
+    ctx.in = bad[i];
+    CHECK(def->aicore.tiling(&ctx) == ge::GRAPH_FAILED, "%s bad call %zu", op_type, i);
+    gert::InferShapeContext sh;
+    sh.in = bad[i];
+    sh.outputs.resize(n_out);
+    if (i + 1 < bad.size())  // (a shape beyond the UB is valid: only the tiling refuses it)
+      CHECK(def->inferShape(&sh) == ge::GRAPH_FAILED, "%s InferShape bad call %zu", op_type, i);
+  }
+}
+
+void check_lstm_backward() {
+  namespace lt = crnn::ascend_lstm;
+  const auto def = make("CrnnLstmBackward");
+  CHECK(def != nullptr, "CrnnLstmBackward registered");
+  if (!def) return;
+  CHECK(def->inputs.size() == 11 && def->outputs.size() == 5, "11 inputs, 5 outputs");
+  CHECK(arity(&crnn_lstm_backward) == def->inputs.size() + def->outputs.size() + 2,
+        "kernel parameters: inputs, outputs, workspace, tiling");
+  for (const LstmCase &c : kLstmCases) {
+    gert::TilingContext ctx;
+    ctx.in = c.inputs(true);
+    CHECK(def->aicore.tiling(&ctx) == ge::GRAPH_SUCCESS, "backward tiling H=%lld", (long long)c.H);
+    uint64_t ws = 0;
+    LstmBackwardTiling want =
+        lt::lstm_backward_tiling(c.T, c.B, c.I, c.H, c.L, c.D, c.bias, 40, &ws);
+    want.hasH0 = want.hasC0 = c.hx, want.hasSeq = c.seq;
+    want.hasDhn = want.hasDcn = want.hasDh0 = want.hasDc0 = 1;
+    check_lstm_tiling(ctx, want, ws, "CrnnLstmBackward");
+    gert::InferShapeContext sh;
+    sh.in = c.inputs(true);
+    sh.outputs.resize(5);
+    CHECK(def->inferShape(&sh) == ge::GRAPH_SUCCESS, "backward InferShape");
+    check_shapes(sh.outputs,
+                 {{c.T, c.B, c.I}, {c.LD(), c.B, c.H}, {c.LD(), c.B, c.H}, {c.weights()}, {1}},
+                 "CrnnLstmBackward");
+  }
+  gert::InferDataTypeContext dt;
+  dt.outputs.resize(5);
+  CHECK(def->inferDataType(&dt) == ge::GRAPH_SUCCESS, "backward InferDataType");
+  CHECK((dt.outputs == std::vector<ge::DataType>{ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT,
+                                                 ge::DT_FLOAT, ge::DT_UINT64}),
+        "backward output dtypes");
+  const LstmCase crnn = kLstmCases[0];
+  const std::pair<size_t, gert::Shape> bad[] = {
+      {6, {26, 64, 256}},         // y: D*H = 512
+      {7, {crnn.reserve() + 1}},  // reserve size
+      {8, {25, 64, 512}},         // dy frames
+      {9, {4, 64, 255}},          // dh_n
+      {10, {1}},                  // dc_n absent
+      {4, {2, 2, 256, 1}},        // config rank 4
+  };
+  for (const auto &[i, sh] : bad) {
+    gert::TilingContext ctx;
+    ctx.in = crnn.inputs(true);
+    ctx.in.inputs[i].shape = sh;
+    CHECK(def->aicore.tiling(&ctx) == ge::GRAPH_FAILED, "backward bad input %zu", i);
+  }
+}
+
 }  // namespace
 
 int main() {
   check_every_op_registration();
   check_greedy();
   check_loss();
+  check_lstm_forward("CrnnLstmForward", true);
+  check_lstm_forward("CrnnLstmForwardInfer", false);
+  check_lstm_backward();
   if (failures) fprintf(stderr, "%d failure(s)\n", failures);
   return failures ? 1 : 0;
 }

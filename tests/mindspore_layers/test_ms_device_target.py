@@ -189,3 +189,86 @@ def test_ascend_ctc_loss_op(target, ascend_package):
         mstype.float16, mstype.int32, mstype.int32, mstype.int32, mstype.int32
     )
     assert dtypes == (mstype.float32, mstype.float16, mstype.uint64)
+
+
+# The CRNN LSTM (T=26, B=64, I=512, H=256, 2 layers, bidirectional): the ops' input shapes.
+_LSTM_X, _LSTM_CFG, _LSTM_W = [26, 64, 512], [2, 2, 256], [3153920]
+_NO_STATE, _NO_SEQ = [1], [1, 1]
+
+
+def test_ascend_target_builds_the_cann_lstm_ops(target, ascend_package):
+    from mindspore import dtype as mstype
+
+    from crnn_fast.ops.lstm import LSTMOp, lstm_ops
+
+    target("Ascend")
+    op_types = {
+        "lstm_forward_train": "CrnnLstmForward",
+        "lstm_forward_infer": "CrnnLstmForwardInfer",
+        "lstm_backward": "CrnnLstmBackward",
+    }
+    for op, op_type in op_types.items():
+        assert c.aot_entry("cpu", op) == op_type
+    ops_ = lstm_ops("cpu")
+    layer = LSTMOp(512, 256, num_layers=2, bidirectional=True)
+    assert layer.train_op is ops_.train and layer.infer_op is ops_.infer
+    for op, op_type in ((ops_.train, "CrnnLstmForward"), (ops_.infer, "CrnnLstmForwardInfer")):
+        assert isinstance(op, c.AscendCustom)
+        assert op.prim.func == op_type and op.prim.func_type == "aot"
+    assert isinstance(ops_.bwd, c.AscendCustom) and ops_.bwd.prim.func == "CrnnLstmBackward"
+    # the OpDefs' outputs: the aot entry's, then the error key
+    ins = (_LSTM_X, _NO_STATE, _NO_STATE, _NO_SEQ, _LSTM_CFG, _LSTM_W)
+    y, state = [26, 64, 512], [4, 64, 256]
+    reserve = int(registry.compiled_module().lstm_reserve_size(26, 64, 512, 256, 2, True))
+    assert [list(s) for s in ops_.train.prim.out_shape(*ins)] == [y, state, state, [reserve], [1]]
+    assert [list(s) for s in ops_.infer.prim.out_shape(*ins)] == [y, state, state, [1]]
+    bwd_ins = (*ins, y, [reserve], y, state, state)
+    assert [list(s) for s in ops_.bwd.prim.out_shape(*bwd_ins)] == [
+        _LSTM_X,
+        state,
+        state,
+        _LSTM_W,
+        [1],
+    ]
+    f32, i32, i8 = mstype.float32, mstype.int32, mstype.int8
+    dtypes = ops_.train.prim.out_dtype(f32, f32, f32, i32, i8, f32)
+    assert dtypes == (f32, f32, f32, f32, mstype.uint64)
+    assert ops_.infer.prim.out_dtype(f32, f32, f32, i32, i8, f32) == (f32, f32, f32, mstype.uint64)
+    bwd_dtypes = ops_.bwd.prim.out_dtype(f32, f32, f32, i32, i8, f32, f32, f32, f32, f32, f32)
+    assert bwd_dtypes == (f32, f32, f32, f32, mstype.uint64)
+
+
+def test_ascend_lstm_op_returns_the_entry_outputs_and_raises_its_error(target, ascend_package):
+    import mindspore as ms
+    import numpy as np
+    from mindspore import Tensor
+
+    from crnn_fast.ops import lstm
+
+    target("Ascend")
+    # a fresh op (the module's are shared): CrnnLstmForwardInfer, T=3, B=4, I=2, H=5, L=1, D=1
+    op = c.AscendCustom("CrnnLstmForwardInfer", lstm._fwd_shape, lstm._fwd_dtype)
+    n_weights = 4 * 5 * (2 + 5) + 2 * 4 * 5
+    op.prim.out_shape([3, 4, 2], [1], [1], [4], [1, 1, 5], [n_weights])  # sets the output count
+    key = [np.uint64(2**64 - 1)]
+
+    def fake_kernel(*args):  # the CANN kernel's outputs, as MindSpore would return them
+        state = Tensor(np.zeros((1, 4, 5), np.float32))
+        y = Tensor(np.ones((3, 4, 5), np.float32))
+        return y, state, state, Tensor(np.array(key, np.uint64))
+
+    op.prim = fake_kernel
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    args = (
+        Tensor(np.zeros((3, 4, 2), np.float32)),
+        lstm.NO_STATE,
+        lstm.NO_STATE,
+        Tensor(np.array([3, 3, 9, 3], np.int32)),
+        Tensor(np.zeros((1, 1, 5), np.int8)),
+        Tensor(np.zeros(n_weights, np.float32)),
+    )
+    outs = op(*args)
+    assert len(outs) == 3 and outs[0].shape == (3, 4, 5)
+    key[0] = np.uint64((2 << 31) | 1)  # the kernel's seq_length check: argument error, sample 2
+    with pytest.raises(ValueError, match=r"Ascend CrnnLstmForwardInfer: .*batch index 2\)"):
+        op(*args)

@@ -1,7 +1,17 @@
 // Host drivers of the LSTM Ascend C kernels (op_kernel/lstm_forward.cpp, lstm_backward.cpp) on
 // our host model of the API: argument checks (the CUDA backend's statuses), the tiling
-// (op_host/lstm_tiling_host.h, shared with a CANN tiling function), the weight tables, the
-// launch and the error record. On CANN the weight tables are the op's tensor-list descriptors.
+// (op_host/lstm_tiling_host.h, shared with the CANN tiling functions of op_host/lstm_*.cpp), the
+// launch and the error record.
+//
+// The kernels take the parameters as ONE flat tensor (the CANN ops' `weights` / `dweights`, the
+// aot entry's layout) with per-(layer, direction) offsets in the tiling data. The C API here
+// takes per-(layer, direction) pointers, so the driver copies them into a flat scratch after the
+// kernel's workspace (and, backward, copies the flat gradients out after the launch): the
+// kernels then run exactly the CANN ops' path with the op_host's tiling, and no pointer
+// arithmetic spans the caller's separate allocations. The cost is a host copy of the parameters
+// (12.6 MB at the CRNN shape), small next to the emulated kernel. The workspace's first 256
+// bytes are passed as the kernels' `error` output (the record crnn_device_error_read reads);
+// `config` is passed NULL (the kernels do not read it; its shape is in the tiling).
 #include "crnn/lstm.h"
 
 #include <stdio.h>
@@ -14,14 +24,7 @@
 #include "../op_host/lstm_tiling_host.h"
 #include "common/device_error.h"
 #include "emu_launch.h"
-
-extern "C" void crnn_lstm_backward(uint8_t *dx, uint8_t *dh0, uint8_t *dc0, uint8_t *dy,
-                                   uint8_t *dhN, uint8_t *dcN, uint8_t *x, uint8_t *y, uint8_t *h0,
-                                   uint8_t *c0, uint8_t *seqLength, uint8_t *reserve,
-                                   uint8_t *workspace, uint8_t *tiling);
-extern "C" void crnn_lstm_forward(uint8_t *x, uint8_t *h0, uint8_t *c0, uint8_t *seqLength,
-                                  uint8_t *y, uint8_t *hN, uint8_t *cN, uint8_t *reserve,
-                                  uint8_t *workspace, uint8_t *tiling);
+#include "kernel_decls.h"
 
 namespace {
 
@@ -52,16 +55,38 @@ LstmForwardTiling forward_tiling(const crnn_lstm_desc *d, uint32_t cores, uint64
                                  cores, ws);
 }
 
-// Per (l, d): the GM addresses of four tensors (NULL-safe) at table + (l*D + d)*4.
-void write_table(void *workspace, uint64_t off, int64_t n, const void *const *a,
-                 const void *const *b, const void *const *c, const void *const *e) {
-  uint64_t *table = reinterpret_cast<uint64_t *>(static_cast<char *>(workspace) + off);
-  for (int64_t i = 0; i < n; ++i) {
-    table[i * 4 + 0] = reinterpret_cast<uint64_t>(a[i]);
-    table[i * 4 + 1] = reinterpret_cast<uint64_t>(b[i]);
-    table[i * 4 + 2] = c ? reinterpret_cast<uint64_t>(c[i]) : 0;
-    table[i * 4 + 3] = e ? reinterpret_cast<uint64_t>(e[i]) : 0;
-  }
+// Floats of parameter kind k (0..3: w_ih w_hh b_ih b_hh) of pair i = l*D + d.
+uint64_t param_size(const crnn_lstm_desc *d, int64_t i, int k) {
+  const uint64_t G = 4 * uint64_t(d->H);
+  return k >= 2 ? G : G * uint64_t(k == 1 ? d->H : i < dirs(d) ? d->I : dirs(d) * d->H);
+}
+
+// Bytes of one flat copy of the parameters (a multiple of 256).
+uint64_t flat_bytes(const LstmWeightOffsets &o) {
+  return lt::round_up(o.total * sizeof(float), 256);
+}
+
+// f(k, i, bytes) for each parameter kind k (0..3: w_ih w_hh b_ih b_hh) and pair i = l*D + d.
+template <typename F>
+void for_each_param(const crnn_lstm_desc *d, F f) {
+  for (int k = 0; k < (d->has_bias ? 4 : 2); ++k)
+    for (int64_t i = 0; i < int64_t(d->num_layers) * dirs(d); ++i)
+      f(k, i, param_size(d, i, k) * sizeof(float));
+}
+
+// The per-pair parameters into their flat copy (the layout o).
+void weights_to_flat(float *flat, const LstmWeightOffsets &o, const crnn_lstm_desc *d,
+                     const crnn_lstm_weights_f32 *w) {
+  const float *const *const p[4] = {w->w_ih, w->w_hh, w->b_ih, w->b_hh};
+  for_each_param(
+      d, [&](int k, int64_t i, size_t bytes) { memcpy(flat + o.off[i][k], p[k][i], bytes); });
+}
+
+// The flat gradients out to the per-pair tensors.
+void grads_from_flat(const float *flat, const LstmWeightOffsets &o, const crnn_lstm_desc *d,
+                     float *const *const g[4]) {
+  for_each_param(
+      d, [&](int k, int64_t i, size_t bytes) { memcpy(g[k][i], flat + o.off[i][k], bytes); });
 }
 
 LstmBackwardTiling backward_tiling(const crnn_lstm_desc *d, uint32_t cores, uint64_t *ws) {
@@ -93,8 +118,8 @@ uint8_t *gm(const void *p) {
 extern "C" size_t crnn_ascend_emu_lstm_forward_workspace_size(const crnn_lstm_desc *d) {
   if (!desc_ok(d) || !shape_ok(d)) return 0;
   uint64_t bytes = 0;
-  forward_tiling(d, crnn::ascend_emu_kernels::kAivCores, &bytes);
-  return bytes;
+  const LstmForwardTiling t = forward_tiling(d, crnn::ascend_emu_kernels::kAivCores, &bytes);
+  return bytes + flat_bytes(t.weights);  // the kernel's, then the flat weights
 }
 
 crnn_status_t crnn::ascend_emu_kernels::lstm_forward_f32(
@@ -106,21 +131,21 @@ crnn_status_t crnn::ascend_emu_kernels::lstm_forward_f32(
   if (!shape_ok(d)) return CRNN_STATUS_NOT_SUPPORTED;
   uint64_t bytes = 0;
   LstmForwardTiling t = forward_tiling(d, max_cores, &bytes);
-  if (!workspace || workspace_bytes < bytes)  // the layout does not depend on the cores
+  if (!workspace || workspace_bytes < bytes + flat_bytes(t.weights))  // (not core-dependent)
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   memset(workspace, 0xFF, sizeof(uint64_t));  // the record: no error (aclrtMemsetAsync on CANN)
   if (t.rowsPerTile == 0) return CRNN_STATUS_NOT_SUPPORTED;
   t.hasH0 = h0 != nullptr, t.hasC0 = c0 != nullptr, t.hasSeq = seq_length != nullptr;
   t.train = reserve != nullptr;
-  const int64_t n = int64_t(d->num_layers) * dirs(d);
-  write_table(workspace, t.tableOff, n, reinterpret_cast<const void *const *>(w->w_ih),
-              reinterpret_cast<const void *const *>(w->w_hh),
-              d->has_bias ? reinterpret_cast<const void *const *>(w->b_ih) : nullptr,
-              d->has_bias ? reinterpret_cast<const void *const *>(w->b_hh) : nullptr);
-  uint8_t *tiling = gm(&t);
+  uint8_t *ws = gm(workspace), *flat = ws + bytes, *tiling = gm(&t);
+  weights_to_flat(reinterpret_cast<float *>(flat), t.weights, d, w);
   if (!run("crnn_lstm_forward", t.coreNum, [&] {
-        crnn_lstm_forward(gm(x), gm(h0), gm(c0), gm(seq_length), gm(y), gm(h_n), gm(c_n),
-                          gm(reserve), gm(workspace), tiling);
+        if (reserve)
+          crnn_lstm_forward(gm(x), gm(h0), gm(c0), gm(seq_length), nullptr, flat, gm(y), gm(h_n),
+                            gm(c_n), gm(reserve), ws, ws, tiling);
+        else
+          crnn_lstm_forward_infer(gm(x), gm(h0), gm(c0), gm(seq_length), nullptr, flat, gm(y),
+                                  gm(h_n), gm(c_n), ws, ws, tiling);
       }))
     return CRNN_STATUS_EXECUTION_FAILED;
   return CRNN_STATUS_SUCCESS;
@@ -138,8 +163,8 @@ extern "C" crnn_status_t crnn_ascend_emu_lstm_forward_f32(
 extern "C" size_t crnn_ascend_emu_lstm_backward_workspace_size(const crnn_lstm_desc *d) {
   if (!desc_ok(d) || !shape_ok(d)) return 0;
   uint64_t bytes = 0;
-  backward_tiling(d, crnn::ascend_emu_kernels::kAivCores, &bytes);
-  return bytes;
+  const LstmBackwardTiling t = backward_tiling(d, crnn::ascend_emu_kernels::kAivCores, &bytes);
+  return bytes + 2 * flat_bytes(t.weights);  // the kernel's, then flat weights and dweights
 }
 
 crnn_status_t crnn::ascend_emu_kernels::lstm_backward_f32(
@@ -154,27 +179,26 @@ crnn_status_t crnn::ascend_emu_kernels::lstm_backward_f32(
   if (!shape_ok(d)) return CRNN_STATUS_NOT_SUPPORTED;
   uint64_t bytes = 0;
   LstmBackwardTiling t = backward_tiling(d, max_cores, &bytes);
-  if (!workspace || workspace_bytes < bytes) return CRNN_STATUS_WORKSPACE_TOO_SMALL;
+  if (!workspace || workspace_bytes < bytes + 2 * flat_bytes(t.weights))
+    return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   memset(workspace, 0xFF, sizeof(uint64_t));  // the record: no error
   if (t.rowsPerTile == 0) return CRNN_STATUS_NOT_SUPPORTED;
   t.hasH0 = h0 != nullptr, t.hasC0 = c0 != nullptr, t.hasSeq = seq_length != nullptr;
   t.hasDhn = dh_n != nullptr, t.hasDcn = dc_n != nullptr;
   t.hasDh0 = dh0 != nullptr, t.hasDc0 = dc0 != nullptr;
-  const int64_t n = int64_t(d->num_layers) * dirs(d);
-  const auto cv = [](const auto *const *p) { return reinterpret_cast<const void *const *>(p); };
-  write_table(workspace, t.tableOff, n, cv(w->w_ih), cv(w->w_hh),
-              d->has_bias ? cv(w->b_ih) : nullptr, d->has_bias ? cv(w->b_hh) : nullptr);
-  write_table(workspace, t.tableOff + uint64_t(n) * 32, n, cv(dw_ih), cv(dw_hh),
-              d->has_bias ? cv(db_ih) : nullptr, d->has_bias ? cv(db_hh) : nullptr);
+  uint8_t *ws = gm(workspace), *flat = ws + bytes, *dflat = flat + flat_bytes(t.weights);
   uint8_t *tiling = gm(&t);
+  weights_to_flat(reinterpret_cast<float *>(flat), t.weights, d, w);
   if (!run("crnn_lstm_backward", t.coreNum, [&] {
-        crnn_lstm_backward(gm(dx), gm(dh0), gm(dc0), gm(dy), gm(dh_n), gm(dc_n), gm(x), gm(y),
-                           gm(h0), gm(c0), gm(seq_length), gm(reserve), gm(workspace), tiling);
+        crnn_lstm_backward(gm(x), gm(h0), gm(c0), gm(seq_length), nullptr, flat, gm(y), gm(reserve),
+                           gm(dy), gm(dh_n), gm(dc_n), gm(dx), gm(dh0), gm(dc0), dflat, ws, ws,
+                           tiling);
       }))
     return CRNN_STATUS_EXECUTION_FAILED;
+  float *const *const g[4] = {dw_ih, dw_hh, db_ih, db_hh};
+  grads_from_flat(reinterpret_cast<const float *>(dflat), t.weights, d, g);
   return CRNN_STATUS_SUCCESS;
 }
-
 extern "C" crnn_status_t crnn_ascend_emu_lstm_backward_f32(
     float *dx, float *dh0, float *dc0, float *const *dw_ih, float *const *dw_hh,
     float *const *db_ih, float *const *db_hh, const float *dy, const float *dh_n, const float *dc_n,

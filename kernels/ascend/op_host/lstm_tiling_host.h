@@ -43,11 +43,30 @@ inline TCubeTiling lstm_cube_tiling(int64_t M, int64_t N, int64_t K, int64_t sin
   return t;
 }
 
-// Shapes the kernels take: the Matmul's int32 shapes and the uint32 tiling fields.
+// Shapes the kernels take: the Matmul's int32 shapes, the uint32 tiling fields and at most
+// kLstmMaxPairs (layer, direction) pairs of weight offsets.
 inline bool lstm_shape_ok(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L, int64_t D) {
   const int64_t lim = INT32_MAX;
-  return T * B <= lim && 4 * H <= lim && I <= lim && D * H <= lim && L * D <= lim &&
-         T * B * std::max(I, D * H) <= int64_t(UINT32_MAX) * 4;
+  return L * D <= int64_t(kLstmMaxPairs) && T * B <= lim && 4 * H <= lim && I <= lim &&
+         D * H <= lim && L * D <= lim && T * B * std::max(I, D * H) <= int64_t(UINT32_MAX) * 4;
+}
+
+// The flat weights' layout (csrc/aot_lstm.cpp): the L*D w_ih (4H, I_l) (I_0 = I, else D*H),
+// the L*D w_hh (4H, H), then with biases the L*D b_ih and the L*D b_hh (4H each), each kind in
+// l*D + d order. Requires L*D <= kLstmMaxPairs (lstm_shape_ok).
+inline LstmWeightOffsets lstm_weight_offsets(int64_t I, int64_t H, int64_t L, int64_t D,
+                                             bool bias) {
+  LstmWeightOffsets w{};
+  const uint64_t G = 4 * uint64_t(H), n = uint64_t(L * D);
+  if (n > kLstmMaxPairs) return w;  // total 0: not a shape the kernels take
+  uint64_t at = 0;
+  for (uint32_t k = 0; k < (bias ? 4u : 2u); ++k)
+    for (uint64_t i = 0; i < n; ++i) {
+      w.off[i][k] = at;
+      at += k >= 2 ? G : G * (k == 1 ? H : i < uint64_t(D) ? I : D * H);
+    }
+  w.total = at;
+  return w;
 }
 
 // UB bytes of the forward kernel's InitBuffer calls at R rows per tile.
@@ -81,7 +100,7 @@ inline LstmForwardTiling lstm_forward_tiling(int64_t T, int64_t B, int64_t I, in
     off += round_up(bytes, 256);
     return at;
   };
-  t.tableOff = take(uint64_t(L) * D * 4 * 8);
+  t.weights = lstm_weight_offsets(I, H, L, D, bias);
   t.gxOff = take(uint64_t(D) * TB * t.G * 4);
   t.zOff = take(uint64_t(D) * B * t.G * 4);
   t.hOff = take(uint64_t(D) * B * H * 4);
@@ -128,7 +147,7 @@ inline LstmBackwardTiling lstm_backward_tiling(int64_t T, int64_t B, int64_t I, 
     off += round_up(bytes, 256);
     return at;
   };
-  t.tableOff = take(uint64_t(L) * D * 8 * 8);
+  t.weights = lstm_weight_offsets(I, H, L, D, bias);
   t.onesOff = take(TB * 4);
   t.dzOff = take(uint64_t(D) * TB * t.G * 4);
   t.zsOff = take(uint64_t(D) * B * t.G * 4);

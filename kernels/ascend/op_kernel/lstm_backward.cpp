@@ -78,10 +78,10 @@ class KernelLstmBackward {
  public:
   __aicore__ inline KernelLstmBackward() {}
 
-  __aicore__ inline void Init(GM_ADDR dx, GM_ADDR dh0, GM_ADDR dc0, GM_ADDR dy, GM_ADDR dhN,
-                              GM_ADDR dcN, GM_ADDR x, GM_ADDR y, GM_ADDR h0, GM_ADDR c0,
-                              GM_ADDR seqLength, GM_ADDR reserve, GM_ADDR workspace,
-                              const LstmBackwardTiling &t) {
+  __aicore__ inline void Init(GM_ADDR dx, GM_ADDR dh0, GM_ADDR dc0, GM_ADDR dweights, GM_ADDR dy,
+                              GM_ADDR dhN, GM_ADDR dcN, GM_ADDR x, GM_ADDR y, GM_ADDR h0,
+                              GM_ADDR c0, GM_ADDR seqLength, GM_ADDR reserve, GM_ADDR weights,
+                              GM_ADDR error, GM_ADDR workspace, const LstmBackwardTiling &t) {
     tl = t;
     const uint64_t TB = uint64_t(t.T) * t.B, BH = uint64_t(t.B) * t.H, DH = uint64_t(t.D) * t.H;
     const uint64_t LDBH = uint64_t(t.L) * t.D * BH;
@@ -99,8 +99,8 @@ class KernelLstmBackward {
     if (t.hasSeq) seqGm.SetGlobalBuffer((__gm__ int32_t *)seqLength, t.B);
     reserveGm.SetGlobalBuffer((__gm__ float *)reserve,
                               uint64_t(crnn::lstm_reserve_size(t.T, t.B, t.H, t.L, t.D)));
-    recordGm.SetGlobalBuffer((__gm__ uint64_t *)ws, 1);
-    tableGm.SetGlobalBuffer((__gm__ uint64_t *)(ws + t.tableOff), uint64_t(t.L) * t.D * 8);
+    recordGm.SetGlobalBuffer((__gm__ uint64_t *)error, 1);
+    wBase = (__gm__ float *)weights, dwBase = (__gm__ float *)dweights;
     onesGm.SetGlobalBuffer((__gm__ float *)(ws + t.onesOff), TB);
     dzGm.SetGlobalBuffer((__gm__ float *)(ws + t.dzOff), t.D * TB * t.G);
     zsGm.SetGlobalBuffer((__gm__ float *)(ws + t.zsOff), uint64_t(t.D) * t.B * t.G);
@@ -169,8 +169,10 @@ class KernelLstmBackward {
         lens.SetValue(b, n < 0 ? 0 : int32_t(tl.T));
       }
     }
-    if (bad >= 0 && GetBlockIdx() == 0)
-      recordGm.SetValue(0, crnn::device_error_key(false, bad, -1, CRNN_STATUS_INVALID_VALUE));
+    if (GetBlockIdx() == 0)  // the `error` output is not initialized by the caller
+      recordGm.SetValue(0, bad < 0
+                               ? crnn::kNoDeviceError
+                               : crnn::device_error_key(false, bad, -1, CRNN_STATUS_INVALID_VALUE));
   }
 
   // The (1, T*B) ones of the bias-gradient GEMM (core 0, before the first SyncAll).
@@ -185,13 +187,13 @@ class KernelLstmBackward {
     }
   }
 
-  // Table entry `which` of (l, d): 0..3 w_ih w_hh b_ih b_hh, 4..7 dw_ih dw_hh db_ih db_hh.
-  __aicore__ inline GlobalTensor<float> Table(uint32_t l, uint32_t d, uint32_t which,
+  // Parameter `which` of (l, d), `size` floats: 0..3 w_ih w_hh b_ih b_hh in the flat weights,
+  // 4..7 dw_ih dw_hh db_ih db_hh in the flat dweights (the same offsets).
+  __aicore__ inline GlobalTensor<float> Param(uint32_t l, uint32_t d, uint32_t which,
                                               uint64_t size) {
-    const uint64_t i = which < 4 ? (uint64_t(l) * tl.D + d) * 4 + which
-                                 : (uint64_t(tl.L) * tl.D + uint64_t(l) * tl.D + d) * 4 + which - 4;
+    const uint64_t off = tl.weights.off[uint64_t(l) * tl.D + d][which % 4];
     GlobalTensor<float> g;
-    g.SetGlobalBuffer((__gm__ float *)tableGm.GetValue(i), size);
+    g.SetGlobalBuffer((which < 4 ? wBase : dwBase) + off, size);
     return g;
   }
 
@@ -208,7 +210,7 @@ class KernelLstmBackward {
     int32_t maxLen = 0;
     for (uint32_t b = b0; b < b1; ++b)
       maxLen = lens.GetValue(b) > maxLen ? lens.GetValue(b) : maxLen;
-    const GlobalTensor<float> wHh = Table(l, d, 1, uint64_t(tl.G) * tl.H);
+    const GlobalTensor<float> wHh = Param(l, d, 1, uint64_t(tl.G) * tl.H);
     for (int32_t s = int32_t(tl.T) - 1; s >= 0; --s) {
       for (uint32_t r0 = b0; r0 < b1; r0 += tl.rowsPerTile) {
         const uint32_t rows = b1 - r0 < tl.rowsPerTile ? b1 - r0 : tl.rowsPerTile;
@@ -419,21 +421,21 @@ class KernelLstmBackward {
       dwMM.SetTensorA(dz[r0], true);
       dwMM.SetTensorB(hprevGm[uint64_t(d) * TB * tl.H], false);
       dwMM.SetTail(rows, H, tb);
-      dwMM.IterateAll(Table(l, d, 5, uint64_t(G) * H)[r0 * H]);
+      dwMM.IterateAll(Param(l, d, 5, uint64_t(G) * H)[r0 * H]);
       dwMM.SetOrgShape(G, K, tb, tb);
       dwMM.SetSingleShape(int(tl.gRows), K, tb);
       dwMM.SetTensorA(dz[r0], true);
       dwMM.SetTensorB(in, false);
       dwMM.SetTail(rows, K, tb);
-      dwMM.IterateAll(Table(l, d, 4, uint64_t(G) * K)[r0 * K]);
+      dwMM.IterateAll(Param(l, d, 4, uint64_t(G) * K)[r0 * K]);
       if (tl.hasBias) {  // column sums: ones (1, T*B) x dz (T*B, 4H)
         dwMM.SetOrgShape(1, G, tb, tb);
         dwMM.SetSingleShape(1, int(tl.gRows), tb);
         dwMM.SetTensorA(onesGm, false);
         dwMM.SetTensorB(dz[r0], false);
         dwMM.SetTail(1, rows, tb);
-        dwMM.IterateAll(Table(l, d, 6, G)[r0]);
-        dwMM.IterateAll(Table(l, d, 7, G)[r0]);
+        dwMM.IterateAll(Param(l, d, 6, G)[r0]);
+        dwMM.IterateAll(Param(l, d, 7, G)[r0]);
       }
       dwMM.End();
     }
@@ -443,7 +445,7 @@ class KernelLstmBackward {
       dxMM.SetOrgShape(tb, K, G, G);
       dxMM.SetSingleShape(int(tl.projRows), K, G);
       dxMM.SetTensorA(dz[m0 * tl.G], false);
-      dxMM.SetTensorB(Table(l, d, 0, uint64_t(G) * K), false);
+      dxMM.SetTensorB(Param(l, d, 0, uint64_t(G) * K), false);
       dxMM.SetTail(rows, K, G);
       dxMM.IterateAll(din[m0 * inSize], d == 0 ? 0 : 1);
       dxMM.End();
@@ -477,7 +479,8 @@ class KernelLstmBackward {
   GlobalTensor<float> onesGm, dzGm, zsGm, dhGm, dcGm, hprevGm, bufGm[2];
   GlobalTensor<float> outGm, doutGm, gatesGm, cellsGm, dzD, hprevD, zsD, stateDh, stateDc;
   GlobalTensor<int32_t> seqGm;
-  GlobalTensor<uint64_t> recordGm, tableGm;
+  GlobalTensor<uint64_t> recordGm;
+  __gm__ float *wBase = nullptr, *dwBase = nullptr;  // flat (co)parameters: tl.weights
   uint32_t dir = 0;
   uint64_t idx = 0;
 };
@@ -486,14 +489,19 @@ class KernelLstmBackward {
 
 KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
 
-extern "C" __global__ __aicore__ void crnn_lstm_backward(GM_ADDR dx, GM_ADDR dh0, GM_ADDR dc0,
-                                                         GM_ADDR dy, GM_ADDR dhN, GM_ADDR dcN,
-                                                         GM_ADDR x, GM_ADDR y, GM_ADDR h0,
-                                                         GM_ADDR c0, GM_ADDR seqLength,
-                                                         GM_ADDR reserve, GM_ADDR workspace,
-                                                         GM_ADDR tiling) {
+// The op CrnnLstmBackward (op_host/lstm_backward.cpp): the aot entry's inputs x, h0, c0,
+// seq_length, config (unused here), weights (flat) as the forward's, then y, reserve, dy
+// (T, B, D*H), dh_n, dc_n (L*D, B, H); outputs dx (T, B, I), dh0, dc0 (L*D, B, H), dweights
+// (the weights' layout), error (the 64-bit record: core 0 writes it, all ones = none);
+// workspace, tiling. On the API model dh_n / dc_n / dh0 / dc0 may be NULL (tiling has* = 0).
+extern "C" __global__ __aicore__ void crnn_lstm_backward(
+    GM_ADDR x, GM_ADDR h0, GM_ADDR c0, GM_ADDR seqLength, GM_ADDR config, GM_ADDR weights,
+    GM_ADDR y, GM_ADDR reserve, GM_ADDR dy, GM_ADDR dhN, GM_ADDR dcN, GM_ADDR dx, GM_ADDR dh0,
+    GM_ADDR dc0, GM_ADDR dweights, GM_ADDR error, GM_ADDR workspace, GM_ADDR tiling) {
   GET_TILING_DATA(t, tiling);
+  (void)config;
   KernelLstmBackward op;
-  op.Init(dx, dh0, dc0, dy, dhN, dcN, x, y, h0, c0, seqLength, reserve, workspace, t);
+  op.Init(dx, dh0, dc0, dweights, dy, dhN, dcN, x, y, h0, c0, seqLength, reserve, weights, error,
+          workspace, t);
   op.Process();
 }

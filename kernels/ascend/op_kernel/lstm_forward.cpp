@@ -73,9 +73,9 @@ class KernelLstmForward {
  public:
   __aicore__ inline KernelLstmForward() {}
 
-  __aicore__ inline void Init(GM_ADDR x, GM_ADDR h0, GM_ADDR c0, GM_ADDR seqLength, GM_ADDR y,
-                              GM_ADDR hN, GM_ADDR cN, GM_ADDR reserve, GM_ADDR workspace,
-                              const LstmForwardTiling &t) {
+  __aicore__ inline void Init(GM_ADDR x, GM_ADDR h0, GM_ADDR c0, GM_ADDR seqLength, GM_ADDR weights,
+                              GM_ADDR y, GM_ADDR hN, GM_ADDR cN, GM_ADDR reserve, GM_ADDR error,
+                              GM_ADDR workspace, const LstmForwardTiling &t) {
     tl = t;
     const uint64_t TB = uint64_t(t.T) * t.B, BH = uint64_t(t.B) * t.H, DH = uint64_t(t.D) * t.H;
     ws = GetUserWorkspace(workspace);
@@ -89,8 +89,8 @@ class KernelLstmForward {
     if (t.train)
       reserveGm.SetGlobalBuffer((__gm__ float *)reserve,
                                 uint64_t(crnn::lstm_reserve_size(t.T, t.B, t.H, t.L, t.D)));
-    recordGm.SetGlobalBuffer((__gm__ uint64_t *)ws, 1);
-    tableGm.SetGlobalBuffer((__gm__ uint64_t *)(ws + t.tableOff), uint64_t(t.L) * t.D * 4);
+    recordGm.SetGlobalBuffer((__gm__ uint64_t *)error, 1);
+    wBase = (__gm__ float *)weights;
     gxGm.SetGlobalBuffer((__gm__ float *)(ws + t.gxOff), t.D * TB * t.G);
     zGm.SetGlobalBuffer((__gm__ float *)(ws + t.zOff), uint64_t(t.D) * t.B * t.G);
     hGm.SetGlobalBuffer((__gm__ float *)(ws + t.hOff), t.D * BH);
@@ -158,14 +158,17 @@ class KernelLstmForward {
         lens.SetValue(b, n < 0 ? 0 : int32_t(tl.T));
       }
     }
-    if (bad >= 0 && GetBlockIdx() == 0)
-      recordGm.SetValue(0, crnn::device_error_key(false, bad, -1, CRNN_STATUS_INVALID_VALUE));
+    if (GetBlockIdx() == 0)  // the `error` output is not initialized by the caller
+      recordGm.SetValue(0, bad < 0
+                               ? crnn::kNoDeviceError
+                               : crnn::device_error_key(false, bad, -1, CRNN_STATUS_INVALID_VALUE));
   }
 
+  // Parameter `which` (0..3: w_ih w_hh b_ih b_hh, `size` floats) of (l, d) in the flat weights.
   __aicore__ inline GlobalTensor<float> Weight(uint32_t l, uint32_t d, uint32_t which,
                                                uint64_t size) {
     GlobalTensor<float> g;
-    g.SetGlobalBuffer((__gm__ float *)tableGm.GetValue((uint64_t(l) * tl.D + d) * 4 + which), size);
+    g.SetGlobalBuffer(wBase + tl.weights.off[uint64_t(l) * tl.D + d][which], size);
     return g;
   }
 
@@ -373,6 +376,7 @@ class KernelLstmForward {
 
   LstmForwardTiling tl;
   GM_ADDR ws;
+  __gm__ float *wBase = nullptr;  // the flat parameters (tl.weights: where each lives)
   TPipe pipe;
   LstmMatmul projMM, hiddenMM;
   TQue<TPosition::VECIN, BUFFER_NUM> zQue, gxQue, cQue;
@@ -380,10 +384,11 @@ class KernelLstmForward {
   TBuf<TPosition::VECCALC> tmpBuf, zeroBuf, lenBuf;
   LocalTensor<float> zeros;
   LocalTensor<int32_t> lens;
-  GlobalTensor<float> xGm, yGm, hNGm, cNGm, h0Gm, c0Gm, reserveGm, gxGm, zGm, hGm, cGm, bufGm[2];
+  GlobalTensor<float> xGm, yGm, hNGm, cNGm, h0Gm, c0Gm, reserveGm, gxGm, zGm, hGm, cGm;
+  GlobalTensor<float> bufGm[2];
   GlobalTensor<float> outGm, gatesGm, cellsGm, stateH, stateC;
   GlobalTensor<int32_t> seqGm;
-  GlobalTensor<uint64_t> recordGm, tableGm;
+  GlobalTensor<uint64_t> recordGm;
   uint32_t dir = 0, layer = 0;
 };
 
@@ -391,12 +396,33 @@ class KernelLstmForward {
 
 KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
 
+// The op CrnnLstmForward (op_host/lstm_forward.cpp), the training entry: the aot entry's inputs
+// x (T, B, I); h0, c0 (L*D, B, H) (read when tiling hasH0 / hasC0: a rank-1 stand-in otherwise);
+// seq_length (B,) int32 (read when hasSeq); config (its shape (L, D, H) is the tiling's; unused
+// here); weights, flat (LstmWeightOffsets); outputs y (T, B, D*H), h_n, c_n (L*D, B, H),
+// reserve (common/lstm_layout.h), error: the 64-bit record (core 0 writes it, all ones = none);
+// workspace (LstmForwardTiling's regions), tiling.
 extern "C" __global__ __aicore__ void crnn_lstm_forward(GM_ADDR x, GM_ADDR h0, GM_ADDR c0,
-                                                        GM_ADDR seqLength, GM_ADDR y, GM_ADDR hN,
-                                                        GM_ADDR cN, GM_ADDR reserve,
+                                                        GM_ADDR seqLength, GM_ADDR config,
+                                                        GM_ADDR weights, GM_ADDR y, GM_ADDR hN,
+                                                        GM_ADDR cN, GM_ADDR reserve, GM_ADDR error,
                                                         GM_ADDR workspace, GM_ADDR tiling) {
   GET_TILING_DATA(t, tiling);
+  (void)config;
   KernelLstmForward op;
-  op.Init(x, h0, c0, seqLength, y, hN, cN, reserve, workspace, t);
+  op.Init(x, h0, c0, seqLength, weights, y, hN, cN, reserve, error, workspace, t);
+  op.Process();
+}
+
+// The op CrnnLstmForwardInfer: the same without the reserve output (tiling train = 0).
+extern "C" __global__ __aicore__ void crnn_lstm_forward_infer(GM_ADDR x, GM_ADDR h0, GM_ADDR c0,
+                                                              GM_ADDR seqLength, GM_ADDR config,
+                                                              GM_ADDR weights, GM_ADDR y,
+                                                              GM_ADDR hN, GM_ADDR cN, GM_ADDR error,
+                                                              GM_ADDR workspace, GM_ADDR tiling) {
+  GET_TILING_DATA(t, tiling);
+  (void)config;
+  KernelLstmForward op;
+  op.Init(x, h0, c0, seqLength, weights, y, hN, cN, nullptr, error, workspace, t);
   op.Process();
 }

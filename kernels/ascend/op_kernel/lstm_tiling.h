@@ -7,9 +7,22 @@
 
 #include "kernel_tiling/kernel_tiling.h"
 
-// Workspace (bytes from its start): [0, 256) the device error record (common/device_error.h);
-// the weight table (per layer l, direction d: the GM addresses of w_ih, w_hh, b_ih, b_hh as
-// uint64, at (l*D + d)*4); then the fp32 regions at the offsets below.
+// (layer, direction) pairs the tiling holds weight offsets for: L * D <= 16 (NOT_SUPPORTED
+// beyond; CRNN has 4).
+constexpr uint32_t kLstmMaxPairs = 16;
+
+// Where each parameter lives in the flat `weights` input (and the backward's `dweights`, the
+// same layout): the aot entry's (csrc/aot_lstm.cpp), in float elements from the tensor's start.
+// Pair i = l*D + d: off[i][0..3] = w_ih (4H, I_l), w_hh (4H, H), b_ih (4H), b_hh (4H) (the
+// biases 0 without them); total = the tensor's element count.
+struct LstmWeightOffsets {
+  uint64_t off[kLstmMaxPairs][4];
+  uint64_t total;
+};
+
+// Workspace (bytes from its start): [0, 256) unused by the kernel (on our API model the host
+// driver passes it as the `error` output: the device error record, common/device_error.h);
+// then the fp32 regions at the offsets below.
 struct LstmForwardTiling {
   uint32_t T, B, I, H, L, D;
   uint32_t G;            // 4H
@@ -22,7 +35,7 @@ struct LstmForwardTiling {
   uint32_t projRows;     // rows of the T*B input projection per core (singleCoreM)
   uint32_t hasBias, hasH0, hasC0, hasSeq, train;
   uint32_t rsv;
-  uint64_t tableOff;         // weight table
+  LstmWeightOffsets weights;
   uint64_t gxOff;            // D x (T*B, 4H) input projections + b_ih
   uint64_t zOff;             // D x (B, 4H) hidden products + b_hh of one step
   uint64_t hOff, cOff;       // D x (B, H) h and c states
@@ -31,8 +44,7 @@ struct LstmForwardTiling {
   TCubeTiling hiddenTiling;  // (B, H) x (H, 4H)
 };
 
-// The backward. The weight table holds per (l, d) the forward's w_ih, w_hh, b_ih, b_hh, then
-// (from entry L*D*4) the gradients' dw_ih, dw_hh, db_ih, db_hh addresses.
+// The backward: `weights` and `dweights` share the offsets; the workspace as the forward's.
 struct LstmBackwardTiling {
   uint32_t T, B, I, H, L, D;
   uint32_t G, Hp, Bp;
@@ -41,7 +53,7 @@ struct LstmBackwardTiling {
   uint32_t gRows;     // rows of 4H per core for dW and columns for db (multiple of 16)
   uint32_t hasBias, hasH0, hasC0, hasSeq, hasDhn, hasDcn, hasDh0, hasDc0;
   uint32_t rsv;
-  uint64_t tableOff;      // weight and gradient tables
+  LstmWeightOffsets weights;
   uint64_t onesOff;       // (T*B) ones: the bias-gradient GEMM's A
   uint64_t dzOff;         // D x (T*B, 4H) pre-activation gradients of the layer
   uint64_t zsOff;         // D x (B, 4H) one step's dz rows (the dh GEMM's A)

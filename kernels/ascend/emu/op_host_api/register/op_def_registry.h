@@ -29,7 +29,15 @@ namespace ge {
 using graphStatus = uint32_t;
 constexpr graphStatus GRAPH_SUCCESS = 0;
 constexpr graphStatus GRAPH_FAILED = 0xFFFFFFFF;
-enum DataType { DT_FLOAT = 0, DT_FLOAT16 = 1, DT_INT32 = 3, DT_UINT64 = 10, DT_BF16 = 27 };
+// CANN's values (graph/types.h); DT_INT8: the LSTM ops' shape-encoded config.
+enum DataType {
+  DT_FLOAT = 0,
+  DT_FLOAT16 = 1,
+  DT_INT8 = 2,
+  DT_INT32 = 3,
+  DT_UINT64 = 10,
+  DT_BF16 = 27
+};
 enum Format { FORMAT_ND = 2 };
 }  // namespace ge
 
