@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "crnn/ctc_decode.h"
-#include "crnn/lstm.h"
 #include "crnn/ctc_loss.h"
+#include "crnn/lstm.h"
 #include "crnn/status.h"
 
 #ifdef __cplusplus
@@ -73,28 +73,22 @@ size_t crnn_ascend_emu_ctc_loss_workspace_size(int64_t T, int64_t B, int64_t C, 
 // and its gradient 0. NOT_SUPPORTED when the kernel's UB budget (op_host/ctc_loss_tiling_host.h)
 // exceeds 192 KiB (T x S too large for the alpha rows: T above 627 at S = 25, C = 37);
 // EXECUTION_FAILED (message on stderr) when the kernel breaks a rule of the API model.
+// The parameters after the logits of every ctc_loss entry below (crnn/ctc_loss.h).
+#define CRNN_ASCEND_CTC_LOSS_ARGS                                                               \
+  const int32_t *labels, const int32_t *input_lengths, const int32_t *label_lengths, int64_t T, \
+      int64_t B, int64_t C, int64_t S, void *workspace, size_t workspace_bytes,                 \
+      const crnn_ctc_loss_options *opt
+
 crnn_status_t crnn_ascend_emu_ctc_loss_f32(float *loss, float *grad, const float *logits,
-                                           const int32_t *labels, const int32_t *input_lengths,
-                                           const int32_t *label_lengths, int64_t T, int64_t B,
-                                           int64_t C, int64_t S, void *workspace,
-                                           size_t workspace_bytes,
-                                           const crnn_ctc_loss_options *opt);
+                                           CRNN_ASCEND_CTC_LOSS_ARGS);
 
 // crnn_ctc_loss_f16 / _bf16: the same kernel on float16 / bfloat16 logits (uint16_t bit
 // patterns), cast to float32 in UB (exact); loss float32, grad in the logits' type (the float32
 // gradient cast with CAST_RINT, round to nearest even), or NULL.
 crnn_status_t crnn_ascend_emu_ctc_loss_f16(float *loss, uint16_t *grad, const uint16_t *logits,
-                                           const int32_t *labels, const int32_t *input_lengths,
-                                           const int32_t *label_lengths, int64_t T, int64_t B,
-                                           int64_t C, int64_t S, void *workspace,
-                                           size_t workspace_bytes,
-                                           const crnn_ctc_loss_options *opt);
+                                           CRNN_ASCEND_CTC_LOSS_ARGS);
 crnn_status_t crnn_ascend_emu_ctc_loss_bf16(float *loss, uint16_t *grad, const uint16_t *logits,
-                                            const int32_t *labels, const int32_t *input_lengths,
-                                            const int32_t *label_lengths, int64_t T, int64_t B,
-                                            int64_t C, int64_t S, void *workspace,
-                                            size_t workspace_bytes,
-                                            const crnn_ctc_loss_options *opt);
+                                            CRNN_ASCEND_CTC_LOSS_ARGS);
 
 // crnn_device_error_read for ascend-emu: decodes the record at the start of `workspace` (the
 // model's launches complete before they return: the stream is not waited on).
@@ -133,22 +127,13 @@ crnn_status_t lstm_backward_f32(uint32_t max_cores, float *dx, float *dh0, float
                                 void *workspace, size_t workspace_bytes);
 // crnn_ascend_emu_ctc_loss_f32 on at most `max_cores` cores (>= 1).
 crnn_status_t ctc_loss_f32(uint32_t max_cores, float *loss, float *grad, const float *logits,
-                           const int32_t *labels, const int32_t *input_lengths,
-                           const int32_t *label_lengths, int64_t T, int64_t B, int64_t C, int64_t S,
-                           void *workspace, size_t workspace_bytes,
-                           const crnn_ctc_loss_options *opt);
+                           CRNN_ASCEND_CTC_LOSS_ARGS);
 
 // crnn_ascend_emu_ctc_loss_f16 / _bf16 on at most `max_cores` cores (>= 1).
 crnn_status_t ctc_loss_f16(uint32_t max_cores, float *loss, uint16_t *grad, const uint16_t *logits,
-                           const int32_t *labels, const int32_t *input_lengths,
-                           const int32_t *label_lengths, int64_t T, int64_t B, int64_t C, int64_t S,
-                           void *workspace, size_t workspace_bytes,
-                           const crnn_ctc_loss_options *opt);
+                           CRNN_ASCEND_CTC_LOSS_ARGS);
 crnn_status_t ctc_loss_bf16(uint32_t max_cores, float *loss, uint16_t *grad, const uint16_t *logits,
-                            const int32_t *labels, const int32_t *input_lengths,
-                            const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
-                            int64_t S, void *workspace, size_t workspace_bytes,
-                            const crnn_ctc_loss_options *opt);
+                            CRNN_ASCEND_CTC_LOSS_ARGS);
 
 }  // namespace ascend_emu_kernels
 }  // namespace crnn

@@ -48,9 +48,7 @@ using KernelEntry = decltype(&crnn_ctc_loss);
 // One driver for the three storage types: elem_bytes 4 (float) or 2 (half / bfloat16_t).
 crnn_status_t ctc_loss(KernelEntry kernel, const char *name, uint32_t elem_bytes,
                        uint32_t max_cores, float *loss, void *grad, const void *logits,
-                       const int32_t *labels, const int32_t *input_lengths,
-                       const int32_t *label_lengths, int64_t T, int64_t B, int64_t C, int64_t S,
-                       void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
+                       CRNN_ASCEND_CTC_LOSS_ARGS) {
   if (opt && opt->error_index) *opt->error_index = -1;
   if (opt && opt->error_frame) *opt->error_frame = -1;
   if (!opt || max_cores < 1 || !dims_ok(T, B, C, S) || opt->blank < 0 || opt->blank >= C ||
@@ -79,58 +77,23 @@ crnn_status_t ctc_loss(KernelEntry kernel, const char *name, uint32_t elem_bytes
 
 }  // namespace
 
-crnn_status_t crnn::ascend_emu_kernels::ctc_loss_f32(
-    uint32_t max_cores, float *loss, float *grad, const float *logits, const int32_t *labels,
-    const int32_t *input_lengths, const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
-    int64_t S, void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
-  return ctc_loss(crnn_ctc_loss, "crnn_ctc_loss", 4, max_cores, loss, grad, logits, labels,
-                  input_lengths, label_lengths, T, B, C, S, workspace, workspace_bytes, opt);
-}
+// Per logits type: the test hook on at most max_cores cores (NULL lengths allowed) and the C API
+// entry (both lengths required).
+#define CRNN_CTC_LOSS_ENTRIES(suffix, kernel, elem_bytes, grad_t, logits_t)                       \
+  crnn_status_t crnn::ascend_emu_kernels::ctc_loss_##suffix(uint32_t max_cores, float *loss,      \
+                                                            grad_t *grad, const logits_t *logits, \
+                                                            CRNN_ASCEND_CTC_LOSS_ARGS) {          \
+    return ctc_loss(kernel, #kernel, elem_bytes, max_cores, loss, grad, logits, labels,           \
+                    input_lengths, label_lengths, T, B, C, S, workspace, workspace_bytes, opt);   \
+  }                                                                                               \
+  extern "C" crnn_status_t crnn_ascend_emu_ctc_loss_##suffix(                                     \
+      float *loss, grad_t *grad, const logits_t *logits, CRNN_ASCEND_CTC_LOSS_ARGS) {             \
+    if (B > 0 && (!input_lengths || !label_lengths)) return missing_lengths(opt);                 \
+    return crnn::ascend_emu_kernels::ctc_loss_##suffix(                                           \
+        crnn::ascend_emu_kernels::kAivCores, loss, grad, logits, labels, input_lengths,           \
+        label_lengths, T, B, C, S, workspace, workspace_bytes, opt);                              \
+  }
 
-crnn_status_t crnn::ascend_emu_kernels::ctc_loss_f16(
-    uint32_t max_cores, float *loss, uint16_t *grad, const uint16_t *logits, const int32_t *labels,
-    const int32_t *input_lengths, const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
-    int64_t S, void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
-  return ctc_loss(crnn_ctc_loss_half, "crnn_ctc_loss_half", 2, max_cores, loss, grad, logits,
-                  labels, input_lengths, label_lengths, T, B, C, S, workspace, workspace_bytes,
-                  opt);
-}
-
-crnn_status_t crnn::ascend_emu_kernels::ctc_loss_bf16(
-    uint32_t max_cores, float *loss, uint16_t *grad, const uint16_t *logits, const int32_t *labels,
-    const int32_t *input_lengths, const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
-    int64_t S, void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
-  return ctc_loss(crnn_ctc_loss_bfloat16, "crnn_ctc_loss_bfloat16", 2, max_cores, loss, grad,
-                  logits, labels, input_lengths, label_lengths, T, B, C, S, workspace,
-                  workspace_bytes, opt);
-}
-
-extern "C" crnn_status_t crnn_ascend_emu_ctc_loss_f32(
-    float *loss, float *grad, const float *logits, const int32_t *labels,
-    const int32_t *input_lengths, const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
-    int64_t S, void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
-  if (B > 0 && (!input_lengths || !label_lengths)) return missing_lengths(opt);
-  return crnn::ascend_emu_kernels::ctc_loss_f32(crnn::ascend_emu_kernels::kAivCores, loss, grad,
-                                                logits, labels, input_lengths, label_lengths, T, B,
-                                                C, S, workspace, workspace_bytes, opt);
-}
-
-extern "C" crnn_status_t crnn_ascend_emu_ctc_loss_f16(
-    float *loss, uint16_t *grad, const uint16_t *logits, const int32_t *labels,
-    const int32_t *input_lengths, const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
-    int64_t S, void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
-  if (B > 0 && (!input_lengths || !label_lengths)) return missing_lengths(opt);
-  return crnn::ascend_emu_kernels::ctc_loss_f16(crnn::ascend_emu_kernels::kAivCores, loss, grad,
-                                                logits, labels, input_lengths, label_lengths, T, B,
-                                                C, S, workspace, workspace_bytes, opt);
-}
-
-extern "C" crnn_status_t crnn_ascend_emu_ctc_loss_bf16(
-    float *loss, uint16_t *grad, const uint16_t *logits, const int32_t *labels,
-    const int32_t *input_lengths, const int32_t *label_lengths, int64_t T, int64_t B, int64_t C,
-    int64_t S, void *workspace, size_t workspace_bytes, const crnn_ctc_loss_options *opt) {
-  if (B > 0 && (!input_lengths || !label_lengths)) return missing_lengths(opt);
-  return crnn::ascend_emu_kernels::ctc_loss_bf16(crnn::ascend_emu_kernels::kAivCores, loss, grad,
-                                                 logits, labels, input_lengths, label_lengths, T, B,
-                                                 C, S, workspace, workspace_bytes, opt);
-}
+CRNN_CTC_LOSS_ENTRIES(f32, crnn_ctc_loss, 4, float, float)
+CRNN_CTC_LOSS_ENTRIES(f16, crnn_ctc_loss_half, 2, uint16_t, uint16_t)
+CRNN_CTC_LOSS_ENTRIES(bf16, crnn_ctc_loss_bfloat16, 2, uint16_t, uint16_t)

@@ -14,17 +14,13 @@
 // `config` is passed NULL (the kernels do not read it; its shape is in the tiling).
 #include "crnn/lstm.h"
 
-#include <stdio.h>
 #include <string.h>
-
-#include <functional>
-#include <string>
 
 #include "../ascend_kernels.h"
 #include "../op_host/lstm_tiling_host.h"
 #include "common/device_error.h"
-#include "emu_launch.h"
 #include "kernel_decls.h"
+#include "launch_kernel.h"
 
 namespace {
 
@@ -63,7 +59,7 @@ uint64_t param_size(const crnn_lstm_desc *d, int64_t i, int k) {
 
 // Bytes of one flat copy of the parameters (a multiple of 256).
 uint64_t flat_bytes(const LstmWeightOffsets &o) {
-  return lt::round_up(o.total * sizeof(float), 256);
+  return crnn::ascend_tiling::round_up(o.total * sizeof(float), 256);
 }
 
 // f(k, i, bytes) for each parameter kind k (0..3: w_ih w_hh b_ih b_hh) and pair i = l*D + d.
@@ -102,13 +98,6 @@ bool grads_ok(const crnn_lstm_desc *d, float *const *dw_ih, float *const *dw_hh,
   return true;
 }
 
-bool run(const char *what, uint32_t cores, const std::function<void()> &kernel) {
-  const std::string err = crnn::ascend_emu::launch(cores, crnn::ascend_emu::kUbBytes910B, kernel);
-  if (err.empty()) return true;
-  fprintf(stderr, "crnn_fast ascend-emu %s: %s\n", what, err.c_str());
-  return false;
-}
-
 uint8_t *gm(const void *p) {
   return static_cast<uint8_t *>(const_cast<void *>(p));
 }
@@ -139,7 +128,7 @@ crnn_status_t crnn::ascend_emu_kernels::lstm_forward_f32(
   t.train = reserve != nullptr;
   uint8_t *ws = gm(workspace), *flat = ws + bytes, *tiling = gm(&t);
   weights_to_flat(reinterpret_cast<float *>(flat), t.weights, d, w);
-  if (!run("crnn_lstm_forward", t.coreNum, [&] {
+  if (!crnn::ascend_emu_kernels::launch_kernel("crnn_lstm_forward", t.coreNum, [&] {
         if (reserve)
           crnn_lstm_forward(gm(x), gm(h0), gm(c0), gm(seq_length), nullptr, flat, gm(y), gm(h_n),
                             gm(c_n), gm(reserve), ws, ws, tiling);
@@ -189,7 +178,7 @@ crnn_status_t crnn::ascend_emu_kernels::lstm_backward_f32(
   uint8_t *ws = gm(workspace), *flat = ws + bytes, *dflat = flat + flat_bytes(t.weights);
   uint8_t *tiling = gm(&t);
   weights_to_flat(reinterpret_cast<float *>(flat), t.weights, d, w);
-  if (!run("crnn_lstm_backward", t.coreNum, [&] {
+  if (!crnn::ascend_emu_kernels::launch_kernel("crnn_lstm_backward", t.coreNum, [&] {
         crnn_lstm_backward(gm(x), gm(h0), gm(c0), gm(seq_length), nullptr, flat, gm(y), gm(reserve),
                            gm(dy), gm(dh_n), gm(dc_n), gm(dx), gm(dh0), gm(dc0), dflat, ws, ws,
                            tiling);

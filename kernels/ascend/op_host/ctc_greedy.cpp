@@ -13,8 +13,7 @@
 //   outputs  ids (B, T) int32; lengths (B,) int32; probs (B, T) float32; frames (B, T) int32;
 //            error (1,) uint64, the device error key (common/device_error.h; all ones = none)
 #include "ctc_greedy_tiling_host.h"
-#include "register/op_def_registry.h"
-#include "tiling/platform/platform_ascendc.h"
+#include "op_host_common.h"
 
 namespace {
 
@@ -45,17 +44,13 @@ static ge::graphStatus CrnnCtcGreedyTilingFunc(gert::TilingContext *context) {
   if (!ReadGreedyConfig(context->GetInputShape(0)->GetStorageShape(), context->GetInputTensor(2),
                         g))
     return ge::GRAPH_FAILED;
-  platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
-  uint64_t ub = 0;
-  platform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ub);
+  const platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
+  const uint64_t ub = crnn_op_host::UbBytes(platform);
   const CtcGreedyTiling t = crnn::ascend_tiling::ctc_greedy_tiling(
       g.T, g.B, g.C, g.blank, g.inputKind, g.batchFirst, g.hasLengths, platform.GetCoreNumAiv());
   if (crnn::ascend_tiling::ctc_greedy_ub_bytes(t) > ub) return ge::GRAPH_FAILED;
-  *context->GetTilingData<CtcGreedyTiling>() = t;
-  context->SetBlockDim(t.coreNum);
-  context->GetWorkspaceSizes(1)[0] =
-      platform.GetLibApiWorkSpaceSize() + crnn::ascend_tiling::error_keys_workspace_bytes(g.B);
-  return ge::GRAPH_SUCCESS;
+  return crnn_op_host::SetTiling(context, platform, t, t.coreNum,
+                                 crnn::ascend_tiling::error_keys_workspace_bytes(g.B));
 }
 
 }  // namespace optiling

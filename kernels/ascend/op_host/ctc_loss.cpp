@@ -14,8 +14,7 @@
 //            device error key (common/device_error.h; all ones = none)
 #include "../../common/device_error.h"
 #include "ctc_loss_tiling_host.h"
-#include "register/op_def_registry.h"
-#include "tiling/platform/platform_ascendc.h"
+#include "op_host_common.h"
 
 namespace {
 
@@ -50,18 +49,14 @@ static ge::graphStatus CrnnCtcLossTilingFunc(gert::TilingContext *context) {
     return ge::GRAPH_FAILED;
   const ge::DataType dtype = context->GetInputDesc(0)->GetDataType();
   const uint32_t elemBytes = dtype == ge::DT_FLOAT ? 4 : 2;
-  platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
-  uint64_t ub = 0;
-  platform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ub);
+  const platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
+  const uint64_t ub = crnn_op_host::UbBytes(platform);
   const CtcLossTiling t = crnn::ascend_tiling::ctc_loss_tiling(
       g.T, g.B, g.C, g.S, elemBytes, g.blank, g.zeroInfinity, true, g.hasInputLengths,
       g.hasLabelLengths, platform.GetCoreNumAiv(), ub);
   if (crnn::ascend_tiling::ctc_loss_ub_bytes(t) > ub) return ge::GRAPH_FAILED;
-  *context->GetTilingData<CtcLossTiling>() = t;
-  context->SetBlockDim(t.coreNum);
-  context->GetWorkspaceSizes(1)[0] =
-      platform.GetLibApiWorkSpaceSize() + crnn::ascend_tiling::error_keys_workspace_bytes(g.B);
-  return ge::GRAPH_SUCCESS;
+  return crnn_op_host::SetTiling(context, platform, t, t.coreNum,
+                                 crnn::ascend_tiling::error_keys_workspace_bytes(g.B));
 }
 
 }  // namespace optiling

@@ -16,8 +16,7 @@
 
 #include "common/lstm_layout.h"
 #include "lstm_op_shapes.h"
-#include "register/op_def_registry.h"
-#include "tiling/platform/platform_ascendc.h"
+#include "op_host_common.h"
 
 namespace {
 
@@ -51,9 +50,9 @@ static ge::graphStatus CrnnLstmBackwardTilingFunc(gert::TilingContext *context) 
     return st ? &st->GetStorageShape() : nullptr;
   };
   if (!ReadBackward(shape, s)) return ge::GRAPH_FAILED;
-  platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
-  uint64_t ub = 0, ws = 0;
-  platform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ub);
+  const platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
+  const uint64_t ub = crnn_op_host::UbBytes(platform);
+  uint64_t ws = 0;
   LstmBackwardTiling t =
       lt::lstm_backward_tiling(s.T, s.B, s.I, s.H, s.L, s.D, s.bias, platform.GetCoreNumAiv(), &ws);
   if (t.rowsPerTile == 0 ||
@@ -61,10 +60,7 @@ static ge::graphStatus CrnnLstmBackwardTilingFunc(gert::TilingContext *context) 
     return ge::GRAPH_FAILED;  // one sample's tile does not fit the UB
   t.hasH0 = t.hasC0 = s.hasHx, t.hasSeq = s.hasSeq;
   t.hasDhn = t.hasDcn = t.hasDh0 = t.hasDc0 = 1;
-  *context->GetTilingData<LstmBackwardTiling>() = t;
-  context->SetBlockDim((t.coreNum + 1) / 2);
-  context->GetWorkspaceSizes(1)[0] = platform.GetLibApiWorkSpaceSize() + ws;
-  return ge::GRAPH_SUCCESS;
+  return crnn_op_host::SetTiling(context, platform, t, (t.coreNum + 1) / 2, ws);
 }
 
 }  // namespace optiling

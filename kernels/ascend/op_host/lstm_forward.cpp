@@ -21,8 +21,7 @@
 
 #include "common/lstm_layout.h"
 #include "lstm_op_shapes.h"
-#include "register/op_def_registry.h"
-#include "tiling/platform/platform_ascendc.h"
+#include "op_host_common.h"
 
 namespace optiling {
 
@@ -37,19 +36,16 @@ static ge::graphStatus CrnnLstmForwardTilingFunc(gert::TilingContext *context) {
   crnn_ascend_lstm::LstmOpShapes s{};
   if (!crnn_ascend_lstm::ReadLstmShapes(in[0], in[1], in[2], in[3], in[4], in[5], s))
     return ge::GRAPH_FAILED;
-  platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
-  uint64_t ub = 0, ws = 0;
-  platform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ub);
+  const platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
+  const uint64_t ub = crnn_op_host::UbBytes(platform);
+  uint64_t ws = 0;
   LstmForwardTiling t =
       lt::lstm_forward_tiling(s.T, s.B, s.I, s.H, s.L, s.D, s.bias, platform.GetCoreNumAiv(), &ws);
   if (t.rowsPerTile == 0 ||
       lt::lstm_forward_ub_bytes(t.rowsPerTile, t.Hp, t.Bp) + lt::kUbLibReserve > ub)
     return ge::GRAPH_FAILED;  // one sample's tile does not fit the UB
   t.hasH0 = t.hasC0 = s.hasHx, t.hasSeq = s.hasSeq, t.train = kTrain;
-  *context->GetTilingData<LstmForwardTiling>() = t;
-  context->SetBlockDim((t.coreNum + 1) / 2);
-  context->GetWorkspaceSizes(1)[0] = platform.GetLibApiWorkSpaceSize() + ws;
-  return ge::GRAPH_SUCCESS;
+  return crnn_op_host::SetTiling(context, platform, t, (t.coreNum + 1) / 2, ws);
 }
 
 }  // namespace optiling

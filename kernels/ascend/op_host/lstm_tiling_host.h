@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "../op_kernel/lstm_tiling.h"
+#include "ascend_tiling_util.h"
 
 namespace crnn {
 namespace ascend_lstm {
@@ -17,11 +18,8 @@ namespace ascend_lstm {
 constexpr uint64_t kUbBytes = 192 * 1024;      // one AIV of a 910B / A3
 constexpr uint64_t kUbLibReserve = 32 * 1024;  // Sigmoid / Tanh library scratch
 constexpr uint64_t kUbBudget = kUbBytes - kUbLibReserve;
-constexpr uint64_t kRecordBytes = 256;  // common/device_error.h kDeviceErrorBytes
 
-inline uint64_t round_up(uint64_t x, uint64_t a) {
-  return (x + a - 1) / a * a;
-}
+using ascend_tiling::round_up;
 
 // C (M, N) = A (M, K) B (K, N) with one core's block (singleM, singleN, singleK).
 inline TCubeTiling lstm_cube_tiling(int64_t M, int64_t N, int64_t K, int64_t singleM,
@@ -69,18 +67,14 @@ inline LstmWeightOffsets lstm_weight_offsets(int64_t I, int64_t H, int64_t L, in
   return w;
 }
 
-// UB bytes of the forward kernel's InitBuffer calls at R rows per tile.
-inline uint64_t lstm_forward_ub_bytes(uint64_t R, uint64_t Hp, uint64_t Bp) {
-  const uint64_t tile = R * Hp * 4;
-  return 2 * 4 * tile + 2 * 4 * tile + 2 * tile + 2 * 6 * tile + tile + 4 * Hp * 4 + Bp * 4;
-}
-
-// The forward's tiling on at most max_cores vector cores; rowsPerTile = 0 when one sample's tile
-// does not fit the UB budget (NOT_SUPPORTED). Workspace bytes in *ws_bytes.
-inline LstmForwardTiling lstm_forward_tiling(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L,
-                                             int64_t D, bool bias, uint32_t max_cores,
-                                             uint64_t *ws_bytes) {
-  LstmForwardTiling t{};
+// The fields both kernels' tilings share: shapes, weight offsets, the batch slices of the
+// recurrence, the cores, the projection's rows per core and the most rows per UB tile that
+// ub_bytes(R, Hp, Bp) keeps within kUbBudget (0: NOT_SUPPORTED).
+template <typename Tiling>
+inline Tiling lstm_common_tiling(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L, int64_t D,
+                                 bool bias, uint32_t max_cores,
+                                 uint64_t (*ub_bytes)(uint64_t, uint64_t, uint64_t)) {
+  Tiling t{};
   t.T = uint32_t(T), t.B = uint32_t(B), t.I = uint32_t(I), t.H = uint32_t(H);
   t.L = uint32_t(L), t.D = uint32_t(D), t.G = uint32_t(4 * H);
   t.Hp = uint32_t(round_up(uint64_t(H), 8)), t.Bp = uint32_t(round_up(uint64_t(B), 8));
@@ -92,23 +86,52 @@ inline LstmForwardTiling lstm_forward_tiling(int64_t T, int64_t B, int64_t I, in
       std::min<uint64_t>(max_cores, std::max<uint64_t>(uint64_t(D) * t.slices, (TB + 15) / 16)));
   t.projRows = uint32_t((TB + t.coreNum - 1) / t.coreNum);
   uint32_t R = t.sliceMax;
-  while (R > 0 && lstm_forward_ub_bytes(R, t.Hp, t.Bp) > kUbBudget) --R;
+  while (R > 0 && ub_bytes(R, t.Hp, t.Bp) > kUbBudget) --R;
   t.rowsPerTile = R;
-  uint64_t off = kRecordBytes;
-  const auto take = [&off](uint64_t bytes) {
+  t.weights = lstm_weight_offsets(I, H, L, D, bias);
+  return t;
+}
+
+// The kernels' workspace regions, laid out in the order taken after the error record, each
+// 256-byte aligned.
+struct LstmWorkspace {
+  uint64_t off = crnn::kDeviceErrorBytes;
+  uint64_t take(uint64_t bytes) {
     const uint64_t at = off;
     off += round_up(bytes, 256);
     return at;
-  };
-  t.weights = lstm_weight_offsets(I, H, L, D, bias);
-  t.gxOff = take(uint64_t(D) * TB * t.G * 4);
-  t.zOff = take(uint64_t(D) * B * t.G * 4);
-  t.hOff = take(uint64_t(D) * B * H * 4);
-  t.cOff = take(uint64_t(D) * B * H * 4);
-  const uint64_t layer = L > 1 ? TB * D * H * 4 : 0;
-  t.bufOff[0] = take(layer);
-  t.bufOff[1] = take(layer);
-  if (ws_bytes) *ws_bytes = off;
+  }
+  // The last regions: the (T*B, D*H) ping-pong layer buffers (empty for L = 1); the total
+  // workspace bytes in *ws_bytes.
+  template <typename Tiling>
+  void take_layer_buffers(Tiling &t, uint64_t *ws_bytes) {
+    const uint64_t layer = t.L > 1 ? uint64_t(t.T) * t.B * t.D * t.H * 4 : 0;
+    t.bufOff[0] = take(layer);
+    t.bufOff[1] = take(layer);
+    if (ws_bytes) *ws_bytes = off;
+  }
+};
+
+// UB bytes of the forward kernel's InitBuffer calls at R rows per tile.
+inline uint64_t lstm_forward_ub_bytes(uint64_t R, uint64_t Hp, uint64_t Bp) {
+  const uint64_t tile = R * Hp * 4;
+  return 2 * 4 * tile + 2 * 4 * tile + 2 * tile + 2 * 6 * tile + tile + 4 * Hp * 4 + Bp * 4;
+}
+
+// The forward's tiling on at most max_cores vector cores; rowsPerTile = 0 when one sample's tile
+// does not fit the UB budget (NOT_SUPPORTED). Workspace bytes in *ws_bytes.
+inline LstmForwardTiling lstm_forward_tiling(int64_t T, int64_t B, int64_t I, int64_t H, int64_t L,
+                                             int64_t D, bool bias, uint32_t max_cores,
+                                             uint64_t *ws_bytes) {
+  LstmForwardTiling t = lstm_common_tiling<LstmForwardTiling>(T, B, I, H, L, D, bias, max_cores,
+                                                              lstm_forward_ub_bytes);
+  const uint64_t TB = uint64_t(T) * B;
+  LstmWorkspace ws;
+  t.gxOff = ws.take(uint64_t(D) * TB * t.G * 4);
+  t.zOff = ws.take(uint64_t(D) * B * t.G * 4);
+  t.hOff = ws.take(uint64_t(D) * B * H * 4);
+  t.cOff = ws.take(uint64_t(D) * B * H * 4);
+  ws.take_layer_buffers(t, ws_bytes);
   t.projTiling = lstm_cube_tiling(int64_t(TB), 4 * H, I, t.projRows, 4 * H, I, bias, t.coreNum);
   t.hiddenTiling = lstm_cube_tiling(B, 4 * H, H, t.sliceMax, 4 * H, H, bias, t.coreNum);
   return t;
@@ -125,39 +148,19 @@ inline uint64_t lstm_backward_ub_bytes(uint64_t R, uint64_t Hp, uint64_t Bp) {
 inline LstmBackwardTiling lstm_backward_tiling(int64_t T, int64_t B, int64_t I, int64_t H,
                                                int64_t L, int64_t D, bool bias, uint32_t max_cores,
                                                uint64_t *ws_bytes) {
-  LstmBackwardTiling t{};
-  t.T = uint32_t(T), t.B = uint32_t(B), t.I = uint32_t(I), t.H = uint32_t(H);
-  t.L = uint32_t(L), t.D = uint32_t(D), t.G = uint32_t(4 * H);
-  t.Hp = uint32_t(round_up(uint64_t(H), 8)), t.Bp = uint32_t(round_up(uint64_t(B), 8));
-  t.hasBias = bias ? 1 : 0;
+  LstmBackwardTiling t = lstm_common_tiling<LstmBackwardTiling>(T, B, I, H, L, D, bias, max_cores,
+                                                                lstm_backward_ub_bytes);
   const uint64_t TB = uint64_t(T) * B;
-  t.slices = uint32_t(std::min<uint64_t>(uint64_t(B), std::max<uint64_t>(1, max_cores / D)));
-  t.sliceMax = uint32_t((uint64_t(B) + t.slices - 1) / t.slices);
-  t.coreNum = uint32_t(
-      std::min<uint64_t>(max_cores, std::max<uint64_t>(uint64_t(D) * t.slices, (TB + 15) / 16)));
-  t.projRows = uint32_t((TB + t.coreNum - 1) / t.coreNum);
   t.gRows =
       uint32_t(std::min<uint64_t>(round_up((uint64_t(t.G) + t.coreNum - 1) / t.coreNum, 16), t.G));
-  uint32_t R = t.sliceMax;
-  while (R > 0 && lstm_backward_ub_bytes(R, t.Hp, t.Bp) > kUbBudget) --R;
-  t.rowsPerTile = R;
-  uint64_t off = kRecordBytes;
-  const auto take = [&off](uint64_t bytes) {
-    const uint64_t at = off;
-    off += round_up(bytes, 256);
-    return at;
-  };
-  t.weights = lstm_weight_offsets(I, H, L, D, bias);
-  t.onesOff = take(TB * 4);
-  t.dzOff = take(uint64_t(D) * TB * t.G * 4);
-  t.zsOff = take(uint64_t(D) * B * t.G * 4);
-  t.dhOff = take(uint64_t(D) * B * H * 4);
-  t.dcOff = take(uint64_t(D) * B * H * 4);
-  t.hprevOff = take(uint64_t(D) * TB * H * 4);
-  const uint64_t layer = L > 1 ? TB * D * H * 4 : 0;
-  t.bufOff[0] = take(layer);
-  t.bufOff[1] = take(layer);
-  if (ws_bytes) *ws_bytes = off;
+  LstmWorkspace ws;
+  t.onesOff = ws.take(TB * 4);
+  t.dzOff = ws.take(uint64_t(D) * TB * t.G * 4);
+  t.zsOff = ws.take(uint64_t(D) * B * t.G * 4);
+  t.dhOff = ws.take(uint64_t(D) * B * H * 4);
+  t.dcOff = ws.take(uint64_t(D) * B * H * 4);
+  t.hprevOff = ws.take(uint64_t(D) * TB * H * 4);
+  ws.take_layer_buffers(t, ws_bytes);
   const int64_t G = 4 * H, gRows = t.gRows;
   t.dhTiling = lstm_cube_tiling(B, H, G, t.sliceMax, H, G, false, t.coreNum);
   t.dwTiling = lstm_cube_tiling(G, H, int64_t(TB), gRows, H, int64_t(TB), false, t.coreNum);

@@ -292,11 +292,8 @@ class KernelCtcGreedy {
   }
 
   __aicore__ inline void CopyOutMeta(uint32_t b0, uint32_t count) {
-    LocalTensor<int32_t> meta = metaQueue.DeQue<int32_t>();
-    crnn_kernel::CopyRowOut(lengthsGm[b0], meta, count);
-    crnn_kernel::CopyRowOut(keysGm[b0], meta[kCtcGreedySampleChunk].ReinterpretCast<uint64_t>(),
-                            count);
-    metaQueue.FreeTensor(meta);
+    crnn_kernel::CopyOutSampleMeta<int32_t>(metaQueue, lengthsGm[b0], keysGm[b0],
+                                            kCtcGreedySampleChunk, count);
   }
 
   TPipe pipe;

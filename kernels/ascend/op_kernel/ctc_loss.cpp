@@ -603,28 +603,35 @@ class KernelCtcLoss {
     }
   }
 
-  // Rows t0 .. t0+rows-1 of sample b, classes of chunk i, into an input tile (rows R apart,
-  // each padded with -inf to 32 bytes).
+  // Rows t0 .. t0+rows-1 of sample b, classes of chunk i, in GM (element `at`, rows frameStride
+  // apart: gmGap bytes between them) and in a UB tile (rows R apart: ubGap 32-byte blocks).
+  struct TileRows {
+    uint64_t at;
+    uint32_t len, gmGap, ubGap;
+  };
+  __aicore__ inline TileRows ChunkRows(uint32_t b, uint32_t t0, uint32_t rows, uint32_t i) {
+    const uint32_t len = ChunkLen(i);
+    return {uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C + ChunkBegin(i), len,
+            rows > 1 ? uint32_t((tiling.frameStride - len) * sizeof(X)) : 0,
+            uint32_t((R - ChunkSpan(i)) * sizeof(X) / 32)};  // only k = 1 has short chunks
+  }
+
+  // The tile's rows into an input tile, each padded with -inf to 32 bytes.
   __aicore__ inline void CopyIn(uint32_t b, uint32_t t0, uint32_t rows, uint32_t i) {
     LocalTensor<X> x = inQueue.template AllocTensor<X>();
-    const uint32_t len = ChunkLen(i);
-    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C + ChunkBegin(i);
-    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - len) * sizeof(X)) : 0;
-    const uint32_t ubGap = (R - ChunkSpan(i)) * sizeof(X) / 32;  // only k = 1 has short chunks
-    DataCopyExtParams copy{uint16_t(rows), uint32_t(len * sizeof(X)), gap, ubGap, 0};
-    DataCopyPadExtParams<X> pad{true, 0, uint8_t(ChunkSpan(i) - len), NegInf<X>()};
-    DataCopyPad(x, logitsGm[at], copy, pad);
+    const TileRows r = ChunkRows(b, t0, rows, i);
+    DataCopyExtParams copy{uint16_t(rows), uint32_t(r.len * sizeof(X)), r.gmGap, r.ubGap, 0};
+    DataCopyPadExtParams<X> pad{true, 0, uint8_t(ChunkSpan(i) - r.len), NegInf<X>()};
+    DataCopyPad(x, logitsGm[r.at], copy, pad);
     inQueue.EnQue(x);
   }
 
   __aicore__ inline void CopyOut(uint32_t b, uint32_t t0, uint32_t rows, uint32_t i) {
     LocalTensor<X> g = outQueue.template DeQue<X>();
-    const uint32_t len = ChunkLen(i);
-    const uint64_t at = uint64_t(t0) * tiling.frameStride + uint64_t(b) * tiling.C + ChunkBegin(i);
-    const uint32_t gap = rows > 1 ? uint32_t((tiling.frameStride - len) * sizeof(X)) : 0;
-    const uint32_t ubGap = (R - ChunkSpan(i)) * sizeof(X) / 32;
-    DataCopyPad(gradGm[at], g,
-                DataCopyExtParams{uint16_t(rows), uint32_t(len * sizeof(X)), ubGap, gap, 0});
+    const TileRows r = ChunkRows(b, t0, rows, i);
+    DataCopyPad(
+        gradGm[r.at], g,
+        DataCopyExtParams{uint16_t(rows), uint32_t(r.len * sizeof(X)), r.ubGap, r.gmGap, 0});
     outQueue.FreeTensor(g);
   }
 
@@ -636,11 +643,8 @@ class KernelCtcLoss {
   }
 
   __aicore__ inline void CopyOutMeta(uint32_t b0, uint32_t count) {
-    LocalTensor<float> meta = metaQueue.DeQue<float>();
-    crnn_kernel::CopyRowOut(lossGm[b0], meta, count);
-    crnn_kernel::CopyRowOut(keysGm[b0], meta[kCtcLossSampleChunk].ReinterpretCast<uint64_t>(),
-                            count);
-    metaQueue.FreeTensor(meta);
+    crnn_kernel::CopyOutSampleMeta<float>(metaQueue, lossGm[b0], keysGm[b0], kCtcLossSampleChunk,
+                                          count);
   }
 
   TPipe pipe;

@@ -33,6 +33,18 @@ __aicore__ inline void CopyRowIn(const LocalTensor<T> &ub, const GlobalTensor<T>
               DataCopyPadExtParams<T>{false, 0, 0, 0});
 }
 
+// A chunk of `count` per-sample results out of `metaQueue`'s tensor: the values (4 bytes each)
+// at its start to valueGm, the samples' error keys at element keysAt to keysGm.
+template <typename T, typename Que>
+__aicore__ inline void CopyOutSampleMeta(Que &metaQueue, const GlobalTensor<T> &valueGm,
+                                         const GlobalTensor<uint64_t> &keysGm, uint32_t keysAt,
+                                         uint32_t count) {
+  LocalTensor<T> meta = metaQueue.template DeQue<T>();
+  CopyRowOut(valueGm, meta, count);
+  CopyRowOut(keysGm, meta[keysAt].template ReinterpretCast<uint64_t>(), count);
+  metaQueue.FreeTensor(meta);
+}
+
 constexpr uint32_t kErrorKeyChunk = 512;  // error keys per UB chunk of the reduction
 
 // One core: error[0] = the smallest of the `count` keys after the workspace's record area.

@@ -33,14 +33,12 @@
 //   H = 50 (Hp 56), B = 64: 40 cores R = 4: 33 664 B; 1 core R = 19: 157 984 B;
 //   largest H (R = 1, B <= 64): 1016 (163 072 B).
 // Workspace at the CRNN shape: 24.6 MB (T = 26).
-#include "common/device_error.h"
 #include "common/lstm_layout.h"
-#include "crnn/status.h"
-#include "kernel_operator.h"
-#include "lib/matmul_intf.h"
+#include "lstm_kernel_common.h"
 #include "lstm_tiling.h"
 
 using namespace AscendC;
+using namespace crnn_kernel;
 
 REGISTER_TILING_DEFAULT(LstmBackwardTiling);
 
@@ -49,21 +47,7 @@ namespace {
 constexpr int32_t BUFFER_NUM = 2;
 constexpr uint32_t kOnesChunk = 64;
 
-using GmF32 = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float>;
-using GmF32T = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float, true>;
 using LstmMatmul = matmul::Matmul<GmF32T, GmF32, GmF32, GmF32>;
-
-// Vector cores of the launch: in a MIX kernel GetBlockNum() counts the AIC blocks and each has
-// GetTaskRatio() = 2 AIVs (the model launches the vector cores alone: ratio 1).
-__aicore__ inline uint32_t VectorCoreNum() {
-  return uint32_t(GetBlockNum() * GetTaskRatio());
-}
-
-template <HardEvent event>
-__aicore__ inline void Sync() {
-  SetFlag<event>(EVENT_ID0);
-  WaitFlag<event>(EVENT_ID0);
-}
 
 // Where one row of a per-sample state lives: a GM tensor and the offset of sample r0's row,
 // consecutive samples `stride` apart; none = zeros.
@@ -128,7 +112,7 @@ class KernelLstmBackward {
   }
 
   __aicore__ inline void Process() {
-    StageLengths();
+    StageLengths(tl, lens, seqGm, recordGm);
     if (GetBlockIdx() == 0 && tl.hasBias) FillOnes();
     for (int32_t l = int32_t(tl.L) - 1; l >= 0; --l) {
       const uint32_t inSize = l == 0 ? tl.I : tl.D * tl.H;
@@ -138,13 +122,7 @@ class KernelLstmBackward {
       const GlobalTensor<float> in =
           l == 0 ? xGm : reserveGm[crnn::lstm_reserve_output_offset(tl.T, tl.B, tl.H, tl.D, l - 1)];
       const GlobalTensor<float> din = l == 0 ? dxGm : bufGm[l % 2];
-      const uint32_t units = tl.D * tl.slices;
-      for (uint32_t u = GetBlockIdx(); u < units; u += VectorCoreNum()) {
-        const uint32_t d = u / tl.slices, s = u % tl.slices;
-        const uint32_t b0 = uint64_t(tl.B) * s / tl.slices;
-        const uint32_t b1 = uint64_t(tl.B) * (s + 1) / tl.slices;
-        if (b1 > b0) Bptt(uint32_t(l), d, b0, b1);
-      }
+      ForEachUnit(tl, [&](uint32_t d, uint32_t b0, uint32_t b1) { Bptt(uint32_t(l), d, b0, b1); });
       SyncAll();
       for (uint32_t d = 0; d < tl.D; ++d) WeightGrads(uint32_t(l), d, in, inSize, din);
       SyncAll();
@@ -152,29 +130,6 @@ class KernelLstmBackward {
   }
 
  private:
-  __aicore__ inline void StageLengths() {
-    if (!tl.hasSeq) {
-      Duplicate(lens, int32_t(tl.T), int32_t(tl.Bp));
-      Sync<HardEvent::V_S>();
-      return;
-    }
-    DataCopyPad(lens, seqGm, DataCopyExtParams(1, tl.B * sizeof(int32_t), 0, 0, 0),
-                DataCopyPadExtParams<int32_t>(false, 0, 0, 0));
-    Sync<HardEvent::MTE2_S>();
-    int64_t bad = -1;
-    for (uint32_t b = 0; b < tl.B; ++b) {  // once per launch, B scalars
-      const int32_t n = lens.GetValue(b);
-      if (n < 0 || n > int32_t(tl.T)) {
-        if (bad < 0) bad = b;
-        lens.SetValue(b, n < 0 ? 0 : int32_t(tl.T));
-      }
-    }
-    if (GetBlockIdx() == 0)  // the `error` output is not initialized by the caller
-      recordGm.SetValue(0, bad < 0
-                               ? crnn::kNoDeviceError
-                               : crnn::device_error_key(false, bad, -1, CRNN_STATUS_INVALID_VALUE));
-  }
-
   // The (1, T*B) ones of the bias-gradient GEMM (core 0, before the first SyncAll).
   __aicore__ inline void FillOnes() {
     LocalTensor<float> ones = onesBuf.Get<float>();
@@ -207,9 +162,7 @@ class KernelLstmBackward {
     stateDh = dhGm[d * BH], stateDc = dcGm[d * BH];
     CopyRows(stateDh, dhNGm, tl.hasDhn, idx * BH, b0, b1);
     CopyRows(stateDc, dcNGm, tl.hasDcn, idx * BH, b0, b1);
-    int32_t maxLen = 0;
-    for (uint32_t b = b0; b < b1; ++b)
-      maxLen = lens.GetValue(b) > maxLen ? lens.GetValue(b) : maxLen;
+    const int32_t maxLen = MaxLength(lens, b0, b1);
     const GlobalTensor<float> wHh = Param(l, d, 1, uint64_t(tl.G) * tl.H);
     for (int32_t s = int32_t(tl.T) - 1; s >= 0; --s) {
       for (uint32_t r0 = b0; r0 < b1; r0 += tl.rowsPerTile) {
@@ -237,8 +190,7 @@ class KernelLstmBackward {
   }
 
   __aicore__ inline int64_t Frame(uint32_t b, uint32_t s) {
-    const int32_t n = lens.GetValue(b);
-    return int32_t(s) >= n ? -1 : (dir == 0 ? int64_t(s) : int64_t(n) - 1 - s);
+    return StepFrame(lens.GetValue(b), dir, s);
   }
 
   // The frame every sample of the tile runs at step s with the same first-frame status, or -1.
@@ -452,19 +404,9 @@ class KernelLstmBackward {
     }
   }
 
-  // dst rows [b0, b1) (H floats each) = src rows at srcOff + b*H, or zeros without a source.
   __aicore__ inline void CopyRows(const GlobalTensor<float> &dst, const GlobalTensor<float> &src,
                                   bool hasSrc, uint64_t srcOff, uint32_t b0, uint32_t b1) {
-    for (uint32_t r0 = b0; r0 < b1; r0 += tl.rowsPerTile) {
-      const uint32_t rows = b1 - r0 < tl.rowsPerTile ? b1 - r0 : tl.rowsPerTile;
-      LocalTensor<float> buf = sQue.AllocTensor<float>();
-      LoadRows(buf, {src, srcOff + uint64_t(r0) * tl.H, tl.H, !hasSrc}, rows);
-      sQue.EnQue(buf);
-      buf = sQue.DeQue<float>();
-      DataCopyPad(dst[uint64_t(r0) * tl.H], buf,
-                  DataCopyExtParams(uint16_t(rows), tl.H * sizeof(float), 0, 0, 0));
-      sQue.FreeTensor(buf);
-    }
+    CopyStateRows(sQue, dst, src, hasSrc, srcOff, b0, b1, tl.H, tl.Hp, tl.rowsPerTile);
   }
 
   LstmBackwardTiling tl;

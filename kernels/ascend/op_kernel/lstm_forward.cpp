@@ -38,14 +38,12 @@
 // Workspace at the CRNN shape: 21.2 MB (T = 26; mostly the projections, D x T*B x 4H fp32).
 // Device sync: PipeBarrier / SetFlag / WaitFlag are no-ops in the model; they mark where the
 // cube reads what the vector core's DMA wrote (h) and where the scalar unit's reads happen.
-#include "common/device_error.h"
 #include "common/lstm_layout.h"
-#include "crnn/status.h"
-#include "kernel_operator.h"
-#include "lib/matmul_intf.h"
+#include "lstm_kernel_common.h"
 #include "lstm_tiling.h"
 
 using namespace AscendC;
+using namespace crnn_kernel;
 
 REGISTER_TILING_DEFAULT(LstmForwardTiling);
 
@@ -53,21 +51,7 @@ namespace {
 
 constexpr int32_t BUFFER_NUM = 2;
 
-using GmF32 = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float>;
-using GmF32T = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float, true>;
 using LstmMatmul = matmul::Matmul<GmF32, GmF32T, GmF32, GmF32>;
-
-// Vector cores of the launch: in a MIX kernel GetBlockNum() counts the AIC blocks and each has
-// GetTaskRatio() = 2 AIVs (the model launches the vector cores alone: ratio 1).
-__aicore__ inline uint32_t VectorCoreNum() {
-  return uint32_t(GetBlockNum() * GetTaskRatio());
-}
-
-template <HardEvent event>
-__aicore__ inline void Sync() {
-  SetFlag<event>(EVENT_ID0);
-  WaitFlag<event>(EVENT_ID0);
-}
 
 class KernelLstmForward {
  public:
@@ -115,7 +99,7 @@ class KernelLstmForward {
   }
 
   __aicore__ inline void Process() {
-    StageLengths();
+    StageLengths(tl, lens, seqGm, recordGm);
     const uint64_t DH = uint64_t(tl.D) * tl.H;
     GlobalTensor<float> in = xGm;
     uint32_t inSize = tl.I;
@@ -126,13 +110,7 @@ class KernelLstmForward {
                        : bufGm[l % 2];
       for (uint32_t d = 0; d < tl.D; ++d) Project(l, d, in, inSize);
       SyncAll();
-      const uint32_t units = tl.D * tl.slices;
-      for (uint32_t u = GetBlockIdx(); u < units; u += VectorCoreNum()) {
-        const uint32_t d = u / tl.slices, s = u % tl.slices;
-        const uint32_t b0 = uint64_t(tl.B) * s / tl.slices;
-        const uint32_t b1 = uint64_t(tl.B) * (s + 1) / tl.slices;
-        if (b1 > b0) Recurrence(l, d, b0, b1, out);
-      }
+      ForEachUnit(tl, [&](uint32_t d, uint32_t b0, uint32_t b1) { Recurrence(l, d, b0, b1, out); });
       SyncAll();
       in = out;
       inSize = uint32_t(DH);
@@ -140,30 +118,6 @@ class KernelLstmForward {
   }
 
  private:
-  // Lengths of all samples into UB (clamped to [0, T]); core 0 records the first bad one.
-  __aicore__ inline void StageLengths() {
-    if (!tl.hasSeq) {
-      Duplicate(lens, int32_t(tl.T), int32_t(tl.Bp));
-      Sync<HardEvent::V_S>();
-      return;
-    }
-    DataCopyPad(lens, seqGm, DataCopyExtParams(1, tl.B * sizeof(int32_t), 0, 0, 0),
-                DataCopyPadExtParams<int32_t>(false, 0, 0, 0));
-    Sync<HardEvent::MTE2_S>();
-    int64_t bad = -1;
-    for (uint32_t b = 0; b < tl.B; ++b) {  // once per launch, B scalars
-      const int32_t n = lens.GetValue(b);
-      if (n < 0 || n > int32_t(tl.T)) {
-        if (bad < 0) bad = b;
-        lens.SetValue(b, n < 0 ? 0 : int32_t(tl.T));
-      }
-    }
-    if (GetBlockIdx() == 0)  // the `error` output is not initialized by the caller
-      recordGm.SetValue(0, bad < 0
-                               ? crnn::kNoDeviceError
-                               : crnn::device_error_key(false, bad, -1, CRNN_STATUS_INVALID_VALUE));
-  }
-
   // Parameter `which` (0..3: w_ih w_hh b_ih b_hh, `size` floats) of (l, d) in the flat weights.
   __aicore__ inline GlobalTensor<float> Weight(uint32_t l, uint32_t d, uint32_t which,
                                                uint64_t size) {
@@ -200,9 +154,7 @@ class KernelLstmForward {
     stateH = hGm[d * BH], stateC = cGm[d * BH];
     CopyRows(stateH, h0Gm, tl.hasH0, idx * BH, b0, b1);
     CopyRows(stateC, c0Gm, tl.hasC0, idx * BH, b0, b1);
-    int32_t maxLen = 0;
-    for (uint32_t b = b0; b < b1; ++b)
-      maxLen = lens.GetValue(b) > maxLen ? lens.GetValue(b) : maxLen;
+    const int32_t maxLen = MaxLength(lens, b0, b1);
     const GlobalTensor<float> wHh = Weight(l, d, 1, uint64_t(tl.G) * tl.H);
     GlobalTensor<float> bHh;
     if (tl.hasBias) bHh = Weight(l, d, 3, tl.G);
@@ -247,8 +199,7 @@ class KernelLstmForward {
   }
 
   __aicore__ inline int64_t Frame(uint32_t b, uint32_t s) {
-    const int32_t n = lens.GetValue(b);
-    return int32_t(s) >= n ? -1 : (dir == 0 ? int64_t(s) : int64_t(n) - 1 - s);
+    return StepFrame(lens.GetValue(b), dir, s);
   }
 
   __aicore__ inline uint64_t GxRow(uint64_t t, uint32_t b) {
@@ -354,24 +305,9 @@ class KernelLstmForward {
     }
   }
 
-  // dst rows [b0, b1) (H floats each) = src rows at srcOff + b*H, or zeros without a source.
   __aicore__ inline void CopyRows(const GlobalTensor<float> &dst, const GlobalTensor<float> &src,
                                   bool hasSrc, uint64_t srcOff, uint32_t b0, uint32_t b1) {
-    const uint32_t H4 = tl.H * sizeof(float);
-    for (uint32_t r0 = b0; r0 < b1; r0 += tl.rowsPerTile) {
-      const uint32_t rows = b1 - r0 < tl.rowsPerTile ? b1 - r0 : tl.rowsPerTile;
-      const DataCopyExtParams p(uint16_t(rows), H4, 0, 0, 0);
-      LocalTensor<float> buf = cQue.AllocTensor<float>();
-      if (hasSrc)
-        DataCopyPad(buf, src[srcOff + uint64_t(r0) * tl.H], p,
-                    DataCopyPadExtParams<float>(true, 0, uint8_t(tl.Hp - tl.H), 0.0f));
-      else
-        Duplicate(buf, 0.0f, int32_t(rows * tl.Hp));
-      cQue.EnQue(buf);
-      buf = cQue.DeQue<float>();
-      DataCopyPad(dst[uint64_t(r0) * tl.H], buf, p);
-      cQue.FreeTensor(buf);
-    }
+    CopyStateRows(cQue, dst, src, hasSrc, srcOff, b0, b1, tl.H, tl.Hp, tl.rowsPerTile);
   }
 
   LstmForwardTiling tl;
