@@ -45,19 +45,14 @@ namespace optiling {
 static ge::graphStatus CrnnLstmBackwardTilingFunc(gert::TilingContext *context) {
   namespace lt = crnn::ascend_lstm;
   crnn_ascend_lstm::LstmOpShapes s{};
-  const auto shape = [context](size_t i) -> const gert::Shape * {
-    const gert::StorageShape *st = context->GetInputShape(i);
-    return st ? &st->GetStorageShape() : nullptr;
-  };
+  const auto shape = [context](size_t i) { return crnn_op_host::InputStorageShape(context, i); };
   if (!ReadBackward(shape, s)) return ge::GRAPH_FAILED;
   const platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
   const uint64_t ub = crnn_op_host::UbBytes(platform);
   uint64_t ws = 0;
   LstmBackwardTiling t =
       lt::lstm_backward_tiling(s.T, s.B, s.I, s.H, s.L, s.D, s.bias, platform.GetCoreNumAiv(), &ws);
-  if (t.rowsPerTile == 0 ||
-      lt::lstm_backward_ub_bytes(t.rowsPerTile, t.Hp, t.Bp) + lt::kUbLibReserve > ub)
-    return ge::GRAPH_FAILED;  // one sample's tile does not fit the UB
+  if (!lt::lstm_ub_fits(t, lt::lstm_backward_ub_bytes, ub)) return ge::GRAPH_FAILED;
   t.hasH0 = t.hasC0 = s.hasHx, t.hasSeq = s.hasSeq;
   t.hasDhn = t.hasDcn = t.hasDh0 = t.hasDc0 = 1;
   return crnn_op_host::SetTiling(context, platform, t, (t.coreNum + 1) / 2, ws);
@@ -74,13 +69,7 @@ static graphStatus CrnnLstmBackwardInferShape(gert::InferShapeContext *context) 
   const int64_t LD = s.L * s.D;
   const std::vector<int64_t> dims[5] = {
       {s.T, s.B, s.I}, {LD, s.B, s.H}, {LD, s.B, s.H}, {s.numWeights}, {1}};
-  for (size_t i = 0; i < 5; ++i) {
-    gert::Shape *out = context->GetOutputShape(i);
-    if (!out) return GRAPH_FAILED;
-    out->SetDimNum(dims[i].size());
-    for (size_t k = 0; k < dims[i].size(); ++k) out->SetDim(k, dims[i][k]);
-  }
-  return GRAPH_SUCCESS;
+  return crnn_op_host::SetOutputShapes(context, dims, 5);
 }
 
 static graphStatus CrnnLstmBackwardInferDataType(gert::InferDataTypeContext *context) {
@@ -96,19 +85,11 @@ namespace ops {
 class CrnnLstmBackward : public OpDef {
  public:
   explicit CrnnLstmBackward(const char *name) : OpDef(name) {
-    const auto f32 = [this](const char *n, bool input) {
-      (input ? Input(n) : Output(n))
-          .ParamType(REQUIRED)
-          .DataType({ge::DT_FLOAT})
-          .Format({ge::FORMAT_ND});
-    };
-    f32("x", true);
-    f32("h0", true);
-    f32("c0", true);
-    Input("seq_length").ParamType(REQUIRED).DataType({ge::DT_INT32}).Format({ge::FORMAT_ND});
-    Input("config").ParamType(REQUIRED).DataType({ge::DT_INT8}).Format({ge::FORMAT_ND});
-    for (const char *n : {"weights", "y", "reserve", "dy", "dh_n", "dc_n"}) f32(n, true);
-    for (const char *n : {"dx", "dh0", "dc0", "dweights"}) f32(n, false);
+    crnn_ascend_lstm::AddLstmInputs(*this);
+    for (const char *n : {"y", "reserve", "dy", "dh_n", "dc_n"})
+      crnn_ascend_lstm::AddF32(*this, n, true);
+    for (const char *n : {"dx", "dh0", "dc0", "dweights"})
+      crnn_ascend_lstm::AddF32(*this, n, false);
     Output("error").ParamType(REQUIRED).DataType({ge::DT_UINT64}).Format({ge::FORMAT_ND});
     SetInferShape(ge::CrnnLstmBackwardInferShape);
     SetInferDataType(ge::CrnnLstmBackwardInferDataType);

@@ -28,22 +28,16 @@ namespace optiling {
 template <bool kTrain>
 static ge::graphStatus CrnnLstmForwardTilingFunc(gert::TilingContext *context) {
   namespace lt = crnn::ascend_lstm;
-  const gert::Shape *in[6];
-  for (size_t i = 0; i < 6; ++i) {
-    const gert::StorageShape *s = context->GetInputShape(i);
-    in[i] = s ? &s->GetStorageShape() : nullptr;
-  }
+  const auto in = [context](size_t i) { return crnn_op_host::InputStorageShape(context, i); };
   crnn_ascend_lstm::LstmOpShapes s{};
-  if (!crnn_ascend_lstm::ReadLstmShapes(in[0], in[1], in[2], in[3], in[4], in[5], s))
+  if (!crnn_ascend_lstm::ReadLstmShapes(in(0), in(1), in(2), in(3), in(4), in(5), s))
     return ge::GRAPH_FAILED;
   const platform_ascendc::PlatformAscendC platform(context->GetPlatformInfo());
   const uint64_t ub = crnn_op_host::UbBytes(platform);
   uint64_t ws = 0;
   LstmForwardTiling t =
       lt::lstm_forward_tiling(s.T, s.B, s.I, s.H, s.L, s.D, s.bias, platform.GetCoreNumAiv(), &ws);
-  if (t.rowsPerTile == 0 ||
-      lt::lstm_forward_ub_bytes(t.rowsPerTile, t.Hp, t.Bp) + lt::kUbLibReserve > ub)
-    return ge::GRAPH_FAILED;  // one sample's tile does not fit the UB
+  if (!lt::lstm_ub_fits(t, lt::lstm_forward_ub_bytes, ub)) return ge::GRAPH_FAILED;
   t.hasH0 = t.hasC0 = s.hasHx, t.hasSeq = s.hasSeq, t.train = kTrain;
   return crnn_op_host::SetTiling(context, platform, t, (t.coreNum + 1) / 2, ws);
 }
@@ -63,13 +57,7 @@ static graphStatus CrnnLstmForwardInferShape(gert::InferShapeContext *context) {
       {s.T, s.B, s.D * s.H}, {s.L * s.D, s.B, s.H}, {s.L * s.D, s.B, s.H}};
   if (kTrain) dims.push_back({crnn::lstm_reserve_size(s.T, s.B, s.H, s.L, s.D)});
   dims.push_back({1});  // error
-  for (size_t i = 0; i < dims.size(); ++i) {
-    gert::Shape *out = context->GetOutputShape(i);
-    if (!out) return GRAPH_FAILED;
-    out->SetDimNum(dims[i].size());
-    for (size_t k = 0; k < dims[i].size(); ++k) out->SetDim(k, dims[i][k]);
-  }
-  return GRAPH_SUCCESS;
+  return crnn_op_host::SetOutputShapes(context, dims.data(), dims.size());
 }
 
 template <bool kTrain>
@@ -86,22 +74,9 @@ namespace ops {
 
 template <bool kTrain>
 static void DefineLstmForward(OpDef &op) {
-  const auto f32 = [&op](const char *name, bool input) {
-    (input ? op.Input(name) : op.Output(name))
-        .ParamType(REQUIRED)
-        .DataType({ge::DT_FLOAT})
-        .Format({ge::FORMAT_ND});
-  };
-  f32("x", true);
-  f32("h0", true);
-  f32("c0", true);
-  op.Input("seq_length").ParamType(REQUIRED).DataType({ge::DT_INT32}).Format({ge::FORMAT_ND});
-  op.Input("config").ParamType(REQUIRED).DataType({ge::DT_INT8}).Format({ge::FORMAT_ND});
-  f32("weights", true);
-  f32("y", false);
-  f32("h_n", false);
-  f32("c_n", false);
-  if (kTrain) f32("reserve", false);
+  crnn_ascend_lstm::AddLstmInputs(op);
+  for (const char *n : {"y", "h_n", "c_n"}) crnn_ascend_lstm::AddF32(op, n, false);
+  if (kTrain) crnn_ascend_lstm::AddF32(op, "reserve", false);
   op.Output("error").ParamType(REQUIRED).DataType({ge::DT_UINT64}).Format({ge::FORMAT_ND});
   op.SetInferShape(ge::CrnnLstmForwardInferShape<kTrain>);
   op.SetInferDataType(ge::CrnnLstmForwardInferDataType<kTrain>);

@@ -56,4 +56,21 @@ inline bool ReadLstmShapes(const gert::Shape *x, const gert::Shape *h0, const ge
   return true;
 }
 
+// A required ND float32 parameter of an LSTM op: an input, or an output.
+inline void AddF32(ops::OpDef &op, const char *name, bool input) {
+  (input ? op.Input(name) : op.Output(name))
+      .ParamType(ops::REQUIRED)
+      .DataType({ge::DT_FLOAT})
+      .Format({ge::FORMAT_ND});
+}
+
+// The inputs every LSTM op starts with: x, h0, c0, seq_length, config (int8: its shape is read),
+// weights.
+inline void AddLstmInputs(ops::OpDef &op) {
+  for (const char *n : {"x", "h0", "c0"}) AddF32(op, n, true);
+  op.Input("seq_length").ParamType(ops::REQUIRED).DataType({ge::DT_INT32}).Format({ge::FORMAT_ND});
+  op.Input("config").ParamType(ops::REQUIRED).DataType({ge::DT_INT8}).Format({ge::FORMAT_ND});
+  AddF32(op, "weights", true);
+}
+
 }  // namespace crnn_ascend_lstm

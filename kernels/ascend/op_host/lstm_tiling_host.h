@@ -112,6 +112,14 @@ struct LstmWorkspace {
   }
 };
 
+// Whether a kernel's UB at the tiling's rows per tile (ub_bytes) and the library scratch fit
+// `ub` bytes; false also when not one sample's tile fits (rowsPerTile 0).
+template <typename Tiling>
+inline bool lstm_ub_fits(const Tiling &t, uint64_t (*ub_bytes)(uint64_t, uint64_t, uint64_t),
+                         uint64_t ub) {
+  return t.rowsPerTile > 0 && ub_bytes(t.rowsPerTile, t.Hp, t.Bp) + kUbLibReserve <= ub;
+}
+
 // UB bytes of the forward kernel's InitBuffer calls at R rows per tile.
 inline uint64_t lstm_forward_ub_bytes(uint64_t R, uint64_t Hp, uint64_t Bp) {
   const uint64_t tile = R * Hp * 4;

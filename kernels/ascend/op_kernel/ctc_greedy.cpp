@@ -75,9 +75,7 @@ class KernelCtcGreedy {
                               GM_ADDR probs, GM_ADDR frames, GM_ADDR workspace,
                               const CtcGreedyTiling &t) {
     tiling = t;
-    const uint32_t core = GetBlockIdx();
-    sampleBegin = core * t.samplesPerCore + (core < t.samplesTail ? core : t.samplesTail);
-    sampleEnd = sampleBegin + t.samplesPerCore + (core < t.samplesTail ? 1 : 0);
+    crnn_kernel::CoreSamples(t.samplesPerCore, t.samplesTail, sampleBegin, sampleEnd);
     const uint64_t rows = uint64_t(t.T) * t.B;
     if (rows > 0) {
       scoresGm.SetGlobalBuffer((__gm__ float *)scores, rows * t.C);
@@ -87,8 +85,7 @@ class KernelCtcGreedy {
     }
     if (t.hasLengths) inLenGm.SetGlobalBuffer((__gm__ int32_t *)inputLengths, t.B);
     lengthsGm.SetGlobalBuffer((__gm__ int32_t *)lengths, t.B);
-    keysGm.SetGlobalBuffer(
-        (__gm__ uint64_t *)(GetUserWorkspace(workspace) + crnn::kDeviceErrorBytes), t.B);
+    crnn_kernel::SetErrorKeys(keysGm, workspace, t.B);
     k8 = RoundUp(t.framesPerTile, 8);
     pipe.InitBuffer(inQueue, BUFFER_NUM, t.tileElems * sizeof(float));
     pipe.InitBuffer(outQueue, BUFFER_NUM, 3 * t.outChunk * sizeof(int32_t));

@@ -152,9 +152,7 @@ class KernelCtcLoss {
                               GM_ADDR labelLengths, GM_ADDR loss, GM_ADDR grad, GM_ADDR workspace,
                               const CtcLossTiling &t) {
     tiling = t;
-    const uint32_t core = GetBlockIdx();
-    sampleBegin = core * t.samplesPerCore + (core < t.samplesTail ? core : t.samplesTail);
-    sampleEnd = sampleBegin + t.samplesPerCore + (core < t.samplesTail ? 1 : 0);
+    crnn_kernel::CoreSamples(t.samplesPerCore, t.samplesTail, sampleBegin, sampleEnd);
     const uint64_t elems = uint64_t(t.T) * t.frameStride;
     if (elems > 0) {
       logitsGm.SetGlobalBuffer((__gm__ X *)logits, elems);
@@ -164,8 +162,7 @@ class KernelCtcLoss {
     if (t.hasInputLengths) inLenGm.SetGlobalBuffer((__gm__ int32_t *)inputLengths, t.B);
     if (t.hasLabelLengths) labLenGm.SetGlobalBuffer((__gm__ int32_t *)labelLengths, t.B);
     lossGm.SetGlobalBuffer((__gm__ float *)loss, t.B);
-    keysGm.SetGlobalBuffer(
-        (__gm__ uint64_t *)(GetUserWorkspace(workspace) + crnn::kDeviceErrorBytes), t.B);
+    crnn_kernel::SetErrorKeys(keysGm, workspace, t.B);
     N = t.stateElems, R = t.rowElems, V = t.stateElems + 8;
     const uint32_t T1 = t.T > 0 ? t.T : 1;
     pipe.InitBuffer(inQueue, BUFFER_NUM, t.tileElems * sizeof(X));

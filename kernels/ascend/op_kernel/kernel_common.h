@@ -33,6 +33,21 @@ __aicore__ inline void CopyRowIn(const LocalTensor<T> &ub, const GlobalTensor<T>
               DataCopyPadExtParams<T>{false, 0, 0, 0});
 }
 
+// This core's samples [begin, end): samplesPerCore each, one more on the first samplesTail cores.
+__aicore__ inline void CoreSamples(uint32_t samplesPerCore, uint32_t samplesTail, uint32_t &begin,
+                                   uint32_t &end) {
+  const uint32_t core = GetBlockIdx();
+  begin = core * samplesPerCore + (core < samplesTail ? core : samplesTail);
+  end = begin + samplesPerCore + (core < samplesTail ? 1 : 0);
+}
+
+// The per-sample error keys: `count` slots after the workspace's record area.
+__aicore__ inline void SetErrorKeys(GlobalTensor<uint64_t> &keys, GM_ADDR workspace,
+                                    uint32_t count) {
+  keys.SetGlobalBuffer((__gm__ uint64_t *)(GetUserWorkspace(workspace) + crnn::kDeviceErrorBytes),
+                       count);
+}
+
 // A chunk of `count` per-sample results out of `metaQueue`'s tensor: the values (4 bytes each)
 // at its start to valueGm, the samples' error keys at element keysAt to keysGm.
 template <typename T, typename Que>
@@ -54,8 +69,7 @@ class KernelErrorReduce {
   __aicore__ inline void Init(GM_ADDR error, GM_ADDR workspace, uint32_t keys) {
     count = keys;
     recordGm.SetGlobalBuffer((__gm__ uint64_t *)error, 1);
-    keysGm.SetGlobalBuffer(
-        (__gm__ uint64_t *)(GetUserWorkspace(workspace) + crnn::kDeviceErrorBytes), count);
+    SetErrorKeys(keysGm, workspace, count);
     pipe.InitBuffer(inQueue, 2, kErrorKeyChunk * sizeof(uint64_t));
     pipe.InitBuffer(outQueue, 1, 32);
   }

@@ -328,6 +328,16 @@ class KernelLstmForward {
   uint32_t dir = 0, layer = 0;
 };
 
+__aicore__ inline void RunLstmForward(GM_ADDR x, GM_ADDR h0, GM_ADDR c0, GM_ADDR seqLength,
+                                      GM_ADDR weights, GM_ADDR y, GM_ADDR hN, GM_ADDR cN,
+                                      GM_ADDR reserve, GM_ADDR error, GM_ADDR workspace,
+                                      GM_ADDR tiling) {
+  GET_TILING_DATA(t, tiling);
+  KernelLstmForward op;
+  op.Init(x, h0, c0, seqLength, weights, y, hN, cN, reserve, error, workspace, t);
+  op.Process();
+}
+
 }  // namespace
 
 KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
@@ -343,11 +353,8 @@ extern "C" __global__ __aicore__ void crnn_lstm_forward(GM_ADDR x, GM_ADDR h0, G
                                                         GM_ADDR weights, GM_ADDR y, GM_ADDR hN,
                                                         GM_ADDR cN, GM_ADDR reserve, GM_ADDR error,
                                                         GM_ADDR workspace, GM_ADDR tiling) {
-  GET_TILING_DATA(t, tiling);
   (void)config;
-  KernelLstmForward op;
-  op.Init(x, h0, c0, seqLength, weights, y, hN, cN, reserve, error, workspace, t);
-  op.Process();
+  RunLstmForward(x, h0, c0, seqLength, weights, y, hN, cN, reserve, error, workspace, tiling);
 }
 
 // The op CrnnLstmForwardInfer: the same without the reserve output (tiling train = 0).
@@ -356,9 +363,6 @@ extern "C" __global__ __aicore__ void crnn_lstm_forward_infer(GM_ADDR x, GM_ADDR
                                                               GM_ADDR weights, GM_ADDR y,
                                                               GM_ADDR hN, GM_ADDR cN, GM_ADDR error,
                                                               GM_ADDR workspace, GM_ADDR tiling) {
-  GET_TILING_DATA(t, tiling);
   (void)config;
-  KernelLstmForward op;
-  op.Init(x, h0, c0, seqLength, weights, y, hN, cN, nullptr, error, workspace, t);
-  op.Process();
+  RunLstmForward(x, h0, c0, seqLength, weights, y, hN, cN, nullptr, error, workspace, tiling);
 }
