@@ -2,6 +2,8 @@
 
 CRNN_FAST_CUDA=AUTO|ON|OFF   compile the CUDA kernels when nvcc and cuBLAS are found (default AUTO)
 CRNN_CUBLAS_DIR=/path         a cuBLAS root (include/, lib/) outside the CUDA toolkit
+CRNN_FAST_ASCEND=EMU|AUTO|OFF the Ascend C kernels on our API model (EMU, default); AUTO also
+                              builds the CANN vendor package where ASCEND_HOME_PATH is set
 CRNN_FAST_BUILD_TYPE=Release  CMake build type
 CMAKE_ARGS="..."              extra CMake arguments
 """
@@ -36,6 +38,7 @@ class CMakeBuild(build_ext):
             f"-DPython_EXECUTABLE={sys.executable}",
             f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
             f"-DCRNN_FAST_CUDA={os.environ.get('CRNN_FAST_CUDA', 'AUTO')}",
+            f"-DCRNN_FAST_ASCEND={os.environ.get('CRNN_FAST_ASCEND', 'EMU')}",
             f"-DCRNN_OPENBLAS_INCLUDE_DIR={scipy_openblas32.get_include_dir()}",
             f"-DCRNN_OPENBLAS_LIB_DIR={scipy_openblas32.get_lib_dir()}",
         ]

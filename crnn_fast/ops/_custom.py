@@ -351,13 +351,13 @@ _NO_ERROR = 2**64 - 1
 
 class AscendCustom(nn.Cell):
     """An op of crnn_fast's CANN vendor package on MindSpore's Ascend target: ``ops.Custom(
-    func=<OpType>, func_type="aot")`` with the aot entry's inputs (a config the tiling reads
-    on the host: CrnnCtcGreedy's int32 values are value-depend, the LSTM ops' (L, D, H) is the
-    shape of theirs) and outputs, followed by the
-    :data:`ASCEND_EXTRA_OUTPUTS` (the last is the device error key). Called, it returns the
-    aot entry's outputs only. In PYNATIVE it reads the key and raises ``ValueError`` naming the
-    sample (and frame) of the first failure, as the other targets do; inside a compiled graph
-    the key is dropped unread (a failed sample's outputs are the kernel's documented padding).
+    func=<OpType>, func_type="aot")`` with the aot entry's inputs (a config the tiling reads on
+    the host: the CTC ops' int32 values are value-depend, the LSTM ops' (L, D, H) is its shape)
+    and outputs, followed by the :data:`ASCEND_EXTRA_OUTPUTS` (the last is the device error
+    key). Called, it returns the aot entry's outputs only, as a tuple (every op of the package
+    has several). In PYNATIVE it reads the key and raises ``ValueError`` naming the sample (and
+    frame) of the first failure, as the other targets do; inside a compiled graph the key is
+    dropped unread (a failed sample's outputs are the kernel's documented padding).
     NOT RUN HERE: no Ascend device exists on this project's machines."""
 
     def __init__(self, op_type: str, out_shape: Callable, out_dtype: Callable, bprop=None):
@@ -366,13 +366,12 @@ class AscendCustom(nn.Cell):
 
         self.op_type = op_type
         extra = ASCEND_EXTRA_OUTPUTS[op_type]
-        self.n_out = 0
+        self.n_extra = len(extra)  # (a constant: GRAPH mode reads it when it parses construct)
 
         def shapes(*ins):
             base = out_shape(*ins)
             multi = bool(base) and isinstance(base[0], (list, tuple))
             base = list(base) if multi else [base]
-            self.n_out = len(base)
             return (*base, *[list(base[i]) if i is not None else [1] for i, _ in extra])
 
         def dtypes(*ins):
@@ -386,14 +385,14 @@ class AscendCustom(nn.Cell):
 
     def construct(self, *args):
         outs = self.prim(*args)
-        return outs[0] if self.n_out == 1 else outs[: self.n_out]
+        return outs[: -self.n_extra]
 
     def __call__(self, *args):
         if not is_pynative():
             return super().__call__(*args)
         outs = self.prim(*args)
         check_ascend_error(self.op_type, int(host(outs[-1]).reshape(-1)[0]))
-        return outs[0] if self.n_out == 1 else tuple(outs[: self.n_out])
+        return tuple(outs[: -self.n_extra])
 
 
 def check_ascend_error(op_type: str, key: int) -> None:

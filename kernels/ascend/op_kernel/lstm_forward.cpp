@@ -347,7 +347,9 @@ KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
 // seq_length (B,) int32 (read when hasSeq); config (its shape (L, D, H) is the tiling's; unused
 // here); weights, flat (LstmWeightOffsets); outputs y (T, B, D*H), h_n, c_n (L*D, B, H),
 // reserve (common/lstm_layout.h), error: the 64-bit record (core 0 writes it, all ones = none);
-// workspace (LstmForwardTiling's regions), tiling.
+// workspace (LstmForwardTiling's regions), tiling. (CANN compiles the file once per op through
+// a wrapper that defines CRNN_CANN_KERNEL_<entry>, kernels/ascend/cann_package.py: one entry each.)
+#if !defined(CRNN_CANN_KERNEL) || defined(CRNN_CANN_KERNEL_crnn_lstm_forward)
 extern "C" __global__ __aicore__ void crnn_lstm_forward(GM_ADDR x, GM_ADDR h0, GM_ADDR c0,
                                                         GM_ADDR seqLength, GM_ADDR config,
                                                         GM_ADDR weights, GM_ADDR y, GM_ADDR hN,
@@ -356,8 +358,10 @@ extern "C" __global__ __aicore__ void crnn_lstm_forward(GM_ADDR x, GM_ADDR h0, G
   (void)config;
   RunLstmForward(x, h0, c0, seqLength, weights, y, hN, cN, reserve, error, workspace, tiling);
 }
+#endif
 
 // The op CrnnLstmForwardInfer: the same without the reserve output (tiling train = 0).
+#if !defined(CRNN_CANN_KERNEL) || defined(CRNN_CANN_KERNEL_crnn_lstm_forward_infer)
 extern "C" __global__ __aicore__ void crnn_lstm_forward_infer(GM_ADDR x, GM_ADDR h0, GM_ADDR c0,
                                                               GM_ADDR seqLength, GM_ADDR config,
                                                               GM_ADDR weights, GM_ADDR y,
@@ -366,3 +370,4 @@ extern "C" __global__ __aicore__ void crnn_lstm_forward_infer(GM_ADDR x, GM_ADDR
   (void)config;
   RunLstmForward(x, h0, c0, seqLength, weights, y, hN, cN, nullptr, error, workspace, tiling);
 }
+#endif
