@@ -12,16 +12,10 @@
 
 #include "../cpp/check.h"
 #include "kernel_operator.h"
+#include "model_test_util.h"
 
 using namespace AscendC;
 namespace emu = crnn::ascend_emu;
-
-static std::string run(const std::function<void()> &kernel) {
-  return emu::launch(1, emu::kUbBytes910B, kernel);
-}
-
-#define EXPECT_MSG(msg, needle) \
-  CHECK((msg).find(needle) != std::string::npos, "got \"%s\", want \"%s\"", (msg).c_str(), needle)
 
 static void test_data_copy_pad() {
   std::vector<float> gm(40);

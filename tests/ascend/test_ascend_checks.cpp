@@ -11,17 +11,10 @@
 
 #include "../cpp/check.h"
 #include "kernel_operator.h"
+#include "model_test_util.h"
 
 using namespace AscendC;
 namespace emu = crnn::ascend_emu;
-
-static std::string run(const std::function<void()> &kernel, uint32_t cores = 1,
-                       uint32_t ub = emu::kUbBytes910B) {
-  return emu::launch(cores, ub, kernel);
-}
-
-#define EXPECT_MSG(msg, needle) \
-  CHECK((msg).find(needle) != std::string::npos, "got \"%s\", want \"%s\"", (msg).c_str(), needle)
 
 // ---- Violations the issue names ------------------------------------------------------------
 

@@ -16,6 +16,7 @@
 #include "../cpp/check.h"
 #include "kernel_operator.h"
 #include "lib/matmul_intf.h"
+#include "model_test_util.h"
 
 using namespace AscendC;
 namespace emu = crnn::ascend_emu;
@@ -39,9 +40,6 @@ static_assert(
     std::is_same<decltype(static_cast<void (MM::*)(int, int, int, int, int)>(&MM::SetOrgShape)),
                  void (MM::*)(int, int, int, int, int)>::value,
     "SetOrgShape(M, N, Ka, Kb, Kc)");
-
-#define EXPECT_MSG(msg, needle) \
-  CHECK((msg).find(needle) != std::string::npos, "got \"%s\", want \"%s\"", (msg).c_str(), needle)
 
 static TCubeTiling tiling(int M, int N, int K, int sm, int sn, int sk, bool bias) {
   TCubeTiling t{};

@@ -12,16 +12,9 @@
 
 #include "../cpp/check.h"
 #include "kernel_operator.h"
+#include "model_test_util.h"
 
 using namespace AscendC;
-namespace emu = crnn::ascend_emu;
-
-static std::string run(const std::function<void()> &kernel) {
-  return emu::launch(1, emu::kUbBytes910B, kernel);
-}
-
-#define EXPECT_MSG(msg, needle) \
-  CHECK((msg).find(needle) != std::string::npos, "got \"%s\", want \"%s\"", (msg).c_str(), needle)
 
 // float -> narrow bits through the model's vector Cast on one core.
 template <typename N>
