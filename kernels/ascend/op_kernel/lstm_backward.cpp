@@ -122,7 +122,11 @@ class KernelLstmBackward {
       const GlobalTensor<float> in =
           l == 0 ? xGm : reserveGm[crnn::lstm_reserve_output_offset(tl.T, tl.B, tl.H, tl.D, l - 1)];
       const GlobalTensor<float> din = l == 0 ? dxGm : bufGm[l % 2];
-      ForEachUnit(tl, [&](uint32_t d, uint32_t b0, uint32_t b1) { Bptt(uint32_t(l), d, b0, b1); });
+      for (uint32_t u = GetBlockIdx(); u < tl.D * tl.slices; u += VectorCoreNum()) {
+        uint32_t d, b0, b1;
+        UnitOf(tl, u, d, b0, b1);
+        if (b1 > b0) Bptt(uint32_t(l), d, b0, b1);
+      }
       SyncAll();
       for (uint32_t d = 0; d < tl.D; ++d) WeightGrads(uint32_t(l), d, in, inSize, din);
       SyncAll();

@@ -110,7 +110,11 @@ class KernelLstmForward {
                        : bufGm[l % 2];
       for (uint32_t d = 0; d < tl.D; ++d) Project(l, d, in, inSize);
       SyncAll();
-      ForEachUnit(tl, [&](uint32_t d, uint32_t b0, uint32_t b1) { Recurrence(l, d, b0, b1, out); });
+      for (uint32_t u = GetBlockIdx(); u < tl.D * tl.slices; u += VectorCoreNum()) {
+        uint32_t d, b0, b1;
+        UnitOf(tl, u, d, b0, b1);
+        if (b1 > b0) Recurrence(l, d, b0, b1, out);
+      }
       SyncAll();
       in = out;
       inSize = uint32_t(DH);

@@ -48,16 +48,15 @@ __aicore__ inline void StageLengths(const Tiling &tl, const LocalTensor<int32_t>
                              : crnn::device_error_key(false, bad, -1, CRNN_STATUS_INVALID_VALUE));
 }
 
-// unit(d, b0, b1) for this core's work units: direction d, samples [b0, b1) of one batch slice.
-template <typename Tiling, typename Unit>
-__aicore__ inline void ForEachUnit(const Tiling &tl, Unit unit) {
-  const uint32_t units = tl.D * tl.slices;
-  for (uint32_t u = GetBlockIdx(); u < units; u += VectorCoreNum()) {
-    const uint32_t d = u / tl.slices, s = u % tl.slices;
-    const uint32_t b0 = uint64_t(tl.B) * s / tl.slices;
-    const uint32_t b1 = uint64_t(tl.B) * (s + 1) / tl.slices;
-    if (b1 > b0) unit(d, b0, b1);
-  }
+// Work unit u (< D * slices) of the recurrence: direction d, samples [b0, b1) of one batch
+// slice (empty when B < slices).
+template <typename Tiling>
+__aicore__ inline void UnitOf(const Tiling &tl, uint32_t u, uint32_t &d, uint32_t &b0,
+                              uint32_t &b1) {
+  const uint32_t s = u % tl.slices;
+  d = u / tl.slices;
+  b0 = uint64_t(tl.B) * s / tl.slices;
+  b1 = uint64_t(tl.B) * (s + 1) / tl.slices;
 }
 
 __aicore__ inline int32_t MaxLength(const LocalTensor<int32_t> &lens, uint32_t b0, uint32_t b1) {
