@@ -433,8 +433,6 @@ class KernelLstmBackward {
 
 }  // namespace
 
-KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
-
 // The op CrnnLstmBackward (op_host/lstm_backward.cpp): the aot entry's inputs x, h0, c0,
 // seq_length, config (unused here), weights (flat) as the forward's, then y, reserve, dy
 // (T, B, D*H), dh_n, dc_n (L*D, B, H); outputs dx (T, B, I), dh0, dc0 (L*D, B, H), dweights
@@ -444,6 +442,7 @@ extern "C" __global__ __aicore__ void crnn_lstm_backward(
     GM_ADDR x, GM_ADDR h0, GM_ADDR c0, GM_ADDR seqLength, GM_ADDR config, GM_ADDR weights,
     GM_ADDR y, GM_ADDR reserve, GM_ADDR dy, GM_ADDR dhN, GM_ADDR dcN, GM_ADDR dx, GM_ADDR dh0,
     GM_ADDR dc0, GM_ADDR dweights, GM_ADDR error, GM_ADDR workspace, GM_ADDR tiling) {
+  KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
   GET_TILING_DATA(t, tiling);
   (void)config;
   KernelLstmBackward op;

@@ -344,8 +344,6 @@ __aicore__ inline void RunLstmForward(GM_ADDR x, GM_ADDR h0, GM_ADDR c0, GM_ADDR
 
 }  // namespace
 
-KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
-
 // The op CrnnLstmForward (op_host/lstm_forward.cpp), the training entry: the aot entry's inputs
 // x (T, B, I); h0, c0 (L*D, B, H) (read when tiling hasH0 / hasC0: a rank-1 stand-in otherwise);
 // seq_length (B,) int32 (read when hasSeq); config (its shape (L, D, H) is the tiling's; unused
@@ -359,6 +357,7 @@ extern "C" __global__ __aicore__ void crnn_lstm_forward(GM_ADDR x, GM_ADDR h0, G
                                                         GM_ADDR weights, GM_ADDR y, GM_ADDR hN,
                                                         GM_ADDR cN, GM_ADDR reserve, GM_ADDR error,
                                                         GM_ADDR workspace, GM_ADDR tiling) {
+  KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
   (void)config;
   RunLstmForward(x, h0, c0, seqLength, weights, y, hN, cN, reserve, error, workspace, tiling);
 }
@@ -371,6 +370,7 @@ extern "C" __global__ __aicore__ void crnn_lstm_forward_infer(GM_ADDR x, GM_ADDR
                                                               GM_ADDR weights, GM_ADDR y,
                                                               GM_ADDR hN, GM_ADDR cN, GM_ADDR error,
                                                               GM_ADDR workspace, GM_ADDR tiling) {
+  KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
   (void)config;
   RunLstmForward(x, h0, c0, seqLength, weights, y, hN, cN, nullptr, error, workspace, tiling);
 }
