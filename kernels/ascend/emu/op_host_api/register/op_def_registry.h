@@ -100,7 +100,7 @@ class CompileTimeTensorDesc {
 struct ContextInputs {
   std::vector<StorageShape> inputs;
   std::vector<CompileTimeTensorDesc> descs;  // per input index; float32 when absent
-  std::vector<Tensor> values;  // per input index; empty when not value-depend
+  std::vector<Tensor> values;                // per input index; empty when not value-depend
   RuntimeAttrs attrs;
 };
 
