@@ -136,8 +136,9 @@ static void device_memory(void) {
   EXPECT(crnn_device_free(-1, NULL) == CRNN_STATUS_INVALID_VALUE);
 }
 
-/* ascend-emu routes the ops that have an Ascend C kernel (greedy so far); the others answer
-   NOT_SUPPORTED with the error outputs cleared. */
+/* ascend-emu routes the ops that have an Ascend C kernel (CTC loss, greedy, LSTM): their
+   argument checks answer; the prefix beam search answers NOT_SUPPORTED with the error outputs
+   cleared. */
 static void ascend_emu_routes(void) {
   if (!crnn_device_compiled(CRNN_DEVICE_ASCEND_EMU)) return;
   int32_t err = 7, frame = 7;
@@ -146,20 +147,26 @@ static void ascend_emu_routes(void) {
   lo.device = CRNN_DEVICE_ASCEND_EMU;
   lo.error_index = &err;
   lo.error_frame = &frame;
-  EXPECT(crnn_ctc_loss_workspace_size(1, 1, 2, 1, 4, &lo) == 0);
+  EXPECT(crnn_ctc_loss_workspace_size(1, 1, 2, 1, 4, &lo) > 0);
   EXPECT(crnn_ctc_loss_f32(NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 2, 1, NULL, 0, &lo) ==
-         CRNN_STATUS_NOT_SUPPORTED);
+         CRNN_STATUS_INVALID_VALUE);
   EXPECT(err == -1 && frame == -1);
   crnn_lstm_desc ld;
   memset(&ld, 0, sizeof ld);
   ld.device = CRNN_DEVICE_ASCEND_EMU;
   EXPECT(crnn_lstm_forward_f32(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &ld, NULL,
-                               0) == CRNN_STATUS_NOT_SUPPORTED);
+                               0) == CRNN_STATUS_INVALID_VALUE);
   crnn_ctc_decode_options d;
   memset(&d, 0, sizeof d);
   d.device = CRNN_DEVICE_ASCEND_EMU;
+  d.error_index = &err;
+  d.error_frame = &frame;
   EXPECT(crnn_ctc_greedy_workspace_size(2, 1, 3, &d) > 0);
   EXPECT(crnn_ctc_beam_search_workspace_size(2, 1, 3, &d) == 0);
+  err = frame = 7;
+  EXPECT(crnn_ctc_beam_search_f32(NULL, NULL, NULL, NULL, NULL, 2, 1, 3, NULL, 0, &d) ==
+         CRNN_STATUS_NOT_SUPPORTED);
+  EXPECT(err == -1 && frame == -1);
 }
 
 int main(void) {
