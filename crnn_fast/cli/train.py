@@ -7,7 +7,7 @@ registered by ``crnn_fast.cli.app``).
     crnn-fast eval  [--config FILE] [-o key.sub=value ...] [--ckpt CKPT] [--per-set] [--backend B]
     crnn-fast predict SOURCE [--config FILE] [--ckpt CKPT] [--beam W] [--out rec_results.txt]
                      [--strict] [--follow-symlinks]
-    crnn-fast synth OUT [--train N] [--test N] [--seed S] [--difficulty easy|medium|hard]
+    crnn-fast synth OUT [--train N] [--test N] [--seed S] [--difficulty mix|easy|...]
 
 ``--config`` defaults to the shipped ``crnn_vgg7_synth.yaml``; a bare name (``crnn_vgg7``)
 picks a shipped config. ``eval`` and ``predict`` without ``--ckpt`` load the first checkpoint
@@ -170,12 +170,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also read symlinks that lead out of the folder (default: skipped and reported)",
     )
+    from ..synth.render import DIFFICULTY, MIXES
+
     p = sub.add_parser("synth", help="write synthetic word crops as MindOCR LMDBs (train, test)")
     p.add_argument("out", help="output folder: OUT/train, OUT/test, OUT/synth.json")
     p.add_argument("--train", type=NONNEG, default=20000, help="training images (0: none)")
     p.add_argument("--test", type=NONNEG, default=1000, help="held-out test images (0: none)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--difficulty", choices=["easy", "medium", "hard"], default="easy")
+    p.add_argument(
+        "--difficulty",
+        choices=[*MIXES, *DIFFICULTY],
+        default="mix",
+        help="mix: each image draws a real-* preset (realistic text, backgrounds, clutter)",
+    )
     p.add_argument("--format", choices=["jpg", "png"], default="jpg")
     p.add_argument("--workers", type=POSITIVE, default=1, help="rendering processes")
     p.add_argument(

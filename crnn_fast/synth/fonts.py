@@ -5,15 +5,18 @@ Where fonts come from, in this order:
 1. ``CRNN_FAST_FONTS``: when set (non-empty), an ``os.pathsep``-separated list of font files
    and/or folders (searched recursively); *only* these are used.
 2. Otherwise the standard folders: ``/usr/share/fonts``, ``/usr/local/share/fonts``,
-   ``~/.local/share/fonts``, ``~/.fonts`` (Debian: ``apt-get install fonts-dejavu-core
-   fonts-liberation fonts-freefont-ttf``).
+   ``~/.local/share/fonts``, ``~/.fonts``, plus the fonts matplotlib (a dependency) ships
+   (DejaVu, STIX, Computer Modern). More faces read better (``README.md``); on Debian/Ubuntu:
+   ``apt-get install`` :data:`RECOMMENDED_DEBIAN_PACKAGES`.
 3. When neither yields a usable font: Pillow's bundled font (Aileron Regular, via
    ``ImageFont.load_default(size=...)``; a warning is logged). Train and test then share it.
 
 Files ending in ``.ttf``, ``.otf`` or ``.ttc`` (first face) are kept when they draw distinct
-glyphs for all of ``0-9a-zA-Z`` (symbol, emoji and icon fonts fail that), sorted by file name
-(then path; a name seen twice is kept once), so the list is the same whatever order the folders
-are walked in.
+glyphs for all of ``0-9a-zA-Z`` (emoji and icon fonts fail that) and their file name matches
+none of :data:`EXCLUDED_FONT_PATTERNS` (symbol fonts that map letters to other shapes, and the
+families of the out-of-distribution evaluation set, ``crnn_fast.evalsets``, which training must
+never see), sorted by file name (then path; a name seen twice is kept once), so the list is the
+same whatever order the folders are walked in.
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ from PIL import ImageFont
 __all__ = [
     "DEFAULT_FONT",
     "DEFAULT_FONT_DIRS",
+    "EXCLUDED_FONT_PATTERNS",
     "FONT_ENV",
+    "RECOMMENDED_DEBIAN_PACKAGES",
     "FontSpec",
     "discover_fonts",
+    "excluded_font",
     "font_sets",
     "load_font",
     "split_fonts",
@@ -49,6 +55,23 @@ DEFAULT_FONT_DIRS = (
     "~/.fonts",
 )
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
+RECOMMENDED_DEBIAN_PACKAGES = (
+    "fonts-dejavu-core",
+    "fonts-liberation",
+    "fonts-freefont-ttf",
+    "fonts-urw-base35",
+    "fonts-crosextra-carlito",
+    "fonts-crosextra-caladea",
+    "fonts-noto-core",
+)
+# Lower-case substrings of font file names never used: symbol/dingbat/math-italic faces that
+# draw letters as other shapes, then the held-out families of the OOD evaluation set (trdg's
+# and captcha's fonts: crnn_fast/evalsets/ood/manifest.json lists the files).
+NON_TEXT_FONT_PATTERNS = ("symbol", "dingbat", "d050000l", "cmmi", "cmsy", "cmex", "nushu",
+                          "emoji", "icon", "lastresort", "stixsiz", "stixnonuni")  # fmt: skip
+HELD_OUT_FONT_PATTERNS = ("roboto", "opensans", "open-sans", "lato", "raleway", "droidsans",
+                          "aller")  # fmt: skip
+EXCLUDED_FONT_PATTERNS = NON_TEXT_FONT_PATTERNS + HELD_OUT_FONT_PATTERNS
 _CHECK_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -79,6 +102,23 @@ def load_font(spec: FontSpec, size: int) -> ImageFont.FreeTypeFont | ImageFont.I
         except (ImportError, OSError, TypeError):  # no FreeType / Pillow < 10.1
             return ImageFont.load_default()
     return ImageFont.truetype(spec.path, size, layout_engine=ImageFont.Layout.BASIC)
+
+
+def _matplotlib_font_dir() -> str | None:
+    """matplotlib's bundled TTF folder, found without importing matplotlib (None: absent)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    d = Path(next(iter(spec.submodule_search_locations)), "mpl-data", "fonts", "ttf")
+    return str(d) if d.is_dir() else None
+
+
+def excluded_font(name: str) -> bool:
+    """True when a font file name matches :data:`EXCLUDED_FONT_PATTERNS` (case-insensitive)."""
+    low = name.lower().replace(" ", "")
+    return any(p in low for p in EXCLUDED_FONT_PATTERNS)
 
 
 def _draws_alphabet(path: str) -> bool:
@@ -114,7 +154,9 @@ def _candidates(roots: Sequence[str]) -> list[Path]:
 def _discover(roots: tuple[str, ...], validate: bool) -> tuple[FontSpec, ...]:
     seen: dict[str, FontSpec] = {}
     for p in sorted(_candidates(roots), key=lambda q: (q.name, str(q))):
-        if p.name not in seen and (not validate or _draws_alphabet(str(p))):
+        if excluded_font(p.name) or p.name in seen:
+            continue
+        if not validate or _draws_alphabet(str(p)):
             seen[p.name] = FontSpec(str(p), p.name)
     return tuple(seen.values())
 
@@ -123,10 +165,14 @@ def discover_fonts(
     dirs: Sequence[str | os.PathLike] | None = None, *, validate: bool = True
 ) -> list[FontSpec]:
     """Usable fonts, sorted by file name. ``dirs`` (files or folders) overrides the search;
-    by default ``$CRNN_FAST_FONTS`` when set, else :data:`DEFAULT_FONT_DIRS`. May be empty."""
+    by default ``$CRNN_FAST_FONTS`` when set, else :data:`DEFAULT_FONT_DIRS` and matplotlib's
+    fonts. Files matching :data:`EXCLUDED_FONT_PATTERNS` are never returned. May be empty."""
     if dirs is None:
         env = os.environ.get(FONT_ENV, "").strip()
-        dirs = [d for d in env.split(os.pathsep) if d] if env else list(DEFAULT_FONT_DIRS)
+        if env:
+            dirs = [d for d in env.split(os.pathsep) if d]
+        else:
+            dirs = [*DEFAULT_FONT_DIRS, *filter(None, [_matplotlib_font_dir()])]
     return list(_discover(tuple(str(d) for d in dirs), validate))
 
 
@@ -165,9 +211,10 @@ def font_sets(
     if not fonts:
         log.warning(
             "crnn_fast.synth: no TTF/OTF font found (searched %s); using Pillow's bundled "
-            "font for train and test. Install fonts (apt-get install fonts-dejavu-core "
-            "fonts-liberation) or point %s at a folder of .ttf files.",
+            "font for train and test. Install fonts (apt-get install %s) or point %s at a "
+            "folder of .ttf files.",
             dirs or os.environ.get(FONT_ENV) or ", ".join(DEFAULT_FONT_DIRS),
+            " ".join(RECOMMENDED_DEBIAN_PACKAGES),
             FONT_ENV,
         )
         return [DEFAULT_FONT], [DEFAULT_FONT], "pillow-default"

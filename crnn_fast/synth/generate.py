@@ -37,10 +37,21 @@ from crnn_fast.data.lmdb_io import write_lmdb
 from crnn_fast.synth import fonts as fonts_mod
 from crnn_fast.synth.encode import encode_image
 from crnn_fast.synth.fonts import FontSpec
-from crnn_fast.synth.render import RenderConfig, render, render_config
+from crnn_fast.synth.render import RenderConfig, RenderMix, pick_config, render, render_plan
 from crnn_fast.synth.words import WordConfig, WordSampler, load_words, split_words
 
-__all__ = ["SplitPlan", "iter_split", "make_sample", "plan_splits", "synth_lmdb"]
+__all__ = [
+    "GENERATOR_VERSION",
+    "SplitPlan",
+    "iter_split",
+    "make_sample",
+    "plan_splits",
+    "synth_lmdb",
+]
+
+# Bumped whenever the same arguments give other images or labels (synth.json records it, and
+# the quickstart regenerates data made by another version).
+GENERATOR_VERSION = 2
 
 SPLIT_IDS = {"train": 0, "test": 1}
 _CHUNK = 128  # samples per worker task
@@ -55,7 +66,7 @@ class SplitPlan:
     fonts: tuple[FontSpec, ...]
     words: tuple[str, ...]
     exclude: frozenset[str] = frozenset()
-    render: RenderConfig = field(default_factory=RenderConfig)
+    render: RenderConfig | RenderMix = field(default_factory=RenderConfig)
     word_config: WordConfig = field(default_factory=WordConfig)
     image_format: str = "jpg"
 
@@ -68,8 +79,9 @@ def make_sample(plan: SplitPlan, sampler: WordSampler, i: int) -> tuple[bytes, s
     rng = np.random.default_rng([plan.seed, SPLIT_IDS[plan.name], i])
     text, label = sampler(rng)
     font = plan.fonts[int(rng.integers(len(plan.fonts)))]
-    image = render(text, font, rng, plan.render).image
-    q = int(rng.integers(plan.render.jpeg_quality[0], plan.render.jpeg_quality[1] + 1))
+    cfg = pick_config(plan.render, rng)
+    image = render(text, font, rng, cfg).image
+    q = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
     return encode_image(image, plan.image_format, q), label
 
 
@@ -120,7 +132,7 @@ def iter_split(plan: SplitPlan, n: int, workers: int = 1) -> Iterator[tuple[byte
 def plan_splits(
     *,
     seed: int = 0,
-    difficulty: str | RenderConfig = "easy",
+    difficulty: str | RenderConfig | RenderMix = "mix",
     image_format: str = "jpg",
     fonts: Sequence[str | os.PathLike] | None = None,
     test_fonts: float = 0.25,
@@ -133,7 +145,7 @@ def plan_splits(
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     if image_format.lower() not in ("jpg", "jpeg", "png"):
         raise ValueError(f"image_format must be 'jpg' or 'png', got {image_format!r}")
-    cfg = render_config(difficulty)
+    cfg = render_plan(difficulty)
     wcfg = word_config or WordConfig()
     train_fonts, test_fonts_, source = fonts_mod.font_sets(fonts, test_fonts)
     words = load_words(word_list, max_len=wcfg.max_len)
@@ -163,7 +175,12 @@ def plan_splits(
     info = {
         "seed": int(seed),
         "difficulty": difficulty if isinstance(difficulty, str) else "custom",
-        "render_config": asdict(cfg),
+        "generator": GENERATOR_VERSION,
+        "render_config": (
+            {"mix": [asdict(c) for c in cfg.configs], "weights": list(cfg.weights)}
+            if isinstance(cfg, RenderMix)
+            else asdict(cfg)
+        ),
         "word_config": asdict(wcfg),
         "image_format": image_format.lower(),
         "font_source": source,
@@ -183,7 +200,7 @@ def synth_lmdb(
     n_train: int,
     n_test: int,
     seed: int = 0,
-    difficulty: str = "easy",
+    difficulty: str = "mix",
     image_format: str = "jpg",
     workers: int = 1,
     fonts: Sequence[str | os.PathLike] | None = None,
@@ -200,7 +217,9 @@ def synth_lmdb(
     ``"seed", "difficulty", "image_format", "font_source", "fonts_disjoint", "words_disjoint",``
     ``"train_fonts", "test_fonts", "train_list_words", "test_list_words", ...}``
 
-    ``difficulty``: ``easy`` | ``medium`` | ``hard`` (:data:`crnn_fast.synth.render.DIFFICULTY`).
+    ``difficulty``: ``mix`` (each sample draws a ``real-*`` preset: the default) or one preset of
+    :data:`crnn_fast.synth.render.DIFFICULTY` (``easy`` | ``medium`` | ``hard`` | ``real-easy`` |
+    ``real-medium`` | ``real-hard`` | ``real-jumbled``).
     ``fonts``: font files/folders instead of ``$CRNN_FAST_FONTS`` / the system folders.
     ``test_fonts``: share of font files held out for test; ``test_words``: share of the word
     list held out for test (0: both splits draw from the whole list). A split with n = 0 is

@@ -12,106 +12,56 @@ Pipeline (every random choice comes from the caller's ``numpy.random.Generator``
    upsampled bicubically, plus an optional arc that bends the baseline) and the homography, and
    the mask is sampled bilinearly: one resampling pass for all distortions.
 4. Colour: background and text colours with a luma difference of at least ``min_contrast``; a
-   smooth background texture; optional outline (contrasting with the text) and drop shadow;
-   Gaussian blur; Gaussian pixel noise.
+   background (:mod:`.clutter`: smooth texture, gradient, paper, shapes); optional outline
+   (contrasting with the text) and drop shadow; occluders (a curve, dots, a border line);
+   Gaussian blur; a low resolution (downscaled, then upscaled back); Gaussian pixel noise.
+
+Step 1 can also draw the word glyph by glyph (letter spacing, per-glyph rotation and shift),
+add an underline or a strike-through bar, and draw neighbouring words and lines that a loose
+crop cuts at its edges (:mod:`.glyphs`). Those realism knobs are off in the single presets of
+:data:`DIFFICULTY` and on in the ``real-*`` presets that :data:`MIXES` combines: ``mix``, the
+default of ``crnn-fast synth`` and of the quickstart, draws each sample's preset from a
+difficulty mix.
 
 Text comes out dark-on-light or light-on-dark with equal odds and fills 70-95 % of the crop
-height at ``easy`` (:data:`DIFFICULTY`), which is what MindOCR's 100x32 resize then sees.
+height at ``easy``, which is what MindOCR's 100x32 resize then sees.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 
+from crnn_fast.synth.clutter import BACKGROUNDS, background, contrasting, occlude, random_colour
+from crnn_fast.synth.clutter import LUMA as _LUMA
+from crnn_fast.synth.clutter import smooth_field as _smooth_field
 from crnn_fast.synth.fonts import FontSpec, load_font
+from crnn_fast.synth.glyphs import draw_text
+from crnn_fast.synth.presets import (
+    DIFFICULTY,
+    MIXES,
+    RenderConfig,
+    RenderMix,
+    pick_config,
+    render_config,
+    render_plan,
+)
+from crnn_fast.synth.words import pseudo_word
 
-__all__ = ["DIFFICULTY", "RenderConfig", "Rendered", "render", "render_word", "render_config"]
-
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-
-
-@dataclass(frozen=True)
-class RenderConfig:
-    """The knobs of :func:`render`. Lengths marked *h* are fractions of the ink box height."""
-
-    height: int = 32  # output height, px
-    min_width: int = 16  # output width clamp, px
-    max_width: int = 320
-    font_size: tuple[int, int] = (22, 40)  # drawing size, px (the crop is rescaled to height)
-    pad_x: tuple[float, float] = (0.05, 0.4)  # h, each side
-    pad_y: tuple[float, float] = (0.03, 0.2)  # h, each side
-    stretch: tuple[float, float] = (0.85, 1.15)  # horizontal glyph scale
-    shear: float = 0.1  # max |dx/dy| (slant)
-    perspective: float = 0.04  # h, max corner jitter
-    rotation: float = 2.0  # degrees, max |angle|
-    elastic: float = 0.015  # h, std of the displacement field
-    elastic_cell: float = 0.6  # h, spacing of the field's control points
-    curve: float = 0.0  # h, max baseline arc height
-    min_contrast: float = 90.0  # min |luma(text) - luma(background)|, 0..255
-    texture: float = 0.25  # background texture amplitude, fraction of the contrast
-    p_blur: float = 0.5
-    blur: tuple[float, float] = (0.3, 0.8)  # Gaussian sigma, output px
-    noise: tuple[float, float] = (0.0, 4.0)  # pixel noise std, 0..255
-    p_stroke: float = 0.0  # outline in a third colour (font sizes >= 24 only)
-    p_shadow: float = 0.0  # drop shadow
-    jpeg_quality: tuple[int, int] = (90, 95)  # used by the writer for image_format="jpg"
-
-
-DIFFICULTY: dict[str, RenderConfig] = {
-    "easy": RenderConfig(),
-    "medium": RenderConfig(
-        font_size=(18, 44),
-        pad_y=(0.02, 0.25),
-        stretch=(0.75, 1.25),
-        shear=0.2,
-        perspective=0.08,
-        rotation=4.0,
-        elastic=0.03,
-        curve=0.08,
-        min_contrast=60.0,
-        texture=0.4,
-        p_blur=0.6,
-        blur=(0.3, 1.0),
-        noise=(0.0, 8.0),
-        p_stroke=0.1,
-        p_shadow=0.1,
-        jpeg_quality=(60, 95),
-    ),
-    "hard": RenderConfig(
-        font_size=(16, 48),
-        pad_x=(0.0, 0.5),
-        pad_y=(0.0, 0.3),
-        stretch=(0.65, 1.35),
-        shear=0.3,
-        perspective=0.14,
-        rotation=8.0,
-        elastic=0.05,
-        curve=0.15,
-        min_contrast=50.0,
-        texture=0.5,
-        p_blur=0.7,
-        blur=(0.3, 1.2),
-        noise=(0.0, 12.0),
-        p_stroke=0.2,
-        p_shadow=0.2,
-        jpeg_quality=(40, 90),
-    ),
-}
-
-
-def render_config(difficulty: str | RenderConfig = "easy", **overrides) -> RenderConfig:
-    """A preset from :data:`DIFFICULTY` (or a config), with fields overridden by keyword."""
-    if isinstance(difficulty, RenderConfig):
-        cfg = difficulty
-    elif difficulty in DIFFICULTY:
-        cfg = DIFFICULTY[difficulty]
-    else:
-        raise ValueError(f"difficulty must be one of {sorted(DIFFICULTY)}, got {difficulty!r}")
-    return replace(cfg, **overrides)
+__all__ = [
+    "DIFFICULTY",
+    "MIXES",
+    "RenderConfig",
+    "RenderMix",
+    "Rendered",
+    "render",
+    "render_config",
+    "render_plan",
+    "render_word",
+]
 
 
 @dataclass(frozen=True)
@@ -171,41 +121,10 @@ def _bilinear(src: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bot * fy
 
 
-def _smooth_field(rng: np.random.Generator, gh: int, gw: int, H: int, W: int) -> np.ndarray:
-    """Unit-std Gaussian values on a (gh, gw) grid, upsampled bicubically to (H, W)."""
-    grid = rng.standard_normal((gh, gw)).astype(np.float32)
-    return np.asarray(Image.fromarray(grid, "F").resize((W, H), Image.BICUBIC))
-
-
-def _random_colour(rng: np.random.Generator) -> np.ndarray:
-    """A random RGB colour; grey (r = g = b) 30 % of the time, as print often is."""
-    c = rng.integers(0, 256, 3).astype(np.float32)
-    return np.full(3, c[0], np.float32) if rng.random() < 0.3 else c
-
-
-def _contrasting(rng: np.random.Generator, ref: np.ndarray, min_contrast: float) -> np.ndarray:
-    """A random RGB colour whose luma differs from ``ref``'s by >= ``min_contrast`` (black or
-    white, whichever is farther, after 20 misses)."""
-    lr = float(ref @ _LUMA)
-    for _ in range(20):
-        c = _random_colour(rng)
-        if abs(float(c @ _LUMA) - lr) >= min_contrast:
-            return c
-    return np.full(3, 0.0 if lr > 127.5 else 255.0, np.float32)
-
-
-def _draw_masks(text: str, font, stroke: int) -> list[np.ndarray]:
-    """[text mask] or [text mask, outline mask] as float32 arrays in [0, 1]."""
-    l, t, r, b = font.getbbox(text)
-    m = 2 + stroke
-    size = (max(1, r - l + 2 * m), max(1, b - t + 2 * m))
-    masks = []
-    for sw in [0] + ([stroke] if stroke else []):
-        im = Image.new("L", size, 0)
-        kw = {"stroke_width": sw, "stroke_fill": 255} if sw else {}
-        ImageDraw.Draw(im).text((m - l, m - t), text, font=font, fill=255, **kw)
-        masks.append(np.asarray(im, np.float32) * (1.0 / 255.0))
-    return masks
+def _chance(rng: np.random.Generator, p: float) -> bool:
+    """True with probability ``p``; no draw at all when ``p`` <= 0 (old presets keep their
+    random stream)."""
+    return p > 0 and rng.random() < p
 
 
 @dataclass(frozen=True)
@@ -223,21 +142,39 @@ class _Layout:
     inv: np.ndarray
 
 
+def _neighbour_texts(rng: np.random.Generator) -> list[str]:
+    """[left, right, above, below] strings; each side present with probability 1/2 ("" off)."""
+    out = []
+    for k in range(4):
+        if rng.random() < 0.5:
+            t = " ".join(pseudo_word(rng, 9) for _ in range(1 if k < 2 else 3))
+            out.append(t.capitalize() if rng.random() < 0.3 else t)
+        else:
+            out.append("")
+    return out
+
+
 def _ink(
     text: str, font: FontSpec, rng: np.random.Generator, cfg: RenderConfig
 ) -> tuple[list[np.ndarray], int, tuple[int, int, int, int]]:
-    """Step 1: (masks as :func:`_draw_masks`, outline width (0: none), ink box (x0, y0, x1, y1)
-    of the last mask)."""
+    """Step 1: (text masks, see :func:`.glyphs.draw_text`; outline width (0: none); the word's
+    ink box (x0, y0, x1, y1))."""
     size = int(rng.integers(cfg.font_size[0], cfg.font_size[1] + 1))
     pil_font = load_font(font, size)
     # an outline only on large enough text: a thin inner stroke would blur into it
     outline = rng.random() < cfg.p_stroke and size >= 24
     stroke = int(rng.integers(1, size // 12 + 1)) if outline else 0
-    masks = _draw_masks(text, pil_font, stroke)
-    ink = Image.fromarray((masks[-1] > 0).astype(np.uint8)).getbbox()
-    if ink is None:
-        raise ValueError(f"{text!r} draws nothing with {font.name}")
-    return masks, stroke, ink
+    kw = {}
+    if _chance(rng, cfg.p_spacing):
+        kw["spacing"] = _uniform(rng, cfg.spacing) * size
+    if _chance(rng, cfg.p_jitter):
+        kw["jitter_deg"], kw["jitter_y"] = cfg.jitter[0], cfg.jitter[1] * size
+    kw["underline"] = _chance(rng, cfg.p_underline)
+    kw["strike"] = _chance(rng, cfg.p_strike)
+    if _chance(rng, cfg.p_neighbours):
+        kw["neighbours"] = _neighbour_texts(rng)
+    drawn = draw_text(text, pil_font, rng, stroke=stroke, name=font.name, **kw)
+    return drawn.masks, stroke, drawn.ink
 
 
 def _layout(rng: np.random.Generator, cfg: RenderConfig, ink: tuple[int, int, int, int]) -> _Layout:
@@ -294,35 +231,52 @@ def _colour(
     shadow: np.ndarray | None,
     stroke: int,
 ) -> np.ndarray:
-    """Step 4: the float32 RGB image (H, W, 3): background + texture, shadow, outline, text
+    """Step 4: the float32 RGB image (H, W, 3): background, shadow, outline, text, occluders
     (``alphas``: text coverage, then the outline's when ``stroke``)."""
     H, W = alphas.shape[1:]
-    bg = _random_colour(rng)
-    fg = _contrasting(rng, bg, cfg.min_contrast)
-    contrast = abs(float((fg - bg) @ _LUMA))
-    tex = cfg.texture * contrast / 2.5
-    img = np.broadcast_to(bg, (H, W, 3)).astype(np.float32)
-    if tex > 0:
-        field = _smooth_field(rng, int(rng.integers(2, 5)), int(rng.integers(2, 9)), H, W)
-        tint = rng.uniform(0.5, 1.0, 3).astype(np.float32)
-        img = img + (tex * np.clip(field, -2.5, 2.5))[..., None] * tint
+    if _chance(rng, cfg.p_print):
+        bg = np.clip(rng.uniform(170, 255) + rng.normal(0, 12, 3), 0, 255).astype(np.float32)
+        fg = np.clip(rng.uniform(0, 90) + rng.normal(0, 15, 3), 0, 255).astype(np.float32)
+    else:
+        bg = random_colour(rng)
+        fg = contrasting(rng, bg, cfg.min_contrast)
+    weights = np.asarray(cfg.backgrounds, float)
+    if np.count_nonzero(weights) > 1:
+        kind = BACKGROUNDS[int(rng.choice(len(weights), p=weights / weights.sum()))]
+    else:
+        kind = BACKGROUNDS[int(np.argmax(weights))]
+    img = background(rng, kind, bg, fg, (H, W), cfg.texture, cfg.min_contrast)
     if shadow is not None:
         sc = np.full(3, 0.0 if float(bg @ _LUMA) > 127.5 else 255.0, np.float32)
         a = 0.6 * shadow[..., None]
         img = img * (1 - a) + sc * a
     if stroke:  # an outline in a colour that contrasts with the text's
         a = alphas[1][..., None]
-        img = img * (1 - a) + _contrasting(rng, fg, cfg.min_contrast) * a
+        img = img * (1 - a) + contrasting(rng, fg, cfg.min_contrast) * a
     a = alphas[0][..., None]
-    return img * (1 - a) + fg * a
+    img = img * (1 - a) + fg * a
+    curve, dots = _chance(rng, cfg.p_curve_line), _chance(rng, cfg.p_dots)
+    border = _chance(rng, cfg.p_border)
+    if curve or dots or border:
+        img = occlude(rng, img, fg, curve=curve, dots=dots, border=border)
+    return img
+
+
+_UPSCALE = (Image.NEAREST, Image.BILINEAR, Image.BICUBIC)
 
 
 def _degrade(rng: np.random.Generator, cfg: RenderConfig, img: np.ndarray) -> np.ndarray:
-    """Step 4, last: ``img`` to uint8, then the optional Gaussian blur and pixel noise."""
+    """Step 4, last: ``img`` to uint8, then the optional Gaussian blur, low resolution and
+    pixel noise."""
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < cfg.p_blur:
         sigma = _uniform(rng, cfg.blur)
         out = np.asarray(Image.fromarray(out).filter(ImageFilter.GaussianBlur(sigma)))
+    if _chance(rng, cfg.p_lowres):
+        H, W = out.shape[:2]
+        s = _uniform(rng, cfg.lowres)
+        small = Image.fromarray(out).resize((max(8, round(W * s)), max(8, round(H * s))), Image.BOX)
+        out = np.asarray(small.resize((W, H), _UPSCALE[int(rng.integers(len(_UPSCALE)))]))
     sigma = _uniform(rng, cfg.noise)
     if sigma > 0:
         noisy = out + sigma * rng.standard_normal(out.shape, dtype=np.float32)
@@ -331,11 +285,15 @@ def _degrade(rng: np.random.Generator, cfg: RenderConfig, img: np.ndarray) -> np
 
 
 def render(
-    text: str, font: FontSpec, rng: np.random.Generator, cfg: RenderConfig | None = None
+    text: str,
+    font: FontSpec,
+    rng: np.random.Generator,
+    cfg: RenderConfig | RenderMix | None = None,
 ) -> Rendered:
     """Renders ``text`` with ``font``; see the module docstring (steps 1-4 are the helpers
-    above, in that order: the order of the random draws). Deterministic in ``rng``."""
-    cfg = cfg or DIFFICULTY["easy"]
+    above, in that order: the order of the random draws; a mix first draws its preset).
+    Deterministic in ``rng``."""
+    cfg = pick_config(cfg or DIFFICULTY["easy"], rng)
     masks, stroke, ink = _ink(text, font, rng, cfg)
     h = float(ink[3] - ink[1])
     lay = _layout(rng, cfg, ink)
@@ -351,7 +309,10 @@ def render(
 
 
 def render_word(
-    text: str, font: FontSpec, rng: np.random.Generator, cfg: RenderConfig | None = None
+    text: str,
+    font: FontSpec,
+    rng: np.random.Generator,
+    cfg: RenderConfig | RenderMix | None = None,
 ) -> np.ndarray:
     """``render(...).image``: (height, W, 3) uint8 RGB."""
     return render(text, font, rng, cfg).image

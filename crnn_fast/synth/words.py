@@ -1,8 +1,11 @@
 """Words to render: the shipped list, pronounceable pseudo-words and random alphanumeric strings.
 
 Labels are always drawn from MindOCR's default 36-character dictionary (``0-9a-z``): the
-rendering may change the case (``Word``, ``WORD``), the label stays lowercase, as MindOCR's
-label encoder lowercases anyway (``MINDOCR_CRNN.md`` s5).
+rendered text carries what real crops carry and the label drops (:func:`to_label`, MindOCR's
+rule): case (``Word``, ``WORD``, ``wOrD``), punctuation and symbols around and inside words
+(``(word),`` ``OCR-test`` ``it's``), formatted numbers (``$19.99``, ``2024-05-01``, ``12:30``,
+``1,000``, ``45%``) and lines of several words with spaces (``Hello World``), up to MindOCR's
+``max_text_len`` (23) label characters.
 
 ``words.txt`` (beside this file) holds ~3,100 common English words written for crnn_fast (no
 published list was copied; Apache-2.0 like the project). Train and test can use disjoint parts
@@ -30,6 +33,7 @@ __all__ = [
     "random_string",
     "split_words",
     "to_label",
+    "formatted_number",
 ]
 
 DIGITS = "0123456789"
@@ -90,20 +94,62 @@ def pseudo_word(rng: np.random.Generator, max_len: int = 12) -> str:
     return "".join(parts)[:max_len]
 
 
+_PREFIX = ["(", '"', "'", "#", "$", "[", "*", "-", "@", "&"]
+_SUFFIX = [".", ",", "!", "?", ":", ";", ")", '"', "'", "'s", "%", "...", "]", "*", "-", "/"]
+_JOIN = [" ", " ", " ", " ", "-", "/", ", ", ". ", " & ", "_", "'", ":", " - "]
+
+
+def formatted_number(rng: np.random.Generator) -> str:
+    """A number as print shows it: a price, date, time, thousands, decimal, percent, phone
+    number, ordinal or model code."""
+    d = lambda lo, hi: int(rng.integers(lo, hi + 1))  # noqa: E731
+    kind = int(rng.integers(10))
+    if kind == 0:
+        return f"${d(0, 999)}.{d(0, 99):02d}"
+    if kind == 1:
+        return f"{d(1990, 2035)}-{d(1, 12):02d}-{d(1, 28):02d}"
+    if kind == 2:
+        return f"{d(1, 12):02d}/{d(1, 28):02d}/{d(0, 99):02d}"
+    if kind == 3:
+        return f"{d(0, 23)}:{d(0, 59):02d}"
+    if kind == 4:
+        return f"{d(1, 999)},{d(0, 999):03d}"
+    if kind == 5:
+        return f"{d(0, 999)}.{d(0, 99)}"
+    if kind == 6:
+        return f"{d(0, 100)}%"
+    if kind == 7:
+        return f"{d(100, 999)}-{d(0, 9999):04d}"
+    if kind == 8:
+        return f"{d(1, 99)}{['st', 'nd', 'rd', 'th'][d(0, 3)]}"
+    return f"{LETTERS[d(0, 25)].upper()}{'-' if rng.random() < 0.3 else ''}{d(1, 999)}"
+
+
+def _mixed_case(rng: np.random.Generator, w: str) -> str:
+    return "".join(c.upper() if rng.random() < 0.35 else c for c in w)
+
+
 @dataclass(frozen=True)
 class WordConfig:
     """What a sample's text is made of. The three probabilities are the shares of list words,
     pseudo-words and random strings (normalised); the rendered case is lowercase, ``Title`` or
-    ``UPPER`` with ``p_title`` / ``p_upper`` (the label stays lowercase)."""
+    ``UPPER`` with ``p_title`` / ``p_upper`` (``p_mixed``: random letters upper-case); the
+    label stays lowercase. Then, each with its probability: a formatted number instead of the
+    word (``p_number``), punctuation before/after it (``p_punct``), and a line of 2-4 such
+    words joined by spaces or punctuation (``p_multi``), while the label fits ``max_len``."""
 
     p_list: float = 0.6
     p_pseudo: float = 0.15
     p_random: float = 0.25
     random_len: tuple[int, int] = (1, 10)
     pseudo_max_len: int = 10
-    max_len: int = 16
+    max_len: int = 23  # MindOCR's max_text_len
     p_title: float = 0.2
     p_upper: float = 0.15
+    p_mixed: float = 0.03
+    p_number: float = 0.08
+    p_punct: float = 0.2
+    p_multi: float = 0.15
 
 
 class WordSampler:
@@ -143,12 +189,49 @@ class WordSampler:
                 return w
         raise RuntimeError("could not draw a word outside the excluded set")
 
-    def __call__(self, rng: np.random.Generator) -> tuple[str, str]:
-        """``(text, label)``: the label, and the text to render with its case drawn."""
-        label = self.label(rng)
+    def _cased(self, rng: np.random.Generator, label: str) -> str:
+        cfg = self.config
         u = rng.random()
-        if u < self.config.p_upper:
-            return label.upper(), label
-        if u < self.config.p_upper + self.config.p_title:
-            return label.capitalize(), label
-        return label, label
+        if u < cfg.p_upper:
+            return label.upper()
+        if u < cfg.p_upper + cfg.p_title:
+            return label.capitalize()
+        if u < cfg.p_upper + cfg.p_title + cfg.p_mixed:
+            return _mixed_case(rng, label)
+        return label
+
+    def _token(self, rng: np.random.Generator) -> str:
+        """One word as printed: a (cased) label or a formatted number, maybe with punctuation."""
+        cfg = self.config
+        if cfg.p_number > 0 and rng.random() < cfg.p_number:
+            text = formatted_number(rng)
+            if any(w in self.exclude for w in (to_label(text),)):
+                text = self._cased(rng, self.label(rng))
+        else:
+            text = self._cased(rng, self.label(rng))
+        if cfg.p_punct > 0 and rng.random() < cfg.p_punct:
+            u = rng.random()
+            if u < 0.3:
+                text = _PREFIX[int(rng.integers(len(_PREFIX)))] + text
+            if u > 0.15:
+                text += _SUFFIX[int(rng.integers(len(_SUFFIX)))]
+        return text
+
+    def __call__(self, rng: np.random.Generator) -> tuple[str, str]:
+        """``(text, label)``: the text to render and its label, ``to_label(text)``, 1 to
+        ``max_len`` characters long."""
+        cfg = self.config
+        for _ in range(100):
+            text = self._token(rng)
+            if cfg.p_multi > 0 and rng.random() < cfg.p_multi:
+                # most lines short (a 100 px input has 24 CTC frames), a quarter up to max_len
+                cap = cfg.max_len if rng.random() < 0.25 else min(14, cfg.max_len)
+                for _ in range(int(rng.integers(1, 4))):
+                    more = text + _JOIN[int(rng.integers(len(_JOIN)))] + self._token(rng)
+                    if len(to_label(more)) > cap:
+                        break
+                    text = more
+            label = to_label(text)
+            if 1 <= len(label) <= cfg.max_len:
+                return text, label
+        raise RuntimeError("could not draw a text whose label fits max_len")

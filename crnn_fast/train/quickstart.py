@@ -47,16 +47,18 @@ def predict_command(work: Path, overrides: list[str] | None = None, source: str 
 def _synth(data: Path, n_train: int, n_test: int, seed: int, workers: int, progress: bool):
     """Generates the LMDBs unless ``data/synth.json`` says they were made with these settings."""
     from ..synth import synth_lmdb
+    from ..synth.generate import GENERATOR_VERSION
 
     meta_path = data / "synth.json"
-    want = {"n_train": n_train, "n_test": n_test, "seed": seed, "difficulty": "easy"}
+    want = {"n_train": n_train, "n_test": n_test, "seed": seed, "difficulty": "mix",
+            "generator": GENERATOR_VERSION}  # fmt: skip
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
         if all(meta.get(k) == v for k, v in want.items()):
             print(f"[1/5] synth: reusing {data} ({n_train} train / {n_test} test images)")
             return meta
     print(f"[1/5] synth: {n_train} train / {n_test} held-out test images -> {data}")
-    return synth_lmdb(data, n_train=n_train, n_test=n_test, seed=seed, difficulty="easy",
+    return synth_lmdb(data, n_train=n_train, n_test=n_test, seed=seed, difficulty="mix",
                       workers=workers, overwrite=True, progress=progress)  # fmt: skip
 
 

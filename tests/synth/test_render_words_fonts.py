@@ -55,13 +55,31 @@ def test_split_words_is_stable_and_disjoint():
 
 
 def test_sampler_labels_and_case():
-    sampler = WordSampler(load_words(), WordConfig(p_title=0.3, p_upper=0.3))
+    plain = WordConfig(p_title=0.3, p_upper=0.3, p_mixed=0, p_number=0, p_punct=0, p_multi=0)
+    sampler = WordSampler(load_words(), plain)
     rng = np.random.default_rng(0)
     pairs = [sampler(rng) for _ in range(400)]
     assert all(lab and set(lab) <= set(ALPHABET) and text.lower() == lab for text, lab in pairs)
     texts = {t for t, _ in pairs}
     assert any(t.isupper() for t in texts) and any(t.islower() for t in texts)
     assert any(c.isdigit() for _, lab in pairs for c in lab)  # random strings
+
+
+def test_sampler_realistic_text_keeps_mindocr_labels():
+    """The default text carries punctuation, symbols, spaces, mixed case and formatted numbers;
+    the label is always MindOCR's view of it (lowercase, 0-9a-z only), 1..23 characters."""
+    sampler = WordSampler(load_words())
+    rng = np.random.default_rng(3)
+    pairs = [sampler(rng) for _ in range(3000)]
+    assert all(lab == to_label(text) and 1 <= len(lab) <= 23 for text, lab in pairs)
+    texts = [t for t, _ in pairs]
+    share = lambda pred: np.mean([pred(t) for t in texts])  # noqa: E731
+    assert 0.05 < share(lambda t: " " in t) < 0.3  # lines of several words
+    assert 0.1 < share(lambda t: any(c in ".,!?:;()'\"-/$%#&" for c in t)) < 0.6
+    assert share(lambda t: t != t.lower() and t != t.upper() and t != t.capitalize()) > 0.01
+    assert share(lambda t: "$" in t or "%" in t or ":" in t) > 0.01
+    lengths = np.array([len(lab) for _, lab in pairs])
+    assert lengths.max() > 16 and np.mean(lengths > 16) < 0.05  # long lines exist, rarely
 
 
 def test_sampler_respects_exclude():
@@ -115,7 +133,7 @@ def test_default_font_renders():
 # --- renderer ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("difficulty", sorted(DIFFICULTY))
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
 def test_render_shape_and_contrast(difficulty):
     """Every crop is 32 px high, RGB, and its text is distinguishable from its background:
     the median luma of text pixels and of background pixels differ by a good part of
