@@ -168,7 +168,6 @@ def _render_trdg(style: str, i: int, fonts: list[Path]) -> tuple[bytes, dict]:
     """Sample ``i`` of a trdg style: (encoded image, manifest entry). Retries with the next
     sub-seed when trdg rejects the text/background contrast (it returns None then)."""
     import cv2
-    import numpy as np
     import trdg.data_generator as dg
 
     for attempt in range(50):
@@ -184,21 +183,41 @@ def _render_trdg(style: str, i: int, fonts: list[Path]) -> tuple[bytes, dict]:
             light = bg != 0 and r.random() < 0.5
             colour = "#e0e0e0,#ffffff" if light else r.choice(["#000000,#282828", "#202060"])
             stroke = r.choice([1, 2]) if light else 0
-            distort, blur, skew = r.choice([0, 0, 1, 2]), r.choice([0, 0.5, 1, 1.5]), r.randint(0, 3)
+            distort, blur = r.choice([0, 0, 1, 2]), r.choice([0, 0.5, 1, 1.5])
+            skew = r.randint(0, 3)
         seed_int = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:4], "little") >> 1
         random.seed(seed_int)  # trdg draws colours, skew, blur, backgrounds from `random`
-        np.random.seed(seed_int)
         cv2.setRNGSeed(seed_int)  # its Gaussian-noise background
         with contextlib.redirect_stdout(io.StringIO()):  # its "mean pixel too similar" notes
             img = dg.FakeTextDataGenerator.generate(
-                index=i, text=text, font=str(font), out_dir=None, size=size, extension="png",
-                skewing_angle=skew, random_skew=True, blur=blur, random_blur=True,
-                background_type=bg, distorsion_type=distort,
-                distorsion_orientation=r.randint(0, 1), is_handwritten=False, name_format=0,
-                width=-1, alignment=0, text_color=colour, orientation=0, space_width=1.0,
-                character_spacing=0, margins=(4, 4, 4, 4), fit=False, output_mask=0,
-                word_split=False, image_dir=str(Path(dg.__file__).parent / "images"),
-                stroke_width=stroke, stroke_fill="#101010,#303030",
+                index=i,
+                text=text,
+                font=str(font),
+                out_dir=None,
+                size=size,
+                extension="png",
+                skewing_angle=skew,
+                random_skew=True,
+                blur=blur,
+                random_blur=True,
+                background_type=bg,
+                distorsion_type=distort,
+                distorsion_orientation=r.randint(0, 1),
+                is_handwritten=False,
+                name_format=0,
+                width=-1,
+                alignment=0,
+                text_color=colour,
+                orientation=0,
+                space_width=1.0,
+                character_spacing=0,
+                margins=(4, 4, 4, 4),
+                fit=False,
+                output_mask=0,
+                word_split=False,
+                image_dir=str(Path(dg.__file__).parent / "images"),
+                stroke_width=stroke,
+                stroke_fill="#101010,#303030",
                 image_mode="L" if style == "plain" else "RGB",
             )
         if img is not None:
@@ -242,9 +261,7 @@ def build(out: Path) -> dict:
     for style, n in SIZES.items():
         records = []
         for i in range(1, n + 1):
-            data, meta = _render_captcha(i) if style == "captcha" else _render_trdg(
-                style, i, fonts
-            )
+            data, meta = _render_captcha(i) if style == "captcha" else _render_trdg(style, i, fonts)
             label = to_label(meta["text"])
             records.append((data, label))
             manifest["samples"].append({"style": style, "key": f"image-{i:09d}", "label": label,
