@@ -195,8 +195,9 @@ def _write_results(out: Path, rows: list[tuple[str, str]], skipped: list[tuple[s
 def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
             out: str | Path | None = "rec_results.txt", beam_width: int = 0,
             batch_size: int = 64, fold: bool = True, strict: bool = False,
-            follow_symlinks: bool = False) -> PredictResults:  # fmt: skip
-    """See the module docstring."""
+            follow_symlinks: bool = False, net=None) -> PredictResults:  # fmt: skip
+    """See the module docstring. ``net``: a model already loaded and in inference mode
+    (e.g. to read several sources with one load); ``ckpt`` and ``fold`` are then unused."""
     import mindspore as ms
 
     from ..functional.ctc import ctc_beam_search
@@ -213,9 +214,10 @@ def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
         for e in entries:
             if e.error is not None:
                 raise ValueError(f"{e.name!r} in {source}: {e.error} (strict: nothing written)")
-    net = model_from_checkpoint(cfg, ckpt)
-    if fold:
-        fold_for_inference(net)
+    if net is None:
+        net = model_from_checkpoint(cfg, ckpt)
+        if fold:
+            fold_for_inference(net)
     post = label_decoder(cfg)
     texts: dict[int, tuple[str, float]] = {}
     skipped: dict[int, str] = {}
