@@ -122,10 +122,11 @@ def score_texts(labels: list[str], preds: list[str], chars: Iterable[str]) -> di
 
 
 def score_sets(cfg: dict, sets: Mapping[str, str | Path], *, net=None, ckpt: str | None = None,
-               batch_size: int = 64) -> dict[str, SetScore]:  # fmt: skip
-    """Greedy-decodes every LMDB of ``sets`` (``{name: folder}``) with one model (``net``, or
-    the one of ``cfg`` loaded from ``ckpt``, Conv+BN folded) through ``predict``'s inference
-    path, and scores each with MindOCR's rule; ``{name: SetScore}`` in ``sets`` order."""
+               batch_size: int = 64, limit: int | None = None) -> dict[str, SetScore]:  # fmt: skip
+    """Greedy-decodes every LMDB of ``sets`` (``{name: folder}``; the first ``limit`` records
+    of each when given) with one model (``net``, or the one of ``cfg`` loaded from ``ckpt``,
+    Conv+BN folded) through ``predict``'s inference path, and scores each with MindOCR's rule;
+    ``{name: SetScore}`` in ``sets`` order."""
     from ..data import read_lmdb
     from ..models import fold_for_inference
     from .predict import predict
@@ -138,8 +139,8 @@ def score_sets(cfg: dict, sets: Mapping[str, str | Path], *, net=None, ckpt: str
     chars = [c for i, c in sorted(post.character.items()) if i != post.blank_idx]
     out = {}
     for name, path in sets.items():
-        labels = [lab for _, lab in read_lmdb(path)]
-        res = predict(cfg, path, out=None, batch_size=batch_size, net=net)
+        labels = [lab for _, lab in read_lmdb(path, limit)]
+        res = predict(cfg, path, out=None, batch_size=batch_size, net=net, limit=limit)
         got = {key: (text, conf) for key, text, conf in res}
         keys = [f"image-{i:09d}" for i in range(1, len(labels) + 1)]
         preds = [got.get(k, ("", 0.0)) for k in keys]
