@@ -142,3 +142,5 @@ def test_score_texts_and_report_reject_bad_arguments(tmp_path):
     with pytest.raises(FileNotFoundError, match="--ckpt"):
         ood_report.main(["--ckpt", str(tmp_path / "none.ckpt"), "--tag", "x"])
     assert isinstance(SetScore("a", tmp_path, [], 0.0, 0.0).misreads, list)
+    with pytest.raises(ValueError, match="limit must be >= 1"):
+        predict_mod.predict(load_config(config_path()), tmp_path, limit=0)
