@@ -1,7 +1,8 @@
 """``crnn-fast quickstart``, ``train``, ``eval``, ``predict`` and ``synth`` (subcommands
 registered by ``crnn_fast.cli.app``).
 
-    crnn-fast quickstart [--workdir DIR] [--train N] [--test N] [--stock-steps K] [-o ...]
+    crnn-fast quickstart [--workdir DIR] [--train N] [--test N] [--stock-steps K]
+                         [--ood-limit N] [-o ...]
 
     crnn-fast train [--config FILE] [-o key.sub=value ...] [--resume [CKPT]] [--backend B]
     crnn-fast eval  [--config FILE] [-o key.sub=value ...] [--ckpt CKPT] [--per-set] [--backend B]
@@ -213,6 +214,12 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
         help="timed training steps on MindSpore's own ops (~1 min each; 0: skip)",
     )
     p.add_argument("--show", type=NONNEG, default=8, help="predictions to print")
+    p.add_argument(
+        "--ood-limit",
+        type=POSITIVE,
+        default=None,
+        help="score only the first N images of each out-of-distribution style (default: all)",
+    )
     _add_overrides(p, "override a value of crnn_vgg7_synth.yaml, e.g. -o scheduler.num_epochs=1")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -230,6 +237,7 @@ def quickstart(args: argparse.Namespace) -> int:
         show=args.show,
         overrides=args.opt,
         progress=not args.no_progress,
+        ood_limit=args.ood_limit,
     )
     return 0
 

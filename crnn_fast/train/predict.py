@@ -195,8 +195,11 @@ def _write_results(out: Path, rows: list[tuple[str, str]], skipped: list[tuple[s
 def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
             out: str | Path | None = "rec_results.txt", beam_width: int = 0,
             batch_size: int = 64, fold: bool = True, strict: bool = False,
-            follow_symlinks: bool = False) -> PredictResults:  # fmt: skip
-    """See the module docstring."""
+            follow_symlinks: bool = False, net=None,
+            limit: int | None = None) -> PredictResults:  # fmt: skip
+    """See the module docstring. ``net``: a model already loaded and in inference mode
+    (e.g. to read several sources with one load); ``ckpt`` and ``fold`` are then unused.
+    ``limit``: read only the first ``limit`` entries of ``source``."""
     import mindspore as ms
 
     from ..functional.ctc import ctc_beam_search
@@ -207,15 +210,18 @@ def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
         raise ValueError(
             f"need beam_width >= 0 and batch_size >= 1, got {beam_width}, {batch_size}"
         )
-    entries = scan_images(source, follow_symlinks=follow_symlinks)
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1 or None, got {limit}")
+    entries = scan_images(source, follow_symlinks=follow_symlinks)[:limit]
     h, w = _input_hw(cfg)
     if strict:  # fail before loading the model
         for e in entries:
             if e.error is not None:
                 raise ValueError(f"{e.name!r} in {source}: {e.error} (strict: nothing written)")
-    net = model_from_checkpoint(cfg, ckpt)
-    if fold:
-        fold_for_inference(net)
+    if net is None:
+        net = model_from_checkpoint(cfg, ckpt)
+        if fold:
+            fold_for_inference(net)
     post = label_decoder(cfg)
     texts: dict[int, tuple[str, float]] = {}
     skipped: dict[int, str] = {}

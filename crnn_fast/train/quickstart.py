@@ -5,7 +5,10 @@
    same settings);
 2. ``crnn-fast train`` with the shipped ``crnn_vgg7_synth.yaml`` (CRNN-VGG7, MindOCR's recipe
    at batch 32 and lr 5e-4, 5 epochs) into ``WORKDIR/ckpt`` (best.ckpt, curves.png);
-3. ``crnn-fast eval`` of best.ckpt on the held-out test LMDB (word accuracy, NED);
+3. ``crnn-fast eval`` of best.ckpt on the held-out test LMDB (word accuracy, NED), then on the
+   out-of-distribution set ``crnn_fast.evalsets`` per style (400 word crops by trdg and
+   captcha, other renderers and fonts, never trained on; the first ``ood_limit`` of each
+   style when given), scored with the same rule;
 4. ``crnn-fast predict`` on the test LMDB -> ``WORKDIR/rec_results.txt``; the first few
    predictions are printed beside their labels;
 5. the speed of one training step (forward, CTC loss, backward, AdamW) at the training batch
@@ -91,16 +94,22 @@ def quickstart(
     show: int = 8,
     overrides: list[str] | None = None,
     progress: bool = True,
+    ood_limit: int | None = None,
 ) -> dict:
     """See the module docstring. ``overrides``: ``key.sub=value`` applied to the config after
     the work-folder paths (e.g. ``scheduler.num_epochs=1``)."""
     from ..configs import config_path
+    from ..evalsets import ood_sets
+    from .ood_eval import score_sets
+    from .ood_eval import summary as ood_summary
     from .predict import predict
     from .speed import first_train_batch, time_train_step
     from .trainer import evaluate, setup_context, train
 
     if stock_steps < 0 or fast_steps < 1:
         raise ValueError(f"need stock_steps >= 0, fast_steps >= 1: {stock_steps}, {fast_steps}")
+    if ood_limit is not None and ood_limit < 1:
+        raise ValueError(f"ood_limit must be >= 1 or None, got {ood_limit}")
     work = Path(workdir)
     data, ckpt_dir = work / "data", work / "ckpt"
     t_start = time.perf_counter()
@@ -121,6 +130,8 @@ def quickstart(
     best = ckpt_dir / "best.ckpt"
     print(f"[3/5] eval: {best} on the held-out test LMDB {data / 'test'}")
     metrics = evaluate(cfg, ckpt=str(best), progress=progress)
+    print("      and on other renderers' word crops (crnn_fast.evalsets: trdg, captcha)")
+    ood = ood_summary(score_sets(cfg, ood_sets(), ckpt=str(best), limit=ood_limit))
     print(f"[4/5] predict: {data / 'test'} -> {work / 'rec_results.txt'}")
     t0 = time.perf_counter()
     results = predict(cfg, data / "test", ckpt=str(best), out=work / "rec_results.txt")
@@ -141,6 +152,7 @@ def quickstart(
         "test_acc": metrics["acc"],
         "test_norm_edit_distance": metrics["norm_edit_distance"],
         "test_images": len(results),
+        **ood,
         "predict": {"exact": hits, "seconds": predict_s, "images_per_s": len(results) / predict_s},
         "step_speed": speed,
         "total_seconds": time.perf_counter() - t_start,
@@ -160,6 +172,10 @@ def _print_summary(out: dict, batch: int) -> None:
     print(f"held-out test  word accuracy {100 * out['test_acc']:.1f} %, "
           f"norm. edit distance {out['test_norm_edit_distance']:.3f} "
           f"({out['test_images']} images, unseen fonts and words)")  # fmt: skip
+    acc, n_ood = out["ood_acc"], sum(out["ood_images"].values())
+    print("other renderers word accuracy "
+          + " / ".join(f"{k} {100 * a:.1f} %" for k, a in acc.items())
+          + f" ({n_ood} images by trdg and captcha, never trained on)")  # fmt: skip
     p = out["predict"]
     print(f"predict        {p['images_per_s']:.0f} images/s (folded model, batch 64)")
     print(f"train step     crnn_fast {fast:.3f} s at batch {batch} "

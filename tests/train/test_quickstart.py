@@ -1,5 +1,6 @@
 """``crnn-fast quickstart`` (the README's main job) end to end at a tiny size: synth, train,
-eval, predict and the crnn_fast-vs-stock step timing all run and report consistent figures;
+eval (in-domain and out-of-distribution per style), predict and the crnn_fast-vs-stock step
+timing all run and report consistent figures;
 the synthetic data is reused only when it was made with the same settings."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def test_quickstart_tiny_end_to_end(tmp_path):
     work = tmp_path / "qs"
     cmd = [sys.executable, "-m", "crnn_fast.cli", "quickstart", "--workdir", str(work),
            "--train", "8", "--test", "6", "--workers", "1", "--stock-steps", "1", "--show", "3",
+           "--ood-limit", "4",
            "--no-progress", "-o", "system.mode=1", "-o", "train.loader.batch_size=4",
            "-o", "loss.batch_size=4", "-o", "scheduler.num_epochs=1",
            "-o", "scheduler.warmup_epochs=0.5"]  # fmt: skip
@@ -38,6 +40,17 @@ def test_quickstart_tiny_end_to_end(tmp_path):
     assert out["train"]["global_step"] == 2 and out["test_images"] == 6
     assert 0.0 <= out["test_acc"] <= 1.0 and 0.0 <= out["predict"]["exact"] <= 6
     assert out["predict_command"] in run.stdout
+    # the out-of-distribution set, per style, beside the in-domain figure (4 images a style)
+    styles = ["plain", "textured", "captcha"]
+    assert list(out["ood_acc"]) == styles and out["ood_images"] == dict.fromkeys(styles, 4)
+    for key in ("ood_acc", "ood_norm_edit_distance"):
+        assert all(0.0 <= v <= 1.0 for v in out[key].values())
+    ood_line = next(ln for ln in run.stdout.splitlines() if ln.startswith("other renderers"))
+    assert ood_line == (
+        "other renderers word accuracy "
+        + " / ".join(f"{s} {100 * out['ood_acc'][s]:.1f} %" for s in styles)
+        + " (12 images by trdg and captcha, never trained on)"
+    )
     speed = out["step_speed"]
     assert speed["crnn_fast"]["backend"] == "cpu" and speed["stock"]["backend"] == "stock"
     for s in speed.values():
