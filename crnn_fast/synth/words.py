@@ -33,6 +33,7 @@ __all__ = [
     "random_string",
     "split_words",
     "to_label",
+    "ctc_frames",
     "formatted_number",
 ]
 
@@ -125,6 +126,12 @@ def formatted_number(rng: np.random.Generator) -> str:
     return f"{LETTERS[d(0, 25)].upper()}{'-' if rng.random() < 0.3 else ''}{d(1, 999)}"
 
 
+def ctc_frames(label: str) -> int:
+    """The fewest CTC frames that can emit ``label``: its length plus one blank between each
+    pair of equal neighbours (``"hello"`` needs 6)."""
+    return len(label) + sum(a == b for a, b in zip(label, label[1:]))
+
+
 def _mixed_case(rng: np.random.Generator, w: str) -> str:
     return "".join(c.upper() if rng.random() < 0.35 else c for c in w)
 
@@ -136,7 +143,8 @@ class WordConfig:
     ``UPPER`` with ``p_title`` / ``p_upper`` (``p_mixed``: random letters upper-case); the
     label stays lowercase. Then, each with its probability: a formatted number instead of the
     word (``p_number``), punctuation before/after it (``p_punct``), and a line of 2-4 such
-    words joined by spaces or punctuation (``p_multi``), while the label fits ``max_len``."""
+    words joined by spaces or punctuation (``p_multi``), while the label fits ``max_len`` and
+    ``max_frames`` (CTC-feasible on CRNN's 24 frames: :func:`ctc_frames`)."""
 
     p_list: float = 0.6
     p_pseudo: float = 0.15
@@ -149,7 +157,8 @@ class WordConfig:
     p_mixed: float = 0.03
     p_number: float = 0.08
     p_punct: float = 0.2
-    p_multi: float = 0.15
+    p_multi: float = 0.1
+    max_frames: int = 24  # CTC frames of a 100 px input: len(label) + repeats must fit
 
 
 class WordSampler:
@@ -232,6 +241,6 @@ class WordSampler:
                         break
                     text = more
             label = to_label(text)
-            if 1 <= len(label) <= cfg.max_len:
+            if 1 <= len(label) <= cfg.max_len and ctc_frames(label) <= cfg.max_frames:
                 return text, label
         raise RuntimeError("could not draw a text whose label fits max_len")

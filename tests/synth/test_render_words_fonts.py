@@ -17,6 +17,7 @@ from crnn_fast.synth.words import (
     ALPHABET,
     WordConfig,
     WordSampler,
+    ctc_frames,
     load_words,
     split_words,
     to_label,
@@ -72,6 +73,8 @@ def test_sampler_realistic_text_keeps_mindocr_labels():
     rng = np.random.default_rng(3)
     pairs = [sampler(rng) for _ in range(3000)]
     assert all(lab == to_label(text) and 1 <= len(lab) <= 23 for text, lab in pairs)
+    assert all(ctc_frames(lab) <= 24 for _, lab in pairs)  # feasible on CRNN's 24 frames
+    assert ctc_frames("hello") == 6 and ctc_frames("") == 0
     texts = [t for t, _ in pairs]
     share = lambda pred: np.mean([pred(t) for t in texts])  # noqa: E731
     assert 0.05 < share(lambda t: " " in t) < 0.3  # lines of several words

@@ -52,7 +52,7 @@ def test_result_and_metadata(synth):
     meta = json.loads((Path(synth["out_dir"]) / "synth.json").read_text())
     assert meta["seed"] == 0 and meta["n_train"] == N_TRAIN and meta["difficulty"] == "mix"
     assert meta["generator"] == generate.GENERATOR_VERSION
-    assert len(meta["render_config"]["mix"]) == len(meta["render_config"]["weights"]) == 4
+    assert len(meta["render_config"]["mix"]) == len(meta["render_config"]["weights"]) == 5
     assert synth["images_per_s"] > 0 and synth["words_disjoint"]
     assert meta["train_fonts"] == synth["train_fonts"]
 
