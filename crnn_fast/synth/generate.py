@@ -38,7 +38,7 @@ from crnn_fast.synth import fonts as fonts_mod
 from crnn_fast.synth.encode import encode_image
 from crnn_fast.synth.fonts import FontSpec
 from crnn_fast.synth.render import RenderConfig, RenderMix, pick_config, render, render_plan
-from crnn_fast.synth.words import WordConfig, WordSampler, load_words, split_words
+from crnn_fast.synth.words import TEXT_STYLES, WordConfig, WordSampler, load_words, split_words
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -138,7 +138,7 @@ def plan_splits(
     test_fonts: float = 0.25,
     test_words: float = 0.1,
     word_list: str | os.PathLike | None = None,
-    word_config: WordConfig | None = None,
+    word_config: WordConfig | str | None = None,
 ) -> tuple[dict[str, SplitPlan], dict]:
     """The train and test :class:`SplitPlan` and a JSON-able description of them."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -146,6 +146,10 @@ def plan_splits(
     if image_format.lower() not in ("jpg", "jpeg", "png"):
         raise ValueError(f"image_format must be 'jpg' or 'png', got {image_format!r}")
     cfg = render_plan(difficulty)
+    if isinstance(word_config, str):
+        if word_config not in TEXT_STYLES:
+            raise ValueError(f"text must be one of {sorted(TEXT_STYLES)}, got {word_config!r}")
+        word_config = TEXT_STYLES[word_config]
     wcfg = word_config or WordConfig()
     train_fonts, test_fonts_, source = fonts_mod.font_sets(fonts, test_fonts)
     words = load_words(word_list, max_len=wcfg.max_len)
@@ -207,6 +211,7 @@ def synth_lmdb(
     test_fonts: float = 0.25,
     test_words: float = 0.1,
     word_list: str | os.PathLike | None = None,
+    text: str = "real",
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict:
@@ -222,7 +227,9 @@ def synth_lmdb(
     ``real-medium`` | ``real-hard`` | ``real-jumbled``).
     ``fonts``: font files/folders instead of ``$CRNN_FAST_FONTS`` / the system folders.
     ``test_fonts``: share of font files held out for test; ``test_words``: share of the word
-    list held out for test (0: both splits draw from the whole list). A split with n = 0 is
+    list held out for test (0: both splits draw from the whole list). ``text``: ``real``
+    (punctuation, symbols, formatted numbers, lines of words: the default) or ``plain`` (single
+    words, no punctuation; :data:`crnn_fast.synth.words.TEXT_STYLES`). A split with n = 0 is
     not written (its path is None); both 0 is a ValueError, and an ``out_dir`` (or a parent)
     that is a file a NotADirectoryError naming it. Byte-identical output for the same arguments.
     """
@@ -246,6 +253,7 @@ def synth_lmdb(
         test_fonts=test_fonts,
         test_words=test_words,
         word_list=word_list,
+        word_config=text,
     )
     for name, n in (("train", n_train), ("test", n_test)):
         if n > 0 and not overwrite and (out / name / "data.mdb").exists():
@@ -267,7 +275,7 @@ def synth_lmdb(
                 )
         result[name] = {"path": str(path) if n > 0 else None, "n": int(n)}
     seconds = time.perf_counter() - t0
-    meta = {**info, "n_train": int(n_train), "n_test": int(n_test)}
+    meta = {**info, "n_train": int(n_train), "n_test": int(n_test), "text": text}
     (out / "synth.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     result.update(info)
     result["seconds"] = seconds

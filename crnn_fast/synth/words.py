@@ -26,6 +26,7 @@ __all__ = [
     "ALPHABET",
     "DIGITS",
     "LETTERS",
+    "TEXT_STYLES",
     "WordConfig",
     "WordSampler",
     "load_words",
@@ -159,6 +160,12 @@ class WordConfig:
     p_punct: float = 0.2
     p_multi: float = 0.1
     max_frames: int = 24  # CTC frames of a 100 px input: len(label) + repeats must fit
+
+
+TEXT_STYLES: dict[str, WordConfig] = {
+    "real": WordConfig(),  # what real crops show (the default)
+    "plain": WordConfig(p_mixed=0.0, p_number=0.0, p_punct=0.0, p_multi=0.0, max_len=16),
+}
 
 
 class WordSampler:

@@ -118,6 +118,7 @@ SCHEMA: dict[str, Spec] = {
         "pred_cast_fp32 dataset_sink_mode ema ema_decay gradient_accumulation_steps max_call_depth",
         dataset=_DATASET,
         loader=_LOADER,
+        curriculum=_keys("data_dir epochs"),  # crnn_fast's: the first epochs on other data
     ),
     "eval": _keys(
         "ckpt_load_path", "dataset_sink_mode pred_cast_fp32", dataset=_DATASET, loader=_LOADER

@@ -14,6 +14,7 @@ one data shard per rank; rank 0 writes checkpoints and logs).
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import signal
@@ -172,6 +173,35 @@ class _Run:
         return self.ckpt_dir / "history.json"
 
 
+def epoch_config(cfg: dict, epoch: int) -> dict:
+    """``cfg`` for the data of ``epoch`` (0-based): with ``train.curriculum`` = ``{data_dir,
+    epochs}``, the first ``epochs`` epochs read ``data_dir`` (under the same ``dataset_root``)
+    in place of ``train.dataset.data_dir`` (e.g. clean crops first, so the CTC plateau ends
+    sooner); otherwise ``cfg`` itself."""
+    cur = get(cfg, "train.curriculum")
+    if not cur or epoch >= int(cur.get("epochs", 0)):
+        return cfg
+    one = copy.deepcopy(cfg)
+    one["train"]["dataset"]["data_dir"] = cur["data_dir"]
+    return one
+
+
+def _check_curriculum(cfg: dict, steps: int, shard: dict) -> None:
+    """The curriculum's data must give as many batches per epoch as the main data (the
+    learning-rate schedule counts them)."""
+    from ..data import build_dataset
+
+    cur = get(cfg, "train.curriculum")
+    if not cur:
+        return
+    if not isinstance(cur, dict) or "data_dir" not in cur or int(cur.get("epochs", 0)) < 1:
+        raise ValueError(f"train.curriculum must be {{data_dir: DIR, epochs: N >= 1}}, got {cur!r}")
+    n = build_dataset(epoch_config(cfg, 0), is_train=True, **shard).get_dataset_size()
+    if n != steps:
+        raise ValueError(f"train.curriculum.data_dir {cur['data_dir']!r} gives {n} batches per "
+                         f"epoch, train.dataset.data_dir {steps}: they must match")  # fmt: skip
+
+
 def _start_run(cfg: dict, resume: bool | str, progress: bool) -> _Run:
     """Context, model, train step, and (with ``resume``) the state and history to continue."""
     from ..data import build_dataset
@@ -187,6 +217,7 @@ def _start_run(cfg: dict, resume: bool | str, progress: bool) -> _Run:
     steps = build_dataset(cfg, is_train=True, **shard).get_dataset_size()
     if steps < 1:
         raise ValueError("the training set gives no batch: check train.dataset and batch_size")
+    _check_curriculum(cfg, steps, shard)
     net, step_cell, lr = build_train_step(cfg, steps, epochs)
     step_cell.set_train(True)
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_acc": -1.0, "best_epoch": -1}
@@ -227,7 +258,10 @@ def _train_epoch(run: _Run, epoch: int, flag: dict) -> bool:
     state, steps = run.state, run.steps
     # the epoch's data order depends on (seed, epoch) only
     msds.config.set_seed(run.seed + epoch)
-    ds = build_dataset(run.cfg, is_train=True, **run.shard)
+    cfg = epoch_config(run.cfg, epoch)
+    if cfg is not run.cfg and run.rank == 0:
+        log.info("epoch %d: curriculum data %s", epoch + 1, get(cfg, "train.dataset.data_dir"))
+    ds = build_dataset(cfg, is_train=True, **run.shard)
     it = ds.create_tuple_iterator(num_epochs=1)
     skip = state["step_in_epoch"] if epoch == state["epoch"] else 0
     bar = tqdm(total=steps, initial=skip, desc=f"epoch {epoch + 1}/{run.epochs}",
