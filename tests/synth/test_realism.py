@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,14 +145,20 @@ def test_mix_renders_are_deterministic_and_legible():
 
 
 def test_held_out_and_symbol_fonts_are_never_discovered(tmp_path):
-    real = [f for f in discover_fonts() if f.path]
-    if not real:
-        pytest.skip("no TTF font installed")
+    # matplotlib (a dependency) always ships DejaVuSans.ttf: no system font needed
+    source = Path(fonts_mod._matplotlib_font_dir(), "DejaVuSans.ttf")
     for name in ("Roboto-Regular.ttf", "OpenSans-Bold.ttf", "Lato-Italic.ttf",
                  "StandardSymbolsPS.ttf", "cmsy10.ttf", "Plain-Regular.ttf"):  # fmt: skip
-        shutil.copy(real[0].path, tmp_path / name)
+        shutil.copy(source, tmp_path / name)
     found = [f.name for f in discover_fonts([tmp_path])]
     assert found == ["Plain-Regular.ttf"]
     assert excluded_font("Raleway-Black.ttf") and excluded_font("DroidSansMono.ttf")
     assert not excluded_font("DejaVuSans.ttf") and not excluded_font("LiberationSerif-Bold.ttf")
     assert "fonts-liberation" in fonts_mod.RECOMMENDED_DEBIAN_PACKAGES
+
+
+def test_matplotlib_fonts_are_searched_by_default(monkeypatch):
+    monkeypatch.delenv(fonts_mod.FONT_ENV, raising=False)
+    names = {f.name for f in discover_fonts()}
+    assert {"STIXGeneral.ttf", "cmr10.ttf"} <= names  # shipped by matplotlib, a dependency
+    assert not {"cmsy10.ttf", "STIXSizOneSymReg.ttf"} & names  # symbol faces left out
