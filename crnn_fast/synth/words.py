@@ -221,7 +221,7 @@ class WordSampler:
         cfg = self.config
         if cfg.p_number > 0 and rng.random() < cfg.p_number:
             text = formatted_number(rng)
-            if any(w in self.exclude for w in (to_label(text),)):
+            if to_label(text) in self.exclude:  # keep a disjoint word split disjoint
                 text = self._cased(rng, self.label(rng))
         else:
             text = self._cased(rng, self.label(rng))
