@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = 1
+NOISY_SPREAD = 0.5  # a row whose (max - min) / median exceeds this is marked noisy
 ROLES = ("crnn_fast", "stock", "torch", "onnxruntime", "ceiling", "reference")
 SUITES = ("ctc", "lstm", "conv", "step", "decode")
 _STOCK_PREFIXES = ("stock", "ms.", "mindspore")
@@ -100,6 +101,10 @@ class Row:
     def spread(self) -> float:
         """(max - min) / median: the relative min-max spread of the rounds."""
         return (self.max - self.min) / self.median if self.median > 0 else math.inf
+
+    def noisy(self, threshold: float = NOISY_SPREAD) -> bool:
+        """Whether the rounds spread more than ``threshold`` (relative min-max)."""
+        return self.rounds > 1 and self.spread > threshold
 
     @property
     def rate(self) -> tuple[float, str] | None:
