@@ -36,18 +36,31 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from benchutil import run_once, run_timed, tag
-from conv_layers import LAYERS, VGG7, ConvLayer, vgg7_ops
 
 import crnn_fast
+from crnn_fast.bench.common import (
+    QUICK,
+    backend_of,
+    fast_providers,
+    on_backend,
+    run_once,
+    run_timed,
+    tag,
+)
+from crnn_fast.bench.conv_layers import LAYERS, VGG7, ConvLayer, vgg7_ops
 
-BATCH = int(os.environ.get("CRNN_FAST_BENCH_BATCH", "64"))
+BATCH = int(os.environ.get("CRNN_FAST_BENCH_BATCH", "2" if QUICK else "64"))
+# quick runs: one layer of each kind (3-channel input, 3x3, strided 3x3, 1x1) at B=2, named
+# "<layer>-b2" so that they never match a full run's rows
+QUICK_LAYERS = ["vgg7.conv1", "vgg7.conv4", "resnet34.s2b0.conv0", "resnet34.s2b0.short"]
+RUN_LAYERS = QUICK_LAYERS if QUICK else list(LAYERS)
+SUFFIX = f"-b{BATCH}" if QUICK or BATCH != 64 else ""
 STOCK = os.environ.get("CRNN_FAST_BENCH_STOCK", "1") != "0"
 SLOW_S = 2.0  # a provider predicted slower than this per call gets one round, no warm-up
 TOL = 1e-4  # relative to the largest |value| of the compared array
 THREADS = int(crnn_fast.backends().get("build", {}).get("max_threads") or os.cpu_count() or 1)
 DIRECTIONS = ["fwd", "fwd+bwd"]
-PROVIDERS = ["crnn_fast", "crnn_fast-ms", "ms.Conv2d", "torch", "sgemm-ceiling"]
+PROVIDERS = [*fast_providers(), "crnn_fast-ms", "ms.Conv2d", "torch", "sgemm-ceiling"]
 Fn = Callable[[], Any]
 
 # ---------------------------------------------------------------------------------------------
@@ -115,9 +128,8 @@ def set_sync(ms: Any, on: bool) -> None:
 def ms_fn(ms: Any, provider: str, d: LayerData, direction: str, x: np.ndarray, dy: np.ndarray):
     """``crnn_fast.nn.Conv2d`` or the stock ``nn.Conv2d`` holding d.w / d.b, on x (and dy):
     y, or (d_x, d_w) via value_and_grad w.r.t. x and the layer's parameters."""
-    from ms_cells import LayerWeightedSum
-
     import crnn_fast.nn as cnn
+    from crnn_fast.bench.ms_cells import LayerWeightedSum
 
     c = d.layer
     cls = cnn.Conv2d if provider == "crnn_fast-ms" else ms.nn.Conv2d
@@ -229,12 +241,12 @@ def check(provider: str, direction: str, out: Any, d: LayerData) -> str:
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("direction", DIRECTIONS)
-@pytest.mark.parametrize("layer_id", list(LAYERS))
+@pytest.mark.parametrize("layer_id", RUN_LAYERS)
 def test_conv(benchmark: Any, request: pytest.FixtureRequest, layer_id, direction, provider):
     """One provider on one layer shape (``conv_layers.LAYERS``), at B = BATCH."""
     layer = LAYERS[layer_id]
     tag(
-        benchmark, f"conv-{direction}", layer_id, provider, layer=layer_id,
+        benchmark, f"conv-{direction}", layer_id + SUFFIX, provider, layer=layer_id,
         backbone=layer.backbone, multiplicity=layer.mult, config=layer.text, batch=BATCH,
         direction=direction, flops=layer.flops(BATCH, direction),
     )  # fmt: skip
@@ -243,12 +255,16 @@ def test_conv(benchmark: Any, request: pytest.FixtureRequest, layer_id, directio
     fixture = {"crnn_fast-ms": "ms", "ms.Conv2d": "ms", "torch": "torch"}.get(provider)
     peer = request.getfixturevalue(fixture) if fixture else None  # skips a missing peer
     d = layer_data(layer)
-    if provider == "crnn_fast":
-        run_timed(benchmark, crnn_fast_fn(d, direction), budget_s=3.0, max_rounds=15)
+    if backend_of(provider):
+        kernel = "conv2d_backward" if direction == "fwd+bwd" else "conv2d_forward"
+        fn = on_backend(provider, kernel, crnn_fast_fn(d, direction))
+        out = run_timed(benchmark, fn, budget_s=3.0, max_rounds=15)
+        if provider != "crnn_fast":
+            benchmark.extra_info["note"] = check(provider, direction, out, d)
         return
     if provider == "sgemm-ceiling":
         fn, note = sgemm_fn(d, direction)
-        benchmark.extra_info["note"] = note
+        benchmark.extra_info.update(note=note, ceiling="compute")
         run_timed(benchmark, fn, budget_s=3.0, max_rounds=15)
         return
     if provider == "torch":
@@ -302,7 +318,7 @@ def vgg7_data() -> dict[str, Any]:
 def vgg7_ms(ms: Any, patched: bool) -> Any:
     """The stock RecVGG (``ms_cells.vgg7_backbone``) holding vgg7_data's parameters, training
     mode; ``patched``: its Conv2d swapped for crnn_fast.nn.Conv2d by ``crnn_fast.patch``."""
-    from ms_cells import vgg7_backbone
+    from crnn_fast.bench.ms_cells import vgg7_backbone
 
     net = vgg7_backbone()
     convs = [m for m in net.cells() if isinstance(m, ms.nn.Conv2d)]
@@ -351,7 +367,7 @@ def vgg7_fn(request: pytest.FixtureRequest, provider: str, n: int = BATCH) -> Fn
             return xt.grad.numpy()
 
         return torch_fb
-    from ms_cells import LayerWeightedSum
+    from crnn_fast.bench.ms_cells import LayerWeightedSum
 
     ms = request.getfixturevalue("ms")
     net = vgg7_ms(ms, patched=provider == "crnn_fast-ms")
@@ -372,7 +388,7 @@ def test_vgg7_backbone(benchmark: Any, request: pytest.FixtureRequest, provider:
     """MindOCR's whole VGG7 backbone, forward + backward w.r.t. x and every parameter."""
     flops = sum(c.flops(BATCH, "fwd+bwd") for c in VGG7)
     note = "convs + BN + ReLU + max-pools, training mode; GFLOP/s counts the convs"
-    tag(benchmark, "conv-backbone-fwd+bwd", "vgg7", provider, backbone="vgg7", batch=BATCH,
+    tag(benchmark, "conv-backbone-fwd+bwd", "vgg7" + SUFFIX, provider, backbone="vgg7", batch=BATCH,
         flops=flops, note=note)  # fmt: skip
     if provider == "ms.Conv2d" and not STOCK:
         pytest.skip("CRNN_FAST_BENCH_STOCK=0")

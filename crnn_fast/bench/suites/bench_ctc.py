@@ -1,7 +1,8 @@
 """CTC benchmarks: crnn_fast vs MindSpore's stock ops, PyTorch CPU and NumPy, same session.
 
-Groups (``op/shape``, shapes in ``benchutil.SHAPES``: "crnn" T=25 B=64 C=37, "large" T=40
-B=256 C=6625; blank = C - 1 throughout):
+Groups (``op/shape``, shapes in ``common.SHAPES``: "crnn" T=25 B=64 C=37, "large" T=40
+B=256 C=6625, "large-b16" its quick version; blank = C - 1 throughout). crnn_fast runs once per
+requested backend (``crnn_fast``, ``crnn_fast[numpy]``, ...: ``common.fast_providers``):
 
 * ``loss+grad``: per-sample loss and the gradient w.r.t. the raw logits. ``memory-floor`` is
   ``np.copyto(grad, logits)`` on preallocated arrays: the logits read + gradient write every
@@ -21,13 +22,25 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from benchutil import CTCData, get_data, run_once, run_timed, tag
 
 import crnn_fast
 from crnn_fast import reference as ref
+from crnn_fast.bench.common import (
+    CTC_SHAPES,
+    QUICK,
+    CTCData,
+    backend_of,
+    fast_providers,
+    get_data,
+    on_backend,
+    run_once,
+    run_timed,
+    tag,
+)
 from crnn_fast.reference.ctc import GreedyResult
+from crnn_fast.registry import backend_scope
 
-SHAPE_NAMES = ["crnn", "large"]
+SHAPE_NAMES = CTC_SHAPES
 Setup = Callable[[pytest.FixtureRequest, CTCData, Any], Callable[[], Any]]
 
 
@@ -70,13 +83,6 @@ def _loss_crnn_fast_out(request, d, benchmark):
         d.label_lengths,
         loss_out=loss_buf,
         grad_out=grad_buf,
-    )
-
-
-def _loss_numpy_ref(request, d, benchmark):
-    benchmark.extra_info["note"] = "crnn_fast.reference (float64, per-sample Python loop)"
-    return lambda: ref.ctc_loss(
-        d.logits, d.labels, d.input_lengths, d.label_lengths, blank=d.shape.blank
     )
 
 
@@ -152,9 +158,8 @@ def _loss_floor(request, d, benchmark):
 
 
 LOSS_PROVIDERS: dict[str, Setup] = {
-    "crnn_fast": _loss_crnn_fast,
-    "crnn_fast[out=]": _loss_crnn_fast_out,
-    "numpy-ref": _loss_numpy_ref,
+    **{p: _loss_crnn_fast for p in fast_providers()},
+    "crnn_fast(out=)": _loss_crnn_fast_out,
     "ms.CTCLoss": _loss_ms_ctcloss,
     "ms.ctc_loss": _loss_ms_ctc_loss,
     "torch": _loss_torch,
@@ -168,7 +173,9 @@ def test_loss_grad(benchmark: Any, request: pytest.FixtureRequest, shape: str, p
     d = get_data(shape)
     tag(benchmark, "loss+grad", shape, provider, bytes=2 * d.nbytes)
     fn = LOSS_PROVIDERS[provider](request, d, benchmark)
-    if provider == "numpy-ref" and shape == "large":
+    if backend_of(provider):
+        fn = on_backend(provider, "ctc_loss", fn)
+    if backend_of(provider) == "numpy" and shape.startswith("large"):
         out = run_once(benchmark, fn)  # ~2 s a call: one round is enough next to 100x gaps
     else:
         out = run_timed(benchmark, fn)
@@ -234,7 +241,7 @@ def _greedy_numpy(request, d, benchmark):
 
 
 GREEDY_PROVIDERS: dict[str, Setup] = {
-    "crnn_fast": _greedy_crnn_fast,
+    **{p: _greedy_crnn_fast for p in fast_providers()},
     "numpy": _greedy_numpy,
     "ms.CTCGreedyDecoder": _greedy_ms,
 }
@@ -245,7 +252,10 @@ GREEDY_PROVIDERS: dict[str, Setup] = {
 def test_greedy(benchmark: Any, request: pytest.FixtureRequest, shape: str, provider: str):
     d = get_data(shape)
     tag(benchmark, "greedy", shape, provider, bytes=d.nbytes)
-    out = run_timed(benchmark, GREEDY_PROVIDERS[provider](request, d, benchmark))
+    fn = GREEDY_PROVIDERS[provider](request, d, benchmark)
+    if backend_of(provider):
+        fn = on_backend(provider, "ctc_greedy_decode", fn)
+    out = run_timed(benchmark, fn)
     want = _fast_greedy(d)
     if provider == "ms.CTCGreedyDecoder":
         indices, values, _, _ = out
@@ -313,7 +323,7 @@ def test_greedy_probs(benchmark: Any, provider: str):
 # ---------------------------------------------------------------------------------------------
 
 BEAM_KW = {"beam_width": 10, "top_n": 1}
-REF_SUBSET = {"crnn": None, "large": 4}  # the Python reference needs ~10 s per large sample
+REF_SUBSET = {"large": 4, "large-b16": 1}  # the Python reference: ~10 s per large sample
 
 
 def check_top1(fast: Any, want: Any, n: int) -> dict[str, int]:
@@ -337,7 +347,10 @@ def check_top1(fast: Any, want: Any, n: int) -> dict[str, int]:
     return {"top1_checked": n, "top1_ties": ties}
 
 
-@pytest.mark.parametrize("provider", ["crnn_fast", "python-ref"])
+BEAM_PEERS = [] if QUICK else ["python-ref"]  # quick runs time crnn_fast[numpy] instead
+
+
+@pytest.mark.parametrize("provider", [*fast_providers(), *BEAM_PEERS])
 @pytest.mark.parametrize("shape", SHAPE_NAMES)
 def test_beam(benchmark: Any, shape: str, provider: str):
     d = get_data(shape)
@@ -345,12 +358,19 @@ def test_beam(benchmark: Any, shape: str, provider: str):
     tag(benchmark, "beam10", shape, provider, **BEAM_KW)
     beam = crnn_fast.ctc_beam_search
     benchmark.extra_info["note"] = "width 10, top-1, all tokens are candidates"
-    if provider == "crnn_fast":
-        d.cache["beam"] = run_timed(benchmark, lambda: beam(d.logits, **BEAM_KW))
+    python = provider == "python-ref" or backend_of(provider) == "numpy"
+    if not python:
+        fn = on_backend(provider, "ctc_beam_search", lambda: beam(d.logits, **BEAM_KW))
+        out = run_timed(benchmark, fn)
+        if provider == "crnn_fast":
+            d.cache["beam"] = out
         return
-    n = REF_SUBSET[shape] or B
+    n = REF_SUBSET.get(shape) or B
     x = d.logits if n == B else np.ascontiguousarray(d.logits[:, :n])
-    fn = lambda: ref.ctc_beam_search(x, **BEAM_KW)  # noqa: E731
+    if provider == "python-ref":
+        fn = lambda: ref.ctc_beam_search(x, **BEAM_KW)  # noqa: E731
+    else:
+        fn = on_backend(provider, "ctc_beam_search", lambda: beam(x, **BEAM_KW))
     if n < B:
         benchmark.extra_info.update(
             measured_batch=n,
@@ -361,5 +381,6 @@ def test_beam(benchmark: Any, shape: str, provider: str):
     else:
         benchmark.extra_info["note"] = "pure Python (crnn_fast.reference.ctc_beam)"
         want = run_timed(benchmark, fn, budget_s=4.0, min_rounds=2)
-    fast = d.cache.get("beam") or beam(d.logits, **BEAM_KW)
+    with backend_scope("cpu" if crnn_fast.registry.usable("cpu") else "numpy"):
+        fast = d.cache.get("beam") or beam(d.logits, **BEAM_KW)
     benchmark.extra_info.update(check_top1(fast, want, n))

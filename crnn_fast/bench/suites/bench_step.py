@@ -13,8 +13,13 @@ Groups (``op/model``, model = ``vgg7`` | ``resnet34``):
 * ``phase-backbone``, ``phase-neck``, ``phase-head+loss`` (forward + backward of that part,
   gradients w.r.t. its weights and its input), ``phase-optimizer`` (AdamW from fixed
   gradients): where the step's time goes;
-* ``infer``: eval mode, softmax (B, T, C); crnn_fast's model folded
-  (``fold_for_inference``) as ``crnn-fast predict`` runs it; PyTorch under ``no_grad``.
+* ``infer`` (shape ``<model>-b<B>``, B = 1, 16, 64; quick runs: 1): eval mode, softmax
+  (B, T, C); crnn_fast's model folded (``fold_for_inference``) as ``crnn-fast predict`` runs
+  it; PyTorch under ``no_grad``; ``onnxruntime``: the stock model exported by MindSpore
+  (``mindspore.onnx.export``, fixed shapes) run by ONNX Runtime's CPU provider, when installed.
+
+Quick runs (``CRNN_FAST_BENCH_QUICK=1``): CRNN-VGG7 only, B=4 (groups ``train-step/vgg7-b4``),
+no phases. Only crnn_fast's ``cpu`` backend runs whole models (MindSpore's CPU target).
 
 Every provider starts from the same weights (a snapshot of one seeded crnn_fast model) on the
 same batch, and its first call (untimed) is checked: losses within 1e-3 relative, inference
@@ -32,9 +37,15 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from benchutil import run_once, run_timed, tag
 
 import crnn_fast
+from crnn_fast.bench.common import (
+    QUICK,
+    requested_backends,
+    run_once,
+    run_timed,
+    tag,
+)
 
 ms = pytest.importorskip("mindspore", reason="MindSpore not installed")
 from mindspore import Tensor  # noqa: E402
@@ -46,12 +57,19 @@ from crnn_fast.train.config import load_config  # noqa: E402
 from crnn_fast.train.optim import build_optimizer  # noqa: E402
 from crnn_fast.train.trainer import build_train_step  # noqa: E402
 
-BATCH = int(os.environ.get("CRNN_FAST_BENCH_BATCH", "64"))
+BATCH = int(os.environ.get("CRNN_FAST_BENCH_BATCH", "4" if QUICK else "64"))
 STOCK = os.environ.get("CRNN_FAST_BENCH_STOCK", "1") != "0"
 STOCK_BACKBONE = os.environ.get("CRNN_FAST_BENCH_STOCK_BACKBONE", "0") == "1"
-MODELS = {"vgg7": "crnn_vgg7", "resnet34": "crnn_resnet34"}
+MODELS = {"vgg7": "crnn_vgg7"} if QUICK else {"vgg7": "crnn_vgg7", "resnet34": "crnn_resnet34"}
+SUFFIX = f"-b{BATCH}" if QUICK or BATCH != 64 else ""  # train-step / phase groups
+INFER_BATCHES = [b for b in ((1,) if QUICK else (1, 16, 64)) if b <= BATCH]
+# whole models run on MindSpore's CPU target: crnn_fast's ``cpu`` backend only (the emulators
+# and the pyfunc NumPy backend would time their harness, not the model)
+FAST = ["crnn_fast"] if "cpu" in requested_backends() else []
+PEERS = [*FAST, "stock", "torch"]
 THREADS = int(crnn_fast.backends().get("build", {}).get("max_threads") or os.cpu_count() or 1)
 PHASES = ["backbone", "neck", "head+loss", "optimizer"]
+RUN_PHASES = [] if QUICK else PHASES
 SLOW_S = 20.0  # a call slower than this is timed once
 Fn = Callable[[], Any]
 
@@ -148,7 +166,7 @@ def timed(benchmark: Any, fn: Fn, *, budget_s: float) -> Any:
 
 
 def torch_model(st: ModelState, torch: Any):
-    from torch_crnn import build_torch_crnn, load_from_mindspore
+    from crnn_fast.bench.torch_crnn import build_torch_crnn, load_from_mindspore
 
     torch.set_num_threads(THREADS)
     tm = build_torch_crnn(st.name)
@@ -171,15 +189,16 @@ def torch_adamw(tm: Any, torch: Any, cfg: dict):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", ["crnn_fast", "stock", "torch"])
+@pytest.mark.parametrize("provider", PEERS)
 @pytest.mark.parametrize("model", list(MODELS))
 def test_train_step(benchmark: Any, model: str, provider: str) -> None:
     st = state(model)
     b = stock_batch(model) if provider == "stock" else BATCH
-    tag(benchmark, "train-step", model, provider, batch=b, time_scale=BATCH / b)
+    tag(benchmark, "train-step", model + SUFFIX, provider, batch=b, time_scale=BATCH / b,
+        items=BATCH)  # fmt: skip
     if provider == "torch":
         torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
-        from torch_crnn import torch_ctc_loss
+        from crnn_fast.bench.torch_crnn import torch_ctc_loss
 
         tm = torch_model(st, torch).train()
         opt = torch_adamw(tm, torch, st.config(BATCH))
@@ -213,7 +232,7 @@ def test_train_step(benchmark: Any, model: str, provider: str) -> None:
 
 def reference_loss(st: ModelState, b: int) -> float:
     """crnn_fast's training-mode CTC loss of the first ``b`` samples at the snapshot weights."""
-    from train_cells import HeadLoss
+    from crnn_fast.bench.train_cells import HeadLoss
 
     net = st.model_on("cpu")
     net.set_train(True)
@@ -243,7 +262,13 @@ def phase_inputs(st: ModelState) -> dict[str, np.ndarray]:
 
 
 def ms_phase(st: ModelState, backend: str, phase: str) -> Fn:
-    from train_cells import BackboneLoss, GradStep, HeadLoss, NeckLoss, OptimizerStep
+    from crnn_fast.bench.train_cells import (
+        BackboneLoss,
+        GradStep,
+        HeadLoss,
+        NeckLoss,
+        OptimizerStep,
+    )
 
     net, d = st.model_on(backend), phase_inputs(st)
     net.set_train(True)
@@ -275,7 +300,7 @@ def ms_phase(st: ModelState, backend: str, phase: str) -> Fn:
 
 
 def torch_phase(st: ModelState, torch: Any, phase: str) -> Fn:
-    from torch_crnn import torch_ctc_loss
+    from crnn_fast.bench.torch_crnn import torch_ctc_loss
 
     tm, d = torch_model(st, torch).train(), phase_inputs(st)
     t = {k: torch.from_numpy(v) for k, v in d.items()}
@@ -303,12 +328,12 @@ def torch_phase(st: ModelState, torch: Any, phase: str) -> Fn:
     return fn
 
 
-@pytest.mark.parametrize("provider", ["crnn_fast", "stock", "torch"])
-@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("provider", PEERS)
+@pytest.mark.parametrize("phase", RUN_PHASES)
 @pytest.mark.parametrize("model", list(MODELS))
 def test_phase(benchmark: Any, model: str, phase: str, provider: str) -> None:
     st = state(model)
-    tag(benchmark, f"phase-{phase}", model, provider, batch=BATCH)
+    tag(benchmark, f"phase-{phase}", model + SUFFIX, provider, batch=BATCH)
     if provider == "torch":
         torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
         fn = torch_phase(st, torch, phase)
@@ -326,20 +351,50 @@ def test_phase(benchmark: Any, model: str, phase: str, provider: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", ["crnn_fast", "stock", "torch"])
+def onnx_session(st: ModelState, batch: int) -> Any:
+    """An ONNX Runtime session of the stock model (same weights) exported by MindSpore at
+    ``batch`` (fixed shapes), on all cores."""
+    import tempfile
+
+    ort = pytest.importorskip("onnxruntime", reason="ONNX Runtime not installed (optional peer)")
+    net = st.model_on("stock")
+    net.set_train(False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, st.name)
+        x = Tensor(np.zeros((batch, 3, 32, 100), np.float32))
+        exporter = getattr(getattr(ms, "onnx", None), "export", None)
+        if exporter is not None:
+            exporter(net, x, file_name=path)
+        else:
+            ms.export(net, x, file_name=path, file_format="ONNX")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = THREADS
+        return ort.InferenceSession(path + ".onnx", opts, providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("provider", [*PEERS, "onnxruntime"])
+@pytest.mark.parametrize("batch", INFER_BATCHES)
 @pytest.mark.parametrize("model", list(MODELS))
-def test_infer(benchmark: Any, model: str, provider: str) -> None:
+def test_infer(benchmark: Any, model: str, batch: int, provider: str) -> None:
+    """Eval-mode inference at ``batch`` (the state's first images): softmax (B, T, C)."""
     st = state(model)
-    b = stock_batch(model) if provider == "stock" else BATCH
-    tag(benchmark, "infer", model, provider, batch=b, time_scale=BATCH / b)
+    b = min(batch, stock_batch(model)) if provider == "stock" else batch
+    tag(benchmark, "infer", f"{model}-b{batch}", provider, batch=b, time_scale=batch / b,
+        items=batch)  # fmt: skip
     if provider == "torch":
         torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
         tm = torch_model(st, torch).eval()
-        x = torch.from_numpy(st.x)
+        x = torch.from_numpy(st.x[:b])
 
         def fn():
             with torch.no_grad():
                 return tm(x).numpy()
+    elif provider == "onnxruntime":
+        sess = onnx_session(st, b)
+        name, x = sess.get_inputs()[0].name, st.x[:b]
+
+        def fn():
+            return sess.run(None, {name: x})[0]
     else:
         if provider == "stock" and not STOCK:
             pytest.skip("CRNN_FAST_BENCH_STOCK=0")
@@ -353,6 +408,7 @@ def test_infer(benchmark: Any, model: str, provider: str) -> None:
             return net(x).asnumpy()
 
     probs = timed(benchmark, fn, budget_s=8.0)
-    ref = st.first.setdefault("infer", (provider, probs))[1]
-    err = float(np.abs(probs - ref[: len(probs)]).max())
+    ref = st.first.setdefault(f"infer-b{batch}", (provider, probs))[1]
+    n = min(len(probs), len(ref))
+    err = float(np.abs(probs[:n] - ref[:n]).max())
     assert np.all(np.isfinite(probs)) and err <= 1e-4, (provider, err)

@@ -2,7 +2,8 @@
 OpenBLAS sgemm of the same FLOP count (the ceiling), same pytest session.
 
 Shapes: MindOCR's neck ``nn.LSTM(512, 256, num_layers=2, bidirectional=True)``, T=25, at
-B=64 ("crnn") and B=256 ("b256"). Groups (``op/shape``):
+B=64 ("crnn") and B=256 ("b256"); quick runs: B=8 ("b8"). crnn_fast runs once per requested
+backend (``common.fast_providers``). Groups (``op/shape``):
 
 * ``lstm-infer``: forward without a reserve (MindSpore/PyTorch under no-grad where they have it);
 * ``lstm-train-fwd``: forward that keeps what the backward needs;
@@ -20,13 +21,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from benchutil import run_timed, tag
 
 import crnn_fast
+from crnn_fast.bench.common import QUICK, backend_of, fast_providers, on_backend, run_timed, tag
 from crnn_fast.cli import demo_lstm
 from crnn_fast.reference import lstm as ref
 
-SHAPES = {"crnn": dict(T=25, B=64), "b256": dict(T=25, B=256)}
+SHAPES = {"b8": dict(T=25, B=8)} if QUICK else {"crnn": dict(T=25, B=64), "b256": dict(T=25, B=256)}
 I, H, L = 512, 256, 2
 OPS = ["lstm-infer", "lstm-train-fwd", "lstm-fwd+bwd"]
 
@@ -117,7 +118,7 @@ def _sgemm_ceiling(op: str, T: int, B: int):
     return run, round(reps)
 
 
-PROVIDERS = ["crnn_fast", "torch", "mindspore", "sgemm-ceiling"]
+PROVIDERS = [*fast_providers(), "torch", "mindspore", "sgemm-ceiling"]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -128,19 +129,21 @@ def test_lstm(benchmark: Any, request: pytest.FixtureRequest, shape: str, op: st
     x, params = data(shape)
     flops = op_flops(op, T, B)
     tag(benchmark, op, shape, provider, flops=flops)
-    if provider == "crnn_fast":
-        fn = _crnn_fast(op, x, params)
+    if backend_of(provider):
+        kernel = "lstm_backward" if op == "lstm-fwd+bwd" else "lstm_forward"
+        fn = on_backend(provider, kernel, _crnn_fast(op, x, params))
     elif provider == "torch":
         fn = _torch(request.getfixturevalue("torch"), op, x, params)
     elif provider == "mindspore":
         fn = _mindspore(request.getfixturevalue("ms"), op, x, params)
     else:
         fn, reps = _sgemm_ceiling(op, T, B)
+        benchmark.extra_info["ceiling"] = "compute"
         benchmark.extra_info["note"] = f"{reps} x sgemm ({T * B}, {8 * H}, {I}), all cores"
         flops = reps * 2.0 * T * B * 8 * H * I
         benchmark.extra_info["flops"] = flops
     out = run_timed(benchmark, fn, budget_s=4.0, min_rounds=3, max_rounds=15)
-    if provider in ("torch", "mindspore"):
+    if provider in ("torch", "mindspore") or backend_of(provider) not in (None, "cpu"):
         benchmark.extra_info["note"] = _check_against_crnn_fast(provider, op, out, x, params)
 
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from benchutil import get_data, run_timed, tag
 
 import crnn_fast
+from crnn_fast.bench.common import get_data, run_timed, tag
 from crnn_fast.cli import demo_lstm
 from crnn_fast.reference import lstm as ref
 from crnn_fast.registry import backend_scope
@@ -75,7 +75,7 @@ def _ms_layer(ms, provider: str, params, monkeypatch):
 
 
 def _lstm_call(ms, op: str, provider: str, monkeypatch):
-    from ms_cells import WeightedSum
+    from crnn_fast.bench.ms_cells import WeightedSum
 
     x, params, w = lstm_data()
     if provider == "crnn_fast-kernel":
@@ -132,7 +132,7 @@ def test_ms_lstm(benchmark, request, monkeypatch, ms, op: str, mode: str, provid
 
 
 def _ctc_call(ms, provider: str, monkeypatch):
-    from ms_cells import MeanCTC
+    from crnn_fast.bench.ms_cells import MeanCTC
 
     d = get_data("crnn")
     if provider == "crnn_fast-kernel":
@@ -180,9 +180,8 @@ def test_ms_ctc_x10_graph(benchmark, monkeypatch, ms, provider: str):
     """Ten losses in one graph: the in-graph cost of one loss+grad (time / 10 is reported).
     ``cell-floor`` replaces each loss by ``logits.mean()``: the cost of the cell around them
     (the logits scaling, the sum, the graph launch), to subtract from the other two."""
-    from ms_cells import MeanOnly, TenCTC
-
     import crnn_fast.nn as cnn
+    from crnn_fast.bench.ms_cells import MeanOnly, TenCTC
 
     d = get_data("crnn")
     scope = backend_scope("cpu" if provider == "crnn_fast" else "stock")
@@ -202,9 +201,8 @@ def test_ms_ctc_x10_graph(benchmark, monkeypatch, ms, provider: str):
 @pytest.mark.parametrize("mode", MODES)
 def test_aot_overhead(benchmark, monkeypatch, ms, mode: str, provider: str):
     """Fixed cost of one call: tiny crnn_fast aot op vs a tiny stock op (each in a Cell)."""
-    from ms_cells import OneOp
-
     import crnn_fast.ops as cops
+    from crnn_fast.bench.ms_cells import OneOp
 
     _set_mode(ms, mode)
     try:

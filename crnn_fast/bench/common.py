@@ -1,4 +1,14 @@
-"""Data and timing helpers for the crnn_fast benchmarks (imported by the bench_*.py files).
+"""Run configuration, data and timing helpers of the ``crnn-fast bench`` suites.
+
+Configuration (environment, set by ``crnn-fast bench``; a plain ``pytest`` run reads it too):
+
+- ``CRNN_FAST_BENCH_QUICK=1``: small shapes and few rounds (the suites name their quick shapes
+  differently, so a quick run never matches a full baseline's rows);
+- ``CRNN_FAST_BENCH_BACKENDS=cpu,numpy,...``: the crnn_fast backends to time (default: ``cpu``,
+  plus ``numpy`` in quick runs and ``cuda`` where it is usable); each gets a provider
+  ``crnn_fast`` (``cpu``) or ``crnn_fast[<backend>]``;
+- ``CRNN_FAST_BENCH_TEST_SLEEP=<group glob>|<provider>=<seconds>``: **test only**, sleeps that
+  long inside every timed call of the matching rows (a planted slowdown for ``--compare``).
 
 Timing rules (2 cores, noisy neighbours): every provider of a group runs in the same pytest
 session; fast providers use pytest-benchmark's own calibration, slow ones one untimed warm-up
@@ -7,13 +17,74 @@ call and then ``pedantic`` rounds sized to a time budget (``run_timed``).
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
+from crnn_fast import registry
+from crnn_fast.bench.rows import role_of
 from crnn_fast.reference.ctc import min_frames
+
+QUICK = os.environ.get("CRNN_FAST_BENCH_QUICK", "0") == "1"
+SLEEP_ENV = "CRNN_FAST_BENCH_TEST_SLEEP"
+
+
+def requested_backends() -> list[str]:
+    """The crnn_fast backends this run times (see the module docstring)."""
+    spec = os.environ.get("CRNN_FAST_BENCH_BACKENDS", "").strip()
+    if spec:
+        return [b.strip().lower() for b in spec.split(",") if b.strip()]
+    out = ["cpu"] + (["numpy"] if QUICK else [])
+    return out + (["cuda"] if registry.usable("cuda") else [])
+
+
+def fast_provider(backend: str) -> str:
+    """The provider name of a crnn_fast backend's rows."""
+    return "crnn_fast" if backend == "cpu" else f"crnn_fast[{backend}]"
+
+
+def fast_providers() -> list[str]:
+    """The crnn_fast provider names of this run, one per requested backend."""
+    return [fast_provider(b) for b in requested_backends()]
+
+
+def backend_of(provider: str) -> str | None:
+    """The backend of a crnn_fast provider name (None for any other provider)."""
+    if provider == "crnn_fast":
+        return "cpu"
+    if provider.startswith("crnn_fast[") and provider.endswith("]"):
+        return provider[len("crnn_fast[") : -1]
+    return None
+
+
+def on_backend(provider: str, op: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run under the crnn_fast backend of ``provider``; the row is skipped (saying why)
+    when that backend cannot run ``op`` here."""
+    backend = backend_of(provider)
+    skip_unless_runs(backend, op)
+
+    def run() -> Any:
+        with registry.backend_scope(backend):
+            return fn()
+
+    return run
+
+
+def skip_unless_runs(backend: str, op: str) -> None:
+    """Skip the current row (saying why) when ``backend`` cannot run ``op`` here."""
+    import pytest
+
+    try:
+        registry.check(backend)
+    except (ValueError, ImportError) as e:
+        pytest.skip(f"backend {backend}: {e}")
+    if not registry.implements(backend, op):
+        pytest.skip(f"backend {backend} has no {op} kernel")
+
 
 # ---------------------------------------------------------------------------------------------
 # Shapes and data
@@ -39,7 +110,9 @@ class Shape:
 SHAPES = {
     "crnn": Shape("crnn", T=25, B=64, C=37, S=23, seed=1234),  # MindOCR crnn_vgg7/resnet34
     "large": Shape("large", T=40, B=256, C=6625, S=40, seed=4321),  # crnn_resnet34_ch alphabet
+    "large-b16": Shape("large-b16", T=40, B=16, C=6625, S=40, seed=4321),  # the same, quick runs
 }
+CTC_SHAPES = ["crnn", "large-b16"] if QUICK else ["crnn", "large"]
 
 
 @dataclass
@@ -95,9 +168,31 @@ def get_data(name: str) -> CTCData:
 
 
 def tag(benchmark: Any, op: str, shape: str, provider: str, **extra: Any) -> None:
-    """Put the benchmark in group ``op/shape`` and record provider/shape/op in extra_info."""
+    """Put the benchmark in group ``op/shape``; record provider, role, backend, shape and op
+    (and ``extra``) in extra_info (``crnn_fast.bench.rows``)."""
     benchmark.group = f"{op}/{shape}"
-    benchmark.extra_info.update(provider=provider, shape=shape, op=op, **extra)
+    info = dict(provider=provider, role=role_of(provider), shape=shape, op=op)
+    if backend_of(provider):
+        info["backend"] = backend_of(provider)
+    benchmark.extra_info.update(info, **extra)
+
+
+def _planted(benchmark: Any, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn``, slowed by the test-only ``CRNN_FAST_BENCH_TEST_SLEEP`` when it names this row."""
+    spec = os.environ.get(SLEEP_ENV, "")
+    target, _, seconds = spec.rpartition("=")
+    group_glob, _, provider = target.partition("|")
+    if not spec or provider != benchmark.extra_info.get("provider"):
+        return fn
+    if not fnmatch.fnmatchcase(benchmark.group or "", group_glob):
+        return fn
+    delay = float(seconds)
+
+    def slowed() -> Any:
+        time.sleep(delay)
+        return fn()
+
+    return slowed
 
 
 def run_timed(
@@ -126,4 +221,4 @@ def run_timed(
 
 def run_once(benchmark: Any, fn: Callable[[], Any]) -> Any:
     """A single timed call (``pedantic``, 1 round, no warm-up) for multi-second providers."""
-    return benchmark.pedantic(fn, rounds=1, iterations=1, warmup_rounds=0)
+    return benchmark.pedantic(_planted(benchmark, fn), rounds=1, iterations=1, warmup_rounds=0)
