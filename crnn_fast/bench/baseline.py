@@ -312,7 +312,7 @@ class Comparison:
             ]
             return "  ".join(parts).rstrip()
 
-        out = [f"{self.new_label} against {self.base_label} (fail over {self.fail_over:g} %)"]
+        out = [f"baseline: {self.base_label}", f"this run: {self.new_label}"]
         out += [line(head), line(["-" * w for w in widths])] + [line(r) for r in cells]
         out += [f"WARNING: {w}" for w in self.warnings] + [f"note: {n}" for n in self.notes()]
         out += self.verdict()
@@ -323,18 +323,21 @@ class Comparison:
         out = [
             "## Against the baseline",
             "",
-            f"{_md(self.new_label)} against {_md(self.base_label)}; a crnn_fast row fails when "
-            f"it is more than {self.fail_over:g} % slower (a noisy one after one re-measurement). "
-            "Statuses in parentheses are peers' rows: context, not failures.",
+            f"Baseline: {_md(self.base_label)}; this run: {_md(self.new_label)}. A crnn_fast row "
+            f"fails when it is more than {self.fail_over:g} % slower (a noisy one after one "
+            "re-measurement); statuses in parentheses are peers' rows, shown for context.",
             "",
             "| group | provider | base ms | new ms | change % | status | |",
             "|---|---|--:|--:|--:|---|---|",
         ]
         out += ["| " + " | ".join(_md(c) for c in r) + " |" for r in self._cells()]
-        out.append("")
-        out += [f"> **Warning:** {_md(w)}" for w in self.warnings]
-        out += [f"- {_md(n)}" for n in self.notes()]
-        out += [f"**{_md(v)}**" if v.startswith("SLOWER") else _md(v) for v in self.verdict()]
+        for block in (
+            [f"- **Warning:** {_md(w)}" for w in self.warnings],
+            [f"- {_md(n)}" for n in self.notes()],
+            [f"- **{_md(v)}**" if self.failures() else _md(v) for v in self.verdict()],
+        ):
+            if block:
+                out += ["", *block]
         return "\n".join(out) + "\n"
 
 
