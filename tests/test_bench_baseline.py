@@ -220,6 +220,17 @@ def test_new_and_gone_rows_are_listed_not_failed(tmp_path):
     assert "| greedy/crnn | crnn_fast | 0.30 | - | - | gone |" in md
 
 
+def test_a_median_that_is_not_a_time_is_warned_not_compared(tmp_path):
+    broken = rows()
+    broken[0]["stats"].update(median=0.0, min=0.0, max=0.0)
+    cmp = compare(*runs(tmp_path, rows(), broken))
+    e = entry(cmp, "loss+grad/crnn", "crnn_fast")
+    assert e.status == "invalid" and e.change is None
+    assert cmp.warnings == [
+        "loss+grad/crnn crnn_fast: a median that is not a positive time; not compared"
+    ]
+
+
 def test_no_rows_in_common_is_an_error(tmp_path):
     quick = [bench("loss+grad/small", "crnn_fast", 0.1), bench("loss+grad/small", "numpy", 0.9)]
     new, base = runs(tmp_path, quick, rows())

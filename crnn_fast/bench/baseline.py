@@ -55,7 +55,7 @@ def storage_dir(storage: str | Path | None = None) -> Path:
     if set and not empty, else :data:`DEFAULT_STORAGE` in the current folder. It need not exist.
     """
     if storage is None:
-        return Path(os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE)
+        return Path(os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE).expanduser()
     if not isinstance(storage, (str, os.PathLike)):
         raise TypeError(f"storage: expected a folder path, got {type(storage).__name__}")
     if not str(storage):
