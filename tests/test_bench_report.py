@@ -208,6 +208,14 @@ def test_header_and_extra_sections(run):
     assert text.index("## Summary") < text.index("## Compare") < text.index("## CTC")
 
 
+def test_header_from_pytest_benchmark_machine_info():
+    d = run_dict(meta={"format": 1})
+    d["machine_info"]["cpu"] = {"brand_raw": "Other CPU", "count": 16, "flags": "avx2 sse2"}
+    text = report.render(load_run(d))
+    assert "machine: Other CPU, 16 cores; CPU flags: avx2\n" in text
+    assert "numpy not installed" in text and "backends: n/a" in text
+
+
 def test_merge_other(run):
     other_meta = {**META, "versions": {**META["versions"], "mindspore": "2.7.2"}}
     d = run_dict(other_meta, date="2026-11-02T08:00:00+00:00")

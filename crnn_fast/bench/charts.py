@@ -124,7 +124,7 @@ def speedup_chart(run: Run, path: Path) -> bool:
         ax.set_xlabel("x faster than " + who + " (log; < 1: slower)")
         ax.tick_params(labelsize=7)
     axes[0].set_yticks(list(ys), [b.label for b in items])
-    axes[0].invert_yaxis()
+    axes[0].set_ylim(len(items) - 0.5, -0.5)  # first group on top, no blank margins
     _legend(axes[1], colors)
     _suptitle(fig, run)
     fig.savefig(path, dpi=100)

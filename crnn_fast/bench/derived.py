@@ -347,13 +347,15 @@ def machine(run: Run) -> Machine:
     meta, mi, ci = run.meta, run.machine_info, run.commit_info
     cpu = _first(
         meta.get("cpu") if isinstance(meta.get("cpu"), str) else _get(meta, "cpu", "model"),
+        _get(meta, "cpu", "brand_raw"),
         meta.get("cpu_model"),
         _get(mi, "cpu", "brand_raw"),
         mi.get("processor"),
     )
     cores = _first(meta.get("cores"), _get(meta, "cpu", "cores"), _get(mi, "cpu", "count"))
     flags = _first(meta.get("cpu_flags"), meta.get("flags"), _get(mi, "cpu", "flags")) or []
-    flags = [f for f in RELEVANT_FLAGS if f in set(flags)]
+    flags = set(flags.split() if isinstance(flags, str) else flags)
+    flags = [f for f in RELEVANT_FLAGS if f in flags]
     versions = _first(meta.get("versions"), mi.get("versions")) or {}
     backends = meta.get("backends") or []
     backends = [backends] if isinstance(backends, str) else [str(b) for b in backends]
