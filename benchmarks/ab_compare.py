@@ -3,7 +3,8 @@
 (before, after, before, after, ...) so both sides see the same machine load, and one table of
 medians with the after/before ratio (< 1: faster).
 
-Each side runs its own ``benchmarks/`` files against its own package (``PYTHONPATH`` = that
+Each side runs its own suite files (``crnn_fast/bench/suites/``, or ``benchmarks/`` in a
+checkout from before ``crnn-fast bench``) against its own package (``PYTHONPATH`` = that
 checkout), so a refactor that moves modules still compares the same kernels.
 
     python benchmarks/ab_compare.py --before /path/to/old/checkout --after . --rounds 3 \\
@@ -36,7 +37,7 @@ SUITES: dict[str, tuple[str, str, dict[str, str]]] = {
         {"CRNN_FAST_BENCH_STOCK": "0", "CRNN_FAST_BENCH_BATCH": "16"},
     ),
     "train-step": (
-        "bench_train_step.py",
+        "bench_step.py",
         "crnn_fast and (train_step or infer)",
         {"CRNN_FAST_BENCH_STOCK": "0"},
     ),
@@ -48,9 +49,14 @@ def run_suite(side: Path, suite: str, json_path: Path) -> None:
     bench_file, select, env_extra = SUITES[suite]
     env = {**os.environ, "PYTHONPATH": str(side), **env_extra}
     env.setdefault("CRNN_FAST_BENCH_BATCH", env_extra.get("CRNN_FAST_BENCH_BATCH", "64"))
+    target = side / "crnn_fast" / "bench" / "suites" / bench_file
+    plugin = ["-p", "crnn_fast.bench.plugin", "-o", "python_files=bench_*.py"]
+    if not target.is_file():  # a checkout from before crnn_fast.bench (issue 18)
+        legacy = "bench_train_step.py" if bench_file == "bench_step.py" else bench_file
+        target, plugin = side / "benchmarks" / legacy, []
     cmd = [
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-        f"benchmarks/{bench_file}", "-k", select, f"--benchmark-json={json_path}",
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *plugin,
+        str(target), "-k", select, f"--benchmark-json={json_path}",
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=side, env=env, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -208,8 +208,12 @@ def run_timed(
 
     One untimed warm-up call first. Calls under ``fast_s`` go to pytest-benchmark's
     calibration; slower ones get ``pedantic`` with ``budget_s / t`` rounds, clamped to
-    ``[min_rounds, max_rounds]``, one iteration each.
+    ``[min_rounds, max_rounds]``, one iteration each. Quick runs: a quarter of the budget, at
+    most 5 rounds.
     """
+    fn = _planted(benchmark, fn)
+    if QUICK:
+        budget_s, max_rounds = budget_s / 4, min(max_rounds, 5)
     t0 = time.perf_counter()
     fn()
     dt = time.perf_counter() - t0

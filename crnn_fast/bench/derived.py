@@ -170,13 +170,13 @@ class ConvTotal:
 
 
 def conv_layers(run: Run) -> list[ConvLayer]:
-    """The conv layer groups (op ``conv-<direction>``, rows carrying ``backbone`` and
+    """The conv layer groups (op ``conv-fwd`` / ``conv-fwd+bwd``, rows carrying ``backbone`` and
     ``multiplicity``), in file order."""
     out = []
     for group, rows in run.groups().items():
         op, _, layer = group.partition("/")
         info = next((r.info for r in rows if "backbone" in r.info), None)
-        if not op.startswith("conv-") or info is None:
+        if op not in ("conv-fwd", "conv-fwd+bwd") or info is None:
             continue
         mult = int(info.get("multiplicity", 1))
         out.append(ConvLayer(group, op[5:], layer, str(info["backbone"]), mult, info, rows))

@@ -75,7 +75,7 @@ class LayerWeightedSum(nn.Cell):
 def vgg7_backbone():
     """MindOCR's RecVGG (MINDOCR_CRNN.md 1.1) from stock layers as ``conv_layers.vgg7_ops``
     lists them: (B, 3, 32, 100) -> (B, 512, 1, 24)."""
-    from conv_layers import vgg7_ops
+    from crnn_fast.bench.conv_layers import vgg7_ops
 
     layers = []
     for kind, arg in vgg7_ops():

@@ -3,6 +3,7 @@
 - fixtures ``ms`` (MindSpore, PYNATIVE on CPU) and ``torch`` (PyTorch): optional peers, the
   row is skipped with a reason when the library is not importable;
 - every row records its suite (``bench_ctc.py`` -> ``ctc``) in ``extra_info``;
+- with ``CRNN_FAST_BENCH_PROGRESS=1`` (``crnn-fast bench``), a tqdm bar of the rows on stderr;
 - the JSON's ``machine_info["crnn_fast_bench"]`` gets the run's metadata (``rows.FORMAT``, quick
   or full, backends, CPU model and flags, cores, library versions, crnn_fast build, git commit):
   what marks a file as a ``crnn-fast bench`` run.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +106,7 @@ def run_meta() -> dict[str, Any]:
         "versions": versions(),
         "build": build.get("build", {}),
         "usable_backends": [k for k, v in build.get("registry", {}).items() if v.get("usable")],
-        "git_commit": git_commit(),
+        "commit": git_commit(),
     }
 
 
@@ -112,3 +114,25 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     """Record the run's metadata next to pytest-benchmark's own machine info."""
     machine_info["crnn_fast_bench"] = run_meta()
     machine_info["versions"] = machine_info["crnn_fast_bench"]["versions"]
+
+
+_BAR: list[Any] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if os.environ.get("CRNN_FAST_BENCH_PROGRESS") == "1" and session.items:
+        from tqdm import tqdm
+
+        _BAR.append(tqdm(total=len(session.items), desc="crnn-fast bench", unit="row",
+                         file=sys.stderr, dynamic_ncols=True))  # fmt: skip
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _BAR and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        _BAR[0].set_postfix_str(report.nodeid.rsplit("::", 1)[-1][:48], refresh=False)
+        _BAR[0].update(1)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    while _BAR:
+        _BAR.pop().close()

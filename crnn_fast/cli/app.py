@@ -2,8 +2,8 @@
 
 Subcommands: ``quickstart`` (the main job: synth -> train -> eval -> predict -> speed vs
 stock, ``crnn_fast.train.quickstart``), ``train``, ``eval``, ``predict``, ``synth``
-(:mod:`crnn_fast.cli.train`), ``demo`` (the kernel check, :mod:`crnn_fast.cli.demo`; what a
-bare ``crnn-fast`` runs) and ``info``.
+(:mod:`crnn_fast.cli.train`), ``bench`` (:mod:`crnn_fast.cli.bench`), ``demo`` (the kernel
+check, :mod:`crnn_fast.cli.demo`; what a bare ``crnn-fast`` runs) and ``info``.
 
 Errors: a failing command prints ``crnn-fast <cmd>: error: <message>`` on stderr and exits
 with 2 (usage: bad or conflicting arguments) or 1 (anything else; an unexpected internal error
@@ -21,6 +21,7 @@ import sys
 import traceback
 
 import crnn_fast
+from crnn_fast.cli import bench as bench_cmd
 from crnn_fast.cli import train as train_cmds
 from crnn_fast.cli.demo import demo
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     sub.add_parser("info", help="print what was compiled and which backend is active")
     train_cmds.add_parsers(sub)
+    bench_cmd.add_parser(sub)
     for p in sub.choices.values():  # --debug after the subcommand works too
         p.add_argument(
             "--debug",
@@ -100,6 +102,8 @@ def report_error(cmd: str, exc: BaseException, debug: bool) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.cmd in ("train", "eval", "predict", "synth", "quickstart"):
         return train_cmds.run(args)
+    if args.cmd == "bench":
+        return bench_cmd.run(args)
     if args.cmd == "info":
         print(json.dumps(crnn_fast.backends(), indent=2))
         return 0

@@ -383,7 +383,7 @@ def vgg7_fn(request: pytest.FixtureRequest, provider: str, n: int = BATCH) -> Fn
     return ms_fb
 
 
-@pytest.mark.parametrize("provider", ["crnn_fast-ms", "ms.Conv2d", "torch"])
+@pytest.mark.parametrize("provider", ["crnn_fast-ms", *([] if QUICK else ["ms.Conv2d"]), "torch"])
 def test_vgg7_backbone(benchmark: Any, request: pytest.FixtureRequest, provider: str):
     """MindOCR's whole VGG7 backbone, forward + backward w.r.t. x and every parameter."""
     flops = sum(c.flops(BATCH, "fwd+bwd") for c in VGG7)
