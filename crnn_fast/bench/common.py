@@ -5,8 +5,10 @@ Configuration (environment, set by ``crnn-fast bench``; a plain ``pytest`` run r
 - ``CRNN_FAST_BENCH_QUICK=1``: small shapes and few rounds (the suites name their quick shapes
   differently, so a quick run never matches a full baseline's rows);
 - ``CRNN_FAST_BENCH_BACKENDS=cpu,numpy,...``: the crnn_fast backends to time (default: ``cpu``,
-  plus ``numpy`` in quick runs and ``cuda`` where it is usable); each gets a provider
-  ``crnn_fast`` (``cpu``) or ``crnn_fast[<backend>]``;
+  plus ``numpy`` in quick runs); each gets a provider ``crnn_fast`` (``cpu``) or
+  ``crnn_fast[<backend>]``. ``cuda`` rows are skipped, saying why: the NumPy-level API runs
+  host arrays of the ``cuda`` backend on ``cpu``, and the CUDA kernels on device tensors are
+  timed by ``benchmarks/gpu/device_check.sh`` (``bench_cuda.py``, CUDA events);
 - ``CRNN_FAST_BENCH_TEST_SLEEP=<group glob>|<provider>=<seconds>``: **test only**, sleeps that
   long inside every timed call of the matching rows (a planted slowdown for ``--compare``).
 
@@ -38,8 +40,7 @@ def requested_backends() -> list[str]:
     spec = os.environ.get("CRNN_FAST_BENCH_BACKENDS", "").strip()
     if spec:
         return [b.strip().lower() for b in spec.split(",") if b.strip()]
-    out = ["cpu"] + (["numpy"] if QUICK else [])
-    return out + (["cuda"] if registry.usable("cuda") else [])
+    return ["cpu"] + (["numpy"] if QUICK else [])
 
 
 def fast_provider(backend: str) -> str:
@@ -78,6 +79,9 @@ def skip_unless_runs(backend: str, op: str) -> None:
     """Skip the current row (saying why) when ``backend`` cannot run ``op`` here."""
     import pytest
 
+    if backend in ("cuda", "ascend"):
+        pytest.skip(f"backend {backend}: the NumPy-level API runs its host arrays on cpu; its "
+                    "device kernels are timed by benchmarks/gpu/device_check.sh")  # fmt: skip
     try:
         registry.check(backend)
     except (ValueError, ImportError) as e:

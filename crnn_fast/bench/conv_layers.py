@@ -8,7 +8,7 @@ stages end at (B, 64, 16, 50), (B, 128, 8, 50), (B, 256, 4, 50) and (B, 512, 2, 
 last max-pool. ``distinct()`` then folds identical configurations (C_in, C_out, H, W, k, stride,
 pad) into one ``ConvLayer`` with its multiplicity, named after its first occurrence.
 
-Result (``python benchmarks/conv_layers.py`` prints it; C_in→C_out @ H×W, k, stride, pad, ×n):
+Result (``python -m crnn_fast.bench.conv_layers`` prints it; C_in→C_out @ H×W, k, stride, pad, ×n):
 
 * VGG7 (bias, ×1 each): conv1 3→64 @32×100 k3 p1; conv2 64→128 @16×50 k3 p1; conv3 128→256
   @8×25 k3 p1; conv4 256→256 @8×25; conv5 256→512 @4×25; conv6 512→512 @4×25; conv7 512→512

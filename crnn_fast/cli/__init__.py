@@ -5,7 +5,7 @@
 - :mod:`.train`: ``quickstart``, ``train``, ``eval``, ``predict`` and ``synth``;
 - :mod:`.demo`: ``demo``, the kernel check and timing (a bare ``crnn-fast`` runs it);
 - :mod:`.demo_lstm`: MindOCR's BiLSTM neck in crnn_fast, PyTorch and MindSpore, shared by the
-  demo and ``benchmarks/bench_lstm.py``.
+  demo and ``crnn_fast/bench/suites/bench_lstm.py``.
 """
 
 from .app import build_parser, error_message, main

@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--backends",
         metavar="LIST",
         help="crnn_fast backends to time, e.g. cpu,numpy,cuda-emu (default: cpu, "
-        "numpy in --quick, cuda where usable; the emulators only when named)",
+        "numpy in --quick; the emulators only when named)",
     )
     p.add_argument(
         "--filter",

@@ -1,6 +1,6 @@
 """MindOCR's BiLSTM neck (``nn.LSTM(512, 256, 2 layers, bidirectional)``) in crnn_fast, PyTorch
 and MindSpore: forward + backward builders shared by ``crnn-fast demo`` and
-``benchmarks/bench_lstm.py``, and the demo's check against the float64 reference."""
+``crnn_fast/bench/suites/bench_lstm.py``, and the demo's check against the float64 reference."""
 
 from __future__ import annotations
 

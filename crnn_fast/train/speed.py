@@ -5,7 +5,7 @@
 ``train.dataset`` (or ``batch``), runs ``warmup`` steps (GRAPH compile included) and then
 ``steps`` timed ones, and returns ``{"backend", "batch_size", "seconds": [...], "median_s",
 "images_per_s", "warmup_s"}``. ``crnn-fast quickstart`` prints it for crnn_fast and the stock
-backend side by side; ``benchmarks/bench_train_step.py`` uses the same builder. ``progress``:
+backend side by side; ``crnn_fast/bench/suites/bench_step.py`` uses the same builder. ``progress``:
 a tqdm bar over the warm-up and timed steps whose elapsed time moves every second (a stock
 step takes about a minute on 2 cores).
 """

@@ -157,6 +157,19 @@ def _loss_floor(request, d, benchmark):
     return lambda: np.copyto(grad_buf, d.logits)
 
 
+KERNELS = {"loss+grad": ("ctc_loss", 2), "greedy": ("ctc_greedy_decode", 1)}
+
+
+def prepare(benchmark, request, table: dict[str, Setup], op: str, shape: str, provider: str):
+    """The shape's data and the provider's call (crnn_fast rows under their backend), the row
+    tagged ``op/shape`` with the bytes it moves (logits read, plus the gradient written)."""
+    d = get_data(shape)
+    kernel, passes = KERNELS[op]
+    tag(benchmark, op, shape, provider, bytes=passes * d.nbytes)
+    fn = table[provider](request, d, benchmark)
+    return d, on_backend(provider, kernel, fn) if backend_of(provider) else fn
+
+
 LOSS_PROVIDERS: dict[str, Setup] = {
     **{p: _loss_crnn_fast for p in fast_providers()},
     "crnn_fast(out=)": _loss_crnn_fast_out,
@@ -170,11 +183,7 @@ LOSS_PROVIDERS: dict[str, Setup] = {
 @pytest.mark.parametrize("provider", list(LOSS_PROVIDERS))
 @pytest.mark.parametrize("shape", SHAPE_NAMES)
 def test_loss_grad(benchmark: Any, request: pytest.FixtureRequest, shape: str, provider: str):
-    d = get_data(shape)
-    tag(benchmark, "loss+grad", shape, provider, bytes=2 * d.nbytes)
-    fn = LOSS_PROVIDERS[provider](request, d, benchmark)
-    if backend_of(provider):
-        fn = on_backend(provider, "ctc_loss", fn)
+    d, fn = prepare(benchmark, request, LOSS_PROVIDERS, "loss+grad", shape, provider)
     if backend_of(provider) == "numpy" and shape.startswith("large"):
         out = run_once(benchmark, fn)  # ~2 s a call: one round is enough next to 100x gaps
     else:
@@ -250,11 +259,7 @@ GREEDY_PROVIDERS: dict[str, Setup] = {
 @pytest.mark.parametrize("provider", list(GREEDY_PROVIDERS))
 @pytest.mark.parametrize("shape", SHAPE_NAMES)
 def test_greedy(benchmark: Any, request: pytest.FixtureRequest, shape: str, provider: str):
-    d = get_data(shape)
-    tag(benchmark, "greedy", shape, provider, bytes=d.nbytes)
-    fn = GREEDY_PROVIDERS[provider](request, d, benchmark)
-    if backend_of(provider):
-        fn = on_backend(provider, "ctc_greedy_decode", fn)
+    d, fn = prepare(benchmark, request, GREEDY_PROVIDERS, "greedy", shape, provider)
     out = run_timed(benchmark, fn)
     want = _fast_greedy(d)
     if provider == "ms.CTCGreedyDecoder":
