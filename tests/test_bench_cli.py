@@ -54,13 +54,14 @@ def test_compare_equal_baseline_passes(saved: dict[str, Path], capsys) -> None:
 
 def test_compare_fails_on_planted_slowdown(saved, capsys, monkeypatch) -> None:
     monkeypatch.setenv("CRNN_FAST_BENCH_TEST_SLEEP", "greedy/crnn|crnn_fast=0.02")
-    out = saved["root"] / "slow"
-    code = main(["bench", *ROWS, "--json", str(out / "r.json"), "--compare", "base",
-                 "--storage", str(saved["store"])])  # fmt: skip
+    monkeypatch.chdir(saved["root"])  # relative paths: the child pytest runs elsewhere
+    code = main(["bench", *ROWS, "--json", "slow/r.json", "--compare", "base",
+                 "--storage", "store"])  # fmt: skip
     text = capsys.readouterr().out
     assert code == 1, text
     assert "SLOWER: greedy/crnn crnn_fast " in text
     assert "SLOWER: greedy/crnn crnn_fast[numpy]" not in text
+    assert load_run(saved["root"] / "slow" / "r.json").rows
 
 
 @pytest.mark.parametrize(

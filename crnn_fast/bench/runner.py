@@ -124,11 +124,14 @@ def run_pytest(targets: list[str], out_json: Path, opts: Options, log: Path) -> 
 
 
 def results_path(opts: Options) -> Path:
+    """Where the results JSON goes, absolute (the child pytest runs in a temporary folder)."""
     if opts.json:
-        return opts.json
-    if opts.report:
-        return opts.report / "results.json"
-    return baseline.storage_dir(opts.storage) / "last-run.json"
+        path = opts.json
+    elif opts.report:
+        path = opts.report / "results.json"
+    else:
+        path = baseline.storage_dir(opts.storage) / "last-run.json"
+    return path.expanduser().resolve()
 
 
 def failed_rows(log: Path) -> list[str]:

@@ -25,7 +25,7 @@ from crnn_fast.configs import config_path  # noqa: E402
 from crnn_fast.evalsets import ood_sets  # noqa: E402
 from crnn_fast.models import backend_scope, build_model, fold_for_inference  # noqa: E402
 from crnn_fast.train.config import load_config  # noqa: E402
-from crnn_fast.train.predict import predict  # noqa: E402
+from crnn_fast.train.predict import predict, scan_images  # noqa: E402
 
 LIMIT = 32 if QUICK else None
 SUFFIX = f"-n{LIMIT}" if LIMIT else ""
@@ -75,7 +75,7 @@ def test_predict(benchmark: Any, decoder: str, provider: str) -> None:
 
         return fn
 
-    n = len(reader(LIMIT)())
+    n = len(scan_images(source)[:LIMIT])
     note = f"{n} images of {source.parent.name}/{source.name}, batch 64"
     if provider == "stock":
         fn, note = reader(STOCK_IMAGES), f"timed on the first {STOCK_IMAGES} of {note}"
