@@ -363,7 +363,7 @@ def machine(run: Run) -> Machine:
         ("quick" if meta["quick"] else "full") if isinstance(meta.get("quick"), bool) else "?"
     )
     commit = meta.get("commit") if isinstance(meta.get("commit"), str) else None
-    if not commit and ci.get("id"):
+    if not commit and ci.get("id") and ci.get("id") != "unversioned":
         commit = str(ci["id"])[:10] + (" (dirty)" if ci.get("dirty") else "")
     return Machine(
         cpu=str(cpu or "unknown CPU"),
@@ -372,6 +372,6 @@ def machine(run: Run) -> Machine:
         versions={str(k): str(v) for k, v in versions.items() if v},
         backends=backends,
         mode=str(mode),
-        commit=commit or "unknown",
+        commit=commit or "none (not a git checkout)",
         date=nice_date(_first(run.datetime, meta.get("datetime")) or ""),
     )
