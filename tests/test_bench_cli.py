@@ -117,3 +117,4 @@ def test_results_json_is_pytest_benchmark_json(saved: dict[str, Path]) -> None:
     assert data["machine_info"]["crnn_fast_bench"]["format"] == 1
     assert all("provider" in b["extra_info"] and "suite" in b["extra_info"]
                for b in data["benchmarks"])  # fmt: skip
+    assert all("data" not in b["stats"] for b in data["benchmarks"])  # raw rounds dropped

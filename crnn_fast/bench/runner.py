@@ -13,6 +13,7 @@ noisy rows were re-measured once.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -134,6 +135,15 @@ def results_path(opts: Options) -> Path:
     return path.expanduser().resolve()
 
 
+def drop_raw_timings(path: Path) -> None:
+    """Remove pytest-benchmark's per-round ``stats.data`` lists from a results JSON (megabytes
+    for the fast rows); the statistics stay."""
+    data = json.loads(path.read_text())
+    for bench in data.get("benchmarks", []):
+        bench.get("stats", {}).pop("data", None)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
 def failed_rows(log: Path) -> list[str]:
     """The ``FAILED``/``ERROR`` lines of pytest's summary in ``log``."""
     return [ln for ln in log.read_text().splitlines() if ln.startswith(("FAILED", "ERROR"))]
@@ -156,6 +166,7 @@ def measure(opts: Options) -> tuple[Path, Path, int]:
     if not out.is_file():
         tail = "\n".join(log.read_text().splitlines()[-20:])
         raise RuntimeError(f"the benchmark run wrote no results (pytest exit {status}):\n{tail}")
+    drop_raw_timings(out)
     return out, log, status
 
 
