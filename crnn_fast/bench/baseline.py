@@ -371,7 +371,8 @@ def _md(text: str) -> str:
 
 def _label(run: Run, fallback: str) -> str:
     where = str(run.path) if run.path is not None else fallback
-    commit = run.commit_info.get("id") or run.meta.get("commit")
+    commit = run.meta.get("commit") or run.commit_info.get("id")
+    commit = None if commit == "unversioned" else commit
     when = run.datetime[:19]
     extra = ", ".join(x for x in (when, f"commit {str(commit)[:10]}" if commit else "") if x)
     return f"{where} ({extra})" if extra else where

@@ -338,7 +338,7 @@ def write_report(run: Run, out_dir: Path, **render_kwargs: Any) -> list[Path]:
 # --- README ---------------------------------------------------------------------------------
 
 
-def readme_section(run: Run, *, report_link: str = "benchmarks/results/report.md") -> str:
+def readme_section(run: Run, *, report_link: str | None = "benchmarks/results/report.md") -> str:
     """The README's performance block: machine, date and commit, a headline table (main
     crnn_fast row of the key groups and the conv backbone totals), a pointer to the report."""
     m = dv.machine(run)
@@ -358,6 +358,7 @@ def readme_section(run: Run, *, report_link: str = "benchmarks/results/report.md
         lines.append([name, p, fmt_ms(totals[p].seconds), fmt_x(stock), fmt_x(torch)])
     head = ["benchmark", "crnn_fast", "median ms", "vs stock", "vs torch"]
     table = md_table(head, lines) if lines else "_No headline rows in this run._"
+    link = f"Every row, the spreads, rates, ceilings and charts: [{report_link}]({report_link})."
     return "\n".join(
         [
             f"Measured by `crnn-fast bench` ({m.mode} run) on {m.cpu}, {m.cores} cores, "
@@ -365,8 +366,7 @@ def readme_section(run: Run, *, report_link: str = "benchmarks/results/report.md
             "(> 1: crnn_fast is faster).",
             "",
             table,
-            "",
-            f"Every row, the spreads, rates, ceilings and charts: [{report_link}]({report_link}).",
+            *(["", link] if report_link else []),
         ]
     )
 

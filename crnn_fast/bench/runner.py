@@ -211,10 +211,13 @@ def run(opts: Options) -> int:
     if opts.report:
         for path in report.write_report(run_, opts.report, extra_sections=sections):
             print(f"wrote {path}", flush=True)
-    print(report.readme_section(run_, report_link=str(opts.report / "report.md"))
-          if opts.report else report.readme_section(run_), flush=True)  # fmt: skip
+    link = str(opts.report / "report.md") if opts.report else None
+    print(report.readme_section(run_, report_link=link), flush=True)
     if opts.update_readme:
-        report.update_readme(opts.update_readme, report.readme_section(run_))
+        readme_link = link or "benchmarks/results/bench/report.md"
+        report.update_readme(
+            opts.update_readme, report.readme_section(run_, report_link=readme_link)
+        )
         print(f"updated the performance section of {opts.update_readme}", flush=True)
     print(f"results: {out}", flush=True)
     bad = failed_rows(log) if log is not None and status not in (0, 5) else []
