@@ -59,8 +59,10 @@ def test_compare_fails_on_planted_slowdown(saved, capsys, monkeypatch) -> None:
                  "--storage", "store"])  # fmt: skip
     text = capsys.readouterr().out
     assert code == 1, text
-    assert "SLOWER: greedy/crnn crnn_fast " in text
-    assert "SLOWER: greedy/crnn crnn_fast[numpy]" not in text
+    # the planted row, by far (a 20 ms sleep in a sub-millisecond call); other rows may also
+    # cross the threshold on a loaded machine, so they are not asserted on
+    line = next(ln for ln in text.splitlines() if ln.startswith("SLOWER: greedy/crnn crnn_fast "))
+    assert float(line.split("+")[1].split(" %")[0]) > 500, line
     assert load_run(saved["root"] / "slow" / "r.json").rows
 
 
