@@ -235,7 +235,16 @@ def test_top_level_help_ends_in_whole_sentences():
     assert parser.epilog.endswith(".") and parser.epilog in flat
     sub = next(a for a in parser._actions if a.choices and "predict" in a.choices)
     helps = {a.dest: a.help for a in sub._choices_actions}
-    assert set(helps) == {"demo", "info", "train", "eval", "predict", "synth", "quickstart"}
+    assert set(helps) == {
+        "demo",
+        "info",
+        "train",
+        "eval",
+        "predict",
+        "synth",
+        "quickstart",
+        "bench",
+    }
     for name, text in helps.items():
         assert text and not re.search(r"(->|,|:|\band|\bthe)$", text), (name, text)
         assert f"{name} {text}" in flat or text in flat, name
