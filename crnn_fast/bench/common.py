@@ -32,6 +32,8 @@ from crnn_fast.bench.rows import role_of
 from crnn_fast.reference.ctc import min_frames
 
 QUICK = os.environ.get("CRNN_FAST_BENCH_QUICK", "0") == "1"
+# crnn_fast's thread count: the peers (PyTorch, OpenBLAS ceilings, ONNX Runtime) get the same
+THREADS = int(registry.backends().get("build", {}).get("max_threads") or os.cpu_count() or 1)
 SLEEP_ENV = "CRNN_FAST_BENCH_TEST_SLEEP"
 
 

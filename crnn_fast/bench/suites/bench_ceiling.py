@@ -9,15 +9,12 @@
 from __future__ import annotations
 
 import ctypes
-import os
 from typing import Any
 
 import numpy as np
 
-import crnn_fast
-from crnn_fast.bench.common import QUICK, run_timed, tag
+from crnn_fast.bench.common import QUICK, THREADS, run_timed, tag
 
-THREADS = int(crnn_fast.backends().get("build", {}).get("max_threads") or os.cpu_count() or 1)
 N = 1024 if QUICK else 2048
 COPY_MIB = 64 if QUICK else 256
 

@@ -40,6 +40,7 @@ import pytest
 import crnn_fast
 from crnn_fast.bench.common import (
     QUICK,
+    THREADS,
     backend_of,
     fast_providers,
     on_backend,
@@ -58,7 +59,6 @@ SUFFIX = f"-b{BATCH}" if QUICK or BATCH != 64 else ""
 STOCK = os.environ.get("CRNN_FAST_BENCH_STOCK", "1") != "0"
 SLOW_S = 2.0  # a provider predicted slower than this per call gets one round, no warm-up
 TOL = 1e-4  # relative to the largest |value| of the compared array
-THREADS = int(crnn_fast.backends().get("build", {}).get("max_threads") or os.cpu_count() or 1)
 DIRECTIONS = ["fwd", "fwd+bwd"]
 PROVIDERS = [*fast_providers(), "crnn_fast-ms", "ms.Conv2d", "torch", "sgemm-ceiling"]
 Fn = Callable[[], Any]

@@ -39,9 +39,9 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-import crnn_fast
 from crnn_fast.bench.common import (
     QUICK,
+    THREADS,
     requested_backends,
     run_once,
     run_timed,
@@ -68,7 +68,6 @@ INFER_BATCHES = [b for b in ((1,) if QUICK else (1, 16, 64)) if b <= BATCH]
 # and the pyfunc NumPy backend would time their harness, not the model)
 FAST = ["crnn_fast"] if "cpu" in requested_backends() else []
 PEERS = [*FAST, "stock", "torch"]
-THREADS = int(crnn_fast.backends().get("build", {}).get("max_threads") or os.cpu_count() or 1)
 PHASES = ["backbone", "neck", "head+loss", "optimizer"]
 RUN_PHASES = [] if QUICK else PHASES
 SLOW_S = 20.0  # a call slower than this is timed once
