@@ -7,24 +7,21 @@
 //     pad_r + 1); output 5 y = conv + b, or max(conv + b, 0) with relu = 1 (the kernel's epilogue).
 //   crnn_aot_conv2d_backward inputs: 0 x, 1 w, 2 dy, 3 config, 4 pads; outputs 5 dx, 6 dw, 7 db.
 //     It ignores the relu flag: the bprop masks dy by (y > 0) first.
+#include "aot_conv.h"
+
 #include "aot_util.h"
 #include "check_conv.h"
 #include "crnn/conv2d.h"
 
 namespace crnn {
 namespace aot {
-namespace {
 
-// The forward reads the relu flag; the backward skips it and the NaN/Inf scan of x and w (its
-// forward did that) and lets a non-finite dy through (see crnn_aot_conv2d_backward).
-crnn_conv2d_desc parse(const Args &a, int n_total, bool forward) {
-  require(a.n == n_total,
-          "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
+crnn_conv2d_desc parse_conv2d(const Args &a, int config, int pads, bool forward) {
   a.expect(0, "x", "float32", 4, "(B, C_in, H, W)");
   a.expect(1, "w", "float32", 4, "(C_out, C_in / groups, kh, kw)");
-  require(a.ndims[3] == 6 && (a.dim(3, 5) == 1 || a.dim(3, 5) == 2),
+  require(a.ndims[config] == 6 && (a.dim(config, 5) == 1 || a.dim(config, 5) == 2),
           "config must have shape (s_h, s_w, d_h, d_w, groups, relu + 1) with relu 0 or 1");
-  require(a.ndims[4] == 4, "pads must have shape (pad_t + 1, pad_b + 1, pad_l + 1, pad_r + 1)");
+  require(a.ndims[pads] == 4, "pads must have shape (pad_t + 1, pad_b + 1, pad_l + 1, pad_r + 1)");
   crnn_conv2d_desc d{a.dim(0, 0),
                      a.dim(0, 1),
                      a.dim(0, 2),
@@ -32,16 +29,16 @@ crnn_conv2d_desc parse(const Args &a, int n_total, bool forward) {
                      a.dim(1, 0),
                      a.dim(1, 2),
                      a.dim(1, 3),
-                     a.dim(3, 0),
-                     a.dim(3, 1),
-                     a.dim(4, 0) - 1,
-                     a.dim(4, 1) - 1,
-                     a.dim(4, 2) - 1,
-                     a.dim(4, 3) - 1,
-                     a.dim(3, 2),
-                     a.dim(3, 3),
-                     a.dim(3, 4),
-                     forward ? static_cast<int32_t>(a.dim(3, 5) - 1) : 0,
+                     a.dim(config, 0),
+                     a.dim(config, 1),
+                     a.dim(pads, 0) - 1,
+                     a.dim(pads, 1) - 1,
+                     a.dim(pads, 2) - 1,
+                     a.dim(pads, 3) - 1,
+                     a.dim(config, 2),
+                     a.dim(config, 3),
+                     a.dim(config, 4),
+                     forward ? static_cast<int32_t>(a.dim(config, 5) - 1) : 0,
                      0,
                      CRNN_DEVICE_CPU,
                      nullptr};
@@ -54,6 +51,14 @@ crnn_conv2d_desc parse(const Args &a, int n_total, bool forward) {
     require_finite(a, 1, "w");
   }
   return d;
+}
+
+namespace {
+
+crnn_conv2d_desc parse(const Args &a, int n_total, bool forward) {
+  require(a.n == n_total,
+          "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
+  return parse_conv2d(a, 3, 4, forward);
 }
 
 }  // namespace

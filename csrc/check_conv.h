@@ -9,6 +9,7 @@
 
 #include "check_common.h"
 #include "crnn/conv2d.h"
+#include "crnn/conv_block.h"
 
 namespace crnn {
 namespace check {
@@ -18,6 +19,11 @@ namespace check {
 // the padded input. x_shape / w_shape are the shapes as text, for the messages.
 Check conv2d(const crnn_conv2d_desc &d, int64_t w_c_in, const std::string &x_shape,
              const std::string &w_shape);
+
+// The block's options around an already checked convolution (crnn/conv_block.h): BatchNorm's
+// eps > 0, momentum in [0, 1] and >= 2 values per channel; a pool window that fits (paddings
+// < window, strides >= 1) and is not combined with a residual.
+Check conv_block(const crnn_conv_block_desc &d);
 
 }  // namespace check
 }  // namespace crnn

@@ -18,7 +18,9 @@ from mindspore.common.initializer import Uniform
 from .. import registry
 from ..registry import backend_scope
 
-__all__ = ["backend_scope", "conv2d", "crnn_customised", "lstm", "resolve_backend"]
+__all__ = [
+    "backend_scope", "conv2d", "crnn_customised", "lstm", "resolve_backend", "train_block",
+]  # fmt: skip
 
 
 def resolve_backend(backend: str | None) -> str:
@@ -35,6 +37,16 @@ def conv2d(*args, **kwargs) -> nn.Conv2d:
     from ..nn.conv import Conv2d
 
     return Conv2d(*args, **kwargs)
+
+
+def train_block(conv, bn=None, relu=True, pool=None, residual=False):
+    """The fused training block of a model's conv block (``crnn_fast.nn.conv_block``), or None
+    on the stock backend or where it cannot fuse."""
+    if registry.is_stock():
+        return None
+    from ..nn.conv_block import train_block as build
+
+    return build(conv, bn, relu, pool, residual)
 
 
 def lstm(*args, **kwargs) -> nn.LSTM:

@@ -18,6 +18,7 @@ beta}``, ``block_list.{i}.conv0|conv1|short.conv.weight`` and ``.norm.*`` (short
 
 from __future__ import annotations
 
+from mindspore import dtype as mstype
 from mindspore import nn
 
 from . import _layers
@@ -33,7 +34,9 @@ class ConvNormLayer(nn.Cell):
 
     x (B, C_in, H, W) -> (B, C_out, H / s_h, W / s_w). Children ``pool2d_avg``, ``conv``,
     ``norm``, ``act_func``; ``crnn_fast.models.fold_for_inference`` replaces conv/norm/act_func
-    in place.
+    in place. After ``fuse_training`` the conv, norm, ReLU (and a max-pool after them, or the
+    BasicBlock's shortcut add and ReLU: ``construct(x, r)`` -> relu(norm(conv(x)) + r)) train as
+    one fused op (``crnn_fast.nn.conv_block``).
     """
 
     def __init__(
@@ -67,10 +70,23 @@ class ConvNormLayer(nn.Cell):
         )
         self.act_func = nn.ReLU()
         self.act = act
+        self.fused = None
 
-    def construct(self, x):
+    def fuse_training(self, pool: nn.MaxPool2d | None = None, residual: bool = False) -> bool:
+        """Trains conv -> norm -> [+ r] -> [ReLU] -> [pool] as one fused op when the backend can
+        (ReLU when ``act`` or ``residual``); returns whether it does."""
+        relu = self.act or residual
+        self.fused = _layers.train_block(self.conv, self.norm, relu, pool, residual)
+        return self.fused is not None
+
+    def construct(self, x, r=None):
         if self.is_vd_mode:
             x = self.pool2d_avg(x)
+        if self.training and self.fused is not None and x.dtype == mstype.float32:
+            f, n = self.fused, self.norm
+            r = f.no_residual if r is None else r
+            return f(x, self.conv.weight, f.no_bias, n.gamma, n.beta, n.moving_mean,
+                     n.moving_variance, r)  # fmt: skip
         y = self.conv(x)
         y = self.norm(y)
         if self.act:
@@ -108,13 +124,30 @@ class BasicBlock(nn.Cell):
             )
         self.shortcut = shortcut
         self.relu = nn.ReLU()
+        self.residual_fused = False
+
+    def set_training_fusion(self, on: bool) -> bool:
+        """Trains conv0, the shortcut conv and conv1 with the add and ReLU as fused ops (``on``,
+        and the backend can); returns whether they are."""
+        convs = [self.conv0, self.conv1] + ([] if self.shortcut else [self.short])
+        fused = on and all(
+            [self.conv0.fuse_training(), self.conv1.fuse_training(residual=True)]
+            + ([] if self.shortcut else [self.short.fuse_training()])
+        )
+        if not fused:
+            for c in convs:
+                c.fused = None
+        self.residual_fused = fused
+        return fused
 
     def construct(self, x):
-        y = self.conv1(self.conv0(x))
         if self.shortcut:
             short = x
         else:
             short = self.short(x)
+        if self.training and self.residual_fused and x.dtype == mstype.float32:
+            return self.conv1(self.conv0(x), short)  # relu(norm(conv(.)) + short), fused
+        y = self.conv1(self.conv0(x))
         return self.relu(short + y)
 
 
@@ -152,12 +185,32 @@ class RecResNet(nn.Cell):
                 )
         self.block_list = nn.SequentialCell(blocks)
         self.maxpool2d_2 = nn.MaxPool2d(kernel_size=2, stride=2, pad_mode="same")
+        self.stem_pool_fused = False
+        self.set_training_fusion(True)
+
+    def set_training_fusion(self, on: bool) -> int:
+        """Trains every ConvNormLayer -- conv1_3 with the stem max-pool, each BasicBlock's conv1
+        with its shortcut add and ReLU -- as one fused op (``on``, and the backend has the
+        kernel) or unfused; returns how many layers are fused. Parameters, eval mode and
+        checkpoints are the same either way."""
+        stem = [self.conv1_1.fuse_training(), self.conv1_2.fuse_training()]
+        stem.append(self.conv1_3.fuse_training(self.maxpool2d_1))
+        blocks = [b.set_training_fusion(on) for b in self.block_list]
+        self.stem_pool_fused = on and all(stem) and all(blocks)
+        if not self.stem_pool_fused:  # all or none
+            for c in (self.conv1_1, self.conv1_2, self.conv1_3):
+                c.fused = None
+            for b in self.block_list:
+                b.set_training_fusion(False)
+        layers = [c for _, c in self.cells_and_names() if isinstance(c, ConvNormLayer)]
+        return sum(c.fused is not None for c in layers)
 
     def construct(self, x):
         y = self.conv1_1(x)  # (B, 32, 32, W)
         y = self.conv1_2(y)
-        y = self.conv1_3(y)  # (B, 64, 32, W)
-        y = self.maxpool2d_1(y)  # (B, 64, 16, ceil(W / 2)): pads bottom/right only
+        y = self.conv1_3(y)  # (B, 64, 32, W); fused: with the max-pool
+        if not (self.training and self.stem_pool_fused and x.dtype == mstype.float32):
+            y = self.maxpool2d_1(y)  # (B, 64, 16, ceil(W / 2)): pads bottom/right only
         y = self.block_list(y)  # (B, 512, 2, ceil(W / 2))
         y = self.maxpool2d_2(y)  # (B, 512, 1, ceil(W / 4))
         return [y]

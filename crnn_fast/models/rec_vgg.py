@@ -9,6 +9,7 @@ Checkpoint names: ``conv{1..7}.conv.weight`` / ``.bias`` and, for conv3, conv5 a
 
 from __future__ import annotations
 
+from mindspore import dtype as mstype
 from mindspore import nn
 from mindspore.common.initializer import TruncatedNormal
 
@@ -61,8 +62,23 @@ class VGGConvBlock(nn.Cell):
             )
         self.use_bn = use_bn
         self.relu = nn.ReLU()
+        self.fused = None
+
+    def fuse_training(self, pool: nn.MaxPool2d | None = None) -> bool:
+        """Trains this block (and ``pool`` after it) as one fused op when the backend can;
+        returns whether it does."""
+        self.fused = _layers.train_block(self.conv, self.bn if self.use_bn else None, True, pool)
+        return self.fused is not None
 
     def construct(self, x):
+        if self.training and self.fused is not None and x.dtype == mstype.float32:
+            f, c = self.fused, self.conv
+            if self.use_bn:
+                bn = self.bn
+                return f(x, c.weight, c.bias, bn.gamma, bn.beta, bn.moving_mean,
+                         bn.moving_variance, f.no_residual)  # fmt: skip
+            s = f.stand_in
+            return f(x, c.weight, c.bias, s, s, s, s, f.no_residual)
         y = self.conv(x)
         if self.use_bn:
             y = self.bn(y)
@@ -92,8 +108,31 @@ class RecVGG(nn.Cell):
         self.maxpool2d1 = nn.MaxPool2d(kernel_size=2, stride=2, pad_mode="same")
         self.maxpool2d2 = nn.MaxPool2d(kernel_size=(2, 1), stride=(2, 1), pad_mode="same")
         self.out_channels = 512
+        self.pools_fused = False
+        self.set_training_fusion(True)
+
+    BLOCKS = ("conv1", "conv2", "conv3", "conv4", "conv5", "conv6", "conv7")
+
+    def set_training_fusion(self, on: bool) -> int:
+        """Trains each conv block -- with the max-pool after conv1, conv2, conv4 and conv6 --
+        as one fused op (``on``, and the backend has the kernel) or unfused; returns how many
+        blocks are fused. Parameters, eval mode and checkpoints are the same either way."""
+        pooled = {"conv1": self.maxpool2d1, "conv2": self.maxpool2d1,
+                  "conv4": self.maxpool2d2, "conv6": self.maxpool2d2}  # fmt: skip
+        blocks = [getattr(self, n) for n in self.BLOCKS]
+        fused = [on and b.fuse_training(pooled.get(n)) for n, b in zip(self.BLOCKS, blocks)]
+        self.pools_fused = all(fused)
+        if not self.pools_fused:  # all or none: the pools then run as separate layers
+            for b in blocks:
+                b.fused = None
+        return sum(b.fused is not None for b in blocks)
 
     def construct(self, x):
+        if self.training and self.pools_fused and x.dtype == mstype.float32:
+            x = self.conv2(self.conv1(x))  # each with the max-pool after it
+            x = self.conv4(self.conv3(x))
+            x = self.conv6(self.conv5(x))
+            return [self.conv7(x)]
         x = self.conv1(x)  # (B, 64, 32, W)
         x = self.maxpool2d1(x)  # (B, 64, 16, ceil(W / 2))
         x = self.conv2(x)

@@ -160,6 +160,8 @@ class Conv2dOp(c.FusedOpCell):
         if groups < 1 or len(pads) != 4 or min(pads) < 0:
             raise ValueError(f"need groups >= 1 and 4 paddings >= 0, got {groups}, {pads}")
         self.relu = bool(relu)
+        self.stride, self.dilation, self.groups = s, d, groups
+        self.pad_tuple = tuple(int(p) for p in pads)
         self.cfg = Tensor(np.zeros((*s, *d, groups, 1 + self.relu), np.int8))
         self.pads = Tensor(np.zeros(tuple(p + 1 for p in pads), np.int8))
 

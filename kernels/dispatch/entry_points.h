@@ -6,6 +6,7 @@
 #pragma once
 
 #include "crnn/conv2d.h"
+#include "crnn/conv_block.h"
 #include "crnn/ctc_decode.h"
 #include "crnn/ctc_loss.h"
 #include "crnn/lstm.h"
@@ -72,14 +73,40 @@
      w, d, workspace, workspace_bytes))
 
 // conv2d: a CPU product (on accelerators the framework's own convolution runs).
-#define CRNN_CPU_ONLY_ENTRY_POINTS(X)                                                     \
-  X(size_t, conv2d_forward_workspace_size, d, (const crnn_conv2d_desc *d), (d))           \
-  X(crnn_status_t, conv2d_forward_f32, d,                                                 \
-    (float *y, const float *x, const float *w, const float *b, const crnn_conv2d_desc *d, \
-     void *workspace, size_t workspace_bytes),                                            \
-    (y, x, w, b, d, workspace, workspace_bytes))                                          \
-  X(size_t, conv2d_backward_workspace_size, d, (const crnn_conv2d_desc *d), (d))          \
-  X(crnn_status_t, conv2d_backward_f32, d,                                                \
-    (float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,    \
-     const crnn_conv2d_desc *d, void *workspace, size_t workspace_bytes),                 \
-    (dx, dw, db, dy, x, w, d, workspace, workspace_bytes))
+#define CRNN_CPU_ONLY_ENTRY_POINTS(X)                                                            \
+  X(size_t, conv2d_forward_workspace_size, d, (const crnn_conv2d_desc *d), (d))                  \
+  X(crnn_status_t, conv2d_forward_f32, d,                                                        \
+    (float *y, const float *x, const float *w, const float *b, const crnn_conv2d_desc *d,        \
+     void *workspace, size_t workspace_bytes),                                                   \
+    (y, x, w, b, d, workspace, workspace_bytes))                                                 \
+  X(size_t, conv2d_backward_workspace_size, d, (const crnn_conv2d_desc *d), (d))                 \
+  X(crnn_status_t, conv2d_backward_f32, d,                                                       \
+    (float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,           \
+     const crnn_conv2d_desc *d, void *workspace, size_t workspace_bytes),                        \
+    (dx, dw, db, dy, x, w, d, workspace, workspace_bytes))                                       \
+  X(size_t, conv_block_forward_workspace_size, d, (const crnn_conv_block_desc *d), (d))          \
+  X(crnn_status_t, conv_block_forward_f32, d,                                                    \
+    (float *y, float *z, float *mean, float *invstd, float *moving_mean, float *moving_var,      \
+     const float *x, const float *w, const float *b, const float *gamma, const float *beta,      \
+     const float *res, const crnn_conv_block_desc *d, void *workspace, size_t workspace_bytes),  \
+    (y, z, mean, invstd, moving_mean, moving_var, x, w, b, gamma, beta, res, d, workspace,       \
+     workspace_bytes))                                                                           \
+  X(size_t, conv_block_backward_workspace_size, d, (const crnn_conv_block_desc *d), (d))         \
+  X(crnn_status_t, conv_block_backward_f32, d,                                                   \
+    (float *dx, float *dw, float *db, float *dgamma, float *dbeta, float *dres, const float *dy, \
+     const float *x, const float *w, const float *z, const float *mean, const float *invstd,     \
+     const float *gamma, const float *beta, const float *res, const crnn_conv_block_desc *d,     \
+     void *workspace, size_t workspace_bytes),                                                   \
+    (dx, dw, db, dgamma, dbeta, dres, dy, x, w, z, mean, invstd, gamma, beta, res, d, workspace, \
+     workspace_bytes))
+
+#ifdef __cplusplus
+namespace crnn {
+namespace dispatch {
+// A conv block's device is its convolution's.
+inline int32_t device_of(const crnn_conv_block_desc *o) {
+  return o ? o->conv.device : CRNN_DEVICE_CPU;
+}
+}  // namespace dispatch
+}  // namespace crnn
+#endif

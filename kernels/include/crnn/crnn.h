@@ -4,6 +4,7 @@
 
 #include "checks.h"
 #include "conv2d.h"
+#include "conv_block.h"
 #include "ctc_decode.h"
 #include "ctc_loss.h"
 #include "device_memory.h"
