@@ -147,7 +147,10 @@ int tile_size(const crnn_conv2d_desc *d) {
   const char *forced = getenv("CRNN_FAST_WINOGRAD");  // test / benchmark knob (see header)
   if (forced && strcmp(forced, "f2") == 0) return 2;
   if (forced && strcmp(forced, "f4") == 0) return 4;
-  return crnn_conv2d_out_h(d) >= 4 ? 4 : 2;
+  const auto tiles = [&](int64_t m) {
+    return (crnn_conv2d_out_h(d) + m - 1) / m * ((crnn_conv2d_out_w(d) + m - 1) / m);
+  };
+  return 4 * 36 * tiles(4) <= 3 * 16 * tiles(2) ? 4 : 2;  // F(4x4)'s sgemm flops <= 3/4 F(2x2)'s
 }
 
 void weight_gradient(float *dw, const float *dy, const float *x, const crnn_conv2d_desc *d,
