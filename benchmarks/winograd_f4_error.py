@@ -8,8 +8,9 @@ stride-1 layer (crnn_fast.bench.conv_layers), F(2x2, 3x3) vs F(4x4, 3x3) in the 
 2. Time at --batch (default 64): median forward and forward + backward (dx + dw) per variant,
    the two interleaved (A B A B ...) in one process.
 
-The variant is forced with the kernel's test knob CRNN_FAST_WINOGRAD=f2|f4 (read per call);
-unset, kernels/cpu/conv2d_winograd.h's tile_size() chooses.
+The variant is forced with the kernel's test knob CRNN_FAST_WINOGRAD=f2|f4|f4std (read per
+call; f4std: F(4x4) on Lavin & Gray's points, error only); unset, conv2d_winograd.h's
+tile_size() chooses (the last column).
 
     python benchmarks/winograd_f4_error.py [--batch 64] [--reps 7] [--only vgg7.conv6,...]
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -26,21 +28,27 @@ import crnn_fast
 from crnn_fast.bench.conv_layers import ConvLayer, distinct, resnet34_vd_convs, vgg7_convs
 from crnn_fast.reference import conv as ref
 
-VARIANTS = ("f2", "f4")
+VARIANTS = ("f2", "f4", "f4std")  # error; timed: f2, f4 (f4std's speed is f4's)
+TIMED = ("f2", "f4")
+# The binding caches kernel workspaces up to 64 MB; larger ones (both variants' backward on the
+# big layers) are fresh mmaps per call whose page faults the MindSpore aot path (a cached
+# workspace) never pays: glibc keeps freed memory on its heap with these (read at start-up).
+MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
 
 
 def winograd_layers() -> list[ConvLayer]:
     """The 3x3 stride-1 layers with >= 16 channels each side (the Winograd-eligible ones)."""
     layers = distinct(vgg7_convs()) + distinct(resnet34_vd_convs())
-    return [
-        c for c in layers if c.k == 3 and c.stride == (1, 1) and min(c.c_in, c.c_out) >= 16
-    ]
+    return [c for c in layers if c.k == 3 and c.stride == (1, 1) and min(c.c_in, c.c_out) >= 16]
 
 
 def inputs(layer: ConvLayer, batch: int, kind: str, rng: np.random.Generator):
     """x (B, C_in, H, W), w (C_out, C_in, 3, 3), dy (B, C_out, H_out, W_out), float32."""
     shape = (batch, layer.c_in, layer.h, layer.w)
-    x = rng.uniform(-1, 1, shape) if kind == "uniform" else np.maximum(rng.standard_normal(shape), 0)
+    if kind == "uniform":
+        x = rng.uniform(-1, 1, shape)
+    else:
+        x = np.maximum(rng.standard_normal(shape), 0)
     fan_in = layer.c_in * 9
     w = rng.standard_normal((layer.c_out, layer.c_in, 3, 3)) * np.sqrt(2.0 / fan_in)
     dy = rng.standard_normal((batch, layer.c_out, *layer.out_hw))
@@ -71,9 +79,9 @@ def errors(layer: ConvLayer, batch: int, rng: np.random.Generator) -> dict[str, 
 def times(layer: ConvLayer, batch: int, reps: int, rng: np.random.Generator):
     """variant -> (median forward s, median forward + backward s), variants interleaved."""
     x, w, dy = inputs(layer, batch, "relu", rng)
-    samples = {(v, p): [] for v in VARIANTS for p in ("fwd", "fwd+bwd")}
+    samples = {(v, p): [] for v in TIMED for p in ("fwd", "fwd+bwd")}
     for _ in range(reps):
-        for v in VARIANTS:
+        for v in TIMED:
             os.environ["CRNN_FAST_WINOGRAD"] = v
             t0 = time.perf_counter()
             crnn_fast.conv2d_forward(x, w, None, 1, "pad", layer.pad)
@@ -82,10 +90,24 @@ def times(layer: ConvLayer, batch: int, reps: int, rng: np.random.Generator):
             t2 = time.perf_counter()
             samples[v, "fwd"].append(t1 - t0)
             samples[v, "fwd+bwd"].append(t2 - t0)
-    return {v: tuple(float(np.median(samples[v, p])) for p in ("fwd", "fwd+bwd")) for v in VARIANTS}
+    return {v: tuple(float(np.median(samples[v, p])) for p in ("fwd", "fwd+bwd")) for v in TIMED}
+
+
+def chosen(layer: ConvLayer) -> str:
+    """The selection rule's variant: the one whose output the unforced kernel reproduces."""
+    x, w, _ = inputs(layer, 1, "uniform", np.random.default_rng(1))
+    os.environ.pop("CRNN_FAST_WINOGRAD", None)
+    auto = crnn_fast.conv2d_forward(x, w, None, 1, "pad", layer.pad)
+    for v in VARIANTS:
+        os.environ["CRNN_FAST_WINOGRAD"] = v
+        if np.array_equal(auto, crnn_fast.conv2d_forward(x, w, None, 1, "pad", layer.pad)):
+            return v
+    return "?"
 
 
 def main() -> None:
+    if any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **MALLOC_ENV})
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--batch", type=int, default=64, help="batch of the timings")
     ap.add_argument("--error-batch", type=int, default=8, help="batch of the error runs")
@@ -97,10 +119,10 @@ def main() -> None:
     layers = [c for c in winograd_layers() if not args.only or c.id in args.only.split(",")]
     saved = os.environ.get("CRNN_FAST_WINOGRAD")
     print(
-        "| layer | shape | err F2 fwd / dx / dw | err F4 fwd / dx / dw "
-        f"| fwd F2 / F4 ms (B={args.batch}) | fwd+bwd F2 / F4 ms |"
+        "| layer | shape | err F2 fwd / dx / dw | err F4 fwd / dx / dw | err F4 std points "
+        f"| fwd F2 / F4 ms (B={args.batch}) | fwd+bwd F2 / F4 ms | rule |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     try:
         for layer in layers:
             e = errors(layer, args.error_batch, rng)
@@ -114,6 +136,7 @@ def main() -> None:
                 for p in range(2):
                     f2, f4 = t["f2"][p] * 1e3, t["f4"][p] * 1e3
                     row.append(f"{f2:.0f} / {f4:.0f} ({f2 / f4:.2f}x)")
+            row.append(chosen(layer))
             print("| " + " | ".join(row) + " |", flush=True)
     finally:
         if saved is None:

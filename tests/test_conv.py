@@ -12,6 +12,7 @@ import crnn_fast
 from crnn_fast import registry
 from crnn_fast.reference import conv as ref
 
+
 @pytest.fixture(autouse=True)
 def _winograd_f2(monkeypatch):
     """The bounds below are F(2x2)'s and im2col's: pin Winograd to F(2x2) (the kernel's test knob)

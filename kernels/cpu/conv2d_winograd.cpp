@@ -19,9 +19,14 @@ namespace {
 
 enum class Mode { kForward, kDataGrad, kWeightGrad };
 
+bool forced(const char *variant) {  // the test / benchmark knob (see tile_size)
+  const char *v = getenv("CRNN_FAST_WINOGRAD");
+  return v && strcmp(v, variant) == 0;
+}
+
 Plan make_plan(const crnn_conv2d_desc *d, Mode mode) {
   Plan p;
-  p.v = tile_size(d) == 4 ? &kF4 : &kF2;
+  p.v = tile_size(d) == 2 ? &kF2 : forced("f4std") ? &kF4Standard : &kF4;
   p.e = mode == Mode::kDataGrad ? data_gradient_desc(d) : *d;
   p.m = p.v->m, p.T = (p.m + 2) * (p.m + 2);
   p.C = p.e.C_in, p.O = p.e.C_out;
@@ -144,9 +149,8 @@ void weight_grad_chunk(float *dU, const float *dy, const float *x, const Plan &p
 }  // namespace
 
 int tile_size(const crnn_conv2d_desc *d) {
-  const char *forced = getenv("CRNN_FAST_WINOGRAD");  // test / benchmark knob (see header)
-  if (forced && strcmp(forced, "f2") == 0) return 2;
-  if (forced && strcmp(forced, "f4") == 0) return 4;
+  if (forced("f2")) return 2;
+  if (forced("f4") || forced("f4std")) return 4;
   const auto tiles = [&](int64_t m) {
     return (crnn_conv2d_out_h(d) + m - 1) / m * ((crnn_conv2d_out_w(d) + m - 1) / m);
   };

@@ -36,8 +36,9 @@ bool eligible(const crnn_conv2d_desc *d);
 // bound: max|err| <= 5e-5 max|ref| for the forward, data and weight gradient, measured
 // <= 1.8e-5 on every CRNN layer, C up to 512 (F(2x2): <= 1e-6), so (b) holds wherever (a) does
 // and adds no condition to the code (benchmarks/winograd_f4_error.py regenerates both figures).
-// Test / benchmark knob (not an API): the environment variable CRNN_FAST_WINOGRAD=f2 or f4 forces
-// the variant, read on every call (the workspace queries included).
+// Test / benchmark knob (not an API): the environment variable CRNN_FAST_WINOGRAD forces the
+// variant, read on every call (the workspace queries included): f2, f4, or f4std (F(4x4) on Lavin
+// & Gray's points instead of ours, conv2d_winograd_f4.cpp).
 int tile_size(const crnn_conv2d_desc *d);
 
 // Bytes of workspace forward() needs for d (U, plus V, M and two planes per thread).

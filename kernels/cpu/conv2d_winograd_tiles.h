@@ -38,7 +38,9 @@ struct Variant {
   void (*weights_grad)(float *dw, const float *u);
 };
 
-extern const Variant kF2, kF4;
+// kF4: points (0, -1, 1, 1/2, -2, inf); kF4Standard: Lavin & Gray's (0, 1, -1, 2, -2, inf), kept
+// for benchmarks/winograd_f4_error.py (2-2.5x the error, the same speed).
+extern const Variant kF2, kF4, kF4Standard;
 
 struct Plan {
   const Variant *v;
