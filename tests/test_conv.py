@@ -135,11 +135,11 @@ def test_conv2d_bad_inputs(backend, rng):
 
 # Winograd F(4x4, 3x3), forced through the kernel's test knob CRNN_FAST_WINOGRAD (the selection
 # rule, conv2d_winograd.h's tile_size(), picks it only for some layers). Its transforms amplify
-# float32 rounding ~20x more than F(2x2)'s: max|err| <= 5e-5 max|ref| for the forward and both
-# gradients is the stated bound (measured <= 1.4e-5 on the CRNN layers,
+# float32 rounding ~5-10x more than F(2x2)'s: max|err| <= 2e-5 max|ref| for the forward and both
+# gradients is the stated bound (measured <= 6.4e-6 on the CRNN layers,
 # benchmarks/winograd_f4_error.py). Odd sizes (partial tiles), pads 0/1/2 (asymmetric too), C not
 # a multiple of 16, TW > 16 (several 16-tile blocks per tile row), one sample per chunk.
-F4_TOL = 5e-5
+F4_TOL = 2e-5
 F4_CASES = [  # (B, C_in, C_out, H, W, pads (t, b, l, r))
     (3, 16, 24, 5, 7, (1, 1, 1, 1)),
     (2, 17, 16, 6, 9, (0, 0, 0, 0)),

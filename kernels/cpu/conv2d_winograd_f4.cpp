@@ -70,6 +70,21 @@ CRNN_CPU_INLINE void mv(V *o, const V *in, const float (&M)[MR][MC]) {
   }
 }
 
+// o (R, R) = M in M^T for in (K, K) (M^T in M with Tr): the 1-D transform along columns, then
+// along rows.
+template <int R, int K, bool Tr = false, typename V, int MR, int MC>
+CRNN_CPU_INLINE void mm2d(V (&o)[R][R], const V (&in)[K][K], const float (&M)[MR][MC]) {
+  V t[R][K], col[K], r[R];
+#pragma GCC unroll 8
+  for (int j = 0; j < K; ++j) {
+    for (int i = 0; i < K; ++i) col[i] = in[i][j];
+    mv<R, K, Tr>(r, col, M);
+    for (int i = 0; i < R; ++i) t[i][j] = r[i];
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) mv<R, K, Tr>(o[i], t[i], M);
+}
+
 // d[j][t] = r[4 t + j] for 16 tiles t, j < 4 (reads r[0, 64)).
 CRNN_CPU_INLINE void gather4(f16v *d, const float *r) {
   const f16v a0 = load16(r), a1 = load16(r + 16), a2 = load16(r + 32), a3 = load16(r + 48);
@@ -95,18 +110,10 @@ template <const Points &P>
 CRNN_SIMD_CLONES void weights(float *uo, int64_t OC, const float *g, int64_t C) {
   for (int64_t c0 = 0; c0 < C; c0 += 16) {  // the last block overlaps the one before it
     const int64_t c = c0 + 16 <= C ? c0 : C - 16;
-    f16v t[3][6], col[6], u[6];
-    for (int j = 0; j < 3; ++j) {  // t[j] = G g[:, j]
-      const f16v a[3] = {load16(g + j * C + c), load16(g + (3 + j) * C + c),
-                         load16(g + (6 + j) * C + c)};
-      mv<6, 3, false>(col, a, P.G);
-      for (int i = 0; i < 6; ++i) t[j][i] = col[i];
-    }
-    for (int i = 0; i < 6; ++i) {  // row i of (G g) G^T
-      const f16v a[3] = {t[0][i], t[1][i], t[2][i]};
-      mv<6, 3, false>(u, a, P.G);
-      for (int j = 0; j < 6; ++j) store16(uo + (6 * i + j) * OC + c, u[j]);
-    }
+    f16v a[3][3], u[6][6];
+    for (int k = 0; k < 9; ++k) a[k / 3][k % 3] = load16(g + k * C + c);
+    mm2d(u, a, P.G);
+    for (int k = 0; k < 36; ++k) store16(uo + k * OC + c, u[k / 6][k % 6]);
   }
 }
 
@@ -114,7 +121,7 @@ template <const Points &P>
 CRNN_SIMD_CLONES void input(float *V, int64_t ldv, const float *xp, const Plan &p) {
   for (int64_t th = 0; th < p.TH; ++th)
     for (int64_t tw = 0; tw < p.TW; tw += 16) {
-      f16v d[6][6], t[6][6], col[6], v[6];
+      f16v d[6][6], v[6][6];
       for (int i = 0; i < 6; ++i) {  // d[i][j]: row 4 th + i, column 4 tw + j of each tile
         const float *r = xp + (4 * th + i) * p.Wps + 4 * tw;
         f16v e[4];
@@ -122,16 +129,9 @@ CRNN_SIMD_CLONES void input(float *V, int64_t ldv, const float *xp, const Plan &
         gather4(e, r + 4);
         d[i][4] = e[0], d[i][5] = e[1];
       }
-      for (int j = 0; j < 6; ++j) {  // t[.][j] = B^T d[.][j]
-        for (int i = 0; i < 6; ++i) col[i] = d[i][j];
-        mv<6, 6, false>(v, col, P.BT);
-        for (int i = 0; i < 6; ++i) t[i][j] = v[i];
-      }
+      mm2d(v, d, P.BT);
       float *out = V + th * p.TW + tw;
-      for (int i = 0; i < 6; ++i) {
-        mv<6, 6, false>(v, t[i], P.BT);
-        for (int j = 0; j < 6; ++j) store16(out + (6 * i + j) * ldv, v[j]);
-      }
+      for (int k = 0; k < 36; ++k) store16(out + k * ldv, v[k / 6][k % 6]);
     }
 }
 
@@ -139,17 +139,10 @@ template <const Points &P>
 CRNN_SIMD_CLONES void output(float *yp, const float *M, int64_t ldm, const Plan &p) {
   for (int64_t th = 0; th < p.TH; ++th)
     for (int64_t tw = 0; tw < p.TW; tw += 16) {
-      const float *m = M + th * p.TW + tw;
-      f16v t[4][6], col[6], y[4];
-      for (int j = 0; j < 6; ++j) {  // t[.][j] = A^T m[.][j]
-        for (int i = 0; i < 6; ++i) col[i] = load16(m + (6 * i + j) * ldm);
-        mv<4, 6, false>(y, col, P.AT);
-        for (int i = 0; i < 4; ++i) t[i][j] = y[i];
-      }
-      for (int i = 0; i < 4; ++i) {
-        mv<4, 6, false>(y, t[i], P.AT);
-        scatter4(yp + (4 * th + i) * p.W2s + 4 * tw, y);
-      }
+      f16v m[6][6], y[4][4];
+      for (int k = 0; k < 36; ++k) m[k / 6][k % 6] = load16(M + k * ldm + th * p.TW + tw);
+      mm2d(y, m, P.AT);
+      for (int i = 0; i < 4; ++i) scatter4(yp + (4 * th + i) * p.W2s + 4 * tw, y[i]);
     }
 }
 
@@ -157,32 +150,19 @@ template <const Points &P>
 CRNN_SIMD_CLONES void output_grad(float *Z, int64_t ldz, const float *gp, const Plan &p) {
   for (int64_t th = 0; th < p.TH; ++th)
     for (int64_t tw = 0; tw < p.TW; tw += 16) {
-      f16v g[4][4], t[6][4], col[4], z[6];
+      f16v g[4][4], z[6][6];
       for (int i = 0; i < 4; ++i) gather4(g[i], gp + (4 * th + i) * p.W2s + 4 * tw);
-      for (int j = 0; j < 4; ++j) {  // t[.][j] = A g[.][j]
-        for (int i = 0; i < 4; ++i) col[i] = g[i][j];
-        mv<6, 4, true>(z, col, P.AT);
-        for (int i = 0; i < 6; ++i) t[i][j] = z[i];
-      }
-      float *out = Z + th * p.TW + tw;
-      for (int i = 0; i < 6; ++i) {
-        mv<6, 4, true>(z, t[i], P.AT);
-        for (int j = 0; j < 6; ++j) store16(out + (6 * i + j) * ldz, z[j]);
-      }
+      mm2d<6, 4, true>(z, g, P.AT);
+      for (int k = 0; k < 36; ++k) store16(Z + k * ldz + th * p.TW + tw, z[k / 6][k % 6]);
     }
 }
 
 template <const Points &P>
 void weights_grad(float *dw, const float *u) {
-  float t[6][3];  // t^T = G^T u: t[j] = G^T u[:, j]
-  for (int j = 0; j < 6; ++j) {
-    const float col[6] = {u[j], u[6 + j], u[12 + j], u[18 + j], u[24 + j], u[30 + j]};
-    mv<3, 6, true>(t[j], col, P.G);
-  }
-  for (int r = 0; r < 3; ++r) {
-    const float row[6] = {t[0][r], t[1][r], t[2][r], t[3][r], t[4][r], t[5][r]};
-    mv<3, 6, true>(dw + 3 * r, row, P.G);
-  }
+  float in[6][6], o[3][3];
+  for (int k = 0; k < 36; ++k) in[k / 6][k % 6] = u[k];
+  mm2d<3, 6, true>(o, in, P.G);
+  for (int k = 0; k < 9; ++k) dw[k] = o[k / 3][k % 3];
 }
 
 }  // namespace
