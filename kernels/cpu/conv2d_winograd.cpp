@@ -146,6 +146,22 @@ void weight_grad_chunk(float *dU, const float *dy, const float *x, const Plan &p
          dU + k * p.O * p.C, p.C);
 }
 
+// dw[i] = G^T (sum over threads of dU_t[.][i]) G for i = o C + c in [first, i0 + 16): the sums
+// 16 pairs at a time (i0 <= first; the last block of a plane overlaps the one before it).
+CRNN_SIMD_CLONES
+void finish_weight_grad(float *dw, const Plan &p, char *base, int64_t i0, int64_t first) {
+  const int64_t OC = p.O * p.C;
+  float u[36 * 16];  // u[k 16 + lane]
+  for (int64_t k = 0; k < p.T; ++k) {
+    f16v acc = load16(reinterpret_cast<float *>(base + p.du_off) + k * OC + i0);
+    for (int t = 1; t < p.nt; ++t)
+      acc += load16(reinterpret_cast<float *>(base + t * p.per_thread + p.du_off) + k * OC + i0);
+    store16(u + 16 * k, acc);
+  }
+  for (int64_t lane = first - i0; lane < 16; ++lane)
+    p.v->weights_grad(dw + (i0 + lane) * 9, u + lane, 16);
+}
+
 }  // namespace
 
 int tile_size(const crnn_conv2d_desc *d) {
@@ -170,17 +186,9 @@ void weight_gradient(float *dw, const float *dy, const float *x, const crnn_conv
     const int64_t n0 = u * p.chunk, n1 = n0 + p.chunk < d->B ? n0 + p.chunk : d->B;
     weight_grad_chunk(dU_of(tid), dy, x, p, n0, n1, base + tid * p.per_thread);
   });
-  const int64_t OC = p.O * p.C;
-  parallel_chunks(p.nt, OC, [&](int64_t i0, int64_t i1) {
-    float u[36];
-    for (int64_t i = i0; i < i1; ++i) {  // i = o C + c: dw[o][c] = G^T (sum_t dU_t) G
-      for (int64_t k = 0; k < p.T; ++k) {
-        float acc = 0.0f;
-        for (int th = 0; th < p.nt; ++th) acc += dU_of(th)[k * OC + i];
-        u[k] = acc;
-      }
-      p.v->weights_grad(dw + i * 9, u);
-    }
+  const int64_t OC = p.O * p.C, blocks = (OC + 15) / 16;  // OC >= 256
+  parallel_for(p.nt, blocks, false, [&](int64_t blk, int) {
+    finish_weight_grad(dw, p, base, blk * 16 + 16 <= OC ? blk * 16 : OC - 16, blk * 16);
   });
 }
 

@@ -96,8 +96,9 @@ void output_grad(float *Z, int64_t ldz, const float *gp, const Plan &p) {
 }
 
 // G^T = [[1, 1/2, 1/2, 0], [0, 1/2, -1/2, 0], [0, 1/2, 1/2, 1]].
-void weights_grad(float *dw, const float *u) {
-  float t[3][4];
+void weights_grad(float *dw, const float *us, int64_t stride) {
+  float u[16], t[3][4];
+  for (int k = 0; k < 16; ++k) u[k] = us[k * stride];
   for (int j = 0; j < 4; ++j) {
     t[0][j] = u[j] + 0.5f * (u[4 + j] + u[8 + j]);
     t[1][j] = 0.5f * (u[4 + j] - u[8 + j]);

@@ -158,9 +158,9 @@ CRNN_SIMD_CLONES void output_grad(float *Z, int64_t ldz, const float *gp, const 
 }
 
 template <const Points &P>
-void weights_grad(float *dw, const float *u) {
+void weights_grad(float *dw, const float *u, int64_t stride) {
   float in[6][6], o[3][3];
-  for (int k = 0; k < 36; ++k) in[k / 6][k % 6] = u[k];
+  for (int k = 0; k < 36; ++k) in[k / 6][k % 6] = u[k * stride];
   mm2d<3, 6, true>(o, in, P.G);
   for (int k = 0; k < 9; ++k) dw[k] = o[k / 3][k % 3];
 }

@@ -34,8 +34,8 @@ struct Variant {
   void (*output)(float *yp, const float *M, int64_t ldm, const Plan &p);
   // Z[k ldz + th TW + tw] = (A g A^T)[k] for the m x m tile of gp (m TH, W2s) at (m th, m tw).
   void (*output_grad)(float *Z, int64_t ldz, const float *gp, const Plan &p);
-  // dw (3, 3) = G^T u G, u (T) one (o, c) pair's summed weight-gradient points.
-  void (*weights_grad)(float *dw, const float *u);
+  // dw (3, 3) = G^T u G, u (T) one (o, c) pair's summed weight-gradient points, u[k stride].
+  void (*weights_grad)(float *dw, const float *u, int64_t stride);
 };
 
 // kF4: points (0, -1, 1, 1/2, -2, inf); kF4Standard: Lavin & Gray's (0, 1, -1, 2, -2, inf), kept
