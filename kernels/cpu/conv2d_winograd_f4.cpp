@@ -1,10 +1,12 @@
 // Winograd F(4x4, 3x3) tile transforms (conv2d_winograd_tiles.h): 6x6 input tiles, 36 points.
 // Two point sets, their matrices in the tables below: kHalf, (0, -1, 1, 1/2, -2, inf), the one
 // used (kF4), and Lavin & Gray's kStandard, (0, 1, -1, 2, -2, inf) (kF4Standard, for
-// comparison). Measured on the CRNN layers (benchmarks/winograd_f4_error.py), kHalf's max error
-// vs float64 is 2-2.5x lower (its transforms' entries spread less: 1/2 and 2 instead of 2 and
-// 4, 8) at the same speed. The 1-D transforms are one constant-table matrix-vector product (mv);
-// the 2-D transform applies it along columns, then along rows.
+// comparison): mixing 1/2 and -2 instead of +-2 is the better-conditioned choice Barabasz et al.
+// (2020, "Error analysis and improving the accuracy of Winograd convolution") found; measured on
+// the CRNN layers (benchmarks/winograd_f4_error.py), kHalf's max error vs float64 is 2-2.5x
+// lower at the same speed. B^T solves A^T diag(G g) B^T d = g * d (correlation) for these A^T, G.
+// The 1-D transforms are one constant-table matrix-vector product (mv); the 2-D transform
+// applies it along columns, then along rows.
 #include "conv2d_winograd_tiles.h"
 #include "cpu_common.h"
 
