@@ -32,9 +32,9 @@ bool eligible(const crnn_conv2d_desc *d);
 // more. The rule: F(4x4) where (a) it is faster: its sgemm flops, 36 per 4x4 tile, are at most 3/4
 // of F(2x2)'s, 16 per 2x2 tile, counting the partial tiles at the plane's edges -- so not for
 // H_out <= 2 (ResNet34_vd's s3 layers at 2x50: half of each 4-row tile wasted, measured 0.8x
-// forward and 0.75x fwd+bwd there; 1.1-1.6x forward, 1.03-1.4x fwd+bwd on every other CRNN
-// layer at B = 64), F(2x2) there; and (b) its error stays within the stated float32 bound:
-// max|err| <= 2e-5 max|ref| for the forward, data and weight gradient, measured <= 6.4e-6 on
+// forward and 0.75x fwd+bwd there; 1.07-1.6x forward, 1.0-1.4x fwd+bwd on every other CRNN
+// layer at B = 64, two runs), F(2x2) there; and (b) its error stays within the stated float32
+// bound: max|err| <= 2e-5 max|ref| for the forward, data and weight gradient, measured <= 6.4e-6 on
 // every CRNN layer, C up to 512 (F(2x2): <= 1e-6; F(4x4) on Lavin & Gray's points: <= 1.6e-5),
 // so (b) holds wherever (a) does and adds no condition to the code
 // (benchmarks/winograd_f4_error.py regenerates these figures).
