@@ -9,7 +9,16 @@ import pytest
 from helpers import assert_close
 
 import crnn_fast
+from crnn_fast import registry
 from crnn_fast.reference import conv as ref
+
+
+@pytest.fixture(autouse=True)
+def _winograd_f2(monkeypatch):
+    """The bounds below are F(2x2)'s and im2col's: pin Winograd to F(2x2) (the kernel's test knob)
+    unless a test sets the variant itself (the F(4x4) tests at the end, with their own bound)."""
+    monkeypatch.setenv("CRNN_FAST_WINOGRAD", "f2")
+
 
 # float32 kernel vs float64: |err| <= 1e-5 * sqrt(K) * max|x| max|w| would be loose; the sums here
 # are O(K) terms of O(1), so 2e-5 * (1 + |y|) relative covers float32 accumulation (seen ~3e-6).
@@ -122,3 +131,75 @@ def test_conv2d_bad_inputs(backend, rng):
     bad[1, 2, 3, 4] = np.nan
     with pytest.raises(ValueError, match="x contains NaN or Inf"):
         crnn_fast.conv2d_forward(bad, w)
+
+
+# Winograd F(4x4, 3x3), forced through the kernel's test knob CRNN_FAST_WINOGRAD (the selection
+# rule, conv2d_winograd.h's tile_size(), picks it only for some layers). Its transforms amplify
+# float32 rounding ~5-10x more than F(2x2)'s: max|err| <= 2e-5 max|ref| for the forward and both
+# gradients is the stated bound (measured <= 6.4e-6 on the CRNN layers,
+# benchmarks/winograd_f4_error.py). Odd sizes (partial tiles), pads 0/1/2 (asymmetric too), C not
+# a multiple of 16, TW > 16 (several 16-tile blocks per tile row), one sample per chunk.
+F4_TOL = 2e-5
+F4_CASES = [  # (B, C_in, C_out, H, W, pads (t, b, l, r))
+    (3, 16, 24, 5, 7, (1, 1, 1, 1)),
+    (2, 17, 16, 6, 9, (0, 0, 0, 0)),
+    (2, 16, 20, 7, 5, (2, 2, 2, 2)),
+    (2, 33, 18, 4, 5, (0, 2, 2, 1)),
+    (2, 16, 16, 9, 70, (1, 1, 1, 1)),
+    (5, 16, 16, 1, 1, (1, 1, 1, 1)),
+]
+
+
+def _realistic(rng, B, Ci, Co, H, W):
+    """Post-ReLU-like x, He-initialised w (the CRNN layers' regime)."""
+    x = np.maximum(rng.standard_normal((B, Ci, H, W)), 0).astype(np.float32)
+    w = (rng.standard_normal((Co, Ci, 3, 3)) * np.sqrt(2.0 / (9 * Ci))).astype(np.float32)
+    return x, w
+
+
+def _assert_rel(got, want, name):
+    assert_close(got, want, atol=F4_TOL * np.abs(want).max(), rtol=0, name=name)
+
+
+@pytest.mark.parametrize("variant", ["f2", "f4", "auto"])
+@pytest.mark.parametrize("case", F4_CASES)
+def test_conv2d_winograd_variants_match_reference(backend, case, variant, monkeypatch, rng):
+    if variant == "auto":  # the selection rule's choice
+        monkeypatch.delenv("CRNN_FAST_WINOGRAD")
+    else:
+        monkeypatch.setenv("CRNN_FAST_WINOGRAD", variant)
+    B, Ci, Co, H, W, pads = case
+    x, w = _realistic(rng, B, Ci, Co, H, W)
+    b = rng.standard_normal(Co).astype(np.float32)
+    y = crnn_fast.conv2d_forward(x, w, b, padding=pads, relu=True)
+    want = ref.conv2d_forward(x, w, b, 1, pads)
+    _assert_rel(y, np.maximum(want, 0.0), "y")
+    dy = rng.standard_normal(want.shape).astype(np.float32)
+    got = crnn_fast.conv2d_backward(dy, x, w, padding=pads)
+    for name, a, e in zip(("d_x", "d_w", "d_b"), got, ref.conv2d_backward(dy, x, w, 1, pads)):
+        _assert_rel(a, e, name)
+
+
+@pytest.mark.parametrize("B, threads", [(1, 2), (1, 3), (2, 3), (3, 2)])
+def test_conv2d_winograd_f4_thread_splits(backend, B, threads, monkeypatch, rng):
+    # B < threads: one chunk, its phases split over the threads (forward and data gradient)
+    monkeypatch.setenv("CRNN_FAST_WINOGRAD", "f4")
+    x, w = _realistic(rng, B, 20, 24, 10, 13)
+    pads = (1, 1, 1, 1)
+    y = crnn_fast.conv2d_forward(x, w, None, padding=1, num_threads=threads)
+    _assert_rel(y, ref.conv2d_forward(x, w, None, 1, pads), "y")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    got = crnn_fast.conv2d_backward(dy, x, w, padding=1, num_threads=threads)
+    for name, a, e in zip(("d_x", "d_w"), got, ref.conv2d_backward(dy, x, w, 1, pads)):
+        _assert_rel(a, e, name)
+
+
+def test_conv2d_winograd_knob_selects_the_variant(monkeypatch, rng):
+    # the two variants round differently: equal outputs would mean the knob is ignored
+    x, w = _realistic(rng, 2, 16, 16, 8, 8)
+    out = {}
+    for variant in ("f2", "f4"):
+        monkeypatch.setenv("CRNN_FAST_WINOGRAD", variant)
+        with registry.backend_scope("cpu"):
+            out[variant] = crnn_fast.conv2d_forward(x, w, None, padding=1)
+    assert not np.array_equal(out["f2"], out["f4"])

@@ -1,11 +1,12 @@
-// Winograd F(2x2, 3x3) convolution for the 3x3 stride-1 layers of the CRNN backbones (internal
-// to conv2d.cpp). Each 2x2 output tile is A^T [(G g G^T) (.) (B^T d B)] A with d the 4x4 input
-// tile: the 36 multiply-adds per tile and channel pair become 16, done as 16 sgemms
-// M[k] (C_out, P) = U[k] (C_out, C_in) . V[k] (C_in, P), k = 4 xi + nu, over P tiles.
+// Winograd F(m x m, 3x3) convolution, m = 2 or 4, for the 3x3 stride-1 layers of the CRNN
+// backbones (internal to conv2d.cpp). Each m x m output tile is A^T [(G g G^T) (.) (B^T d B)] A
+// with d the (m + 2)^2 input tile: per tile and channel pair, 9 m^2 multiply-adds become
+// T = (m + 2)^2 (F(2x2): 36 -> 16, F(4x4): 144 -> 36), done as T sgemms
+// M[k] (C_out, P) = U[k] (C_out, C_in) . V[k] (C_in, P) over P tiles.
 //
-// Layouts: x (B, C_in, H, W), y (B, C_out, H_out, W_out) as in crnn/conv2d.h; U (16, C_out, C_in);
-// per chunk of samples V (16, C_in, P_c) and M (16, C_out, P_c), tile p = (sample, th, tw)
-// row-major, th < TH = ceil(H_out / 2), tw < TW = ceil(W_out / 2).
+// Layouts: x (B, C_in, H, W), y (B, C_out, H_out, W_out) as in crnn/conv2d.h; U (T, C_out, C_in);
+// per chunk of samples V (T, C_in, P_c) and M (T, C_out, P_c), tile p = (sample, th, tw)
+// row-major, th < TH = ceil(H_out / m), tw < TW = ceil(W_out / m) (conv2d_winograd_tiles.h).
 //
 // The data gradient of a 3x3 stride-1 convolution is itself one: dx = conv(dy, w') with
 // w'[c][o][i][j] = w[o][c][2 - i][2 - j] and padding 2 - p on each side, so the backward reuses
@@ -24,6 +25,23 @@ namespace winograd {
 // every pad <= 2 (so the data gradient is one too), and at least 16 input and output
 // channels (below that the 16 sgemms are too thin and im2col wins, e.g. the RGB first layer).
 bool eligible(const crnn_conv2d_desc *d);
+
+// The output tile side m (2 or 4) used for the convolution d (eligible) in all three passes
+// (forward, data gradient, weight gradient). F(4x4) needs 1.8x fewer sgemm flops than F(2x2)
+// (36 / 16 points for 16 / 4 outputs) but its transforms cost more and amplify float32 rounding
+// more. The rule: F(4x4) where (a) it is faster: its sgemm flops, 36 per 4x4 tile, are at most 3/4
+// of F(2x2)'s, 16 per 2x2 tile, counting the partial tiles at the plane's edges -- so not for
+// H_out <= 2 (ResNet34_vd's s3 layers at 2x50: half of each 4-row tile wasted, measured 0.8x
+// forward and 0.75x fwd+bwd there; 1.07-1.6x forward, 1.0-1.4x fwd+bwd on every other CRNN
+// layer at B = 64, two runs), F(2x2) there; and (b) its error stays within the stated float32
+// bound: max|err| <= 2e-5 max|ref| for the forward, data and weight gradient, measured <= 6.4e-6 on
+// every CRNN layer, C up to 512 (F(2x2): <= 1e-6; F(4x4) on Lavin & Gray's points: <= 1.6e-5),
+// so (b) holds wherever (a) does and adds no condition to the code
+// (benchmarks/winograd_f4_error.py regenerates these figures).
+// Test / benchmark knob (not an API): the environment variable CRNN_FAST_WINOGRAD forces the
+// variant, read on every call (the workspace queries included): f2, f4, or f4std (F(4x4) on Lavin
+// & Gray's points instead of ours, conv2d_winograd_f4.cpp).
+int tile_size(const crnn_conv2d_desc *d);
 
 // Bytes of workspace forward() needs for d (U, plus V, M and two planes per thread).
 size_t forward_workspace(const crnn_conv2d_desc *d, bool flip_transpose);

@@ -1,6 +1,8 @@
 // conv2d forward kernel vs a naive double-precision loop on small random cases (strides, pads,
-// dilation, groups, ReLU), with the output NaN-poisoned first; statuses for bad descriptors.
+// dilation, groups, ReLU; Winograd F(2x2) and F(4x4)), with outputs and workspaces NaN-poisoned
+// first; statuses for bad descriptors.
 #include <math.h>
+#include <stdlib.h>
 
 #include <random>
 #include <vector>
@@ -62,9 +64,51 @@ static double max_rel(const std::vector<float> &a, const std::vector<double> &e)
   return m;
 }
 
+// Forward and backward of d vs the naive loops, outputs and workspaces NaN-poisoned first.
+// tol < 0: the default kernels' bounds (2e-5, the forward's per element relative to 1 + |y|);
+// tol > 0: max|err| <= tol max(1, max|ref|) for every output (Winograd F(4x4)).
+static void check_case(const crnn_conv2d_desc &d, std::mt19937 &gen, double tol, const char *tag) {
+  std::normal_distribution<float> nd;
+  std::vector<float> x(d.B * d.C_in * d.H * d.W), w(d.C_out * (d.C_in / d.groups) * d.kh * d.kw),
+      b(d.C_out);
+  for (auto *v : {&x, &w, &b})
+    for (float &f : *v) f = nd(gen);
+  const int64_t ny = d.B * d.C_out * crnn_conv2d_out_h(&d) * crnn_conv2d_out_w(&d);
+  std::vector<float> y(ny, NAN);
+  std::vector<char> ws(crnn_conv2d_forward_workspace_size(&d), char(0xff));  // NaN floats
+  CHECK(crnn_conv2d_forward_f32(y.data(), x.data(), w.data(), b.data(), &d, ws.data(), ws.size()) ==
+            CRNN_STATUS_SUCCESS,
+        "status");
+  std::vector<double> want;
+  naive(want, x, w, b, d);
+  double err = 0;
+  int nan = 0;
+  for (int64_t i = 0; i < ny; ++i) {
+    nan += std::isnan(y[i]);
+    err = fmax(err, fabs(y[i] - want[i]) / (1.0 + fabs(want[i])));
+  }
+  if (tol > 0) err = max_rel(y, want);
+  const double bound = tol > 0 ? tol : 2e-5;
+  CHECK(nan == 0 && err < bound, "%s B=%lld C_in=%lld groups=%lld: %d NaN, max rel err %g", tag,
+        (long long)d.B, (long long)d.C_in, (long long)d.groups, nan, err);
+
+  crnn_conv2d_desc db_desc = d;
+  db_desc.relu = 0;
+  std::vector<float> dy(ny), dx(x.size(), NAN), dw(w.size(), NAN), dbias(d.C_out, NAN);
+  for (float &f : dy) f = nd(gen);
+  std::vector<char> bws(crnn_conv2d_backward_workspace_size(&db_desc), char(0xff));
+  CHECK(crnn_conv2d_backward_f32(dx.data(), dw.data(), dbias.data(), dy.data(), x.data(), w.data(),
+                                 &db_desc, bws.data(), bws.size()) == CRNN_STATUS_SUCCESS,
+        "backward status");
+  std::vector<double> ex, ew, eb;
+  naive_backward(ex, ew, eb, dy, x, w, db_desc);
+  const double ed = max_rel(dx, ex), eW = max_rel(dw, ew), eB = max_rel(dbias, eb);
+  CHECK(ed < bound && eW < bound && eB < bound, "%s backward groups=%lld: dx %g dw %g db %g", tag,
+        (long long)d.groups, ed, eW, eB);
+}
+
 int main() {
   std::mt19937 gen(7);
-  std::normal_distribution<float> nd;
   // {B, C_in, H, W, C_out, kh, kw, stride h/w, pad t/b/l/r, dilation h/w, groups, relu, threads}
   const crnn_conv2d_desc cases[] = {
       {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, CRNN_DEVICE_CPU, nullptr},
@@ -82,43 +126,24 @@ int main() {
       {70, 16, 2, 3, 16, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1, 1, 0, CRNN_DEVICE_CPU, nullptr},
   };
 
-  for (const auto &d : cases) {
-    std::vector<float> x(d.B * d.C_in * d.H * d.W), w(d.C_out * (d.C_in / d.groups) * d.kh * d.kw),
-        b(d.C_out);
-    for (auto *v : {&x, &w, &b})
-      for (float &f : *v) f = nd(gen);
-    const int64_t ny = d.B * d.C_out * crnn_conv2d_out_h(&d) * crnn_conv2d_out_w(&d);
-    std::vector<float> y(ny, NAN);
-    std::vector<char> ws(crnn_conv2d_forward_workspace_size(&d));
-    CHECK(crnn_conv2d_forward_f32(y.data(), x.data(), w.data(), b.data(), &d, ws.data(),
-                                  ws.size()) == CRNN_STATUS_SUCCESS,
-          "status");
-    std::vector<double> want;
-    naive(want, x, w, b, d);
-    double err = 0;
-    int nan = 0;
-    for (int64_t i = 0; i < ny; ++i) {
-      nan += std::isnan(y[i]);
-      err = fmax(err, fabs(y[i] - want[i]) / (1.0 + fabs(want[i])));
-    }
-    CHECK(nan == 0 && err < 2e-5, "B=%lld C_in=%lld groups=%lld: %d NaN, max rel err %g",
-          (long long)d.B, (long long)d.C_in, (long long)d.groups, nan, err);
-
-    crnn_conv2d_desc db_desc = d;
-    db_desc.relu = 0;
-    std::vector<float> dy(ny), dx(x.size(), NAN), dw(w.size(), NAN), dbias(d.C_out, NAN);
-    for (float &f : dy) f = nd(gen);
-    std::vector<char> bws(crnn_conv2d_backward_workspace_size(&db_desc));
-    CHECK(
-        crnn_conv2d_backward_f32(dx.data(), dw.data(), dbias.data(), dy.data(), x.data(), w.data(),
-                                 &db_desc, bws.data(), bws.size()) == CRNN_STATUS_SUCCESS,
-        "backward status");
-    std::vector<double> ex, ew, eb;
-    naive_backward(ex, ew, eb, dy, x, w, db_desc);
-    const double ed = max_rel(dx, ex), eW = max_rel(dw, ew), eB = max_rel(dbias, eb);
-    CHECK(ed < 2e-5 && eW < 2e-5 && eB < 2e-5, "backward groups=%lld: dx %g dw %g db %g",
-          (long long)d.groups, ed, eW, eB);
-  }
+  // The 2e-5 bounds are im2col's and F(2x2)'s: Winograd pinned to F(2x2) by the kernel's test
+  // knob CRNN_FAST_WINOGRAD (its selection rule picks F(4x4) for some of these cases).
+  setenv("CRNN_FAST_WINOGRAD", "f2", 1);
+  for (const auto &d : cases) check_case(d, gen, -1.0, "F2");
+  // Winograd F(4x4, 3x3) forced (max|err| <= 2e-5 max|ref|, its stated bound) on the
+  // Winograd-eligible cases above and on more: a 16-tile block per tile row and more (W_out > 64),
+  // pads 2, C not a multiple of 16, one sample with threads splitting its chunk.
+  const crnn_conv2d_desc f4_cases[] = {
+      {2, 16, 9, 70, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, CRNN_DEVICE_CPU, nullptr},
+      {2, 33, 7, 5, 18, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 0, CRNN_DEVICE_CPU, nullptr},
+      {1, 20, 10, 13, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 3, CRNN_DEVICE_CPU, nullptr},
+  };
+  setenv("CRNN_FAST_WINOGRAD", "f4", 1);
+  for (const auto &d : cases)
+    if (d.kh == 3 && d.kw == 3 && d.stride_h == 1 && d.C_in >= 16) check_case(d, gen, 2e-5, "F4");
+  for (const auto &d : f4_cases) check_case(d, gen, 2e-5, "F4");
+  unsetenv("CRNN_FAST_WINOGRAD");  // the selection rule's choice
+  for (const auto &d : f4_cases) check_case(d, gen, 2e-5, "auto");
   crnn_conv2d_desc bad = cases[1];
   bad.groups = 3;  // divides C_in = 3 but not C_out = 10
   bad.C_out = 10;
