@@ -222,7 +222,6 @@ int ctc_grad_scale_entry(int32_t device, int nparam, void **params, int *ndims, 
             const float s = scale[r % B];
             const float *src = g + r * C;
             float *dst = dx + r * C;
-#pragma omp simd
             for (int64_t i = 0; i < C; ++i) dst[i] = src[i] * s;
           }
         });
