@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 ms = pytest.importorskip("mindspore")
-from mindspore import Parameter, Tensor, nn  # noqa: E402
-from tiny_net import TinyNet  # noqa: E402
+from mindspore import Parameter, Tensor  # noqa: E402
+from tiny_net import ApplyGrads, TinyNet  # noqa: E402
 
 from crnn_fast import registry  # noqa: E402
 from crnn_fast.ops.adamw import adamw_step_op, has_adamw_step  # noqa: E402
@@ -39,15 +39,6 @@ def mode(request):
     ms.set_context(mode=ms.PYNATIVE_MODE)
 
 
-class Apply(nn.Cell):
-    def __init__(self, opt):
-        super().__init__()
-        self.opt = opt
-
-    def construct(self, grads):
-        return self.opt(grads)
-
-
 def init_params(rng) -> dict[str, np.ndarray]:
     return {n: rng.standard_normal(s).astype(np.float32) for n, s in SHAPES.items()}
 
@@ -57,7 +48,7 @@ def run(init, steps, lr, fused: bool):
     opt = AdamW(param_groups(params, WD, True), lr, fused=fused)
     assert opt.fused == fused
     order = [p.name for p in opt.parameters]  # group order (before Apply prefixes the names)
-    apply = Apply(opt)
+    apply = ApplyGrads(opt)
     for grads in steps:
         apply(tuple(Tensor(grads[n]) for n in order))
     moments = [x.asnumpy() for x in (*opt.moments1, *opt.moments2)]

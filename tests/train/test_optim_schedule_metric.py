@@ -8,22 +8,14 @@ import numpy as np
 import pytest
 
 ms = pytest.importorskip("mindspore")
-from mindspore import Parameter, Tensor, nn  # noqa: E402
+from mindspore import Parameter, Tensor  # noqa: E402
+from tiny_net import ApplyGrads  # noqa: E402
 
 from crnn_fast.reference import adamw as reference_adamw  # noqa: E402
 from crnn_fast.train.config import apply_overrides, get  # noqa: E402
 from crnn_fast.train.metric import RecMetric, levenshtein  # noqa: E402
 from crnn_fast.train.optim import AdamW, build_optimizer, param_groups  # noqa: E402
 from crnn_fast.train.schedule import build_schedule, warmup_cosine_decay  # noqa: E402
-
-
-class _Apply(nn.Cell):
-    def __init__(self, opt):
-        super().__init__()
-        self.opt = opt
-
-    def construct(self, grads):
-        return self.opt(grads)
 
 
 @pytest.mark.parametrize("mode", ["pynative", "graph"])
@@ -36,7 +28,7 @@ def test_adamw_matches_mindocr_update(mode):
         params = [Parameter(Tensor(x), name=n) for x, n in zip(init, names)]
         lrs = [1e-2, 5e-3, 2e-3, 1e-3]
         opt = AdamW(param_groups(params, 0.1, True), lrs)
-        apply = _Apply(opt)
+        apply = ApplyGrads(opt)
         steps = [[rng.standard_normal(x.shape) for x in init] for _ in lrs]
         for grads in steps:
             apply(tuple(Tensor(g.astype(np.float32)) for g in grads))
