@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "check.h"
+#include "crnn/adamw.h"
 #include "crnn/conv2d.h"
 #include "crnn/ctc_decode.h"
 #include "crnn/ctc_loss.h"
@@ -166,12 +167,25 @@ void conv() {
   }
 }
 
+void adamw() {
+  std::vector<float> p = ramp(300001, 0.01f), m = ramp(p.size(), 0.001f), v(p.size(), 0.01f),
+                     g = ramp(p.size(), 0.02f);
+  const crnn_adamw_tensor ts[2] = {
+      {p.data(), m.data(), v.data(), g.data(), 1000, 1e-3f, 1e-4f},
+      {p.data() + 1000, m.data() + 1000, v.data() + 1000, g.data() + 1000,
+       static_cast<int64_t>(p.size()) - 1000, 1e-3f, 0.0f}};
+  crnn_adamw_options o{};
+  o.beta1 = 0.9f, o.beta2 = 0.999f, o.eps = 1e-8f, o.num_threads = 2;
+  check_no_alloc("crnn_adamw_f32", [&] { return crnn_adamw_f32(ts, 2, &o); });
+}
+
 }  // namespace
 
 int main() {
   ctc();
   lstm();
   conv();
+  adamw();
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
     return 1;
