@@ -82,9 +82,11 @@ def test_fused_step_is_bit_identical_and_matches_reference(mode, use_backend, lr
         np.testing.assert_allclose(fused[name], w, rtol=1e-5, atol=1e-6, err_msg=name)
 
 
-def test_fused_step_inside_a_training_step(mode, use_backend, rng):
-    """TrainStep (forward, backward, update in one graph): the same losses and parameters as
-    the per-tensor update, and the parameters change in place between steps."""
+@pytest.mark.parametrize("drop_overflow_update", [False, True])
+def test_fused_step_inside_a_training_step(mode, use_backend, drop_overflow_update, rng):
+    """TrainStep (forward, backward, update in one graph; the update under a branch with
+    drop_overflow_update): the same losses and parameters as the per-tensor update, and the
+    parameters change in place between steps."""
     use_backend("cpu")
     x = Tensor(rng.standard_normal((8, 4)).astype(np.float32))
     y = Tensor(rng.standard_normal((8, 3)).astype(np.float32))
@@ -93,7 +95,7 @@ def test_fused_step_inside_a_training_step(mode, use_backend, rng):
         ms.set_seed(0)
         net = TinyNet()
         opt = AdamW(param_groups(net.trainable_params(), WD, True), 1e-2, fused=fused)
-        step = TrainStep(net, opt, loss_scale=1.0)
+        step = TrainStep(net, opt, loss_scale=1.0, drop_overflow_update=drop_overflow_update)
         losses, weights = [], []
         for _ in range(4):
             losses.append(float(step(x, y)[0].asnumpy()))
