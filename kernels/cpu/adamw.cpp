@@ -2,11 +2,11 @@
 //
 // The elements of all tensors, taken as one sequence, are split into equal contiguous ranges,
 // one per thread (a memory-bound pass: p, m, v, g read, p, m, v written). m and v use fmaf
-// (one rounding, as MindSpore's AVX-512 kernel); the parameter step runs in double and is
-// rounded once, except weight_decay * p, a float32 product (as MindSpore's C kernel, whose
-// sqrt() promotes to double, evaluates it; found by matching its output). This file is compiled
-// with -ffp-contract=off (CMakeLists.txt) so that the double expression is evaluated as written in
-// every clone (no fused multiply-add there).
+// (one rounding each); the parameter step runs in double and is rounded once, except
+// weight_decay * p, a float32 product -- MindSpore 2.10's CPU AdamWeightDecay, matched bit for
+// bit on its outputs (tests/train/test_adamw_fused.py; its C source's sqrt() promotes to double).
+// This file is compiled with -ffp-contract=off (CMakeLists.txt) so that the double expression is
+// evaluated as written in every clone (no fused multiply-add there).
 #include <math.h>
 
 #include "cpu_common.h"
