@@ -93,8 +93,10 @@ class Backend:
     aot_ops: tuple[str, ...] | None = None
 
 
-# The aot ops of the accelerator backends: the CTC and LSTM kernels (convolutions stay a CPU
-# product; on an accelerator the framework's own convolution runs).
+# The aot ops of the accelerator backends: the CTC and LSTM kernels (convolutions, the CTC
+# loss with its reduction fused -- ctc_loss_reduced + ctc_grad_scale -- and the multi-tensor
+# AdamW step stay CPU products; elsewhere the per-sample loss with MindSpore's reduction, and
+# the framework's own convolution and optimizer run).
 ACCELERATOR_AOT_OPS = (
     "ctc_loss",
     "ctc_greedy",

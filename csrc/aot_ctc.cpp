@@ -13,6 +13,17 @@
 // :]. Value rule of the kernels (status.h): -inf logits / log-probs are probability 0; NaN, +inf or
 // a frame that is -inf for every class fail with a message naming the batch index (and frame).
 //
+// crnn_aot_ctc_loss_reduced (CPU only; MindOCR's CTCLoss as one op forward, one backward):
+//   inputs 0-3 as crnn_aot_ctc_loss, 0 logits float32 only; 4 config (5,) int32: the four of
+//   crnn_aot_ctc_loss, then the reduction (0 none, 1 sum, 2 mean, 3 mean_by_length).
+// outputs: 5 loss float32, () reduced or (B,) for none: sum_b w_b loss[b] (none: loss[b]),
+//   summed in double; 6 grad (T, B, C) float32 = d loss[b] / d logits[t, b, :], not weighted;
+//   7 weight (B,) float32: w_b = d loss / d loss[b] (none and sum 1, mean 1/B, mean_by_length
+//   1 / (B max(label_length[b], 1))).
+// crnn_aot_ctc_grad_scale (its bprop) inputs: 0 grad (T, B, C) float32, 1 weight (B,) float32,
+//   2 dout float32: () or (1,) (a reduced loss's incoming gradient) or (B,) (none);
+// output: 3 dlogits (T, B, C) float32 = grad[t, b, :] * (weight[b] * dout[0 or b]).
+//
 // crnn_aot_ctc_greedy inputs:
 //   0 scores (T, B, C) float32, or (B, T, C) when config[2] = 1
 //   1 input_lengths (B,) int32 (read only when config[3] = 1)
@@ -20,6 +31,7 @@
 //   batch_first,
 //     has_input_lengths
 // outputs: 3 ids (B, T) int32 padded with -1, 4 lengths (B,) int32, 5 probs (B, T) float32.
+#include "../kernels/cpu/thread_pool.h"
 #include "aot_util.h"
 #include "check_ctc.h"
 #include "crnn/ctc_decode.h"
@@ -27,20 +39,19 @@
 
 namespace {
 
-int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_t **shapes,
-                   const char **dtypes, void *stream) {
+// The CTC kernel over inputs 0-4 of crnn_aot_ctc_loss(_reduced) (config: `n_cfg` int32 values,
+// the first four crnn_aot_ctc_loss's) into the per-sample `loss` (B) and output 6, the gradient
+// (T, B, C) of the logits' dtype `dtype` (checked by the caller). On the CPU, `lengths` (when
+// not null) receives the label lengths used (given or made from the padding).
+void run_ctc_loss(const crnn::aot::Args &a, const std::string &dtype, int64_t n_cfg, float *loss,
+                  std::vector<int32_t> *lengths) {
   using namespace crnn::aot;
-  return guarded("ctc_loss", [&] {
-    const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
-    require(a.n == 7, "expected 7 tensors (5 inputs, 2 outputs), got " + std::to_string(a.n));
-    const std::string dtype = a.dtypes[0];  // the logits' and the gradient's
+  {
     const bool narrow = dtype == "float16" || dtype == "bfloat16";
-    require(narrow || dtype == "float32",
-            "logits must have dtype float32, float16 or bfloat16, got " + dtype);
     a.expect(0, "logits", dtype.c_str(), 3, "(T, B, C)");
     a.expect(1, "labels", "int32", 2, "(B, S)");
-    a.expect(4, "config", "int32", 1, "(4,)");
-    a.expect_dims(4, "config", {4});
+    a.expect(4, "config", "int32", 1, n_cfg == 4 ? "(4,)" : "(5,)");
+    a.expect_dims(4, "config", {n_cfg});
     const int64_t T = a.dim(0, 0), B = a.dim(0, 1), C = a.dim(0, 2), S = a.dim(1, 1);
     require_ok(crnn::check::ctc_scores_dims("logits", T, B, C, a.shape(0)));
     a.expect_dims(1, "labels", {B, S});
@@ -68,8 +79,6 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
       require_ok(crnn::check::ctc_label_lengths_from_padding(
           made_lab.data(), a.host<int32_t>(1, B * S, labels_copy), B, S, C, blank));
     }
-    a.expect(5, "loss", "float32", 1, "(B,)");
-    a.expect_dims(5, "loss", {B});
     a.expect(6, "grad", dtype.c_str(), 3, "(T, B, C)");
     a.expect_dims(6, "grad", {T, B, C});
     int32_t err = -1, err_frame = -1;
@@ -89,6 +98,7 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
       require_ok(crnn::check::ctc_targets(labels, il, ll, T, B, C, S, blank));
       S_ws = 0;
       for (int64_t b = 0; b < B; ++b) S_ws = ll[b] > S_ws ? ll[b] : S_ws;
+      if (lengths) lengths->assign(ll, ll + B);
     }
     const size_t ws = crnn_ctc_loss_workspace_size(T, B, C, S_ws, narrow ? 2 : 4, &opt);
     const size_t len_off = (ws + 63) / 64 * 64, len_bytes = sizeof(int32_t) * B;
@@ -101,14 +111,14 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
       a.copy_to_device(wsp + len_off + len_bytes, made_lab.data(), len_bytes);
       lab_len = reinterpret_cast<const int32_t *>(wsp + len_off + len_bytes);
     }
-    const auto call =
-        dtype == "float32" ? crnn_ctc_loss_f32(a.ptr<float>(5), a.ptr<float>(6), a.ptr<float>(0),
-                                               labels, in_len, lab_len, T, B, C, S, wsp, ws, &opt)
-        : dtype == "float16"
-            ? crnn_ctc_loss_f16(a.ptr<float>(5), a.ptr<uint16_t>(6), a.ptr<uint16_t>(0), labels,
-                                in_len, lab_len, T, B, C, S, wsp, ws, &opt)
-            : crnn_ctc_loss_bf16(a.ptr<float>(5), a.ptr<uint16_t>(6), a.ptr<uint16_t>(0), labels,
-                                 in_len, lab_len, T, B, C, S, wsp, ws, &opt);
+    const auto call = dtype == "float32"
+                          ? crnn_ctc_loss_f32(loss, a.ptr<float>(6), a.ptr<float>(0), labels,
+                                              in_len, lab_len, T, B, C, S, wsp, ws, &opt)
+                      : dtype == "float16"
+                          ? crnn_ctc_loss_f16(loss, a.ptr<uint16_t>(6), a.ptr<uint16_t>(0), labels,
+                                              in_len, lab_len, T, B, C, S, wsp, ws, &opt)
+                          : crnn_ctc_loss_bf16(loss, a.ptr<uint16_t>(6), a.ptr<uint16_t>(0), labels,
+                                               in_len, lab_len, T, B, C, S, wsp, ws, &opt);
     const crnn_status_t st = a.with_device_errors(call, wsp, &err, &err_frame);
     const bool value_error = st == CRNN_STATUS_NONFINITE_INPUT || st == CRNN_STATUS_NEG_INF_FRAME;
     // (INVALID_VALUE from a device: a length or label its kernel found out of range)
@@ -117,6 +127,104 @@ int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_
                            ? "labels, input_lengths or label_lengths out of range"
                            : "CTC loss";
     check_status(st, err, what, err_frame);
+  }
+}
+
+int ctc_loss_entry(int32_t device, int nparam, void **params, int *ndims, int64_t **shapes,
+                   const char **dtypes, void *stream) {
+  using namespace crnn::aot;
+  return guarded("ctc_loss", [&] {
+    const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
+    require(a.n == 7, "expected 7 tensors (5 inputs, 2 outputs), got " + std::to_string(a.n));
+    const std::string dtype = a.dtypes[0];  // the logits' and the gradient's
+    const bool narrow = dtype == "float16" || dtype == "bfloat16";
+    require(narrow || dtype == "float32",
+            "logits must have dtype float32, float16 or bfloat16, got " + dtype);
+    a.expect(0, "logits", dtype.c_str(), 3, "(T, B, C)");
+    a.expect(5, "loss", "float32", 1, "(B,)");
+    a.expect_dims(5, "loss", {a.dim(0, 1)});
+    run_ctc_loss(a, dtype, 4, a.ptr<float>(5), nullptr);
+  });
+}
+
+enum CtcReduction { kReduceNone = 0, kReduceSum, kReduceMean, kReduceMeanByLength };
+
+int ctc_loss_reduced_entry(int32_t device, int nparam, void **params, int *ndims, int64_t **shapes,
+                           const char **dtypes, void *stream) {
+  using namespace crnn::aot;
+  return guarded("ctc_loss_reduced", [&] {
+    const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
+    require(a.n == 8, "expected 8 tensors (5 inputs, 3 outputs), got " + std::to_string(a.n));
+    require(!a.on_device(), "ctc_loss_reduced runs on the CPU only");
+    a.expect(0, "logits", "float32", 3, "(T, B, C)");
+    a.expect(4, "config", "int32", 1, "(5,)");
+    a.expect_dims(4, "config", {5});
+    const int64_t B = a.dim(0, 1);
+    const int32_t reduction = a.ptr<int32_t>(4)[4];
+    require(reduction >= kReduceNone && reduction <= kReduceMeanByLength,
+            "config[4] (reduction) must be 0 none, 1 sum, 2 mean or 3 mean_by_length, got " +
+                std::to_string(reduction));
+    if (reduction == kReduceNone) {
+      a.expect(5, "loss", "float32", 1, "(B,)");
+      a.expect_dims(5, "loss", {B});
+    } else {
+      a.expect(5, "loss", "float32", 1, "(1,)");
+      a.expect_dims(5, "loss", {1});
+    }
+    a.expect(7, "weight", "float32", 1, "(B,)");
+    a.expect_dims(7, "weight", {B});
+    std::vector<float> per_sample(static_cast<size_t>(B));
+    std::vector<int32_t> lengths;
+    float *loss = reduction == kReduceNone ? a.ptr<float>(5) : per_sample.data();
+    run_ctc_loss(a, "float32", 5, loss, &lengths);
+    float *w = a.ptr<float>(7);
+    double total = 0;  // sum_b loss[b] (mean_by_length: / max(length, 1)), then / B
+    for (int64_t b = 0; b < B; ++b) {
+      const double per_length =
+          reduction == kReduceMeanByLength ? (lengths[b] > 1 ? lengths[b] : 1) : 1;
+      const bool by_b = reduction == kReduceMean || reduction == kReduceMeanByLength;
+      w[b] = static_cast<float>(1.0 / ((by_b ? static_cast<double>(B) : 1.0) * per_length));
+      total += static_cast<double>(loss[b]) / per_length;
+    }
+    if (reduction == kReduceMean || reduction == kReduceMeanByLength)
+      total /= static_cast<double>(B);
+    if (reduction != kReduceNone) *a.ptr<float>(5) = static_cast<float>(total);
+  });
+}
+
+int ctc_grad_scale_entry(int32_t device, int nparam, void **params, int *ndims, int64_t **shapes,
+                         const char **dtypes, void *stream) {
+  using namespace crnn::aot;
+  return guarded("ctc_grad_scale", [&] {
+    const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
+    require(a.n == 4, "expected 4 tensors (3 inputs, 1 output), got " + std::to_string(a.n));
+    require(!a.on_device(), "ctc_grad_scale runs on the CPU only");
+    a.expect(0, "grad", "float32", 3, "(T, B, C)");
+    const int64_t T = a.dim(0, 0), B = a.dim(0, 1), C = a.dim(0, 2);
+    a.expect(1, "weight", "float32", 1, "(B,)");
+    a.expect_dims(1, "weight", {B});
+    const int64_t nd = a.numel(2);
+    require(std::string(a.dtypes[2]) == "float32" && a.ndims[2] <= 1 && (nd == 1 || nd == B),
+            "dout must be a float32 scalar, (1,) or (B,), got " + a.shape(2));
+    a.expect(3, "dlogits", "float32", 3, "(T, B, C)");
+    a.expect_dims(3, "dlogits", {T, B, C});
+    const float *g = a.ptr<float>(0), *w = a.ptr<float>(1), *dout = a.ptr<float>(2);
+    float *dx = a.ptr<float>(3);
+    std::vector<float> scale(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) scale[b] = w[b] * dout[nd == B ? b : 0];
+    // rows (t, b) of C floats; a memory-bound pass, split over threads when large
+    const int64_t rows = T * B, per_task = (int64_t{1} << 16) / (C > 0 ? C : 1) + 1;
+    const int64_t tasks = (rows + per_task - 1) / per_task;
+    crnn::cpu::parallel_for(
+        static_cast<int>(tasks < 64 ? tasks : 64), tasks, false, [&](int64_t k, int) {
+          const int64_t r1 = (k + 1) * per_task < rows ? (k + 1) * per_task : rows;
+          for (int64_t r = k * per_task; r < r1; ++r) {
+            const float s = scale[r % B];
+            const float *src = g + r * C;
+            float *dst = dx + r * C;
+            for (int64_t i = 0; i < C; ++i) dst[i] = src[i] * s;
+          }
+        });
   });
 }
 
@@ -185,3 +293,6 @@ int ctc_greedy_entry(int32_t device, int nparam, void **params, int *ndims, int6
 
 CRNN_AOT_ENTRY(ctc_loss, ctc_loss_entry)
 CRNN_AOT_ENTRY(ctc_greedy, ctc_greedy_entry)
+// (CPU kernels only: the accelerator backends run the per-sample op and MindSpore's reduction)
+CRNN_AOT_ENTRY_ON(ctc_loss_reduced, , CRNN_DEVICE_CPU, ctc_loss_reduced_entry)
+CRNN_AOT_ENTRY_ON(ctc_grad_scale, , CRNN_DEVICE_CPU, ctc_grad_scale_entry)

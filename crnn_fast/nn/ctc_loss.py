@@ -6,7 +6,9 @@ negative log-likelihoods (no division by label length), cast back to the logits'
 This Cell does the same by default, plus ``blank``, ``reduction`` (none | sum | mean |
 mean_by_length) and ``zero_infinity`` options and optional explicit ``input_lengths`` /
 ``label_lengths``. With ``CRNN_FAST_BACKEND=stock`` it runs MindOCR's own stock op
-(``ops.CTCLoss``; ``ops.ctc_loss`` when blank is not ``C - 1``).
+(``ops.CTCLoss``; ``ops.ctc_loss`` when blank is not ``C - 1``). On a backend with the fused
+reduction (``cpu``) the whole loss is one op forward and one in the backward
+(``CTCLossReducedOp``); elsewhere the per-sample op is reduced by MindSpore ops.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from mindspore import ops
 from .. import _validate as v
 from .. import registry
 from ..ops import _custom as c
-from ..ops.ctc_loss import CTCLossOp
+from ..ops.ctc_loss import CTCLossOp, CTCLossReducedOp, has_reduced_op
 
 REDUCTIONS = ("none", "sum", "mean", "mean_by_length")
 
@@ -56,7 +58,10 @@ class CTCLoss(c.EagerCheckCell):
         self.reduction, self.blank, self.zero_infinity = reduction, int(blank), zero_infinity
         self.backend = registry.active()
         self.stock = registry.is_stock(self.backend)
-        if not self.stock:
+        self.fused = not self.stock and has_reduced_op(self.backend)
+        if self.fused:
+            self.op = CTCLossReducedOp(blank, zero_infinity, reduction, backend=self.backend)
+        elif not self.stock:
             self.op = CTCLossOp(blank, zero_infinity, backend=self.backend)
         else:
             self.stock_ctc = ops.CTCLoss(ctc_merge_repeated=True)
@@ -73,11 +78,14 @@ class CTCLoss(c.EagerCheckCell):
             input_lengths = input_lengths.astype(mstype.int32)
         if label_lengths is not None and label_lengths.dtype != mstype.int32:
             label_lengths = label_lengths.astype(mstype.int32)
-        if self.stock:
-            loss = self._stock(logits, label, input_lengths, label_lengths)
+        if self.fused:
+            loss = self.op(logits, label, input_lengths, label_lengths)
         else:
-            loss, _ = self.op(logits, label, input_lengths, label_lengths)
-        loss = self._reduce(logits, label, loss, label_lengths)
+            if self.stock:
+                loss = self._stock(logits, label, input_lengths, label_lengths)
+            else:
+                loss, _ = self.op(logits, label, input_lengths, label_lengths)
+            loss = self._reduce(logits, label, loss, label_lengths)
         return loss if dtype == mstype.float32 else loss.astype(dtype)
 
     def _reduce(self, logits, label, loss, label_lengths):

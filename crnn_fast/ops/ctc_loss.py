@@ -8,6 +8,12 @@ frames; without ``label_lengths`` a label ends at its first padding value (``bla
 other values outside [0, C) are errors), as MindOCR pads with C-1. loss (B,) float32 per
 sample; grad (T, B, C) = d loss[b] / d logits, of the logits' dtype, is computed in the same
 pass and scaled by the incoming gradient in the bprop.
+
+``CTCLossReducedOp(blank, zero_infinity, reduction)`` (backends with the aot entry
+``ctc_loss_reduced``: ``cpu``; :func:`has_reduced_op`): the same loss with the reduction of
+``crnn_fast.nn.CTCLoss`` (none | sum | mean | mean_by_length) inside the op, float32 logits,
+returning the loss only: one aot op forward, one (``ctc_grad_scale``: the saved gradient times
+the incoming gradient and the sample's reduction weight) in the bprop.
 """
 
 from __future__ import annotations
@@ -46,16 +52,20 @@ class CTCLossOp(c.FusedOpCell):
         kind = c.op_flavour(self.backend, "CTCLossOp")
         self.aot = kind == "aot"  # (NumPy has no bfloat16: the pyfunc takes float32 / float16)
         self.blank, self.zero_infinity = int(blank), bool(zero_infinity)  # blank < 0: C + blank
-        if kind == "aot":
-            fn = c.aot_entry(self.backend, "ctc_loss")
-        else:
-            fn = self._np_loss
-        self.op = c.custom(fn, self._shape, self._dtype, _bprop)
+        self.op = self._build_op(kind)
+        self._set_configs()
+
+    def _build_op(self, kind: str) -> ops.Custom:
+        fn = c.aot_entry(self.backend, "ctc_loss") if kind == "aot" else self._np_loss
+        return c.custom(fn, self._shape, self._dtype, _bprop)
+
+    def _set_configs(self, *extra: int) -> None:
+        """The entry's configs per (has input_lengths, has label_lengths), + ``extra``."""
         zi = int(self.zero_infinity)
-        self.cfg_00 = c.int_config(blank, zi, 0, 0)
-        self.cfg_01 = c.int_config(blank, zi, 0, 1)
-        self.cfg_10 = c.int_config(blank, zi, 1, 0)
-        self.cfg_11 = c.int_config(blank, zi, 1, 1)
+        self.cfg_00 = c.int_config(self.blank, zi, 0, 0, *extra)
+        self.cfg_01 = c.int_config(self.blank, zi, 0, 1, *extra)
+        self.cfg_10 = c.int_config(self.blank, zi, 1, 0, *extra)
+        self.cfg_11 = c.int_config(self.blank, zi, 1, 1, *extra)
 
     def _shape(self, logits, labels, in_len, lab_len, cfg):
         c.require(len(logits) == 3, f"logits must have rank 3 (T, B, C), got shape {tuple(logits)}")
@@ -88,6 +98,12 @@ class CTCLossOp(c.FusedOpCell):
         return mstype.float32, logits
 
     def construct(self, logits, labels, input_lengths=None, label_lengths=None):
+        input_lengths, label_lengths, cfg = self.config(input_lengths, label_lengths)
+        return self.op(logits, labels, input_lengths, label_lengths, cfg)
+
+    def config(self, input_lengths, label_lengths):
+        """(input_lengths, label_lengths, config) for the entry: placeholders and the has_*
+        flags for absent lengths."""
         if input_lengths is None:
             cfg = self.cfg_00 if label_lengths is None else self.cfg_01
             input_lengths = NONE_I32
@@ -95,7 +111,7 @@ class CTCLossOp(c.FusedOpCell):
             cfg = self.cfg_10 if label_lengths is None else self.cfg_11
         if label_lengths is None:
             label_lengths = NONE_I32
-        return self.op(logits, labels, input_lengths, label_lengths, cfg)
+        return input_lengths, label_lengths, cfg
 
     @staticmethod
     def _np_fail(logits, *rest):
@@ -125,3 +141,78 @@ class CTCLossOp(c.FusedOpCell):
             zero_infinity=bool(cfg[1]),
         )
         return loss.astype(np.float32), grad.astype(logits.dtype)
+
+
+# crnn.nn.CTCLoss's reductions, as the entry's config[4] codes
+REDUCTION_CODES = {"none": 0, "sum": 1, "mean": 2, "mean_by_length": 3}
+
+
+def has_reduced_op(backend: str) -> bool:
+    """Whether ``backend`` runs :class:`CTCLossReducedOp` (its aot entries, on the current
+    device target); the others run :class:`CTCLossOp` and MindSpore's reduction."""
+    try:
+        return c.has_aot(backend, "ctc_loss_reduced") and c.has_aot(backend, "ctc_grad_scale")
+    except ValueError:  # kernels that do not fit the target: CTCLossOp says what to do
+        return False
+
+
+class CTCLossReducedOp(CTCLossOp):
+    """The CTC loss with its reduction fused (see the module docstring): ``(logits float32
+    (T, B, C), labels, input_lengths=None, label_lengths=None) -> loss`` float32, () reduced or
+    (B,) for ``none``."""
+
+    def __init__(
+        self,
+        blank: int = -1,
+        zero_infinity: bool = False,
+        reduction: str = "mean",
+        backend: str | None = None,
+    ):
+        if reduction not in REDUCTION_CODES:
+            raise ValueError(
+                f"reduction must be one of {tuple(REDUCTION_CODES)}, got {reduction!r}"
+            )
+        backend = backend or registry.active()
+        if not has_reduced_op(backend):
+            raise ValueError(f"crnn_fast backend {backend!r} has no fused CTC loss reduction")
+        self.reduction = reduction  # (read by _build_op, inside super().__init__)
+        super().__init__(blank, zero_infinity, backend)
+        self._set_configs(REDUCTION_CODES[reduction])
+
+    def _build_op(self, kind: str) -> ops.Custom:
+        scale = c.custom(
+            c.aot_entry(self.backend, "ctc_grad_scale"),
+            lambda grad, weight, dout: grad,
+            lambda grad, weight, dout: grad,
+        )
+
+        def bprop(logits, labels, in_len, lab_len, cfg, out, dout):
+            """d/dlogits = grad * (weight * dout) (B,) per sample: one op."""
+            return (
+                scale(out[1], out[2], dout[0]),
+                ops.zeros_like(labels),
+                ops.zeros_like(in_len),
+                ops.zeros_like(lab_len),
+                ops.zeros_like(cfg),
+            )
+
+        entry = c.aot_entry(self.backend, "ctc_loss_reduced")
+        op = c.custom(entry, self._reduced_shape, self._reduced_dtype, bprop)
+        # (PYNATIVE caches an op's inferred shapes by its name, attributes and inputs: without
+        # this attribute a `none` op would reuse a reduced op's (1,) loss shape)
+        op.add_prim_attr("crnn_fast_reduction", self.reduction)
+        return op
+
+    def _reduced_shape(self, logits, labels, in_len, lab_len, cfg):
+        loss, grad = self._shape(logits, labels, in_len, lab_len, cfg)
+        return (loss if self.reduction == "none" else [1]), grad, loss
+
+    def _reduced_dtype(self, logits, labels, in_len, lab_len, cfg):
+        c.require_float32(logits, "logits")
+        self._dtype(logits, labels, in_len, lab_len, cfg)
+        return mstype.float32, mstype.float32, mstype.float32
+
+    def construct(self, logits, labels, input_lengths=None, label_lengths=None):
+        input_lengths, label_lengths, cfg = self.config(input_lengths, label_lengths)
+        loss = self.op(logits, labels, input_lengths, label_lengths, cfg)[0]
+        return loss if self.reduction == "none" else loss.reshape(())

@@ -1,5 +1,6 @@
 """float64 NumPy implementations: the oracle for every backend and the no-extension fallback."""
 
+from .adamw import adamw
 from .conv import ConvGrads, conv2d_backward, conv2d_forward, resolve_padding
 from .ctc import GreedyResult, ctc_greedy_decode, ctc_loss, log_softmax, to_log_probs
 from .ctc_beam import BeamResult, ctc_beam_search
@@ -13,6 +14,7 @@ from .lstm import (
 )
 
 __all__ = [
+    "adamw",
     "BeamResult",
     "ConvGrads",
     "GreedyResult",

@@ -7,7 +7,8 @@ Per parameter p with gradient g at step t (MINDOCR_CRNN.md s6):
 ``nn.AdamWeightDecay`` differs: no bias correction; its fused kernel runs the update here,
 with the bias corrections folded into its lr, eps and decay (``_update``). ``param_groups``
 applies MindOCR's ``filter_bias_and_bn``: names containing "beta", "gamma" or "bias" get no
-weight decay.
+weight decay. On a backend with the multi-tensor step (``cpu``; crnn_fast/ops/adamw.py) the
+same update, bit for bit, runs for all parameters in one op.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from __future__ import annotations
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore import dtype as mstype
+
+from .. import registry
+from ..ops.adamw import adamw_step_op, has_adamw_step
 
 __all__ = ["AdamW", "build_optimizer", "param_groups"]
 
@@ -49,6 +53,7 @@ class AdamW(nn.Optimizer):
         beta2: float = 0.999,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(learning_rate, params, weight_decay)
         if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0 and eps > 0.0):
@@ -62,6 +67,18 @@ class AdamW(nn.Optimizer):
         n = len(self._parameters)
         wd = self.weight_decay if self.is_group else (self.weight_decay,) * n
         self.wd = tuple(f32(w) for w in wd)
+        # the multi-tensor step (fused: None = where the backend has it, float32 parameters)
+        backend = registry.active()
+        usable = not registry.is_stock(backend) and has_adamw_step(backend)
+        usable = usable and all(p.dtype == mstype.float32 for p in self._parameters)
+        if fused and not usable:
+            raise ValueError(f"the fused AdamW step needs float32 parameters and the cpu backend "
+                             f"(active: {backend!r})")  # fmt: skip
+        self.fused = usable if fused is None else bool(fused)
+        if self.fused:
+            self.step_op = adamw_step_op(backend)
+            self.wd_values = tuple(f32(w) for w in sorted(set(wd)))
+            self.wd_index = tuple(sorted(set(wd)).index(w) for w in wd)
 
     def construct(self, gradients):
         lr = self.get_lr()
@@ -73,6 +90,8 @@ class AdamW(nn.Optimizer):
         c1, c2 = 1.0 - b1p, 1.0 - b2p
         root_c2 = ops.sqrt(c2)
         lr_scale, eps_t, wd_scale = root_c2 / c1, self.eps * root_c2, c1 / root_c2
+        if self.fused:
+            return self._fused_step(lr, lr_scale, eps_t, wd_scale, gradients)
         if self.is_group_lr:
             return self.hyper_map(
                 ops.partial(_adamw, self.b1, self.b2, lr_scale, eps_t, wd_scale),
@@ -81,6 +100,21 @@ class AdamW(nn.Optimizer):
         return self.hyper_map(
             ops.partial(_adamw, self.b1, self.b2, lr_scale, eps_t, wd_scale, lr),
             self.wd, self._parameters, self.moments1, self.moments2, gradients,
+        )  # fmt: skip
+
+    def _fused_step(self, lr, lr_scale, eps_t, wd_scale, gradients):
+        """All parameters in one op, with the per-tensor scalars of ``_update`` (the same
+        float32 products, each computed once)."""
+        if self.is_group_lr:
+            lrs = tuple(x * lr_scale for x in lr)
+        else:
+            lr_t = lr * lr_scale
+            lrs = tuple(lr_t for _ in self.wd_index)
+        wds = tuple(w * wd_scale for w in self.wd_values)
+        wd_per = tuple(wds[i] for i in self.wd_index)
+        return self.step_op(
+            *self._parameters, *self.moments1, *self.moments2, *gradients,
+            *lrs, *wd_per, self.b1, self.b2, eps_t,
         )  # fmt: skip
 
 

@@ -5,6 +5,7 @@
 // one switch on the options' `device`. The compiler checks the list against the public headers.
 #pragma once
 
+#include "crnn/adamw.h"
 #include "crnn/conv2d.h"
 #include "crnn/conv_block.h"
 #include "crnn/ctc_decode.h"
@@ -72,8 +73,12 @@
     (dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, dy, dh_n, dc_n, x, y, h0, c0, seq_length, reserve,  \
      w, d, workspace, workspace_bytes))
 
-// conv2d: a CPU product (on accelerators the framework's own convolution runs).
+// conv2d, the training conv block and the multi-tensor AdamW step: CPU products (on
+// accelerators the framework's own convolution, BatchNorm and optimizer run).
 #define CRNN_CPU_ONLY_ENTRY_POINTS(X)                                                            \
+  X(crnn_status_t, adamw_f32, opt,                                                               \
+    (const crnn_adamw_tensor *tensors, int64_t count, const crnn_adamw_options *opt),            \
+    (tensors, count, opt))                                                                       \
   X(size_t, conv2d_forward_workspace_size, d, (const crnn_conv2d_desc *d), (d))                  \
   X(crnn_status_t, conv2d_forward_f32, d,                                                        \
     (float *y, const float *x, const float *w, const float *b, const crnn_conv2d_desc *d,        \

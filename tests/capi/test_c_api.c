@@ -104,6 +104,19 @@ static void devices_not_compiled(void) {
     EXPECT(crnn_conv2d_backward_workspace_size(&cd) == 0);
     EXPECT(crnn_conv2d_forward_f32(NULL, NULL, NULL, NULL, &cd, NULL, 0) == want);
     EXPECT(crnn_conv2d_backward_f32(NULL, NULL, NULL, NULL, NULL, NULL, &cd, NULL, 0) == want);
+    crnn_conv_block_desc bd;
+    memset(&bd, 0, sizeof bd);
+    bd.conv.device = devices[i];
+    EXPECT(crnn_conv_block_forward_workspace_size(&bd) == 0);
+    EXPECT(crnn_conv_block_backward_workspace_size(&bd) == 0);
+    EXPECT(crnn_conv_block_forward_f32(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                       NULL, NULL, &bd, NULL, 0) == want);
+    EXPECT(crnn_conv_block_backward_f32(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                        NULL, NULL, NULL, NULL, NULL, &bd, NULL, 0) == want);
+    crnn_adamw_options ao;
+    memset(&ao, 0, sizeof ao);
+    ao.device = devices[i];
+    EXPECT(crnn_adamw_f32(NULL, 0, &ao) == want);
   }
 }
 

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "check.h"
+#include "crnn/adamw.h"
 #include "crnn/conv2d.h"
+#include "crnn/conv_block.h"
 #include "crnn/ctc_decode.h"
 #include "crnn/ctc_loss.h"
 #include "crnn/lstm.h"
@@ -166,12 +168,61 @@ void conv() {
   }
 }
 
+void adamw() {
+  std::vector<float> p = ramp(300001, 0.01f), m = ramp(p.size(), 0.001f), v(p.size(), 0.01f),
+                     g = ramp(p.size(), 0.02f);
+  const crnn_adamw_tensor ts[2] = {
+      {p.data(), m.data(), v.data(), g.data(), 1000, 1e-3f, 1e-4f},
+      {p.data() + 1000, m.data() + 1000, v.data() + 1000, g.data() + 1000,
+       static_cast<int64_t>(p.size()) - 1000, 1e-3f, 0.0f}};
+  crnn_adamw_options o{};
+  o.beta1 = 0.9f, o.beta2 = 0.999f, o.eps = 1e-8f, o.num_threads = 2;
+  check_no_alloc("crnn_adamw_f32", [&] { return crnn_adamw_f32(ts, 2, &o); });
+}
+
+// The training conv block: BatchNorm + ReLU + a 'same' max-pool, then BatchNorm + shortcut + ReLU.
+void conv_block() {
+  for (const bool residual : {false, true}) {
+    crnn_conv_block_desc d{};
+    crnn_conv2d_desc &c = d.conv;
+    c.B = 2, c.C_in = 16, c.H = 6, c.W = 7, c.C_out = 16, c.kh = 3, c.kw = 3;
+    c.stride_h = c.stride_w = c.dil_h = c.dil_w = c.groups = 1;
+    c.pad_t = c.pad_b = c.pad_l = c.pad_r = 1;
+    c.num_threads = 2;
+    d.batch_norm = 1, d.relu = 1, d.residual = residual, d.eps = 1e-5f, d.momentum = 0.9f;
+    if (!residual) d.pool_kh = d.pool_kw = d.pool_sh = d.pool_sw = 2, d.pool_same = 1;
+    const int64_t N = c.B * c.C_out * c.H * c.W;
+    const int64_t P = c.B * c.C_out * crnn_conv_block_out_h(&d) * crnn_conv_block_out_w(&d);
+    const std::vector<float> x = ramp(N, 0.1f), w = ramp(16 * 16 * 9, 0.01f), b = ramp(16, 0.1f),
+                             gamma = ramp(16, 0.05f), beta = ramp(16, 0.02f), r = ramp(N, 0.03f),
+                             dy = ramp(P, 0.05f);
+    std::vector<float> y(P), z(N), mean(16), invstd(16), mm(16), mv(16, 1.0f), dx(N), dw(w.size()),
+        db(16), dg(16), dbeta(16), dr(N);
+    std::vector<char> wf(crnn_conv_block_forward_workspace_size(&d));
+    std::vector<char> wb(crnn_conv_block_backward_workspace_size(&d));
+    const float *rp = residual ? r.data() : nullptr;
+    check_no_alloc("crnn_conv_block_forward_f32", [&] {
+      return crnn_conv_block_forward_f32(y.data(), z.data(), mean.data(), invstd.data(), mm.data(),
+                                         mv.data(), x.data(), w.data(), b.data(), gamma.data(),
+                                         beta.data(), rp, &d, wf.data(), wf.size());
+    });
+    check_no_alloc("crnn_conv_block_backward_f32", [&] {
+      return crnn_conv_block_backward_f32(dx.data(), dw.data(), db.data(), dg.data(), dbeta.data(),
+                                          residual ? dr.data() : nullptr, dy.data(), x.data(),
+                                          w.data(), z.data(), mean.data(), invstd.data(),
+                                          gamma.data(), beta.data(), rp, &d, wb.data(), wb.size());
+    });
+  }
+}
+
 }  // namespace
 
 int main() {
   ctc();
   lstm();
   conv();
+  conv_block();
+  adamw();
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
     return 1;

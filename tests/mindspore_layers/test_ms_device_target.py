@@ -270,3 +270,24 @@ def test_ascend_lstm_op_returns_the_entry_outputs_and_raises_its_error(target, a
     key[0] = np.uint64((2 << 31) | 1)  # the kernel's seq_length check: argument error, sample 2
     with pytest.raises(ValueError, match=r"Ascend CrnnLstmForwardInfer: .*batch index 2\)"):
         op(*args)
+
+
+def test_gpu_target_keeps_the_unfused_loss_and_optimizer(target, cuda_built, monkeypatch):
+    """The CPU-only entries (the CTC loss with its reduction, the AdamW step) are not used on
+    GPU: the loss runs the _gpu per-sample op and MindSpore's mean, AdamW MindSpore's op; a
+    build without GPU kernels still refuses the loss clearly, and AdamW still builds."""
+    import numpy as np
+    from mindspore import Parameter, Tensor
+
+    from crnn_fast.train.optim import AdamW
+
+    target("GPU")
+    loss = cnn.CTCLoss()
+    assert not loss.fused and "crnn_aot_ctc_loss_gpu" in str(loss.op.op.func)
+    p = [Parameter(Tensor(np.ones(3, np.float32)), name="w")]
+    assert not AdamW(p, 1e-3).fused
+    b = registry._get("cuda")
+    monkeypatch.setitem(registry._BACKENDS, "cuda", dataclasses.replace(b, compiled=lambda: False))
+    with pytest.raises(ValueError, match="device_target is 'GPU'"):
+        cnn.CTCLoss()
+    assert not AdamW(p, 1e-3).fused

@@ -1,5 +1,6 @@
-"""A one-layer regression Cell for the TrainStep and checkpoint tests (in a file of its own:
-GRAPH mode parses ``construct`` from source)."""
+"""A one-layer regression Cell for the TrainStep and checkpoint tests, and a Cell applying an
+optimizer to given gradients (in a file of their own: GRAPH mode parses ``construct`` from
+source)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,14 @@ class TinyNet(nn.Cell):
 
     def construct(self, x, y):
         return ((self.dense(x) - y) ** 2).mean()
+
+
+class ApplyGrads(nn.Cell):
+    """optimizer(grads): one update from given gradients."""
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+
+    def construct(self, grads):
+        return self.opt(grads)

@@ -2,6 +2,7 @@
 // link the kernel library (CMake target crnn_kernels). See status.h for the conventions.
 #pragma once
 
+#include "adamw.h"
 #include "checks.h"
 #include "conv2d.h"
 #include "conv_block.h"
