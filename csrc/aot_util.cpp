@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -46,25 +47,33 @@ std::string last_error() {
 
 namespace {
 // Scratch cached per thread up to this size; a larger one is released after the call
-// (trim_scratch), so one big call does not pin its scratch for the life of the thread.
-constexpr size_t kScratchCacheBytes = size_t{64} << 20;
-thread_local std::vector<char> t_scratch;
+// (trim_scratch), so one big call does not pin its scratch for the life of the thread. The
+// training conv blocks of the CRNN backbones at B = 64 need up to ~130 MB (VGG7's conv1: its dz
+// and the conv's backward workspace): below this size, so a train step reuses its memory instead
+// of faulting fresh pages in on every call. Never zero-filled: the kernels write before reading.
+constexpr size_t kScratchCacheBytes = size_t{256} << 20;
+struct Scratch {
+  std::unique_ptr<char[]> data;
+  size_t bytes = 0;
+};
+thread_local Scratch t_scratch;
 }  // namespace
 
 void *scratch(size_t bytes) {
-  if (t_scratch.size() < bytes) {
-    try {
-      t_scratch.resize(bytes);
-    } catch (const std::bad_alloc &) {
+  if (t_scratch.bytes < bytes) {
+    t_scratch.data.reset();
+    t_scratch.bytes = 0;
+    t_scratch.data.reset(new (std::nothrow) char[bytes]);
+    if (!t_scratch.data)
       fail(CRNN_STATUS_EXECUTION_FAILED,
            "cannot allocate " + std::to_string(bytes) + " bytes of kernel workspace");
-    }
+    t_scratch.bytes = bytes;
   }
-  return t_scratch.data();
+  return t_scratch.data.get();
 }
 
 void trim_scratch() noexcept {
-  if (t_scratch.capacity() > kScratchCacheBytes) std::vector<char>().swap(t_scratch);
+  if (t_scratch.bytes > kScratchCacheBytes) t_scratch.data.reset(), t_scratch.bytes = 0;
 }
 
 namespace {

@@ -1,9 +1,11 @@
 // Conv -> [BatchNorm (training)] -> [+ residual] -> [ReLU] -> [max-pool] (crnn/conv_block.h).
 // Forward: the convolution writes z (conv2d.cpp), then per channel the batch statistics (two
-// passes over its B planes, in double), then per plane the affine + residual + ReLU, pooled into
-// y. Backward: per channel, each plane's activation is recomputed into thread scratch, dy routed
+// passes over its B planes: 8 float lanes per plane, double across planes), then per plane the
+// affine + residual + ReLU (specialised per flag combination), pooled into y. Backward: per
+// channel, each plane's activation is recomputed (into thread scratch with a pool), dy routed
 // through the pool and the ReLU into dv (the dz buffer), BatchNorm's two sums taken, then dz
-// written in place; the convolution's backward runs on dz.
+// written in place; the convolution's backward runs on dz. Windows that tile the plane (2x2,
+// 2x1: VGG7's) take an unrolled path.
 #include "crnn/conv_block.h"
 
 #include <math.h>
@@ -39,96 +41,171 @@ bool valid(const crnn_conv_block_desc *d) {
       (!(d->eps > 0.0f) || !(d->momentum >= 0.0f && d->momentum <= 1.0f) || d->conv.B * g.N < 2))
     return false;
   if (!g.pool) return true;
-  return !d->residual && d->pool_kw >= 1 && d->pool_sh >= 1 && d->pool_sw >= 1 && d->pool_pt >= 0 &&
-         d->pool_pb >= 0 && d->pool_pl >= 0 && d->pool_pr >= 0 && d->pool_pt < d->pool_kh &&
-         d->pool_pb < d->pool_kh && d->pool_pl < d->pool_kw && d->pool_pr < d->pool_kw &&
-         g.Ph >= 1 && g.Pw >= 1;
+  if (d->residual || d->pool_kw < 1 || d->pool_sh < 1 || d->pool_sw < 1) return false;
+  int64_t p[4];
+  crnn_conv_block_pool_pads(d, p);
+  return p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0 && p[0] < d->pool_kh &&
+         p[1] < d->pool_kh && p[2] < d->pool_kw && p[3] < d->pool_kw && g.Ph >= 1 && g.Pw >= 1;
 }
 
-// v = z scale + shift (+ r), then max(v, 0): the activation a of one plane.
-struct Affine {
+// The activation of element i of a plane: v = (z - mean) scale + beta (BN) or z, + r, max(v, 0).
+template <bool BN, bool RES, bool RELU>
+struct Act {
   float mean, scale, beta;
-  bool bn, relu;
-  CRNN_CPU_INLINE float operator()(float z, float r) const {
-    float v = bn ? (z - mean) * scale + beta : z;
-    v += r;
-    return relu && !(v > 0.0f) ? 0.0f : v;
+  static constexpr bool relu = RELU;
+  CRNN_CPU_INLINE float operator()(const float *z, const float *r, int64_t i) const {
+    float v = BN ? (z[i] - mean) * scale + beta : z[i];
+    if (RES) v += r[i];
+    return RELU ? (v > 0.0f ? v : 0.0f) : v;
   }
 };
 
-Affine affine_of(const crnn_conv_block_desc *d, const float *mean, const float *invstd,
-                 const float *gamma, const float *beta, int64_t c) {
-  if (!d->batch_norm) return Affine{0.0f, 1.0f, 0.0f, false, d->relu != 0};
-  return Affine{mean[c], gamma[c] * invstd[c], beta[c], true, d->relu != 0};
+// Calls fn(Act<...>{mean, scale, beta}) with the block's flags as template arguments.
+template <typename F>
+void with_act(const crnn_conv_block_desc *d, float mean, float scale, float beta, F &&fn) {
+#define CRNN_ACT_CASE(k, bn, res, relu) \
+  case k: return fn(Act<bn, res, relu>{mean, scale, beta});
+  switch ((d->batch_norm ? 4 : 0) | (d->residual ? 2 : 0) | (d->relu ? 1 : 0)) {
+    CRNN_ACT_CASE(0, false, false, false)
+    CRNN_ACT_CASE(1, false, false, true)
+    CRNN_ACT_CASE(2, false, true, false)
+    CRNN_ACT_CASE(3, false, true, true)
+    CRNN_ACT_CASE(4, true, false, false)
+    CRNN_ACT_CASE(5, true, false, true)
+    CRNN_ACT_CASE(6, true, true, false)
+    default: return fn(Act<true, true, true>{mean, scale, beta});
+  }
+#undef CRNN_ACT_CASE
 }
 
-void activate(float *a, const float *z, const float *r, int64_t n, const Affine &f) {
-  if (r)
-    for (int64_t i = 0; i < n; ++i) a[i] = f(z[i], r[i]);
-  else
-    for (int64_t i = 0; i < n; ++i) a[i] = f(z[i], 0.0f);
-}
-
-// The window of pooled cell (i, j), clipped to the plane: rows [h0, h1), columns [w0, w1).
-struct Window {
-  int64_t h0, h1, w0, w1;
+// The pool's windows on the conv output plane.
+struct Windows {
+  int64_t kh, kw, sh, sw, pt, pl, Ho, Wo, Ph, Pw;
+  bool tiling;  // non-overlapping windows from (0, 0) covering the plane: each cell in one
+  int64_t h0(int64_t i) const { return i * sh - pt > 0 ? i * sh - pt : 0; }
+  int64_t h1(int64_t i) const { return i * sh - pt + kh < Ho ? i * sh - pt + kh : Ho; }
+  int64_t w0(int64_t j) const { return j * sw - pl > 0 ? j * sw - pl : 0; }
+  int64_t w1(int64_t j) const { return j * sw - pl + kw < Wo ? j * sw - pl + kw : Wo; }
 };
 
-Window window_of(const crnn_conv_block_desc *d, const Geo &g, int64_t i, int64_t j) {
-  Window w;
-  w.h0 = i * d->pool_sh - g.pt, w.w0 = j * d->pool_sw - g.pl;
-  w.h1 = w.h0 + d->pool_kh < g.Ho ? w.h0 + d->pool_kh : g.Ho;
-  w.w1 = w.w0 + d->pool_kw < g.Wo ? w.w0 + d->pool_kw : g.Wo;
-  w.h0 = w.h0 > 0 ? w.h0 : 0, w.w0 = w.w0 > 0 ? w.w0 : 0;
+Windows windows_of(const crnn_conv_block_desc *d, const Geo &g) {
+  Windows w{d->pool_kh, d->pool_kw, d->pool_sh, d->pool_sw, g.pt, g.pl,
+            g.Ho,       g.Wo,       g.Ph,       g.Pw,       false};
+  w.tiling = w.kh == w.sh && w.kw == w.sw && w.pt == 0 && w.pl == 0 && g.Ph * w.sh >= g.Ho &&
+             g.Pw * w.sw >= g.Wo;
   return w;
 }
 
-// Index in the plane of the window's first maximum (row-major).
-int64_t window_argmax(const float *a, const Window &w, int64_t Wo) {
-  int64_t best = w.h0 * Wo + w.w0;
-  for (int64_t h = w.h0; h < w.h1; ++h)
-    for (int64_t x = w.w0; x < w.w1; ++x)
-      if (a[h * Wo + x] > a[best]) best = h * Wo + x;
-  return best;
+// fn(i, j, at, m) for every pooled cell (i, j): at, the plane index of its window's first
+// maximum (row-major) in the activation plane a, and m that maximum.
+template <int KH, int KW, typename F>
+CRNN_CPU_INLINE void tiling_windows(const float *a, const Windows &w, F &&fn);
+
+template <typename F>
+CRNN_CPU_INLINE void generic_window(const float *a, const Windows &w, int64_t i, int64_t j,
+                                    F &&fn) {
+  const int64_t r0 = w.h0(i), r1 = w.h1(i), c0 = w.w0(j), c1 = w.w1(j);
+  int64_t at = r0 * w.Wo + c0;
+  for (int64_t h = r0; h < r1; ++h)
+    for (int64_t x = c0; x < c1; ++x)
+      if (a[h * w.Wo + x] > a[at]) at = h * w.Wo + x;
+  fn(i, j, at, a[at]);
 }
 
-void pool_plane(float *y, const float *a, const crnn_conv_block_desc *d, const Geo &g) {
-  for (int64_t i = 0; i < g.Ph; ++i)
-    for (int64_t j = 0; j < g.Pw; ++j)
-      y[i * g.Pw + j] = a[window_argmax(a, window_of(d, g, i, j), g.Wo)];
+template <int KH, int KW, typename F>
+CRNN_CPU_INLINE void tiling_windows(const float *a, const Windows &w, F &&fn) {
+  for (int64_t i = 0; i < w.Ph; ++i) {
+    const int64_t r0 = i * KH;
+    const int64_t full = r0 + KH <= w.Ho ? w.Wo / KW : 0;  // windows not cut by an edge
+    for (int64_t j = 0; j < full; ++j) {
+      int64_t at = r0 * w.Wo + j * KW;
+      float m = a[at];
+      for (int hh = 0; hh < KH; ++hh)
+        for (int ww = 0; ww < KW; ++ww) {
+          const int64_t k = (r0 + hh) * w.Wo + j * KW + ww;
+          if (a[k] > m) m = a[k], at = k;
+        }
+      fn(i, j, at, m);
+    }
+    for (int64_t j = full; j < w.Pw; ++j) generic_window(a, w, i, j, fn);
+  }
 }
 
-// da = 0, then da[argmax of each window] += dy.
-void unpool_plane(float *da, const float *dy, const float *a, const crnn_conv_block_desc *d,
-                  const Geo &g) {
-  memset(da, 0, sizeof(float) * g.N);
-  for (int64_t i = 0; i < g.Ph; ++i)
-    for (int64_t j = 0; j < g.Pw; ++j)
-      da[window_argmax(a, window_of(d, g, i, j), g.Wo)] += dy[i * g.Pw + j];
+template <typename F>
+void each_window(const float *a, const Windows &w, F &&fn) {
+  if (w.tiling && w.kh == 2 && w.kw == 2) return tiling_windows<2, 2>(a, w, fn);
+  if (w.tiling && w.kh == 2 && w.kw == 1) return tiling_windows<2, 1>(a, w, fn);
+  for (int64_t i = 0; i < w.Ph; ++i)
+    for (int64_t j = 0; j < w.Pw; ++j) generic_window(a, w, i, j, fn);
+}
+
+template <typename A>
+void activate(float *a, const float *z, const float *r, int64_t n, const A &act) {
+  for (int64_t i = 0; i < n; ++i) a[i] = act(z, r, i);
+}
+
+// y (the pooled plane, or the activation plane without a pool) of one (sample, channel); a is
+// scratch for the activation plane.
+template <typename A>
+void forward_plane(float *y, float *a, const float *z, const float *r, const A &act, const Geo &g,
+                   const Windows &w) {
+  if (!g.pool) return activate(y, z, r, g.N, act);
+  activate(a, z, r, g.N, act);
+  each_window(a, w, [&](int64_t i, int64_t j, int64_t, float m) { y[i * g.Pw + j] = m; });
+}
+
+// dv = relu'(a) unpool(dy) for one plane (a recomputed from z, r into the scratch a).
+template <typename A>
+void backward_plane(float *dv, float *a, const float *dy, const float *z, const float *r,
+                    const A &act, const Geo &g, const Windows &w) {
+  if (!g.pool) {
+    for (int64_t i = 0; i < g.N; ++i) dv[i] = !A::relu || act(z, r, i) > 0.0f ? dy[i] : 0.0f;
+    return;
+  }
+  activate(a, z, r, g.N, act);
+  memset(dv, 0, sizeof(float) * g.N);
+  each_window(a, w, [&](int64_t i, int64_t j, int64_t at, float m) {
+    dv[at] += !A::relu || m > 0.0f ? dy[i * g.Pw + j] : 0.0f;
+  });
 }
 
 struct Layout {
   int nt;
-  size_t conv, scratch, dz, bytes;
+  size_t conv, dz, scratch, bytes;  // scratch: one activation plane per thread (with a pool)
 };
+
+size_t plane_bytes(const Geo &g) {
+  return crnn::cpu::align_up(sizeof(float) * g.N);
+}
+
+float *scratch_of(void *ws, const Layout &l, const Geo &g, int tid) {
+  return reinterpret_cast<float *>(static_cast<char *>(ws) + l.scratch + tid * plane_bytes(g));
+}
 
 Layout layout_of(const crnn_conv_block_desc *d, bool backward) {
   const Geo g = geo_of(d);
   Layout l;
   l.nt = crnn::cpu::resolve_threads(d->conv.num_threads, d->conv.B * g.C);
-  const size_t conv = backward ? crnn_cpu_conv2d_backward_workspace_size(&d->conv)
-                               : crnn_cpu_conv2d_forward_workspace_size(&d->conv);
-  const size_t scratch = l.nt * crnn::cpu::align_up(sizeof(float) * g.N);
   crnn::cpu::Carver c;
   l.dz = c.take(backward ? sizeof(float) * d->conv.B * g.C * g.N : 0);
-  l.conv = l.scratch = c.take(conv > scratch ? conv : scratch);  // used one after the other
+  l.conv = c.take(backward ? crnn_cpu_conv2d_backward_workspace_size(&d->conv)
+                           : crnn_cpu_conv2d_forward_workspace_size(&d->conv));
+  l.scratch = c.take(g.pool ? l.nt * plane_bytes(g) : 0);
   l.bytes = c.off;
   return l;
 }
 
-float *scratch_of(void *ws, const Layout &l, const Geo &g, int tid) {
-  return reinterpret_cast<float *>(static_cast<char *>(ws) + l.scratch +
-                                   tid * crnn::cpu::align_up(sizeof(float) * g.N));
+// sum of a[i] (z[i] - m) over one plane, in 8 float lanes (planes are summed in double).
+CRNN_CPU_INLINE float sum_times_dev(const float *a, const float *z, float m, int64_t n) {
+  typedef crnn::cpu::Vec<float>::type V;
+  constexpr int64_t K = crnn::cpu::Vec<float>::kLanes;
+  V acc = V{};
+  int64_t i = 0;
+  for (; i + K <= n; i += K) acc += crnn::cpu::vload(a + i) * (crnn::cpu::vload(z + i) - m);
+  float r = 0.0f;
+  for (int64_t j = 0; j < K; ++j) r += acc[j];
+  for (; i < n; ++i) r += a[i] * (z[i] - m);
+  return r;
 }
 
 // mean and invstd of channel c over its B planes of z (two passes, double); moving stats.
@@ -136,15 +213,12 @@ void channel_statistics(float *mean, float *invstd, float *moving_mean, float *m
                         const float *z, const crnn_conv_block_desc *d, const Geo &g, int64_t c) {
   const int64_t B = d->conv.B, M = B * g.N;
   double s = 0.0;
-  for (int64_t n = 0; n < B; ++n) {
-    const float *p = z + (n * g.C + c) * g.N;
-    for (int64_t i = 0; i < g.N; ++i) s += p[i];
-  }
+  for (int64_t n = 0; n < B; ++n) s += crnn::cpu::row_sum(z + (n * g.C + c) * g.N, g.N);
   const double mu = s / M;
   double q = 0.0;
   for (int64_t n = 0; n < B; ++n) {
     const float *p = z + (n * g.C + c) * g.N;
-    for (int64_t i = 0; i < g.N; ++i) q += (p[i] - mu) * (p[i] - mu);
+    q += sum_times_dev(p, p, static_cast<float>(mu), g.N);
   }
   const double var = q / M;
   mean[c] = static_cast<float>(mu);
@@ -215,11 +289,15 @@ crnn_status_t crnn_cpu_conv_block_forward_f32(float *y, float *z, float *mean, f
     crnn::cpu::parallel_for(l.nt, g.C, false, [&](int64_t c, int) {
       channel_statistics(mean, invstd, moving_mean, moving_var, z, d, g, c);
     });
+  const Windows win = windows_of(d, g);
   crnn::cpu::parallel_for(l.nt, d->conv.B * g.C, false, [&](int64_t u, int tid) {
-    const Affine f = affine_of(d, mean, invstd, gamma, beta, u % g.C);
-    float *a = g.pool ? scratch_of(workspace, l, g, tid) : y + u * g.N;
-    activate(a, z + u * g.N, d->residual ? r + u * g.N : nullptr, g.N, f);
-    if (g.pool) pool_plane(y + u * g.P, a, d, g);
+    float *a = scratch_of(workspace, l, g, tid);
+    const int64_t c = u % g.C;
+    const float m = d->batch_norm ? mean[c] : 0.0f;
+    const float k = d->batch_norm ? gamma[c] * invstd[c] : 1.0f;
+    with_act(d, m, k, d->batch_norm ? beta[c] : 0.0f, [&](const auto &act) {
+      forward_plane(y + u * g.P, a, z + u * g.N, d->residual ? r + u * g.N : nullptr, act, g, win);
+    });
   });
   return CRNN_STATUS_SUCCESS;
 }
@@ -245,36 +323,32 @@ crnn_status_t crnn_cpu_conv_block_backward_f32(float *dx, float *dw, float *db, 
   const int64_t B = d->conv.B, M = B * g.N;
   char *ws = static_cast<char *>(workspace);
   float *dz = reinterpret_cast<float *>(ws + l.dz);
+  const Windows win = windows_of(d, g);
   crnn::cpu::parallel_for(l.nt, g.C, false, [&](int64_t c, int tid) {
-    const Affine f = affine_of(d, mean, invstd, gamma, beta, c);
     float *a = scratch_of(workspace, l, g, tid);
-    double sdv = 0.0, sdvx = 0.0;
+    const float m = d->batch_norm ? mean[c] : 0.0f, is = d->batch_norm ? invstd[c] : 1.0f;
+    const float k = d->batch_norm ? gamma[c] * is : 1.0f;
+    double sdv = 0.0, sdvx = 0.0;  // sum dv, sum dv (z - mean)
     for (int64_t n = 0; n < B; ++n) {
       const int64_t u = n * g.C + c;
       const float *zp = z + u * g.N, *rp = d->residual ? r + u * g.N : nullptr;
       float *dv = dz + u * g.N;
-      activate(a, zp, rp, g.N, f);
-      if (g.pool)
-        unpool_plane(dv, dy + u * g.P, a, d, g);
-      else
-        memcpy(dv, dy + u * g.N, sizeof(float) * g.N);
-      if (d->relu)
-        for (int64_t i = 0; i < g.N; ++i) dv[i] = a[i] > 0.0f ? dv[i] : 0.0f;
+      with_act(d, m, k, d->batch_norm ? beta[c] : 0.0f,
+               [&](const auto &act) { backward_plane(dv, a, dy + u * g.P, zp, rp, act, g, win); });
       if (d->residual) memcpy(dr + u * g.N, dv, sizeof(float) * g.N);
-      if (d->batch_norm)
-        for (int64_t i = 0; i < g.N; ++i) {
-          sdv += dv[i];
-          sdvx += static_cast<double>(dv[i]) * ((zp[i] - f.mean) * invstd[c]);
-        }
+      if (d->batch_norm) {
+        sdv += crnn::cpu::row_sum(dv, g.N);
+        sdvx += sum_times_dev(dv, zp, m, g.N);
+      }
     }
     if (!d->batch_norm) return;
-    dgamma[c] = static_cast<float>(sdvx), dbeta[c] = static_cast<float>(sdv);
-    const float k = gamma[c] * invstd[c], is = invstd[c], m = mean[c];
-    const float mdv = static_cast<float>(sdv / M), mdvx = static_cast<float>(sdvx / M);
+    dgamma[c] = static_cast<float>(sdvx * is), dbeta[c] = static_cast<float>(sdv);
+    const float mdv = static_cast<float>(sdv / M), mdvx = static_cast<float>(sdvx * is / M);
+    const float kx = is * mdvx;  // dz = k (dv - mean dv - (z - mean) invstd mean(dv xhat))
     for (int64_t n = 0; n < B; ++n) {
       const float *zp = z + (n * g.C + c) * g.N;
       float *dv = dz + (n * g.C + c) * g.N;
-      for (int64_t i = 0; i < g.N; ++i) dv[i] = k * (dv[i] - mdv - (zp[i] - m) * is * mdvx);
+      for (int64_t i = 0; i < g.N; ++i) dv[i] = k * (dv[i] - mdv - (zp[i] - m) * kx);
     }
   });
   return crnn_cpu_conv2d_backward_f32(dx, dw, db, dz, x, w, &d->conv, ws + l.conv,
