@@ -33,7 +33,10 @@ struct Slots {
   int config, pads, block, pool, hyper;
 };
 
-crnn_conv_block_desc parse_block(const Args &a, const Slots &s) {
+// The block of an entry with n_total tensors, its configuration in the slots s.
+crnn_conv_block_desc parse_block(const Args &a, int n_total, const Slots &s) {
+  require(a.n == n_total,
+          "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
   crnn_conv_block_desc d{};
   d.conv = parse_conv2d(a, s.config, s.pads, false);
   require(a.dim(s.config, 5) == 1, "the block's ReLU goes in `block`, not in `config`");
@@ -75,9 +78,7 @@ CRNN_AOT_EXPORT int crnn_aot_conv_block_forward(int nparam, void **params, int *
   using namespace crnn::aot;
   return guarded("conv_block_forward", [&] {
     const Args a{nparam, params, ndims, shapes, dtypes, stream};
-    require(a.n == kFwdTensors,
-            "expected " + std::to_string(kFwdTensors) + " tensors, got " + std::to_string(a.n));
-    const crnn_conv_block_desc d = parse_block(a, Slots{8, 9, 10, 11, 12});
+    const crnn_conv_block_desc d = parse_block(a, kFwdTensors, Slots{8, 9, 10, 11, 12});
     const int64_t C = d.conv.C_out, Ho = crnn_conv2d_out_h(&d.conv),
                   Wo = crnn_conv2d_out_w(&d.conv);
     require_finite(a, 0, "x");
@@ -123,9 +124,7 @@ CRNN_AOT_EXPORT int crnn_aot_conv_block_backward(int nparam, void **params, int 
   using namespace crnn::aot;
   return guarded("conv_block_backward", [&] {
     const Args a{nparam, params, ndims, shapes, dtypes, stream};
-    require(a.n == kBwdTensors,
-            "expected " + std::to_string(kBwdTensors) + " tensors, got " + std::to_string(a.n));
-    const crnn_conv_block_desc d = parse_block(a, Slots{9, 10, 11, 12, 13});
+    const crnn_conv_block_desc d = parse_block(a, kBwdTensors, Slots{9, 10, 11, 12, 13});
     const int64_t C = d.conv.C_out, Ho = crnn_conv2d_out_h(&d.conv),
                   Wo = crnn_conv2d_out_w(&d.conv);
     const int64_t B = d.conv.B;

@@ -181,3 +181,38 @@ def test_reference_gradients_match_finite_differences(case):
             minus[i] -= h
             fd = (loss(**{name: plus}) - loss(**{name: minus})) / (2 * h)
             assert abs(fd - grad[i]) <= 1e-5 * (1 + abs(grad[i])), (name, i, fd, grad[i])
+
+
+def call_forward(blk: Block, spec: BlockSpec, x=None) -> tuple[int, str]:
+    co = blk.w.shape[0]
+    outs = [nan(blk.ref.y.shape), nan(blk.ref.z.shape)] + [nan(co) for _ in range(4)]
+    cfg = [t.asnumpy() for t in spec.tensors()]
+    ins = [blk.x if x is None else x, blk.w, blk.b, *blk.bn[:4], blk.r_or_stand_in(), *cfg]
+    rc = aot_harness.call("crnn_aot_conv_block_forward", ins + outs)
+    return rc, aot_harness.last_error()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"eps": 0.0}, "eps must be > 0"),
+        ({"momentum": 1.5}, "momentum must be in [0, 1]"),
+        ({"pool": Pool(2, 2, 2, 2), "residual": True}, "cannot have a pool"),
+        ({"pool": Pool(2, 2, 2, 2, (2, 0, 0, 0))}, "pool padding must be in [0, window)"),
+        ({"pool": Pool(9, 9, 1, 1)}, "does not fit"),
+    ],
+)
+def test_conv_block_bad_configuration_is_an_error_naming_it(change, message, rng):
+    blk = Block(CASES[1], rng)
+    rc, err = call_forward(blk, blk.spec._replace(**change))
+    assert rc != 0 and message in err
+
+
+def test_conv_block_rejects_non_finite_x_and_a_single_value_per_channel(rng):
+    blk = Block(CASES[1], rng)
+    x = blk.x.copy()
+    x[0, 0, 0, 0] = np.nan
+    rc, err = call_forward(blk, blk.spec, x)
+    assert rc != 0 and "x" in err and "NaN" in err
+    rc, err = call_forward(blk, blk.spec, np.ones((1, 3, 1, 1), np.float32))  # B H_out W_out = 1
+    assert rc != 0 and "more than 1 value per channel" in err

@@ -126,6 +126,8 @@ def conv_block_forward(
     v = z
     if bn is not None:
         m_count = z.shape[0] * z.shape[2] * z.shape[3]
+        if m_count < 2:
+            raise ValueError("batch norm in training needs more than 1 value per channel")
         mean, var = z.mean(axis=(0, 2, 3)), z.var(axis=(0, 2, 3))
         invstd = 1.0 / np.sqrt(var + bn.eps)
         ch = (None, slice(None), None, None)
