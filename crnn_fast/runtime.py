@@ -1,0 +1,40 @@
+"""MindSpore runtime settings that crnn_fast's layers are fastest with, opt-in.
+
+:func:`pynative_blocking`: PYNATIVE (MindSpore's default mode) runs ops asynchronously: the
+Python thread queues them to MindSpore's executor threads, and whoever waits for a result
+(``asnumpy()``, a ``print``, the next step's sync) busy-waits on that queue. On a machine with
+few cores that waiting thread takes a core from the kernels running beside it (crnn_fast's
+thread pool, oneDNN's). MindSpore's own switch for it, ``mindspore.runtime.launch_blocking()``,
+runs every op on the calling thread instead. Measured on a 2-core host (interleaved medians,
+``benchmarks/pynative_lstm.py``; figures vary with the host's load): ``crnn_fast.nn.LSTM``
+fwd+bwd of MindOCR's BiLSTM neck (T=25, B=64) 1.21x -> 1.10x the raw kernel's time; stock
+``nn.LSTM`` 2.1x faster; a small MLP + AdamW step 1.65x faster; a CRNN-VGG7 fwd+bwd at B=8 1.22x
+faster; a chain of 300 small elementwise ops unchanged (0.98x). It costs what asynchronous
+dispatch buys where it pays: overlap of Python with long device work (GPU / Ascend targets),
+which is why crnn_fast never sets it by itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+_DONE = [False]
+
+
+def pynative_blocking() -> bool:
+    """Make MindSpore run PYNATIVE ops synchronously on the calling thread, for the rest of the
+    process (``mindspore.runtime.launch_blocking()``, MindSpore's documented switch; the same
+    as ``MS_DEV_LAUNCH_BLOCKING=1`` in the environment, or the deprecated
+    ``set_context(pynative_synchronize=True)``). It cannot be undone. Worth it on a CPU with
+    few cores (see the module docstring for measurements); leave it off on GPU / Ascend.
+
+    Returns True when it was switched on by this call, False when already on (by an earlier
+    call or the environment variable). GRAPH mode is unaffected.
+    """
+    import mindspore as ms
+
+    if _DONE[0] or os.environ.get("MS_DEV_LAUNCH_BLOCKING") == "1":
+        return False
+    ms.runtime.launch_blocking()
+    _DONE[0] = True
+    return True
