@@ -89,11 +89,11 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
         # (always cast: under AMP the parameters reach this graph as float16 whatever their dtype)
         return ops.cast(ops.concat(parts), mstype.float32)
 
-    def _weights(self, op: LSTMOp, layer_ids):
-        """The weights input of ``op`` for the given (layer * D + direction) indices: in
-        PYNATIVE, where the op takes them, the parameters themselves (a tuple, float32) in its
-        order; else the flat vector (``_flat``)."""
-        if not (self.eager and op.split_weights):
+    def _weights(self, layer_ids, split: bool):
+        """The weights input of an op for the given (layer * D + direction) indices: with
+        ``split`` (PYNATIVE, an op whose ``split_weights``) the parameters themselves (a tuple,
+        float32) in its order; else the flat vector (``_flat``)."""
+        if not split:
             return self._flat(layer_ids)
         parts = []
         for group in (self.w_ih_list, self.w_hh_list, self.b_ih_list, self.b_hh_list):
@@ -126,7 +126,13 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
             y, h_n, c_n = self._per_layer(x, h0, c0, seq_length)
         else:
             LD = self.num_layers * self.num_directions
-            y, h_n, c_n = self.stack(x, h0, c0, seq_length, self._weights(self.stack, range(LD)))
+            y, h_n, c_n = self.stack(
+                x,
+                h0,
+                c0,
+                seq_length,
+                self._weights(range(LD), self.eager and self.stack.split_weights),
+            )
         if self.batch_first:
             y = ops.transpose(y, (1, 0, 2))
         if x_dtype != mstype.float32:
@@ -142,7 +148,13 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
             hk, ck = None, None
             if h0 is not None:
                 hk, ck = h0[k * D : (k + 1) * D], c0[k * D : (k + 1) * D]
-            y, h_n, c_n = self.layers[k](y, hk, ck, seq_length, self._weights(self.layers[k], ids))
+            y, h_n, c_n = self.layers[k](
+                y,
+                hk,
+                ck,
+                seq_length,
+                self._weights(ids, self.eager and self.layers[k].split_weights),
+            )
             if k < self.num_layers - 1:
                 y = self.dropout_op(y)
             hs += (h_n,)
