@@ -88,23 +88,11 @@ def test_eval_mode_split_grads_recompute_training_forward(pynative, rng, seen_we
     I, H, L, bidir, has_bias, batch_first, _, _ = cfg
     lstm = cnn.LSTM(I, H, L, has_bias=has_bias, batch_first=batch_first, bidirectional=bidir)
     inputs = make_inputs(rng, cfg)
-    got = run_cell(lstm, cfg, *inputs)  # run_cell sets training mode on its loss cell only
-    lstm.set_train(False)
-    got_eval = run_cell_eval(lstm, cfg, *inputs)
+    got = run_cell(lstm, cfg, *inputs)
+    got_eval = run_cell(lstm, cfg, *inputs, train=False)
+    assert not lstm.training
     assert isinstance(seen_weights[-1], tuple)
     assert_same(got_eval, got, 1e-7, "eval vs train")
-
-
-def run_cell_eval(lstm, cfg, x, h0, c0, seq, w):
-    from test_ms_lstm import WeightedLoss
-
-    net = WeightedLoss(lstm, *w, with_hx=cfg[6], with_seq=cfg[7])
-    net.set_train(False)
-    params = lstm.trainable_params()
-    f = ms.value_and_grad(net, (0, 1, 2), params)
-    loss, (dxs, dps) = f(Tensor(x), Tensor(h0), Tensor(c0), Tensor(seq))
-    grads = {p.name.split(".")[-1]: g.asnumpy() for p, g in zip(params, dps)}
-    return float(loss.asnumpy()), *(d.asnumpy() for d in dxs), grads
 
 
 def test_split_weights_errors_name_the_parameter(pynative, rng):
