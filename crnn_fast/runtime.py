@@ -33,8 +33,19 @@ def pynative_blocking() -> bool:
     """
     import mindspore as ms
 
-    if _DONE[0] or os.environ.get("MS_DEV_LAUNCH_BLOCKING") == "1":
+    if _DONE[0] or os.environ.get("MS_DEV_LAUNCH_BLOCKING") == "1" or is_blocking():
         return False
     ms.runtime.launch_blocking()
     _DONE[0] = True
     return True
+
+
+def is_blocking() -> bool:
+    """Whether MindSpore runs PYNATIVE ops blocking (``launch_blocking`` was called); False
+    where this MindSpore cannot say (the query is a private API)."""
+    try:
+        from mindspore._c_expression import RuntimeConf
+
+        return bool(RuntimeConf.get_instance().is_launch_blocking())
+    except (ImportError, AttributeError):
+        return _DONE[0]
