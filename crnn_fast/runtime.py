@@ -5,13 +5,14 @@ Python thread queues them to MindSpore's executor threads, and whoever waits for
 (``asnumpy()``, a ``print``, the next step's sync) busy-waits on that queue. On a machine with
 few cores that waiting thread takes a core from the kernels running beside it (crnn_fast's
 thread pool, oneDNN's). MindSpore's own switch for it, ``mindspore.runtime.launch_blocking()``,
-runs every op on the calling thread instead. Measured on a 2-core host (interleaved medians,
-``benchmarks/pynative_lstm.py``; figures vary with the host's load): ``crnn_fast.nn.LSTM``
-fwd+bwd of MindOCR's BiLSTM neck (T=25, B=64) 1.21x -> 1.10x the raw kernel's time; stock
-``nn.LSTM`` 2.1x faster; a small MLP + AdamW step 1.65x faster; a CRNN-VGG7 fwd+bwd at B=8 1.22x
-faster; a chain of 300 small elementwise ops unchanged (0.98x). It costs what asynchronous
-dispatch buys where it pays: overlap of Python with long device work (GPU / Ascend targets),
-which is why crnn_fast never sets it by itself.
+runs every op on the calling thread instead. Measured on a 2-core host with neighbours
+(``benchmarks/pynative_lstm.py``, interleaved medians; figures move with the host's load):
+``crnn_fast.nn.LSTM`` fwd+bwd of MindOCR's BiLSTM neck (T=25, B=64) went from 1.1-1.45x the raw
+kernel's time to 1.0-1.15x, its process CPU time down ~22 %; stock ``nn.LSTM`` ran 1.7-2.3x
+faster; a small MLP + AdamW step 1.65x; a CRNN-VGG7 fwd+bwd at B=8 1.22x; a chain of 300 small
+elementwise ops unchanged (0.98x). It gives up what asynchronous dispatch buys where it pays
+(overlap of Python with long device work: GPU / Ascend targets), so crnn_fast turns it on only
+in its own trainer, for one PYNATIVE process on the CPU (``system.pynative_blocking``).
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ differs. The whole stack (all layers, both directions) is one op, forward and ba
 ``dropout > 0`` in training mode it runs one op per layer with the stock dropout between them.
 In PYNATIVE the op takes the parameters themselves (on the aot backends whose entries accept
 them: ``LSTMOp.split_weights``); in GRAPH mode, and on the others, one flat concatenation of
-them (its gradient split back by MindSpore). PYNATIVE's asynchronous executor costs this layer
-20-35 % on a 2-core machine; see :func:`crnn_fast.runtime.pynative_blocking`.
+them (its gradient split back by MindSpore; ~16 % more CPU time per fwd+bwd of the CRNN neck).
+PYNATIVE's asynchronous executor costs this layer 10-30 % more on a 2-core machine (a thread
+busy-waits for its results); see :func:`crnn_fast.runtime.pynative_blocking`.
 float16 inputs or parameters (AMP O2/O3, ``dtype=float16``) are computed in float32 inside and
 the outputs are cast back to the input's dtype, as the stock layer does.
 With ``CRNN_FAST_BACKEND=stock`` it runs the stock implementation.
