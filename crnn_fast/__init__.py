@@ -11,6 +11,8 @@ Layout, from the bottom up:
   (``patch`` below swaps them into a model); ``models``: MindOCR's CRNN models.
 - ``data``, ``synth``, ``train``: MindOCR's LMDB data, synthetic word crops, the trainer;
   ``cli``: the ``crnn-fast`` command.
+- ``runtime``: opt-in MindSpore runtime settings (``pynative_blocking``: PYNATIVE ops run
+  synchronously, faster on few-core CPUs).
 """
 
 from . import registry
@@ -33,6 +35,7 @@ from .functional import (
 # deprecated name of ctc_beam_search (warns when called; not in __all__)
 from .functional.ctc import ctc_prefix_beam_search as ctc_prefix_beam_search
 from .registry import backend_scope, backends
+from .runtime import pynative_blocking
 
 
 def patch(cell, fold_bn: bool = False) -> int:  # noqa: ANN001  (MindSpore imported on call)
@@ -62,5 +65,6 @@ __all__ = [
     "lstm_backward",
     "lstm_forward",
     "patch",
+    "pynative_blocking",
     "registry",
 ]

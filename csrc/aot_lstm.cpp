@@ -7,13 +7,18 @@
 //   1 h0, 2 c0 (L*D, B, H) float32, or any 1-D stand-in for zeros
 //   3 seq_length (B,) int32, or any 2-D stand-in for "all T"
 //   4 config, any dtype, shape (L, D, H): num_layers, directions (1 or 2), hidden size
-//   5 weights, 1-D float32: every parameter flattened and concatenated, grouped by kind, each
-//     kind in layer * D + direction order: the L*D w_ih (4H, I_l), the L*D w_hh (4H, H), then
-//     (with biases) the L*D b_ih (4H,) and the L*D b_hh (4H,); has_bias follows from the size.
+//   5 weights, float32, grouped by kind, each kind in layer * D + direction order: the L*D
+//     w_ih (4H, I_l), the L*D w_hh (4H, H), then (with biases) the L*D b_ih (4H,) and the L*D
+//     b_hh (4H,). Either flat: ONE 1-D tensor, every parameter flattened and concatenated
+//     (has_bias follows from its size); or split: NW = 4*L*D (2*L*D without biases) tensors,
+//     one per parameter, at 5 .. 5+NW-1 (the layer's Parameters as they are: no concat/split).
+//     NW (1 when flat) follows from the tensor count; below, indices are for NW = 1 and every
+//     index after the weights moves by NW - 1.
 // Forward outputs: 6 y (T, B, D*H), 7 h_n, 8 c_n (L*D, B, H), and for the training entry
 // 9 reserve (crnn_lstm_reserve_size floats, 1-D).
 // Backward inputs: 0-5 as the forward, 6 y, 7 reserve, 8 dy, 9 dh_n, 10 dc_n; outputs 11 dx,
-// 12 dh0, 13 dc0, 14 dweights (the layout of `weights`).
+// 12 dh0, 13 dc0, 14 dweights (the layout of `weights`: flat, or NW tensors when split).
+#include <string>
 #include <vector>
 
 #include "aot_util.h"
@@ -27,6 +32,7 @@ namespace {
 struct LstmCall {
   crnn_lstm_desc desc{};
   int64_t D = 1, LD = 1, num_weights = 0;
+  int nw = 1;  // weight tensors: 1 (flat) or one per parameter (split)
   bool has_hx = false, has_seq = false;
   std::vector<const float *> w[4];  // w_ih, w_hh, b_ih, b_hh
   std::vector<int64_t> offset[4];   // of each parameter within the flat weights
@@ -36,15 +42,22 @@ struct LstmCall {
   }
 };
 
-// Parses and checks the inputs shared by all entries; `n_total` is the entry's tensor count.
+// (name, dims) of parameter `idx` (layer * D + direction) of kind k (w_ih, w_hh, b_ih, b_hh).
+std::string param_name(int k, int64_t idx, int64_t D) {
+  static const char *kinds[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+  return std::string(kinds[k]) + "_l" + std::to_string(idx / D) + (idx % D ? "_reverse" : "");
+}
+
+// Parses and checks the inputs shared by all entries; `n_total(nw)` is the entry's tensor count
+// for nw weight tensors.
 // The CPU entries scan x, h0, c0 and the weights for NaN/Inf (not the backward: its forward
 // did) and check seq_length here; on a device the tensors stay there unscanned (as cuDNN's),
 // and the kernels check seq_length themselves (the error record).
-LstmCall parse(const Args &a, int n_total, bool check_finite) {
+template <typename NTotal>
+LstmCall parse(const Args &a, NTotal n_total, bool check_finite) {
   LstmCall c;
   check_finite = check_finite && !a.on_device();
-  require(a.n == n_total,
-          "expected " + std::to_string(n_total) + " tensors, got " + std::to_string(a.n));
+  require(a.n > 5, "expected at least 6 tensors, got " + std::to_string(a.n));
   require(a.ndims[4] == 3,
           "config must have shape (num_layers, directions, hidden_size), got " + a.shape(4));
   const int64_t L = a.dim(4, 0), H = a.dim(4, 2);
@@ -57,7 +70,6 @@ LstmCall parse(const Args &a, int n_total, bool check_finite) {
   c.LD = L * c.D;
   c.has_hx = a.ndims[1] == 3;
   c.has_seq = a.ndims[3] == 1;
-  a.expect(5, "weights", "float32", 1, "(n,)");
   int64_t total = 0, matrices = 0;
   for (int k = 0; k < 4; ++k)
     for (int64_t idx = 0; idx < c.LD; ++idx) {
@@ -65,18 +77,43 @@ LstmCall parse(const Args &a, int n_total, bool check_finite) {
       total += k >= 2 ? 4 * H : 4 * H * (k == 1 ? H : idx < c.D ? I : c.D * H);
       if (k == 1 && idx == c.LD - 1) matrices = total;
     }
-  const int32_t has_bias = a.dim(5, 0) == total;
-  require(has_bias || a.dim(5, 0) == matrices, "weights must hold the " + std::to_string(total) +
-                                                   " (with biases) or " + std::to_string(matrices) +
-                                                   " (without) flattened parameters, got shape " +
-                                                   a.shape(5));
+  int32_t has_bias = 0;
+  if (a.n == n_total(1)) {  // flat
+    a.expect(5, "weights", "float32", 1, "(n,)");
+    has_bias = a.dim(5, 0) == total;
+    require(has_bias || a.dim(5, 0) == matrices,
+            "weights must hold the " + std::to_string(total) + " (with biases) or " +
+                std::to_string(matrices) + " (without) flattened parameters, got shape " +
+                a.shape(5));
+    if (check_finite) require_finite(a, 5, "weights");
+    for (int k = 0; k < (has_bias ? 4 : 2); ++k)
+      for (int64_t off : c.offset[k]) c.w[k].push_back(a.ptr<float>(5) + off);
+  } else {  // split: one tensor per parameter
+    has_bias = a.n == n_total(static_cast<int>(4 * c.LD));
+    require(has_bias || a.n == n_total(static_cast<int>(2 * c.LD)),
+            "expected " + std::to_string(n_total(1)) + " tensors (flat weights) or " +
+                std::to_string(n_total(static_cast<int>(4 * c.LD))) + " / " +
+                std::to_string(n_total(static_cast<int>(2 * c.LD))) +
+                " (one per parameter, with / without biases), got " + std::to_string(a.n));
+    c.nw = static_cast<int>((has_bias ? 4 : 2) * c.LD);
+    for (int k = 0; k < (has_bias ? 4 : 2); ++k)
+      for (int64_t idx = 0; idx < c.LD; ++idx) {
+        const int t = 5 + static_cast<int>(k * c.LD + idx);
+        const std::string name = param_name(k, idx, c.D);
+        const int64_t in = idx < c.D ? I : c.D * H;
+        a.expect(t, name.c_str(), "float32", k >= 2 ? 1 : 2, k >= 2 ? "(4H,)" : "(4H, in)");
+        if (k >= 2)
+          a.expect_dims(t, name.c_str(), {4 * H});
+        else
+          a.expect_dims(t, name.c_str(), {4 * H, k == 1 ? H : in});
+        if (check_finite) require_finite(a, t, name);
+        c.w[k].push_back(a.ptr<float>(t));
+      }
+  }
   c.num_weights = has_bias ? total : matrices;
   c.desc = crnn_lstm_desc{
       T, B, I, H, static_cast<int32_t>(L), c.D == 2, has_bias, 0, CRNN_DEVICE_CPU, nullptr};
   a.place(c.desc);
-  if (check_finite) require_finite(a, 5, "weights");
-  for (int k = 0; k < (has_bias ? 4 : 2); ++k)
-    for (int64_t off : c.offset[k]) c.w[k].push_back(a.ptr<float>(5) + off);
   if (check_finite) require_finite(a, 0, "x");
   if (c.has_hx) {
     for (int i : {1, 2}) {
@@ -108,9 +145,9 @@ int forward(const char *entry, int32_t device, int nparam, void **params, int *n
             int64_t **shapes, const char **dtypes, void *stream, bool training) {
   return guarded(entry, [&] {
     const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
-    const LstmCall c = parse(a, training ? 10 : 9, true);
+    const LstmCall c = parse(a, [&](int nw) { return 5 + nw + (training ? 4 : 3); }, true);
     const crnn_lstm_desc &d = c.desc;
-    const int o = 6;
+    const int o = 5 + c.nw;
     expect_output(a, o, "y", {d.T, d.B, c.D * d.H});
     expect_output(a, o + 1, "h_n", {c.LD, d.B, d.H});
     expect_output(a, o + 2, "c_n", {c.LD, d.B, d.H});
@@ -157,9 +194,9 @@ int backward_entry(int32_t device, int nparam, void **params, int *ndims, int64_
   using namespace crnn::aot;
   return guarded("lstm_backward", [&] {
     const Args a{nparam, params, ndims, shapes, dtypes, stream, device};
-    const LstmCall c = parse(a, 15, false);
+    const LstmCall c = parse(a, [](int nw) { return 13 + 2 * nw; }, false);
     const crnn_lstm_desc &d = c.desc;
-    const int i = 6;
+    const int i = 5 + c.nw;
     expect_output(a, i, "y", {d.T, d.B, c.D * d.H});
     expect_output(a, i + 1, "reserve", {static_cast<int64_t>(crnn_lstm_reserve_size(&d))});
     expect_output(a, i + 2, "dy", {d.T, d.B, c.D * d.H});
@@ -171,10 +208,22 @@ int backward_entry(int32_t device, int nparam, void **params, int *ndims, int64_
     expect_output(a, o, "dx", {d.T, d.B, d.I});
     expect_output(a, o + 1, "dh0", {c.LD, d.B, d.H});
     expect_output(a, o + 2, "dc0", {c.LD, d.B, d.H});
-    expect_output(a, o + 3, "dweights", {c.num_weights});
     std::vector<float *> g[4];
-    for (int k = 0; k < 4; ++k)
-      for (int64_t off : c.offset[k]) g[k].push_back(a.ptr<float>(o + 3) + off);
+    if (c.nw == 1) {
+      expect_output(a, o + 3, "dweights", {c.num_weights});
+      for (int k = 0; k < 4; ++k)
+        for (int64_t off : c.offset[k]) g[k].push_back(a.ptr<float>(o + 3) + off);
+    } else {
+      for (int k = 0; k < (d.has_bias ? 4 : 2); ++k)
+        for (int64_t idx = 0; idx < c.LD; ++idx) {
+          const int t = o + 3 + static_cast<int>(k * c.LD + idx), w = 5 + t - (o + 3);
+          const std::string name = "d" + param_name(k, idx, c.D);
+          a.expect(t, name.c_str(), "float32", a.ndims[w], "");
+          for (int j = 0; j < a.ndims[w]; ++j)
+            require(a.dim(t, j) == a.dim(w, j), name + " must have the shape of its parameter");
+          g[k].push_back(a.ptr<float>(t));
+        }
+    }
     if (!d.has_bias) g[2] = g[3] = std::vector<float *>(c.LD, nullptr);
     const size_t ws = crnn_lstm_backward_workspace_size(&d);
     const crnn_lstm_weights_f32 w = c.weights();

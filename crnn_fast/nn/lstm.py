@@ -5,6 +5,11 @@ It *is* a ``mindspore.nn.LSTM`` (subclass): same constructor, same parameters (`
 same forward ``(x, hx=None, seq_length=None) -> (output, (h_n, c_n))``; only ``construct``
 differs. The whole stack (all layers, both directions) is one op, forward and backward; with
 ``dropout > 0`` in training mode it runs one op per layer with the stock dropout between them.
+In PYNATIVE the op takes the parameters themselves (on the aot backends whose entries accept
+them: ``LSTMOp.split_weights``); in GRAPH mode, and on the others, one flat concatenation of
+them (its gradient split back by MindSpore; ~16 % more CPU time per fwd+bwd of the CRNN neck).
+PYNATIVE's asynchronous executor costs this layer 10-30 % more on a 2-core machine (a thread
+busy-waits for its results); see :func:`crnn_fast.runtime.pynative_blocking`.
 float16 inputs or parameters (AMP O2/O3, ``dtype=float16``) are computed in float32 inside and
 the outputs are cast back to the input's dtype, as the stock layer does.
 With ``CRNN_FAST_BACKEND=stock`` it runs the stock implementation.
@@ -85,6 +90,20 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
         # (always cast: under AMP the parameters reach this graph as float16 whatever their dtype)
         return ops.cast(ops.concat(parts), mstype.float32)
 
+    def _weights(self, layer_ids, split: bool):
+        """The weights input of an op for the given (layer * D + direction) indices: with
+        ``split`` (PYNATIVE, an op whose ``split_weights``) the parameters themselves (a tuple,
+        float32) in its order; else the flat vector (``_flat``)."""
+        if not split:
+            return self._flat(layer_ids)
+        parts = []
+        for group in (self.w_ih_list, self.w_hh_list, self.b_ih_list, self.b_hh_list):
+            for i in layer_ids:
+                if i < len(group):
+                    w = group[i]
+                    parts.append(w if w.dtype == mstype.float32 else w.astype(mstype.float32))
+        return tuple(parts)
+
     def construct(self, x, hx=None, seq_length=None):
         if self.stock:
             return nn.LSTM.construct(self, x, hx, seq_length)
@@ -108,7 +127,13 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
             y, h_n, c_n = self._per_layer(x, h0, c0, seq_length)
         else:
             LD = self.num_layers * self.num_directions
-            y, h_n, c_n = self.stack(x, h0, c0, seq_length, self._flat(range(LD)))
+            y, h_n, c_n = self.stack(
+                x,
+                h0,
+                c0,
+                seq_length,
+                self._weights(range(LD), self.eager and self.stack.split_weights),
+            )
         if self.batch_first:
             y = ops.transpose(y, (1, 0, 2))
         if x_dtype != mstype.float32:
@@ -124,7 +149,13 @@ class LSTM(c.EagerCheckCell, nn.LSTM):
             hk, ck = None, None
             if h0 is not None:
                 hk, ck = h0[k * D : (k + 1) * D], c0[k * D : (k + 1) * D]
-            y, h_n, c_n = self.layers[k](y, hk, ck, seq_length, self._flat(ids))
+            y, h_n, c_n = self.layers[k](
+                y,
+                hk,
+                ck,
+                seq_length,
+                self._weights(ids, self.eager and self.layers[k].split_weights),
+            )
             if k < self.num_layers - 1:
                 y = self.dropout_op(y)
             hs += (h_n,)

@@ -86,7 +86,7 @@ _LOADER = _keys(
 SCHEMA: dict[str, Spec] = {
     "system": _keys(
         "mode distribute amp_level seed val_while_train drop_overflow_update ckpt_max_keep "
-        "refine_batch_size device_target",  # device_target: crnn_fast's (CPU)
+        "refine_batch_size device_target pynative_blocking",  # the last two: crnn_fast's
         "log_interval amp_level_infer val_interval val_start_epoch ckpt_save_policy "
         "log_level device_id",
     ),

@@ -39,10 +39,24 @@ __all__ = [
 _LAUNCHER_ENV = ("MS_ROLE", "RANK_TABLE_FILE", "MS_SIMULATION_LEVEL", "OMPI_COMM_WORLD_SIZE")
 
 
+def _pynative_blocking(cfg: dict, mode: int, target: str) -> None:
+    """One process in PYNATIVE on the CPU: MindSpore's ops run blocking
+    (``crnn_fast.pynative_blocking``; measured faster there, see crnn_fast/runtime.py) unless
+    ``system.pynative_blocking: False``."""
+    import mindspore as ms
+
+    from ..runtime import pynative_blocking
+
+    if mode == ms.PYNATIVE_MODE and target == "CPU" and get(cfg, "system.pynative_blocking", True):
+        if pynative_blocking():
+            log.info("PYNATIVE on the CPU: MindSpore ops run blocking (system.pynative_blocking)")
+
+
 def setup_context(cfg: dict) -> tuple[int, int]:
     """MindSpore mode, CPU device, seed and (when ``system.distribute`` and started by ``msrun``)
     the data-parallel context; returns (rank, group size). MindOCR's recipes set
-    ``system.distribute: True``: outside ``msrun`` they run as one process, with a warning."""
+    ``system.distribute: True``: outside ``msrun`` they run as one process, with a warning. One
+    process in PYNATIVE on the CPU runs MindSpore's ops blocking (``_pynative_blocking``)."""
     import mindspore as ms
 
     mode = ms.GRAPH_MODE if int(get(cfg, "system.mode", 0)) == 0 else ms.PYNATIVE_MODE
@@ -56,6 +70,7 @@ def setup_context(cfg: dict) -> tuple[int, int]:
                 raise
     ms.set_seed(int(get(cfg, "system.seed", 42)))
     if not get(cfg, "system.distribute", False):
+        _pynative_blocking(cfg, mode, target)
         return 0, 1
     if not any(k in os.environ for k in _LAUNCHER_ENV):
         log.warning(
@@ -63,6 +78,7 @@ def setup_context(cfg: dict) -> tuple[int, int]:
             "is set; use msrun): running as one process",
             ", ".join(_LAUNCHER_ENV),
         )
+        _pynative_blocking(cfg, mode, target)
         return 0, 1
     from mindspore.communication import get_group_size, get_rank, init
 

@@ -58,10 +58,11 @@ def make_inputs(rng, cfg, T=6, B=3):
     return x, h0, c0, seq, w
 
 
-def run_cell(lstm, cfg, x, h0, c0, seq, w):
-    """(loss, dx, dh0, dc0, {param name: grad}) through value_and_grad."""
+def run_cell(lstm, cfg, x, h0, c0, seq, w, train=True):
+    """(loss, dx, dh0, dc0, {param name: grad}) through value_and_grad (``train``: the
+    layer's mode)."""
     net = WeightedLoss(lstm, *w, with_hx=cfg[6], with_seq=cfg[7])
-    net.set_train(True)
+    net.set_train(train)
     params = lstm.trainable_params()
     f = ms.value_and_grad(net, (0, 1, 2), params)
     loss, (dxs, dps) = f(Tensor(x), Tensor(h0), Tensor(c0), Tensor(seq))

@@ -53,3 +53,21 @@ def test_distribute_without_a_launcher_runs_one_process():
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().splitlines()[-1] == "(0, 1)"
     assert "system.distribute is True but no launcher started this process" in run.stderr
+
+
+@pytest.mark.parametrize("blocking", [None, False])
+def test_pynative_on_cpu_runs_blocking_unless_configured_off(blocking):
+    system = {"mode": 1} if blocking is None else {"mode": 1, "pynative_blocking": blocking}
+    code = (
+        "from crnn_fast.train.trainer import setup_context\n"
+        "from crnn_fast.runtime import is_blocking\n"
+        f"setup_context({{'system': {system!r}}})\n"
+        "print('blocking', is_blocking())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MS_DEV_LAUNCH_BLOCKING"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == f"blocking {blocking is None}"
