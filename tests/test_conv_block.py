@@ -9,6 +9,7 @@ subtracts two means from dv, so its error grows with the per-channel count M.
 
 from __future__ import annotations
 
+import aot_harness
 import numpy as np
 import pytest
 
@@ -19,7 +20,6 @@ from crnn_fast.reference.conv_block import (
     conv_block_backward,
     conv_block_forward,
 )
-from tests import aot_harness
 
 pytestmark = pytest.mark.skipif(
     not aot_harness.has_entry("crnn_aot_conv_block_forward"), reason="no compiled _C"

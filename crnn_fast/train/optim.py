@@ -77,8 +77,10 @@ class AdamW(nn.Optimizer):
         self.fused = usable if fused is None else bool(fused)
         if self.fused:
             self.step_op = adamw_step_op(backend)
-            self.wd_values = tuple(f32(w) for w in sorted(set(wd)))
-            self.wd_index = tuple(sorted(set(wd)).index(w) for w in wd)
+            wd_float = [float(np.asarray(w.asnumpy() if isinstance(w, Tensor) else w)) for w in wd]
+            distinct = sorted(set(wd_float))  # Python floats: Tensors would sort by MindSpore ops
+            self.wd_values = tuple(f32(w) for w in distinct)
+            self.wd_index = tuple(distinct.index(w) for w in wd_float)
 
     def construct(self, gradients):
         lr = self.get_lr()

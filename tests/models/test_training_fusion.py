@@ -20,6 +20,7 @@ Bounds, and why they are what they are:
 
 from __future__ import annotations
 
+import backbone_reference
 import mindspore as ms
 import numpy as np
 import pytest
@@ -28,7 +29,6 @@ from mindspore import Tensor
 from crnn_fast.bench.train_cells import BackboneLoss, GradStep
 from crnn_fast.models import backend_scope, build_model
 from crnn_fast.ops import conv_block
-from tests.models import backbone_reference
 
 pytestmark = pytest.mark.skipif(not conv_block.supported("cpu"), reason="no compiled _C")
 
@@ -66,8 +66,9 @@ def inputs(model: str, batch: int):
 @pytest.mark.parametrize(
     "model, mode", [("vgg7", "graph"), ("vgg7", "pynative"), ("resnet34", "graph")]
 )
-def test_fused_training_matches_float64_reference(model, mode):
-    ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
+def test_fused_training_matches_float64_reference(model, mode, request):
+    if mode == "graph":
+        request.getfixturevalue("graph_mode")
     bb = backbone(model, fused=True)
     params = {p.name.removeprefix("backbone."): p.asnumpy() for p in bb.get_parameters()}
     x, d_f = inputs(model, 2)
@@ -81,8 +82,7 @@ def test_fused_training_matches_float64_reference(model, mode):
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
-def test_fused_moving_statistics_match_unfused(model):
-    ms.set_context(mode=ms.GRAPH_MODE)
+def test_fused_moving_statistics_match_unfused(model, graph_mode):
     x, _ = inputs(model, 2)
     stats = {}
     for fused in (True, False):
@@ -120,8 +120,7 @@ def losses(model: str, fused: bool, batch: int, steps: int) -> list[float]:
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
-def test_fused_loss_curve_matches_unfused(model):
-    ms.set_context(mode=ms.GRAPH_MODE)
+def test_fused_loss_curve_matches_unfused(model, graph_mode):
     fused, unfused = losses(model, True, 4, 6), losses(model, False, 4, 6)
     assert all(np.isfinite(fused)) and fused[-1] < fused[0]
     np.testing.assert_allclose(fused, unfused, rtol={"vgg7": 1e-4, "resnet34": 5e-3}[model])
