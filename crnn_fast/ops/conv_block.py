@@ -63,12 +63,9 @@ def _pool_of(pool_shape) -> tuple[int, ...]:
     return tuple(v - 1 for v in pool_shape)
 
 
-def _conv_hw(x, w, cfg, pads) -> tuple[int, int]:
-    return conv_desc(x, w, cfg, pads)
-
-
 def _fwd_shape(x, w, b, gamma, beta, mm, mv, r, cfg, pads, block, pool, hyper):
-    ho, wo = _conv_hw(x, w, cfg, pads)
+    ho, wo = conv_desc(x, w, cfg, pads)
+    z = [x[0], w[0], ho, wo]
     c.require(tuple(cfg[5:]) == (1,), "the block's ReLU goes in `block`, not in `config`")
     c_out = w[0]
     c.require(len(b) == 2 or tuple(b) == (c_out,), f"b must have shape ({c_out},), got {tuple(b)}")
@@ -85,7 +82,6 @@ def _fwd_shape(x, w, b, gamma, beta, mm, mv, r, cfg, pads, block, pool, hyper):
         c.require(not res, "a residual block cannot have a pool")
         ho, wo = Pool(kh, kw, sh, sw, (pt, pb, pl, pr), bool(same)).out_hw(ho, wo)
         c.require(ho >= 1 and wo >= 1, "the pool window does not fit the conv output")
-    z = [x[0], c_out, *_conv_hw(x, w, cfg, pads)]
     return [x[0], c_out, ho, wo], z, [c_out], [c_out], [c_out], [c_out]
 
 
