@@ -1,8 +1,12 @@
 // Fused LSTM stack backward (CPU). See crnn/lstm.h for the contract.
 //
 // Per layer, top to bottom: (1) back through time, every (direction, batch slice) on its own
-// core: fused pointwise gate derivatives from the reserve (activated gates, cell states)
-// into dZ (T, B, 4H), then dh_prev = dZ_t W_hh, one (b, 4H) x (4H, H) GEMM per step;
+// core, with W_hh packed once into panels (lstm_recurrent.h): per step, per block of 16
+// hidden units and tile of 6 samples, the micro-kernel accumulates dh_{t-1} = dZ_t W_hh in
+// registers and the pointwise gate derivatives of the next frame to process (from the
+// reserve: activated gates, cell states) run on them straight away, writing that frame's dZ
+// (T, B, 4H) rows, which the next step's tiles read (no per-step sgemm, which repacked
+// W_hh every frame, and no dh copies);
 // (2) dW_hh = dZ^T H_prev, dW_ih = dZ^T X, db = sum dZ and dX = sum_d dZ_d W_ih as GEMMs over
 // all T*B rows, split over the cores (OpenBLAS single-threaded inside).
 #include <string.h>
@@ -13,14 +17,22 @@
 #include "cpu_common.h"
 #include "cpu_kernels.h"
 #include "lstm_layout.h"
+#include "lstm_recurrent.h"
 
 namespace {
 
 using crnn::cpu::LstmDims;
+namespace rec = crnn::cpu::lstm_rec;
 
 struct Workspace {
-  size_t dz, step, dhn, state, zero, hprev, buf0, buf1, bytes;  // byte offsets
+  size_t dz, pack, state, zero, hprev, buf0, buf1, bytes;  // byte offsets
 };
+
+// Row stride of dZ: 4H + 16 floats, so that rows 4 KB apart (4H = 1024) do not share an L1
+// set (the tiles read 6 rows at once; see gx_stride in lstm_forward.cpp).
+int64_t dz_stride(const LstmDims &k) {
+  return k.G + 16;
+}
 
 // Mirrors the carving in crnn_cpu_lstm_backward_f32.
 Workspace workspace_of(const LstmDims &k) {
@@ -28,28 +40,81 @@ Workspace workspace_of(const LstmDims &k) {
   const auto take = [&c](size_t bytes) { return c.take(bytes); };
   const size_t f = sizeof(float), layer = k.L > 1 ? k.T * k.B * k.D * k.H * f : 0;
   Workspace w;
-  w.dz = take(k.D * k.T * k.B * k.G * f);   // dZ (T, B, 4H) per direction
-  w.step = take(k.D * k.B * k.G * f);       // this step's dZ rows (B, 4H) per direction
-  w.dhn = take(k.D * k.B * k.H * f);        // dZ_t W_hh (B, H) per direction
-  w.state = take(k.D * 2 * k.B * k.H * f);  // dh, dc (B, H) per direction
-  w.zero = take(k.H * f);                   // a zero state row (h0 / c0 = NULL)
-  w.hprev = take(k.T * k.B * k.H * f);      // h entering each frame (T, B, H)
-  w.buf0 = take(layer);                     // gradients of inner layer outputs, ping-pong
+  w.dz = take(k.D * k.T * k.B * dz_stride(k) * f);        // dZ (T, B, 4H) per direction
+  w.pack = take(k.D * rec::backward_pack_size(k.H) * f);  // W_hh panels per direction
+  w.state = take(k.D * 2 * k.B * k.H * f);                // dh_n, dc (B, H) per direction
+  w.zero = take(k.G * f);               // zeros: a state row (h0 / c0 = NULL), a dZ row
+  w.hprev = take(k.T * k.B * k.H * f);  // h entering each frame (T, B, H)
+  w.buf0 = take(layer);                 // gradients of inner layer outputs, ping-pong
   w.buf1 = take(layer);
   w.bytes = c.off;
   return w;
 }
 
 struct LayerIO {
-  const float *gates, *cells, *out, *dout, *h0, *c0, *dh_n, *dc_n, *w_hh, *zero;
-  float *dz, *step, *dhn, *dh, *dc, *dh0, *dc0;
+  const float *gates, *cells, *out, *dout, *h0, *c0, *dh_n, *dc_n, *panel, *zero;
+  float *dz, *dh, *dc, *dh0, *dc0;
   const int32_t *len;
   int64_t dir, idx;
 };
 
-// Back through time for samples [b0, b1) of one direction (io: this layer and direction).
-CRNN_SIMD_CLONES void bptt_slice(const LayerIO &io, int64_t b0, int64_t b1, const LstmDims &k) {
+// The row (t * B + b) of sample b at `step` of the recurrence (counted in processing order).
+CRNN_CPU_INLINE int64_t row_of(const LayerIO &io, int64_t b, int64_t step, int64_t Tb,
+                               const LstmDims &k) {
+  return (io.dir ? Tb - 1 - step : step) * k.B + b;
+}
+
+// The cell backward of sample b at `step`, units [j0, j0 + nu): dh_in[0, nu) is d loss / d h
+// from the recurrence (the output's dy is added here); writes dZ's row, updates dc.
+CRNN_CPU_INLINE void cell_backward(const LayerIO &io, int64_t b, int64_t step, int64_t j0,
+                                   int64_t nu, const float *dh_in, const LstmDims &k) {
   const int64_t B = k.B, H = k.H, G = k.G, DH = k.D * k.H;
+  const int64_t Tb = io.len ? io.len[b] : k.T;
+  if (step >= Tb) return;  // frame not processed: the gradient passes through unchanged
+  const int64_t t = io.dir ? Tb - 1 - step : step, row = t * B + b;
+  const bool first = io.dir ? t + 1 >= Tb : t == 0;  // the frame the recurrence began at
+  const float *c_prev = (first ? (io.c0 ? io.c0 + (io.idx * B + b) * H : io.zero)
+                               : io.cells + ((io.dir ? t + 1 : t - 1) * B + b) * H) +
+                        j0;
+  const float *gt = io.gates + row * G + j0, *ct = io.cells + row * H + j0;
+  const float *dyr = io.dout + row * DH + io.dir * H + j0;
+  float *dzr = io.dz + row * dz_stride(k) + j0, *dc = io.dc + b * H + j0;
+#pragma omp simd
+  for (int64_t u = 0; u < nu; ++u) {
+    const crnn::LstmCellBackward<float> r = crnn::lstm_cell_backward(
+        dh_in[u] + dyr[u], dc[u], gt[u], gt[H + u], gt[2 * H + u], gt[3 * H + u], c_prev[u], ct[u]);
+    dzr[u] = r.dzi;
+    dzr[H + u] = r.dzf;
+    dzr[2 * H + u] = r.dzg;
+    dzr[3 * H + u] = r.dzo;
+    dc[u] = r.dc_prev;
+  }
+}
+
+// Prefetches the lines cell_backward(b, step, j0, 16 units) reads and writes, a unit block
+// (~30k cycles) ahead: its 64-byte pieces of 4 gate rows, scattered over the batch, missed
+// every cache level otherwise (as in the forward).
+CRNN_CPU_INLINE void prefetch(const LayerIO &io, int64_t bb, int mr, int64_t step, int64_t j0,
+                              const LstmDims &k) {
+  if (step < 0 || j0 >= k.H) return;
+  for (int m = 0; m < mr; ++m) {
+    const int64_t b = bb + m, Tb = io.len ? io.len[b] : k.T;
+    if (step >= Tb) continue;
+    const int64_t row = row_of(io, b, step, Tb, k);
+    for (int64_t g = 0; g < 4; ++g) {
+      __builtin_prefetch(io.gates + row * k.G + g * k.H + j0);
+      __builtin_prefetch(io.dz + row * dz_stride(k) + g * k.H + j0, 1);
+    }
+    __builtin_prefetch(io.cells + row * k.H + j0);
+    __builtin_prefetch(io.dout + row * k.D * k.H + io.dir * k.H + j0);
+  }
+}
+
+// Back through time for samples [b0, b1) of one direction (io: this layer and direction).
+// dh (B, H) holds dh_n: the gradient entering a sample's last processed frame; the
+// recurrence's own dh_{t-1} lives only in the register tiles.
+CRNN_SIMD_CLONES void bptt_slice(const LayerIO &io, int64_t b0, int64_t b1, const LstmDims &k) {
+  const int64_t B = k.B, H = k.H, G = k.G;
   for (int64_t b = b0; b < b1; ++b) {
     const int64_t s = (io.idx * B + b) * H;
     for (int64_t j = 0; j < H; ++j) {
@@ -57,44 +122,37 @@ CRNN_SIMD_CLONES void bptt_slice(const LayerIO &io, int64_t b0, int64_t b1, cons
       io.dc[b * H + j] = io.dc_n ? io.dc_n[s + j] : 0.0f;
     }
   }
-  crnn::cpu::zero_tail(io.dz, G, G, io.len, b0, b1, k);
-  for (int64_t step = k.T - 1; step >= 0; --step) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t Tb = io.len ? io.len[b] : k.T;
-      float *zs = io.step + b * G;
-      if (step >= Tb) {  // frame not processed: the gradient passes through unchanged
-        memset(zs, 0, G * 4);
-        continue;
-      }
-      const int64_t t = io.dir ? Tb - 1 - step : step, row = t * B + b;
-      const bool first = io.dir ? t + 1 >= Tb : t == 0;  // the frame the recurrence began at
-      const float *c_prev = first ? (io.c0 ? io.c0 + (io.idx * B + b) * H : io.zero)
-                                  : io.cells + ((io.dir ? t + 1 : t - 1) * B + b) * H;
-      const float *gt = io.gates + row * G, *ct = io.cells + row * H;
-      const float *dyr = io.dout + row * DH + io.dir * H;
-      float *dzr = io.dz + row * G, *dh = io.dh + b * H, *dc = io.dc + b * H;
-#pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
-        const crnn::LstmCellBackward<float> r =
-            crnn::lstm_cell_backward(dh[j] + dyr[j], dc[j], gt[j], gt[H + j], gt[2 * H + j],
-                                     gt[3 * H + j], c_prev[j], ct[j]);
-        dzr[j] = zs[j] = r.dzi;
-        dzr[H + j] = zs[H + j] = r.dzf;
-        dzr[2 * H + j] = zs[2 * H + j] = r.dzg;
-        dzr[3 * H + j] = zs[3 * H + j] = r.dzo;
-        dc[j] = r.dc_prev;
+  crnn::cpu::zero_tail(io.dz, dz_stride(k), G, io.len, b0, b1, k);
+  for (int64_t b = b0; b < b1; ++b) cell_backward(io, b, k.T - 1, 0, H, io.dh + b * H, k);
+  const float *a[rec::kRows];
+  float z[rec::kRows][rec::kPanel];
+  // Step `step`: dh_{t-1} = dZ_t W_hh, then the cell backward of step - 1 (or dh0 at step 0).
+  for (int64_t step = k.T - 1; step > 0 || (step == 0 && io.dh0); --step) {
+    for (int64_t k0 = 0; k0 < H; k0 += rec::kPanel) {
+      const float *panel = io.panel + (k0 / rec::kPanel) * G * rec::kPanel;
+      const int64_t nu = H - k0 < rec::kPanel ? H - k0 : rec::kPanel;
+      for (int64_t bb = b0; bb < b1; bb += rec::kRows) {
+        const int mr = static_cast<int>(b1 - bb < rec::kRows ? b1 - bb : rec::kRows);
+        for (int m = 0; m < mr; ++m) {
+          const int64_t b = bb + m, Tb = io.len ? io.len[b] : k.T;
+          a[m] = step < Tb ? io.dz + row_of(io, b, step, Tb, k) * dz_stride(k) : io.zero;
+        }
+        rec::tile(mr, z, a, G, panel);
+        prefetch(io, bb, mr, step - 1, k0 + rec::kPanel, k);
+        for (int m = 0; m < mr; ++m) {
+          const int64_t b = bb + m, Tb = io.len ? io.len[b] : k.T;
+          // a sample not yet started at `step` starts at step - 1 from dh_n
+          const float *dh_in = step < Tb ? z[m] : io.dh + b * H + k0;
+          if (step > 0)
+            cell_backward(io, b, step - 1, k0, nu, dh_in, k);
+          else
+            memcpy(io.dh0 + (io.idx * B + b) * H + k0, dh_in, nu * 4);
+        }
       }
     }
-    crnn::cpu::gemm(false, false, b1 - b0, H, G, io.step + b0 * G, G, io.w_hh, H, 0.0f,
-                    io.dhn + b0 * H, H);
-    for (int64_t b = b0; b < b1; ++b)
-      if (step < (io.len ? io.len[b] : k.T)) memcpy(io.dh + b * H, io.dhn + b * H, H * 4);
   }
-  for (int64_t b = b0; b < b1; ++b) {
-    const int64_t s = (io.idx * B + b) * H;
-    if (io.dh0) memcpy(io.dh0 + s, io.dh + b * H, H * 4);
-    if (io.dc0) memcpy(io.dc0 + s, io.dc + b * H, H * 4);
-  }
+  if (io.dc0)
+    for (int64_t b = b0; b < b1; ++b) memcpy(io.dc0 + (io.idx * B + b) * H, io.dc + b * H, H * 4);
 }
 
 // The gradients the backward writes per layer / direction ([L*D] pointers, lstm.h).
@@ -129,6 +187,12 @@ void layer_bptt(const LstmDims &k, int64_t l, int nt, const float *reserve, cons
                 const Workspace &ws) {
   const auto at = [base](size_t off) { return reinterpret_cast<float *>(base + off); };
   const int64_t TB = k.T * k.B, BH = k.B * k.H, G = k.G;
+  const int64_t nblk = rec::ceil_div(k.H, rec::kPanel), psize = rec::backward_pack_size(k.H);
+  crnn::cpu::parallel_chunks(nt, k.D * nblk, [&](int64_t u0, int64_t u1) {
+    for (int64_t u = u0; u < u1; ++u)
+      rec::pack_backward(at(ws.pack) + (u / nblk) * psize, w->w_hh[l * k.D + u / nblk], k.H,
+                         u % nblk, u % nblk + 1);
+  });
   const int64_t slices = nt >= k.D ? nt / k.D : 1, units = k.D * slices;
   crnn::cpu::parallel_for(nt, units, false, [&](int64_t u, int) {
     const int64_t dir = u / slices, s = u % slices, idx = l * k.D + dir;
@@ -141,11 +205,9 @@ void layer_bptt(const LstmDims &k, int64_t l, int nt, const float *reserve, cons
                      st.c0,
                      st.dh_n,
                      st.dc_n,
-                     w->w_hh[idx],
+                     at(ws.pack) + dir * psize,
                      at(ws.zero),
-                     at(ws.dz) + dir * TB * G,
-                     at(ws.step) + dir * k.B * G,
-                     at(ws.dhn) + dir * BH,
+                     at(ws.dz) + dir * TB * dz_stride(k),
                      state,
                      state + BH,
                      st.dh0,
@@ -183,21 +245,21 @@ void fill_hprev(float *hprev, const LstmDims &k, int64_t dir, int64_t idx, int n
 void weight_and_input_grads(const WeightGrads &wg, float *din, const LstmDims &k, int64_t idx,
                             int64_t dir, int nt, const float *dz, const float *hprev,
                             const float *in, int64_t in_size, const float *w_ih, bool has_bias) {
-  const int64_t TB = k.T * k.B, G = k.G, H = k.H;
+  const int64_t TB = k.T * k.B, G = k.G, H = k.H, ldz = dz_stride(k);
   crnn::cpu::parallel_chunks(nt, G, [&](int64_t r0, int64_t r1) {
-    crnn::cpu::gemm(true, false, r1 - r0, H, TB, dz + r0, G, hprev, H, 0.0f, wg.dw_hh[idx] + r0 * H,
-                    H);
-    crnn::cpu::gemm(true, false, r1 - r0, in_size, TB, dz + r0, G, in, in_size, 0.0f,
+    crnn::cpu::gemm(true, false, r1 - r0, H, TB, dz + r0, ldz, hprev, H, 0.0f,
+                    wg.dw_hh[idx] + r0 * H, H);
+    crnn::cpu::gemm(true, false, r1 - r0, in_size, TB, dz + r0, ldz, in, in_size, 0.0f,
                     wg.dw_ih[idx] + r0 * in_size, in_size);
     if (!has_bias) return;
     float *db = wg.db_ih[idx];
     for (int64_t j = r0; j < r1; ++j) db[j] = 0.0f;
     for (int64_t t = 0; t < TB; ++t)
-      for (int64_t j = r0; j < r1; ++j) db[j] += dz[t * G + j];
+      for (int64_t j = r0; j < r1; ++j) db[j] += dz[t * ldz + j];
     memcpy(wg.db_hh[idx] + r0, db + r0, (r1 - r0) * 4);
   });
   crnn::cpu::parallel_chunks(nt, TB, [&](int64_t m0, int64_t m1) {
-    crnn::cpu::gemm(false, false, m1 - m0, in_size, G, dz + m0 * G, G, w_ih, in_size,
+    crnn::cpu::gemm(false, false, m1 - m0, in_size, G, dz + m0 * ldz, ldz, w_ih, in_size,
                     dir == 0 ? 0.0f : 1.0f, din + m0 * in_size, in_size);
   });
 }
@@ -228,7 +290,7 @@ crnn_status_t crnn_cpu_lstm_backward_f32(float *dx, float *dh0, float *dc0, floa
   char *base = static_cast<char *>(workspace);
   const auto at = [base](size_t off) { return reinterpret_cast<float *>(base + off); };
   float *zero = at(ws.zero), *hprev = at(ws.hprev), *bufs[2] = {at(ws.buf0), at(ws.buf1)};
-  memset(zero, 0, k.H * 4);
+  memset(zero, 0, k.G * 4);
   const int64_t TB = k.T * k.B, DH = k.D * k.H;
   const int nt = crnn::cpu::resolve_threads(d->num_threads, k.B * k.D);
   crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h)
@@ -244,8 +306,8 @@ crnn_status_t crnn_cpu_lstm_backward_f32(float *dx, float *dh0, float *dc0, floa
     for (int64_t dir = 0; dir < k.D; ++dir) {
       const int64_t idx = l * k.D + dir;
       fill_hprev(hprev, k, dir, idx, nt, out, h0, zero, seq_length);
-      weight_and_input_grads(wg, din, k, idx, dir, nt, at(ws.dz) + dir * TB * k.G, hprev, in,
-                             in_size, w->w_ih[idx], d->has_bias != 0);
+      weight_and_input_grads(wg, din, k, idx, dir, nt, at(ws.dz) + dir * TB * dz_stride(k), hprev,
+                             in, in_size, w->w_ih[idx], d->has_bias != 0);
     }
   }
   return CRNN_STATUS_SUCCESS;

@@ -1,12 +1,15 @@
 // Fused LSTM stack forward (CPU). See crnn/lstm.h for the contract.
 //
 // Per layer: (1) the input projection of all T frames, one GEMM per direction
-// (T*B, I_l) x (I_l, 4H), its rows split over the cores; (2) the recurrence: every
-// (direction, batch slice) runs on its own core with no synchronisation (samples are
-// independent), each step a (b, H) x (H, 4H) GEMM followed by one fused, vectorized pass:
-// bias add, sigmoid/tanh, cell update, output write (and, in training, the activated gates
-// and cell states for the backward). OpenBLAS runs single-threaded inside our pool
-// threads: two spinning thread pools on two cores halved the speed.
+// (T*B, I_l) x (I_l, 4H), its rows split over the cores; (2) W_hh packed once into panels
+// (lstm_recurrent.h); (3) the recurrence: every (direction, batch slice) runs on its own core
+// with no synchronisation (samples are independent). Each step, per block of 8 hidden units
+// and tile of 6 samples, the micro-kernel accumulates the [i f] and [g o] pre-activations
+// h_{t-1} W_hh^T in registers and the cell update (bias, sigmoid/tanh, c, h, output and, in
+// training, the reserve) runs on them straight away: no per-step sgemm (which repacked the
+// 1 MB W_hh every frame) and no (B, 4H) round trip. h is double-buffered (a step reads all of
+// h_{t-1} while it writes h_t). OpenBLAS runs single-threaded inside our pool threads: two
+// spinning thread pools on two cores halved the speed.
 #include <string.h>
 
 #include <initializer_list>
@@ -17,6 +20,7 @@
 #include "cpu_common.h"
 #include "cpu_kernels.h"
 #include "lstm_layout.h"
+#include "lstm_recurrent.h"
 
 namespace {
 
@@ -27,8 +31,17 @@ Dims dims_of(const crnn_lstm_desc *d) {
   return crnn::cpu::lstm_dims(d);
 }
 
+// Row stride of the input projections gx: 4H + 16 floats. At 4H = 1024 (4 KB rows) the
+// pieces of one unit block in a tile's 6 rows x 4 gates all fell into 4 L1 sets (rows 4 KB
+// apart share a set) and were evicted before use; the 64-byte pad puts each row in its own.
+int64_t gx_stride(const Dims &k) {
+  return k.G + 16;
+}
+
+namespace rec = crnn::cpu::lstm_rec;
+
 struct Workspace {
-  size_t gx, g, state, bias, buf0, buf1, bytes;  // byte offsets
+  size_t gx, pack, state, bias, buf0, buf1, bytes;  // byte offsets
 };
 
 // Mirrors the carving in crnn_lstm_forward_f32.
@@ -37,63 +50,113 @@ Workspace workspace_of(const Dims &k) {
   const auto take = [&c](size_t bytes) { return c.take(bytes); };
   const size_t f = sizeof(float), layer_out = k.L > 1 ? k.T * k.B * k.D * k.H * f : 0;
   Workspace w;
-  w.gx = take(k.D * k.T * k.B * k.G * f);   // input projections (T, B, 4H) per direction
-  w.g = take(k.D * k.B * k.G * f);          // recurrent products (B, 4H) per direction
-  w.state = take(k.D * 2 * k.B * k.H * f);  // h, c (B, H) per direction
-  w.bias = take(k.D * k.G * f);             // b_ih + b_hh per direction
-  w.buf0 = take(layer_out);                 // inference: layer outputs, ping-pong
+  w.gx = take(k.D * k.T * k.B * gx_stride(k) * f);       // input projections (T, B, 4H) per dir
+  w.pack = take(k.D * rec::forward_pack_size(k.H) * f);  // W_hh panels per direction
+  w.state = take(k.D * 3 * k.B * k.H * f);               // h (two buffers), c (B, H) per direction
+  w.bias = take(k.D * k.G * f);                          // b_ih + b_hh per direction
+  w.buf0 = take(layer_out);                              // inference: layer outputs, ping-pong
   w.buf1 = take(layer_out);
   w.bytes = c.off;
   return w;
 }
 
-// Samples [b0, b1) only: samples are independent in the recurrence, so each (direction,
-// batch slice) runs on its own core with no synchronisation. h, c, g are full (B, .) arrays.
+// One direction's recurrence inputs and outputs. h: two (B, H) buffers (h[0] holds h0).
+struct Recurrence {
+  float *y, *h[2], *c, *gates_res, *cell_res;  // gates_res, cell_res NULL: inference
+  const float *gx, *panel, *bias;
+  const int32_t *len;
+  int64_t y_stride;
+  bool reverse;
+};
+
+// The cell update of samples [bb, bb + mr) at `step`, units [j0, j0 + nu): zif / zgo hold
+// h_{t-1} W_hh^T of gates [i f] and [g o] (columns gate * 8 + unit), hp / hn the h buffers read
+// / written this step.
 template <bool kTrain>
-CRNN_CPU_INLINE void recurrence(float *y, int64_t y_stride, float *h, float *c, float *gates_res,
-                                float *cell_res, const float *gx, const float *w_hh,
-                                const float *bias, float *g, const int32_t *len, bool reverse,
-                                int64_t b0, int64_t b1, const Dims &k) {
+CRNN_CPU_INLINE void cell_update(const Recurrence &r, const float (*zif)[rec::kPanel],
+                                 const float (*zgo)[rec::kPanel], const float *hp, float *hn,
+                                 int64_t bb, int mr, int64_t step, int64_t j0, int64_t nu,
+                                 const Dims &k) {
   const int64_t B = k.B, H = k.H, G = k.G;
-  for (int64_t step = 0; step < k.T; ++step) {
-    crnn::cpu::gemm(false, true, b1 - b0, G, H, h + b0 * H, H, w_hh, H, 0.0f, g + b0 * G, G);
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t Tb = len ? len[b] : k.T;
-      if (step >= Tb) continue;  // past this sample's length: state frozen
-      const int64_t t = reverse ? Tb - 1 - step : step, row = t * B + b;
-      const float *zx = gx + row * G, *zh = g + b * G;
-      float *hb = h + b * H, *cb = c + b * H, *yo = y + row * y_stride;
-      float *gr = kTrain ? gates_res + row * G : nullptr;
-      float *cr = kTrain ? cell_res + row * H : nullptr;
+  for (int m = 0; m < mr; ++m) {
+    const int64_t b = bb + m, Tb = r.len ? r.len[b] : k.T;
+    const float *zi = zif[m], *zf = zif[m] + 8, *zg = zgo[m], *zo = zgo[m] + 8;
+    if (step >= Tb) {  // past this sample's length: state frozen
+      memcpy(hn + b * H + j0, hp + b * H + j0, nu * 4);
+      continue;
+    }
+    const int64_t t = r.reverse ? Tb - 1 - step : step, row = t * B + b;
+    const float *zx = r.gx + row * gx_stride(k) + j0, *bias = r.bias + j0;
+    float *hb = hn + b * H + j0, *cb = r.c + b * H + j0, *yo = r.y + row * r.y_stride + j0;
+    float *gr = kTrain ? r.gates_res + row * G + j0 : nullptr;
+    float *cr = kTrain ? r.cell_res + row * H + j0 : nullptr;
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
-        const crnn::LstmCellForward<float> r =
-            crnn::lstm_cell_forward(zx[j] + zh[j] + bias[j], zx[H + j] + zh[H + j] + bias[H + j],
-                                    zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j],
-                                    zx[3 * H + j] + zh[3 * H + j] + bias[3 * H + j], cb[j]);
-        cb[j] = r.c;
-        hb[j] = r.h;
-        yo[j] = r.h;
-        if (kTrain) {
-          gr[j] = r.i, gr[H + j] = r.f, gr[2 * H + j] = r.g, gr[3 * H + j] = r.o;
-          cr[j] = r.c;
-        }
+    for (int64_t u = 0; u < nu; ++u) {
+      const crnn::LstmCellForward<float> o = crnn::lstm_cell_forward(
+          zx[u] + zi[u] + bias[u], zx[H + u] + zf[u] + bias[H + u],
+          zx[2 * H + u] + zg[u] + bias[2 * H + u], zx[3 * H + u] + zo[u] + bias[3 * H + u], cb[u]);
+      cb[u] = o.c;
+      hb[u] = o.h;
+      yo[u] = o.h;
+      if (kTrain) {
+        gr[u] = o.i, gr[H + u] = o.f, gr[2 * H + u] = o.g, gr[3 * H + u] = o.o;
+        cr[u] = o.c;
       }
     }
   }
 }
 
-CRNN_SIMD_CLONES void recurrence_f32(float *y, int64_t y_stride, float *h, float *c,
-                                     float *gates_res, float *cell_res, const float *gx,
-                                     const float *w_hh, const float *bias, float *g,
-                                     const int32_t *len, bool reverse, int64_t b0, int64_t b1,
-                                     const Dims &k) {
-  if (gates_res)
-    recurrence<true>(y, y_stride, h, c, gates_res, cell_res, gx, w_hh, bias, g, len, reverse, b0,
-                     b1, k);
-  else
-    recurrence<false>(y, y_stride, h, c, nullptr, nullptr, gx, w_hh, bias, g, len, reverse, b0, b1,
-                      k);
+// Prefetches the 64-byte lines the cell update of samples [bb, bb + mr) reads (gx) and
+// writes (reserve, output) at units [j0, j0 + 16) of `step`: issued two unit blocks (~20k
+// cycles) ahead. Without it the 32-byte gx reads scattered over 64 rows x 4 gates missed
+// every cache level (the hottest instruction, and the kernel slower than per-step sgemm).
+template <bool kTrain>
+CRNN_CPU_INLINE void prefetch(const Recurrence &r, int64_t bb, int mr, int64_t step, int64_t j0,
+                              const Dims &k) {
+  if (j0 >= k.H) j0 = 0, ++step;  // past the last block: the first block of the next step
+  if (step >= k.T) return;
+  for (int m = 0; m < mr; ++m) {
+    const int64_t b = bb + m, Tb = r.len ? r.len[b] : k.T;
+    if (step >= Tb) continue;
+    const int64_t row = (r.reverse ? Tb - 1 - step : step) * k.B + b;
+    for (int64_t g = 0; g < 4; ++g) {
+      __builtin_prefetch(r.gx + row * gx_stride(k) + g * k.H + j0);
+      if (kTrain) __builtin_prefetch(r.gates_res + row * k.G + g * k.H + j0, 1);
+    }
+    __builtin_prefetch(r.y + row * r.y_stride + j0, 1);
+    if (kTrain) __builtin_prefetch(r.cell_res + row * k.H + j0, 1);
+  }
+}
+
+// Samples [b0, b1) only; returns the buffer holding h_T. Per step, per block of 8 units, per
+// tile of up to 6 samples: two register tiles ([i f], [g o]) then the cell update.
+template <bool kTrain>
+CRNN_CPU_INLINE float *recurrence(const Recurrence &r, int64_t b0, int64_t b1, const Dims &k) {
+  const int64_t H = k.H;
+  const float *a[rec::kRows];
+  float zif[rec::kRows][rec::kPanel], zgo[rec::kRows][rec::kPanel];
+  for (int64_t step = 0; step < k.T; ++step) {
+    const float *hp = r.h[step % 2];
+    float *hn = r.h[(step + 1) % 2];
+    for (int64_t j0 = 0; j0 < H; j0 += rec::kFwdUnits) {
+      const float *pif = r.panel + (j0 / rec::kFwdUnits) * 2 * H * rec::kPanel;
+      const float *pgo = pif + H * rec::kPanel;
+      const int64_t nu = H - j0 < rec::kFwdUnits ? H - j0 : rec::kFwdUnits;
+      for (int64_t bb = b0; bb < b1; bb += rec::kRows) {
+        const int mr = static_cast<int>(b1 - bb < rec::kRows ? b1 - bb : rec::kRows);
+        for (int m = 0; m < mr; ++m) a[m] = hp + (bb + m) * H;
+        rec::tile(mr, zif, a, H, pif);
+        rec::tile(mr, zgo, a, H, pgo);
+        if (j0 % 16 == 0) prefetch<kTrain>(r, bb, mr, step, j0 + 16, k);
+        cell_update<kTrain>(r, zif, zgo, hp, hn, bb, mr, step, j0, nu, k);
+      }
+    }
+  }
+  return r.h[k.T % 2];
+}
+
+CRNN_SIMD_CLONES float *recurrence_f32(const Recurrence &r, int64_t b0, int64_t b1, const Dims &k) {
+  return r.gates_res ? recurrence<true>(r, b0, b1, k) : recurrence<false>(r, b0, b1, k);
 }
 
 }  // namespace
@@ -122,12 +185,13 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
   const Workspace ws = workspace_of(k);
   if (!workspace || workspace_bytes < ws.bytes) return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   char *base = static_cast<char *>(workspace);
-  float *gx = reinterpret_cast<float *>(base + ws.gx), *g = reinterpret_cast<float *>(base + ws.g);
+  float *gx = reinterpret_cast<float *>(base + ws.gx);
+  float *pack = reinterpret_cast<float *>(base + ws.pack);
   float *state = reinterpret_cast<float *>(base + ws.state);
   float *bias = reinterpret_cast<float *>(base + ws.bias);
   float *bufs[2] = {reinterpret_cast<float *>(base + ws.buf0),
                     reinterpret_cast<float *>(base + ws.buf1)};
-  const int64_t TB = k.T * k.B, BH = k.B * k.H, DH = k.D * k.H;
+  const int64_t TB = k.T * k.B, BH = k.B * k.H, DH = k.D * k.H, ldgx = gx_stride(k);
   const int nt = crnn::cpu::resolve_threads(d->num_threads, k.B * k.D);
   crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h): no second pool
 
@@ -138,21 +202,28 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
     float *out = l == k.L - 1 ? y : reserve ? res_out : bufs[l % 2];
     for (int64_t dir = 0; dir < k.D; ++dir) {
       const int64_t idx = l * k.D + dir;
-      float *gxd = gx + dir * TB * k.G;
+      float *gxd = gx + dir * TB * ldgx;
       crnn::cpu::parallel_chunks(nt, TB, [&](int64_t m0, int64_t m1) {
         crnn::cpu::gemm(false, true, m1 - m0, k.G, in_size, in + m0 * in_size, in_size,
-                        w->w_ih[idx], in_size, 0.0f, gxd + m0 * k.G, k.G);
+                        w->w_ih[idx], in_size, 0.0f, gxd + m0 * ldgx, ldgx);
       });
       for (int64_t j = 0; j < k.G; ++j)
         bias[dir * k.G + j] = d->has_bias ? w->b_ih[idx][j] + w->b_hh[idx][j] : 0.0f;
     }
+    // W_hh panels of both directions, the unit blocks split over the cores.
+    const int64_t nblk = rec::ceil_div(k.H, rec::kFwdUnits), psize = rec::forward_pack_size(k.H);
+    crnn::cpu::parallel_chunks(nt, k.D * nblk, [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u)
+        rec::pack_forward(pack + (u / nblk) * psize, w->w_hh[l * k.D + u / nblk], k.H, u % nblk,
+                          u % nblk + 1);
+    });
     // Work units (direction, batch slice): nt / D slices per direction.
     const int64_t slices = nt >= k.D ? nt / k.D : 1, units = k.D * slices;
     crnn::cpu::parallel_for(nt, units, false, [&](int64_t u, int) {
       const int64_t dir = u / slices, s = u % slices;
       const int64_t b0 = k.B * s / slices, b1 = k.B * (s + 1) / slices, nb = b1 - b0;
       const int64_t idx = l * k.D + dir;
-      float *h = state + dir * 2 * BH, *c = h + BH;
+      float *h = state + dir * 3 * BH, *c = h + 2 * BH;
       for (float *st : {h, c}) {
         const float *init = st == h ? h0 : c0;
         if (init)
@@ -167,10 +238,19 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
         zero_tail(gates_res, k.G, k.G, seq_length, b0, b1, k);
         zero_tail(cell_res, k.H, k.H, seq_length, b0, b1, k);
       }
-      recurrence_f32(out + dir * k.H, DH, h, c, gates_res, cell_res, gx + dir * TB * k.G,
-                     w->w_hh[idx], bias + dir * k.G, g + dir * k.B * k.G, seq_length, dir == 1, b0,
-                     b1, k);
-      memcpy(h_n + idx * BH + b0 * k.H, h + b0 * k.H, nb * k.H * 4);
+      const Recurrence r{out + dir * k.H,
+                         {h, h + BH},
+                         c,
+                         gates_res,
+                         cell_res,
+                         gx + dir * TB * ldgx,
+                         pack + dir * psize,
+                         bias + dir * k.G,
+                         seq_length,
+                         DH,
+                         dir == 1};
+      const float *h_last = recurrence_f32(r, b0, b1, k);
+      memcpy(h_n + idx * BH + b0 * k.H, h_last + b0 * k.H, nb * k.H * 4);
       memcpy(c_n + idx * BH + b0 * k.H, c + b0 * k.H, nb * k.H * 4);
     });
     in = out;
