@@ -1,12 +1,12 @@
 // Fused LSTM stack backward (CPU). See crnn/lstm.h for the contract.
 //
 // Per layer, top to bottom: (1) back through time, every (direction, batch slice) on its own
-// core, with W_hh packed once into panels (lstm_recurrent.h): per step, per block of 16
-// hidden units and tile of 6 samples, the micro-kernel accumulates dh_{t-1} = dZ_t W_hh in
-// registers and the pointwise gate derivatives of the next frame to process (from the
-// reserve: activated gates, cell states) run on them straight away, writing that frame's dZ
-// (T, B, 4H) rows, which the next step's tiles read (no per-step sgemm, which repacked
-// W_hh every frame, and no dh copies);
+// core, with W_hh packed once into panels (lstm_recurrent.h): per step, per tile of 6
+// samples, the micro-kernel accumulates their dh_{t-1} = dZ_t W_hh, 16 units at a time in
+// registers, into a 6-row buffer, and the pointwise gate derivatives of their next frame
+// (from the reserve: activated gates, cell states) run on those rows while they are in
+// L1/L2, writing that frame's dZ (T, B, 4H) rows, which the next step's tiles read (no
+// per-step sgemm, which repacked W_hh every frame, and no dh copies);
 // (2) dW_hh = dZ^T H_prev, dW_ih = dZ^T X, db = sum dZ and dX = sum_d dZ_d W_ih as GEMMs over
 // all T*B rows, split over the cores (OpenBLAS single-threaded inside).
 #include <string.h>
@@ -25,13 +25,19 @@ using crnn::cpu::LstmDims;
 namespace rec = crnn::cpu::lstm_rec;
 
 struct Workspace {
-  size_t dz, pack, state, zero, hprev, buf0, buf1, bytes;  // byte offsets
+  size_t dz, pack, dhp, state, zero, hprev, buf0, buf1, bytes;  // byte offsets
 };
 
 // Row stride of dZ: 4H + 16 floats, so that rows 4 KB apart (4H = 1024) do not share an L1
 // set (the tiles read 6 rows at once; see gx_stride in lstm_forward.cpp).
 int64_t dz_stride(const LstmDims &k) {
   return k.G + 16;
+}
+
+// Row stride of dh_{t-1} = dZ_t W_hh (one row per sample): H rounded up to the 16-unit
+// blocks the tiles write, + 16.
+int64_t dhp_stride(const LstmDims &k) {
+  return rec::backward_units(k.H) + 16;
 }
 
 // Mirrors the carving in crnn_cpu_lstm_backward_f32.
@@ -42,6 +48,7 @@ Workspace workspace_of(const LstmDims &k) {
   Workspace w;
   w.dz = take(k.D * k.T * k.B * dz_stride(k) * f);        // dZ (T, B, 4H) per direction
   w.pack = take(k.D * rec::backward_pack_size(k.H) * f);  // W_hh panels per direction
+  w.dhp = take(k.D * k.B * dhp_stride(k) * f);            // dZ_t W_hh per direction
   w.state = take(k.D * 2 * k.B * k.H * f);                // dh_n, dc (B, H) per direction
   w.zero = take(k.G * f);               // zeros: a state row (h0 / c0 = NULL), a dZ row
   w.hprev = take(k.T * k.B * k.H * f);  // h entering each frame (T, B, H)
@@ -53,7 +60,7 @@ Workspace workspace_of(const LstmDims &k) {
 
 struct LayerIO {
   const float *gates, *cells, *out, *dout, *h0, *c0, *dh_n, *dc_n, *panel, *zero;
-  float *dz, *dh, *dc, *dh0, *dc0;
+  float *dz, *dhp, *dh, *dc, *dh0, *dc0;
   const int32_t *len;
   int64_t dir, idx;
 };
@@ -64,23 +71,22 @@ CRNN_CPU_INLINE int64_t row_of(const LayerIO &io, int64_t b, int64_t step, int64
   return (io.dir ? Tb - 1 - step : step) * k.B + b;
 }
 
-// The cell backward of sample b at `step`, units [j0, j0 + nu): dh_in[0, nu) is d loss / d h
-// from the recurrence (the output's dy is added here); writes dZ's row, updates dc.
-CRNN_CPU_INLINE void cell_backward(const LayerIO &io, int64_t b, int64_t step, int64_t j0,
-                                   int64_t nu, const float *dh_in, const LstmDims &k) {
+// The cell backward of sample b at `step`: dh_in (H) is d loss / d h from the recurrence (the
+// output's dy is added here); writes dZ's row, updates dc.
+CRNN_CPU_INLINE void cell_backward(const LayerIO &io, int64_t b, int64_t step, const float *dh_in,
+                                   const LstmDims &k) {
   const int64_t B = k.B, H = k.H, G = k.G, DH = k.D * k.H;
   const int64_t Tb = io.len ? io.len[b] : k.T;
   if (step >= Tb) return;  // frame not processed: the gradient passes through unchanged
   const int64_t t = io.dir ? Tb - 1 - step : step, row = t * B + b;
   const bool first = io.dir ? t + 1 >= Tb : t == 0;  // the frame the recurrence began at
-  const float *c_prev = (first ? (io.c0 ? io.c0 + (io.idx * B + b) * H : io.zero)
-                               : io.cells + ((io.dir ? t + 1 : t - 1) * B + b) * H) +
-                        j0;
-  const float *gt = io.gates + row * G + j0, *ct = io.cells + row * H + j0;
-  const float *dyr = io.dout + row * DH + io.dir * H + j0;
-  float *dzr = io.dz + row * dz_stride(k) + j0, *dc = io.dc + b * H + j0;
+  const float *c_prev = first ? (io.c0 ? io.c0 + (io.idx * B + b) * H : io.zero)
+                              : io.cells + ((io.dir ? t + 1 : t - 1) * B + b) * H;
+  const float *gt = io.gates + row * G, *ct = io.cells + row * H;
+  const float *dyr = io.dout + row * DH + io.dir * H;
+  float *dzr = io.dz + row * dz_stride(k), *dc = io.dc + b * H;
 #pragma omp simd
-  for (int64_t u = 0; u < nu; ++u) {
+  for (int64_t u = 0; u < H; ++u) {
     const crnn::LstmCellBackward<float> r = crnn::lstm_cell_backward(
         dh_in[u] + dyr[u], dc[u], gt[u], gt[H + u], gt[2 * H + u], gt[3 * H + u], c_prev[u], ct[u]);
     dzr[u] = r.dzi;
@@ -91,30 +97,11 @@ CRNN_CPU_INLINE void cell_backward(const LayerIO &io, int64_t b, int64_t step, i
   }
 }
 
-// Prefetches the lines cell_backward(b, step, j0, 16 units) reads and writes, a unit block
-// (~30k cycles) ahead: its 64-byte pieces of 4 gate rows, scattered over the batch, missed
-// every cache level otherwise (as in the forward).
-CRNN_CPU_INLINE void prefetch(const LayerIO &io, int64_t bb, int mr, int64_t step, int64_t j0,
-                              const LstmDims &k) {
-  if (step < 0 || j0 >= k.H) return;
-  for (int m = 0; m < mr; ++m) {
-    const int64_t b = bb + m, Tb = io.len ? io.len[b] : k.T;
-    if (step >= Tb) continue;
-    const int64_t row = row_of(io, b, step, Tb, k);
-    for (int64_t g = 0; g < 4; ++g) {
-      __builtin_prefetch(io.gates + row * k.G + g * k.H + j0);
-      __builtin_prefetch(io.dz + row * dz_stride(k) + g * k.H + j0, 1);
-    }
-    __builtin_prefetch(io.cells + row * k.H + j0);
-    __builtin_prefetch(io.dout + row * k.D * k.H + io.dir * k.H + j0);
-  }
-}
-
 // Back through time for samples [b0, b1) of one direction (io: this layer and direction).
 // dh (B, H) holds dh_n: the gradient entering a sample's last processed frame; the
-// recurrence's own dh_{t-1} lives only in the register tiles.
+// recurrence's own dh_{t-1} goes from the register tiles to the rows of dhp (B, dhp_stride).
 CRNN_SIMD_CLONES void bptt_slice(const LayerIO &io, int64_t b0, int64_t b1, const LstmDims &k) {
-  const int64_t B = k.B, H = k.H, G = k.G;
+  const int64_t B = k.B, H = k.H, G = k.G, ldh = dhp_stride(k);
   for (int64_t b = b0; b < b1; ++b) {
     const int64_t s = (io.idx * B + b) * H;
     for (int64_t j = 0; j < H; ++j) {
@@ -123,34 +110,31 @@ CRNN_SIMD_CLONES void bptt_slice(const LayerIO &io, int64_t b0, int64_t b1, cons
     }
   }
   crnn::cpu::zero_tail(io.dz, dz_stride(k), G, io.len, b0, b1, k);
-  for (int64_t b = b0; b < b1; ++b) cell_backward(io, b, k.T - 1, 0, H, io.dh + b * H, k);
+  for (int64_t b = b0; b < b1; ++b) cell_backward(io, b, k.T - 1, io.dh + b * H, k);
   const float *a[rec::kRows];
-  float z[rec::kRows][rec::kPanel];
-  // Step `step`: dh_{t-1} = dZ_t W_hh, then the cell backward of step - 1 (or dh0 at step 0).
-  for (int64_t step = k.T - 1; step > 0 || (step == 0 && io.dh0); --step) {
-    for (int64_t k0 = 0; k0 < H; k0 += rec::kPanel) {
-      const float *panel = io.panel + (k0 / rec::kPanel) * G * rec::kPanel;
-      const int64_t nu = H - k0 < rec::kPanel ? H - k0 : rec::kPanel;
-      for (int64_t bb = b0; bb < b1; bb += rec::kRows) {
-        const int mr = static_cast<int>(b1 - bb < rec::kRows ? b1 - bb : rec::kRows);
-        for (int m = 0; m < mr; ++m) {
-          const int64_t b = bb + m, Tb = io.len ? io.len[b] : k.T;
-          a[m] = step < Tb ? io.dz + row_of(io, b, step, Tb, k) * dz_stride(k) : io.zero;
-        }
-        rec::tile(mr, z, a, G, panel);
-        prefetch(io, bb, mr, step - 1, k0 + rec::kPanel, k);
-        for (int m = 0; m < mr; ++m) {
-          const int64_t b = bb + m, Tb = io.len ? io.len[b] : k.T;
-          // a sample not yet started at `step` starts at step - 1 from dh_n
-          const float *dh_in = step < Tb ? z[m] : io.dh + b * H + k0;
-          if (step > 0)
-            cell_backward(io, b, step - 1, k0, nu, dh_in, k);
-          else
-            memcpy(io.dh0 + (io.idx * B + b) * H + k0, dh_in, nu * 4);
-        }
+  // Step `step`, per tile of 6 samples: dh_{t-1} = dZ_t W_hh, 16 units at a time, then the
+  // cell backward of those samples at step - 1 (or dh0 at step 0).
+  for (int64_t step = k.T - 1; step > 0 || (step == 0 && io.dh0); --step)
+    for (int64_t bb = b0; bb < b1; bb += rec::kRows) {
+      const int mr = static_cast<int>(b1 - bb < rec::kRows ? b1 - bb : rec::kRows);
+      for (int m = 0; m < mr; ++m) {
+        const int64_t b = bb + m, Tb = io.len ? io.len[b] : k.T;
+        a[m] = step < Tb ? io.dz + row_of(io, b, step, Tb, k) * dz_stride(k) : io.zero;
+      }
+      float *z = io.dhp + bb * ldh;
+      for (int64_t k0 = 0; k0 < H; k0 += rec::kPanel)
+        rec::tile(mr, z + k0, z + k0 + 8, ldh, a, G,
+                  io.panel + (k0 / rec::kPanel) * G * rec::kPanel);
+      for (int m = 0; m < mr; ++m) {
+        const int64_t b = bb + m, Tb = io.len ? io.len[b] : k.T;
+        // a sample not yet started at `step` starts at step - 1 from dh_n
+        const float *dh_in = step < Tb ? z + m * ldh : io.dh + b * H;
+        if (step > 0)
+          cell_backward(io, b, step - 1, dh_in, k);
+        else
+          memcpy(io.dh0 + (io.idx * B + b) * H, dh_in, H * 4);
       }
     }
-  }
   if (io.dc0)
     for (int64_t b = b0; b < b1; ++b) memcpy(io.dc0 + (io.idx * B + b) * H, io.dc + b * H, H * 4);
 }
@@ -186,7 +170,7 @@ void layer_bptt(const LstmDims &k, int64_t l, int nt, const float *reserve, cons
                 const float *dout, const StateIO &st, const crnn_lstm_weights_f32 *w, char *base,
                 const Workspace &ws) {
   const auto at = [base](size_t off) { return reinterpret_cast<float *>(base + off); };
-  const int64_t TB = k.T * k.B, BH = k.B * k.H, G = k.G;
+  const int64_t TB = k.T * k.B, BH = k.B * k.H;
   const int64_t nblk = rec::ceil_div(k.H, rec::kPanel), psize = rec::backward_pack_size(k.H);
   crnn::cpu::parallel_chunks(nt, k.D * nblk, [&](int64_t u0, int64_t u1) {
     for (int64_t u = u0; u < u1; ++u)
@@ -208,6 +192,7 @@ void layer_bptt(const LstmDims &k, int64_t l, int nt, const float *reserve, cons
                      at(ws.pack) + dir * psize,
                      at(ws.zero),
                      at(ws.dz) + dir * TB * dz_stride(k),
+                     at(ws.dhp) + dir * k.B * dhp_stride(k),
                      state,
                      state + BH,
                      st.dh0,

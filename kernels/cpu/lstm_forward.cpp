@@ -3,13 +3,13 @@
 // Per layer: (1) the input projection of all T frames, one GEMM per direction
 // (T*B, I_l) x (I_l, 4H), its rows split over the cores; (2) W_hh packed once into panels
 // (lstm_recurrent.h); (3) the recurrence: every (direction, batch slice) runs on its own core
-// with no synchronisation (samples are independent). Each step, per block of 8 hidden units
-// and tile of 6 samples, the micro-kernel accumulates the [i f] and [g o] pre-activations
-// h_{t-1} W_hh^T in registers and the cell update (bias, sigmoid/tanh, c, h, output and, in
-// training, the reserve) runs on them straight away: no per-step sgemm (which repacked the
-// 1 MB W_hh every frame) and no (B, 4H) round trip. h is double-buffered (a step reads all of
-// h_{t-1} while it writes h_t). OpenBLAS runs single-threaded inside our pool threads: two
-// spinning thread pools on two cores halved the speed.
+// with no synchronisation (samples are independent). Each step, per tile of 6 samples, the
+// micro-kernel accumulates their pre-activations h_{t-1} W_hh^T, 2 gates x 8 units at a time
+// in registers, into a 6-row buffer, and the cell update (bias, sigmoid/tanh, c, h, output
+// and, in training, the reserve) runs on those rows while they are in L1/L2: no per-step
+// sgemm (which repacked the 1 MB W_hh every frame) and no (B, 4H) round trip through memory.
+// OpenBLAS runs single-threaded inside our pool threads: two spinning thread pools on two
+// cores halved the speed.
 #include <string.h>
 
 #include <initializer_list>
@@ -40,8 +40,14 @@ int64_t gx_stride(const Dims &k) {
 
 namespace rec = crnn::cpu::lstm_rec;
 
+// Row stride of the recurrent products z = h_{t-1} W_hh^T, one row per sample, gate g's units
+// at g * Hp (Hp = H rounded up to the 8-unit blocks the tiles write), padded by 16 floats.
+int64_t z_stride(const Dims &k) {
+  return 4 * rec::forward_units(k.H) + 16;
+}
+
 struct Workspace {
-  size_t gx, pack, state, bias, buf0, buf1, bytes;  // byte offsets
+  size_t gx, pack, z, state, bias, buf0, buf1, bytes;  // byte offsets
 };
 
 // Mirrors the carving in crnn_lstm_forward_f32.
@@ -52,7 +58,8 @@ Workspace workspace_of(const Dims &k) {
   Workspace w;
   w.gx = take(k.D * k.T * k.B * gx_stride(k) * f);       // input projections (T, B, 4H) per dir
   w.pack = take(k.D * rec::forward_pack_size(k.H) * f);  // W_hh panels per direction
-  w.state = take(k.D * 3 * k.B * k.H * f);               // h (two buffers), c (B, H) per direction
+  w.z = take(k.D * k.B * z_stride(k) * f);               // recurrent products per direction
+  w.state = take(k.D * 2 * k.B * k.H * f);               // h, c (B, H) per direction
   w.bias = take(k.D * k.G * f);                          // b_ih + b_hh per direction
   w.buf0 = take(layer_out);                              // inference: layer outputs, ping-pong
   w.buf1 = take(layer_out);
@@ -60,103 +67,70 @@ Workspace workspace_of(const Dims &k) {
   return w;
 }
 
-// One direction's recurrence inputs and outputs. h: two (B, H) buffers (h[0] holds h0).
+// One direction's recurrence inputs and outputs.
 struct Recurrence {
-  float *y, *h[2], *c, *gates_res, *cell_res;  // gates_res, cell_res NULL: inference
+  float *y, *h, *c, *gates_res, *cell_res;  // gates_res, cell_res NULL: inference
+  float *z;                                 // (B, z_stride) scratch
   const float *gx, *panel, *bias;
   const int32_t *len;
   int64_t y_stride;
   bool reverse;
 };
 
-// The cell update of samples [bb, bb + mr) at `step`, units [j0, j0 + nu): zif / zgo hold
-// h_{t-1} W_hh^T of gates [i f] and [g o] (columns gate * 8 + unit), hp / hn the h buffers read
-// / written this step.
+// The cell update of sample b at `step` from its row of z: bias, sigmoid/tanh, c, h, the
+// output and, in training, the reserve.
 template <bool kTrain>
-CRNN_CPU_INLINE void cell_update(const Recurrence &r, const float (*zif)[rec::kPanel],
-                                 const float (*zgo)[rec::kPanel], const float *hp, float *hn,
-                                 int64_t bb, int mr, int64_t step, int64_t j0, int64_t nu,
-                                 const Dims &k) {
-  const int64_t B = k.B, H = k.H, G = k.G;
-  for (int m = 0; m < mr; ++m) {
-    const int64_t b = bb + m, Tb = r.len ? r.len[b] : k.T;
-    const float *zi = zif[m], *zf = zif[m] + 8, *zg = zgo[m], *zo = zgo[m] + 8;
-    if (step >= Tb) {  // past this sample's length: state frozen
-      memcpy(hn + b * H + j0, hp + b * H + j0, nu * 4);
-      continue;
-    }
-    const int64_t t = r.reverse ? Tb - 1 - step : step, row = t * B + b;
-    const float *zx = r.gx + row * gx_stride(k) + j0, *bias = r.bias + j0;
-    float *hb = hn + b * H + j0, *cb = r.c + b * H + j0, *yo = r.y + row * r.y_stride + j0;
-    float *gr = kTrain ? r.gates_res + row * G + j0 : nullptr;
-    float *cr = kTrain ? r.cell_res + row * H + j0 : nullptr;
+CRNN_CPU_INLINE void cell_update(const Recurrence &r, int64_t b, int64_t step, const Dims &k) {
+  const int64_t B = k.B, H = k.H, G = k.G, Hp = rec::forward_units(H);
+  const int64_t Tb = r.len ? r.len[b] : k.T;
+  if (step >= Tb) return;  // past this sample's length: state frozen
+  const int64_t t = r.reverse ? Tb - 1 - step : step, row = t * B + b;
+  const float *zx = r.gx + row * gx_stride(k), *zh = r.z + b * z_stride(k), *bias = r.bias;
+  float *hb = r.h + b * H, *cb = r.c + b * H, *yo = r.y + row * r.y_stride;
+  float *gr = kTrain ? r.gates_res + row * G : nullptr;
+  float *cr = kTrain ? r.cell_res + row * H : nullptr;
 #pragma omp simd
-    for (int64_t u = 0; u < nu; ++u) {
-      const crnn::LstmCellForward<float> o = crnn::lstm_cell_forward(
-          zx[u] + zi[u] + bias[u], zx[H + u] + zf[u] + bias[H + u],
-          zx[2 * H + u] + zg[u] + bias[2 * H + u], zx[3 * H + u] + zo[u] + bias[3 * H + u], cb[u]);
-      cb[u] = o.c;
-      hb[u] = o.h;
-      yo[u] = o.h;
-      if (kTrain) {
-        gr[u] = o.i, gr[H + u] = o.f, gr[2 * H + u] = o.g, gr[3 * H + u] = o.o;
-        cr[u] = o.c;
-      }
+  for (int64_t j = 0; j < H; ++j) {
+    const crnn::LstmCellForward<float> o =
+        crnn::lstm_cell_forward(zx[j] + zh[j] + bias[j], zx[H + j] + zh[Hp + j] + bias[H + j],
+                                zx[2 * H + j] + zh[2 * Hp + j] + bias[2 * H + j],
+                                zx[3 * H + j] + zh[3 * Hp + j] + bias[3 * H + j], cb[j]);
+    cb[j] = o.c;
+    hb[j] = o.h;
+    yo[j] = o.h;
+    if (kTrain) {
+      gr[j] = o.i, gr[H + j] = o.f, gr[2 * H + j] = o.g, gr[3 * H + j] = o.o;
+      cr[j] = o.c;
     }
   }
 }
 
-// Prefetches the 64-byte lines the cell update of samples [bb, bb + mr) reads (gx) and
-// writes (reserve, output) at units [j0, j0 + 16) of `step`: issued two unit blocks (~20k
-// cycles) ahead. Without it the 32-byte gx reads scattered over 64 rows x 4 gates missed
-// every cache level (the hottest instruction, and the kernel slower than per-step sgemm).
+// Samples [b0, b1) only. Per step, per tile of up to 6 samples: for every block of 8 units
+// two register tiles ([i f], [g o]) into z, then the cell update of those samples (their h
+// rows are read only by their own tiles, so h is updated in place).
 template <bool kTrain>
-CRNN_CPU_INLINE void prefetch(const Recurrence &r, int64_t bb, int mr, int64_t step, int64_t j0,
-                              const Dims &k) {
-  if (j0 >= k.H) j0 = 0, ++step;  // past the last block: the first block of the next step
-  if (step >= k.T) return;
-  for (int m = 0; m < mr; ++m) {
-    const int64_t b = bb + m, Tb = r.len ? r.len[b] : k.T;
-    if (step >= Tb) continue;
-    const int64_t row = (r.reverse ? Tb - 1 - step : step) * k.B + b;
-    for (int64_t g = 0; g < 4; ++g) {
-      __builtin_prefetch(r.gx + row * gx_stride(k) + g * k.H + j0);
-      if (kTrain) __builtin_prefetch(r.gates_res + row * k.G + g * k.H + j0, 1);
-    }
-    __builtin_prefetch(r.y + row * r.y_stride + j0, 1);
-    if (kTrain) __builtin_prefetch(r.cell_res + row * k.H + j0, 1);
-  }
-}
-
-// Samples [b0, b1) only; returns the buffer holding h_T. Per step, per block of 8 units, per
-// tile of up to 6 samples: two register tiles ([i f], [g o]) then the cell update.
-template <bool kTrain>
-CRNN_CPU_INLINE float *recurrence(const Recurrence &r, int64_t b0, int64_t b1, const Dims &k) {
-  const int64_t H = k.H;
+CRNN_CPU_INLINE void recurrence(const Recurrence &r, int64_t b0, int64_t b1, const Dims &k) {
+  const int64_t H = k.H, Hp = rec::forward_units(H), ldz = z_stride(k);
   const float *a[rec::kRows];
-  float zif[rec::kRows][rec::kPanel], zgo[rec::kRows][rec::kPanel];
-  for (int64_t step = 0; step < k.T; ++step) {
-    const float *hp = r.h[step % 2];
-    float *hn = r.h[(step + 1) % 2];
-    for (int64_t j0 = 0; j0 < H; j0 += rec::kFwdUnits) {
-      const float *pif = r.panel + (j0 / rec::kFwdUnits) * 2 * H * rec::kPanel;
-      const float *pgo = pif + H * rec::kPanel;
-      const int64_t nu = H - j0 < rec::kFwdUnits ? H - j0 : rec::kFwdUnits;
-      for (int64_t bb = b0; bb < b1; bb += rec::kRows) {
-        const int mr = static_cast<int>(b1 - bb < rec::kRows ? b1 - bb : rec::kRows);
-        for (int m = 0; m < mr; ++m) a[m] = hp + (bb + m) * H;
-        rec::tile(mr, zif, a, H, pif);
-        rec::tile(mr, zgo, a, H, pgo);
-        if (j0 % 16 == 0) prefetch<kTrain>(r, bb, mr, step, j0 + 16, k);
-        cell_update<kTrain>(r, zif, zgo, hp, hn, bb, mr, step, j0, nu, k);
+  for (int64_t step = 0; step < k.T; ++step)
+    for (int64_t bb = b0; bb < b1; bb += rec::kRows) {
+      const int mr = static_cast<int>(b1 - bb < rec::kRows ? b1 - bb : rec::kRows);
+      for (int m = 0; m < mr; ++m) a[m] = r.h + (bb + m) * H;
+      float *z = r.z + bb * ldz;
+      for (int64_t j0 = 0; j0 < H; j0 += rec::kFwdUnits) {
+        const float *pif = r.panel + (j0 / rec::kFwdUnits) * 2 * H * rec::kPanel;
+        rec::tile(mr, z + j0, z + Hp + j0, ldz, a, H, pif);
+        rec::tile(mr, z + 2 * Hp + j0, z + 3 * Hp + j0, ldz, a, H, pif + H * rec::kPanel);
       }
+      for (int m = 0; m < mr; ++m) cell_update<kTrain>(r, bb + m, step, k);
     }
-  }
-  return r.h[k.T % 2];
 }
 
-CRNN_SIMD_CLONES float *recurrence_f32(const Recurrence &r, int64_t b0, int64_t b1, const Dims &k) {
-  return r.gates_res ? recurrence<true>(r, b0, b1, k) : recurrence<false>(r, b0, b1, k);
+CRNN_SIMD_CLONES void recurrence_f32(const Recurrence &r, int64_t b0, int64_t b1, const Dims &k) {
+  if (r.gates_res)
+    recurrence<true>(r, b0, b1, k);
+  else
+    recurrence<false>(r, b0, b1, k);
 }
 
 }  // namespace
@@ -187,6 +161,7 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
   char *base = static_cast<char *>(workspace);
   float *gx = reinterpret_cast<float *>(base + ws.gx);
   float *pack = reinterpret_cast<float *>(base + ws.pack);
+  float *zbuf = reinterpret_cast<float *>(base + ws.z);
   float *state = reinterpret_cast<float *>(base + ws.state);
   float *bias = reinterpret_cast<float *>(base + ws.bias);
   float *bufs[2] = {reinterpret_cast<float *>(base + ws.buf0),
@@ -223,7 +198,7 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
       const int64_t dir = u / slices, s = u % slices;
       const int64_t b0 = k.B * s / slices, b1 = k.B * (s + 1) / slices, nb = b1 - b0;
       const int64_t idx = l * k.D + dir;
-      float *h = state + dir * 3 * BH, *c = h + 2 * BH;
+      float *h = state + dir * 2 * BH, *c = h + BH;
       for (float *st : {h, c}) {
         const float *init = st == h ? h0 : c0;
         if (init)
@@ -239,18 +214,19 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
         zero_tail(cell_res, k.H, k.H, seq_length, b0, b1, k);
       }
       const Recurrence r{out + dir * k.H,
-                         {h, h + BH},
+                         h,
                          c,
                          gates_res,
                          cell_res,
+                         zbuf + dir * k.B * z_stride(k),
                          gx + dir * TB * ldgx,
                          pack + dir * psize,
                          bias + dir * k.G,
                          seq_length,
                          DH,
                          dir == 1};
-      const float *h_last = recurrence_f32(r, b0, b1, k);
-      memcpy(h_n + idx * BH + b0 * k.H, h_last + b0 * k.H, nb * k.H * 4);
+      recurrence_f32(r, b0, b1, k);
+      memcpy(h_n + idx * BH + b0 * k.H, h + b0 * k.H, nb * k.H * 4);
       memcpy(c_n + idx * BH + b0 * k.H, c + b0 * k.H, nb * k.H * 4);
     });
     in = out;

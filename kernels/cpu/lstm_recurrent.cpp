@@ -35,7 +35,7 @@ void pack_backward(float *panel, const float *w_hh, int64_t H, int64_t kb0, int6
 
 // z[r][0..16) = sum_k a[r][k] * panel[k * 16 + 0..16), r < MR.
 template <int MR>
-CRNN_CPU_INLINE void tile_mr(float (*z)[kPanel], const float *const *a, int64_t K,
+CRNN_CPU_INLINE void tile_mr(float *z0, float *z1, int64_t ldz, const float *const *a, int64_t K,
                              const float *panel) {
   typedef detail::f32x8 V;
   V acc[MR][2];
@@ -50,20 +50,20 @@ CRNN_CPU_INLINE void tile_mr(float (*z)[kPanel], const float *const *a, int64_t 
     }
   }
   for (int r = 0; r < MR; ++r) {
-    __builtin_memcpy(z[r], &acc[r][0], sizeof(V));
-    __builtin_memcpy(z[r] + 8, &acc[r][1], sizeof(V));
+    __builtin_memcpy(z0 + r * ldz, &acc[r][0], sizeof(V));
+    __builtin_memcpy(z1 + r * ldz, &acc[r][1], sizeof(V));
   }
 }
 
-CRNN_SIMD_CLONES void tile(int mr, float (*z)[kPanel], const float *const *a, int64_t K,
-                           const float *panel) {
+CRNN_SIMD_CLONES void tile(int mr, float *z0, float *z1, int64_t ldz, const float *const *a,
+                           int64_t K, const float *panel) {
   switch (mr) {
-    case 6: tile_mr<6>(z, a, K, panel); break;
-    case 5: tile_mr<5>(z, a, K, panel); break;
-    case 4: tile_mr<4>(z, a, K, panel); break;
-    case 3: tile_mr<3>(z, a, K, panel); break;
-    case 2: tile_mr<2>(z, a, K, panel); break;
-    default: tile_mr<1>(z, a, K, panel); break;
+    case 6: tile_mr<6>(z0, z1, ldz, a, K, panel); break;
+    case 5: tile_mr<5>(z0, z1, ldz, a, K, panel); break;
+    case 4: tile_mr<4>(z0, z1, ldz, a, K, panel); break;
+    case 3: tile_mr<3>(z0, z1, ldz, a, K, panel); break;
+    case 2: tile_mr<2>(z0, z1, ldz, a, K, panel); break;
+    default: tile_mr<1>(z0, z1, ldz, a, K, panel); break;
   }
 }
 

@@ -47,11 +47,20 @@ void pack_forward(float *panel, const float *w_hh, int64_t H, int64_t jb0, int64
 // W_hh[r, kb * 16 + n]. Packs the unit blocks [kb0, kb1).
 void pack_backward(float *panel, const float *w_hh, int64_t H, int64_t kb0, int64_t kb1);
 
-// z[r][0..16) = sum_{k < K} a[r][k] * panel[k * 16 + 0..16), for rows r < mr (1..kRows).
-// Out of line, with its own SIMD clones: inlined into the recurrence, GCC kept the cell
-// update's hoisted constants in vector registers across the K loop and spilled two of the 12
-// accumulators to the stack.
-void tile(int mr, float (*z)[kPanel], const float *const *a, int64_t K, const float *panel);
+// Over rows r < mr (1..kRows): z0[r * ldz + 0..8) = sum_{k < K} a[r][k] * panel[k * 16 + 0..8)
+// and z1[r * ldz + 0..8) the same over panel columns 8..16. Out of line, with its own SIMD
+// clones: inlined into the recurrence, GCC kept the cell update's hoisted constants in vector
+// registers across the K loop and spilled two of the 12 accumulators to the stack.
+void tile(int mr, float *z0, float *z1, int64_t ldz, const float *const *a, int64_t K,
+          const float *panel);
+
+// Units rounded up to whole forward (8) / backward (16) blocks: the tiles write whole blocks.
+inline int64_t forward_units(int64_t H) {
+  return ceil_div(H, kFwdUnits) * kFwdUnits;
+}
+inline int64_t backward_units(int64_t H) {
+  return ceil_div(H, kPanel) * kPanel;
+}
 
 }  // namespace lstm_rec
 }  // namespace cpu
