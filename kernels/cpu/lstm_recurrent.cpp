@@ -33,38 +33,69 @@ void pack_backward(float *panel, const float *w_hh, int64_t H, int64_t kb0, int6
   }
 }
 
-// z[r][0..16) = sum_k a[r][k] * panel[k * 16 + 0..16), r < MR.
-template <int MR>
+// Rows r < MR: z0[r * ldz + 0..8) and z1[r * ldz + 0..8) = sum_k a[r][k] * panel[k * 16 + ..],
+// in vectors of L = 8 or 16 floats: 16 on AVX-512 (one zmm per row: 6 FMAs per panel load; 8
+// lanes would leave half of each FMA idle), 8 elsewhere (two ymm per row, the 6x16 kernel:
+// GCC lowers a 16-float vector on AVX2 through the stack, 3x slower).
+template <int L>
+struct Lanes;  // (GCC drops vector_size with a dependent size: one specialization per width)
+template <>
+struct Lanes<8> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct Lanes<16> {
+  typedef float type __attribute__((vector_size(64)));
+};
+
+template <int MR, int L>
 CRNN_CPU_INLINE void tile_mr(float *z0, float *z1, int64_t ldz, const float *const *a, int64_t K,
                              const float *panel) {
-  typedef detail::f32x8 V;
-  V acc[MR][2];
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = V{};
+  typedef typename Lanes<L>::type V;
+  constexpr int NV = kPanel / L;
+  V acc[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = V{};
   for (int64_t k = 0; k < K; ++k) {
-    const V w0 = vload(panel + k * kPanel), w1 = vload(panel + k * kPanel + 8);
+    V w[NV];
+    for (int v = 0; v < NV; ++v) __builtin_memcpy(&w[v], panel + k * kPanel + v * L, sizeof(V));
     for (int r = 0; r < MR; ++r) {
-      const float x = a[r][k];
-      const V s = {x, x, x, x, x, x, x, x};  // a broadcast (V{} + x adds a zero: 2 spills)
-      acc[r][0] += s * w0;
-      acc[r][1] += s * w1;
+      // a broadcast: x - 0 folds to x exactly (x + 0 does not, -0 + 0 = +0: GCC kept the add
+      // and spilled two accumulators; a {x, x, ...} initializer became lane inserts here)
+      const V s = a[r][k] - V{};
+      for (int v = 0; v < NV; ++v) acc[r][v] += s * w[v];
     }
   }
   for (int r = 0; r < MR; ++r) {
-    __builtin_memcpy(z0 + r * ldz, &acc[r][0], sizeof(V));
-    __builtin_memcpy(z1 + r * ldz, &acc[r][1], sizeof(V));
+    float out[kPanel];
+    __builtin_memcpy(out, acc[r], sizeof(out));
+    __builtin_memcpy(z0 + r * ldz, out, 8 * 4);
+    __builtin_memcpy(z1 + r * ldz, out + 8, 8 * 4);
   }
 }
 
+template <int L>
+CRNN_CPU_INLINE void tile_rows(int mr, float *z0, float *z1, int64_t ldz, const float *const *a,
+                               int64_t K, const float *panel) {
+  switch (mr) {
+    case 6: tile_mr<6, L>(z0, z1, ldz, a, K, panel); break;
+    case 5: tile_mr<5, L>(z0, z1, ldz, a, K, panel); break;
+    case 4: tile_mr<4, L>(z0, z1, ldz, a, K, panel); break;
+    case 3: tile_mr<3, L>(z0, z1, ldz, a, K, panel); break;
+    case 2: tile_mr<2, L>(z0, z1, ldz, a, K, panel); break;
+    default: tile_mr<1, L>(z0, z1, ldz, a, K, panel); break;
+  }
+}
+
+// Every clone holds both widths; the 16-lane one runs only where AVX-512 does (the x86-64-v4
+// clone), checked at run time since target_clones compiles one preprocessed body per ISA.
 CRNN_SIMD_CLONES void tile(int mr, float *z0, float *z1, int64_t ldz, const float *const *a,
                            int64_t K, const float *panel) {
-  switch (mr) {
-    case 6: tile_mr<6>(z0, z1, ldz, a, K, panel); break;
-    case 5: tile_mr<5>(z0, z1, ldz, a, K, panel); break;
-    case 4: tile_mr<4>(z0, z1, ldz, a, K, panel); break;
-    case 3: tile_mr<3>(z0, z1, ldz, a, K, panel); break;
-    case 2: tile_mr<2>(z0, z1, ldz, a, K, panel); break;
-    default: tile_mr<1>(z0, z1, ldz, a, K, panel); break;
-  }
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  static const bool wide = __builtin_cpu_supports("avx512f");
+  if (wide) return tile_rows<16>(mr, z0, z1, ldz, a, K, panel);
+#endif
+  tile_rows<8>(mr, z0, z1, ldz, a, K, panel);
 }
 
 }  // namespace lstm_rec
