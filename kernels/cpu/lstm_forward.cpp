@@ -75,6 +75,7 @@ struct Recurrence {
   const int32_t *len;
   int64_t y_stride;
   bool reverse;
+  bool h0_zero;  // h0 = NULL: the first step's products are zeros (1/T of the work skipped)
 };
 
 // The cell update of sample b at `step` from its row of z: bias, sigmoid/tanh, c, h, the
@@ -117,11 +118,14 @@ CRNN_CPU_INLINE void recurrence(const Recurrence &r, int64_t b0, int64_t b1, con
       const int mr = static_cast<int>(b1 - bb < rec::kRows ? b1 - bb : rec::kRows);
       for (int m = 0; m < mr; ++m) a[m] = r.h + (bb + m) * H;
       float *z = r.z + bb * ldz;
-      for (int64_t j0 = 0; j0 < H; j0 += rec::kFwdUnits) {
-        const float *pif = r.panel + (j0 / rec::kFwdUnits) * 2 * H * rec::kPanel;
-        rec::tile(mr, z + j0, z + Hp + j0, ldz, a, H, pif);
-        rec::tile(mr, z + 2 * Hp + j0, z + 3 * Hp + j0, ldz, a, H, pif + H * rec::kPanel);
-      }
+      if (step == 0 && r.h0_zero)
+        memset(z, 0, mr * ldz * 4);
+      else
+        for (int64_t j0 = 0; j0 < H; j0 += rec::kFwdUnits) {
+          const float *pif = r.panel + (j0 / rec::kFwdUnits) * 2 * H * rec::kPanel;
+          rec::tile(mr, z + j0, z + Hp + j0, ldz, a, H, pif);
+          rec::tile(mr, z + 2 * Hp + j0, z + 3 * Hp + j0, ldz, a, H, pif + H * rec::kPanel);
+        }
       for (int m = 0; m < mr; ++m) cell_update<kTrain>(r, bb + m, step, k);
     }
 }
@@ -224,7 +228,8 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
                          bias + dir * k.G,
                          seq_length,
                          DH,
-                         dir == 1};
+                         dir == 1,
+                         h0 == nullptr};
       recurrence_f32(r, b0, b1, k);
       memcpy(h_n + idx * BH + b0 * k.H, h + b0 * k.H, nb * k.H * 4);
       memcpy(c_n + idx * BH + b0 * k.H, c + b0 * k.H, nb * k.H * 4);
