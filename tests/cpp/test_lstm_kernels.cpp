@@ -85,6 +85,38 @@ Net make_net(std::mt19937 &rng, int64_t T, int64_t B, int64_t I, int64_t H, int6
   return n;
 }
 
+// Backward with NaN-poisoned outputs and workspace: every gradient written and finite (the
+// values are checked against the float64 reference in tests/test_lstm_tiles.py).
+void backward_writes_all(const Net &n, const crnn_lstm_desc &d, const crnn_lstm_weights_f32 &w,
+                         const std::vector<float> &x, const std::vector<float> &y, const float *h0,
+                         const float *c0, const int32_t *len, const std::vector<float> &res,
+                         std::mt19937 &rng) {
+  std::normal_distribution<float> nd;
+  const int64_t S = n.L * n.D * n.B * n.H;
+  std::vector<float> dy(y.size()), dhn(S), dcn(S), dx(x.size(), NAN), dh0(S, NAN), dc0(S, NAN);
+  for (auto *v : {&dy, &dhn, &dcn})
+    for (auto &f : *v) f = nd(rng);
+  std::vector<std::vector<float>> g;
+  std::vector<float *> p[4];
+  for (size_t i = 0; i < n.w_ih.size(); ++i)
+    for (int k = 0; k < 4; ++k) {
+      const size_t sz = k == 0 ? n.w_ih[i].size() : k == 1 ? n.w_hh[i].size() : n.b_ih[i].size();
+      g.emplace_back(sz, NAN);
+    }
+  for (size_t i = 0; i < g.size(); ++i) p[i % 4].push_back(g[i].data());
+  std::vector<float> ws(crnn_lstm_backward_workspace_size(&d) / 4 + 1, NAN);
+  const crnn_status_t st = crnn_lstm_backward_f32(
+      dx.data(), dh0.data(), dc0.data(), p[0].data(), p[1].data(), n.bias ? p[2].data() : nullptr,
+      n.bias ? p[3].data() : nullptr, dy.data(), dhn.data(), dcn.data(), x.data(), y.data(), h0, c0,
+      len, res.data(), &w, &d, ws.data(), ws.size() * 4);
+  CHECK(st == CRNN_STATUS_SUCCESS, "backward status %d", st);
+  for (auto *v : {&dx, &dh0, &dc0})
+    for (float f : *v) CHECK(isfinite(f), "gradient not written (H=%ld)", long(n.H));
+  for (size_t i = 0; i < g.size(); ++i)
+    if (n.bias || i % 4 < 2)
+      for (float f : g[i]) CHECK(isfinite(f), "weight gradient not written (H=%ld)", long(n.H));
+}
+
 void test_against_naive() {
   std::mt19937 rng(0);
   struct Cfg {
@@ -95,7 +127,11 @@ void test_against_naive() {
                       {6, 3, 5, 7, 2, 2, true, true, true},
                       {4, 5, 8, 5, 3, 2, false, true, true},
                       {9, 2, 4, 17, 1, 2, true, false, true},
-                      {5, 4, 16, 13, 2, 1, true, true, false}};
+                      {5, 4, 16, 13, 2, 1, true, true, false},
+                      // the recurrence's tiles: 6 samples x 8 (forward) / 16 (backward) units
+                      {3, 7, 4, 1, 1, 2, true, true, true},
+                      {2, 13, 5, 33, 2, 2, true, false, true},
+                      {1, 6, 3, 9, 1, 1, true, true, false}};
   for (const Cfg &g : cfgs) {
     Net n = make_net(rng, g.T, g.B, g.I, g.H, g.L, g.D, g.bias);
     std::normal_distribution<float> nd;
@@ -120,10 +156,10 @@ void test_against_naive() {
     for (int train = 0; train < 2; ++train) {
       std::vector<float> y(ry.size(), NAN), hn(rh.size(), NAN), cn(rc.size(), NAN);
       std::vector<float> res(train ? crnn_lstm_reserve_size(&d) : 0, NAN);
-      std::vector<char> ws(crnn_lstm_forward_workspace_size(&d));
+      std::vector<float> ws(crnn_lstm_forward_workspace_size(&d) / 4 + 1, NAN);
       const crnn_status_t st =
           crnn_lstm_forward_f32(y.data(), hn.data(), cn.data(), train ? res.data() : nullptr,
-                                x.data(), h0p, c0p, lp, &w, &d, ws.data(), ws.size());
+                                x.data(), h0p, c0p, lp, &w, &d, ws.data(), ws.size() * 4);
       CHECK(st == CRNN_STATUS_SUCCESS, "status %d", st);
       double worst = 0;
       for (size_t i = 0; i < y.size(); ++i) worst = fmax(worst, fabs(y[i] - ry[i]));
@@ -132,6 +168,7 @@ void test_against_naive() {
       CHECK(worst < 2e-6, "T=%ld B=%ld H=%ld L=%ld D=%ld: max err %g", long(g.T), long(g.B),
             long(g.H), long(g.L), long(g.D), worst);  // NaN fails too
       for (float v : res) CHECK(!isnan(v), "reserve left unwritten");
+      if (train) backward_writes_all(n, d, w, x, y, h0p, c0p, lp, res, rng);
     }
   }
 }
