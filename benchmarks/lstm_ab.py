@@ -5,11 +5,14 @@ MindOCR's neck shape ``nn.LSTM(512, 256, 2 layers, bidirectional)``; medians.
     python benchmarks/lstm_ab.py old=/tmp/old/_C.so new=crnn_fast/_C.cpython-311-*.so \\
         [--batch 64] [--steps 25] [--rounds 15] [--threads 2]
 
-Modes: ``infer`` (forward, no reserve), ``train-fwd`` (forward writing the reserve) and
+Modes: ``infer`` (forward, no reserve), ``train-fwd`` (forward writing the reserve),
 ``fwd+bwd`` (training forward + backward w.r.t. x and every weight, upstream ones; torch:
-``y.backward(ones)``). Buffers are allocated once per build; the first build's outputs are the
-reference the others must match (max |diff| printed). Each round runs every (mode, provider) once,
-in order, so a load change hits every provider alike.
+``y.backward(ones)``) and ``bwd`` (crnn_fast's backward alone; not in the default modes).
+Buffers are allocated once per build; the first build's outputs are the reference the others
+must match (max |diff| printed). Each round runs every (mode, provider) once, in order, so a load
+change hits every provider alike. Also printed: the process CPU time per call (all threads),
+less sensitive to other processes' load than the wall time; ``--threads 1`` makes it the work
+of one core. ``--input-size 8 --layers 1`` isolates the recurrence.
 """
 
 from __future__ import annotations
@@ -94,6 +97,10 @@ class Build:
 
     def fwd_bwd(self) -> np.ndarray:
         self.forward(True)
+        return self.bwd()
+
+    def bwd(self) -> np.ndarray:
+        """The backward alone (of the last training forward: its reserve and output)."""
         st = self.lib.crnn_cpu_lstm_backward_f32(
             ptr(self.dx), None, None, *self.grads, ptr(self.dy), None, None, ptr(self.x),
             ptr(self.y), None, None, None, ptr(self.reserve), ctypes.byref(self.w),
@@ -158,6 +165,7 @@ def main() -> None:
         calls[("infer", n)] = lambda b=b: b.forward(False)
         calls[("train-fwd", n)] = lambda b=b: b.forward(True)
         calls[("fwd+bwd", n)] = b.fwd_bwd
+        calls[("bwd", n)] = b.bwd
     if not a.no_torch:
         for mode, fn in torch_calls(x, params, a.threads).items():
             calls[(mode, "torch")] = fn

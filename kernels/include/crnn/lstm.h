@@ -17,8 +17,9 @@
 //            layer's output (T, B, D*H) (the next layer's input); the offsets are
 //            kernels/common/lstm_layout.h, the same on every backend
 // CPU: the input projection of all T frames is one GEMM per direction (OpenBLAS, all cores);
-// the recurrence runs both directions concurrently, each step a (B, H) x (H, 4H) GEMM fused
-// with bias, gate nonlinearities and the cell update (kernels/common/lstm_math.h).
+// the recurrence runs both directions concurrently with W_hh packed once per call: each step,
+// per tile of 6 samples, register-tiled h W_hh^T products (kernels/cpu/lstm_recurrent.h) feed
+// the bias, gate nonlinearities and cell update (kernels/common/lstm_math.h).
 #pragma once
 
 #include <stddef.h>
@@ -61,9 +62,9 @@ crnn_status_t crnn_lstm_forward_f32(float *y, float *h_n, float *c_n, float *res
 // (L*D, B, H) (NULL = zeros). Outputs (all overwritten): dx (T, B, I); dh0, dc0 (L*D, B, H)
 // (may be NULL); per layer/direction [L*D] pointers dw_ih (4H, I_l), dw_hh (4H, H),
 // db_ih, db_hh (4H) (the two bias gradients are equal; ignored when has_bias = 0).
-// CPU, per layer: one pass back through time per (direction, batch slice) with fused pointwise gate
-// derivatives and a (b, 4H) x (4H, H) GEMM per step; then the weight and input gradients as
-// GEMMs over all T*B rows at once.
+// CPU, per layer: one pass back through time per (direction, batch slice), the dZ_t W_hh products
+// register-tiled (W_hh packed once) and fused with the pointwise gate derivatives; then the
+// weight and input gradients as GEMMs over all T*B rows at once.
 size_t crnn_lstm_backward_workspace_size(const crnn_lstm_desc *d);  // bytes
 
 crnn_status_t crnn_lstm_backward_f32(float *dx, float *dh0, float *dc0, float *const *dw_ih,
