@@ -28,8 +28,8 @@ struct Workspace {
   size_t dz, pack, dhp, state, zero, hprev, buf0, buf1, bytes;  // byte offsets
 };
 
-// Row stride of dZ: 4H + 16 floats, so that rows 4 KB apart (4H = 1024) do not share an L1
-// set (the tiles read 6 rows at once; see gx_stride in lstm_forward.cpp).
+// Row stride of dZ: 4H + 16 floats, so that the 6 rows a tile broadcasts from (4 KB apart at
+// 4H = 1024) do not share L1 sets (see gx_stride in lstm_forward.cpp; not separately measured).
 int64_t dz_stride(const LstmDims &k) {
   return k.G + 16;
 }
