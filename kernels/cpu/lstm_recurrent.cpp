@@ -91,7 +91,9 @@ CRNN_CPU_INLINE void tile_rows(int mr, float *z0, float *z1, int64_t ldz, const 
 // clone), checked at run time since target_clones compiles one preprocessed body per ISA.
 CRNN_SIMD_CLONES void tile(int mr, float *z0, float *z1, int64_t ldz, const float *const *a,
                            int64_t K, const float *panel) {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Without clones (CRNN_NO_CLONES: one body for the -march given) only where that is AVX-512.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    (!defined(CRNN_NO_CLONES) || defined(__AVX512F__))
   static const bool wide = __builtin_cpu_supports("avx512f");
   if (wide) return tile_rows<16>(mr, z0, z1, ldz, a, K, panel);
 #endif
