@@ -3,6 +3,12 @@
 // then y_g (C_out_g, N) = w_g (C_out_g, K) . panel in one sgemm, then bias (+ ReLU). A unit is
 // one sample (or a block of its output rows when the batch is smaller than the thread count),
 // or several samples side by side when a plane is small (the sgemm gets >= kPanelCols columns).
+// 1x1 stride-1 unpadded layers (ResNet34_vd's shortcuts) skip im2col: x is the panel.
+// Direct kernels for ResNet34_vd's stride-(2, 1) 3x3 layers were probed (issue 19) and not kept:
+// an AVX2 micro-kernel over row-gathered input planes (4 output channels x 3 vectors of 8 along
+// the flattened output row, weights packed, input blocked to L1) ran at 0.8-0.95x the speed of
+// OpenBLAS's sgemm including its packing (s1b0/s2b0/s3b0 forward shapes, one thread), so it
+// could only save the im2col copies, which are memcpys now.
 #include <string.h>
 
 #include "blas.h"
@@ -33,20 +39,44 @@ Dims dims_of(const crnn_conv2d_desc *d) {
   return k;
 }
 
+// A 1x1 convolution with stride 1 and no padding: its im2col panel of one sample is x itself
+// (C_g, H W), so the sgemms read x and write y / dx in place, one sample per unit. Side-by-side
+// samples would need the copies back (panel, output scatter, dy gather) for wider sgemms; with
+// none, ResNet34_vd's shortcut convs (H W = 400, 200, 100) at B = 64 ran 1.2-2.5x faster forward
+// and 1.05-1.4x fwd+bwd than before (benchmarks/conv_strided_ab.py, 9 interleaved rounds).
+bool identity_panel(const crnn_conv2d_desc *d) {
+  return d->kh == 1 && d->kw == 1 && d->stride_h == 1 && d->stride_w == 1 && d->pad_t == 0 &&
+         d->pad_b == 0 && d->pad_l == 0 && d->pad_r == 0;
+}
+
 // Samples per unit: 1, or enough for kPanelCols columns when planes are small and every one of
 // the nt threads still gets a unit.
 int64_t samples_per_unit(const crnn_conv2d_desc *d, const Dims &k, int nt) {
-  if (k.N >= kPanelCols || d->B < nt) return 1;
+  if (k.N >= kPanelCols || d->B < nt || identity_panel(d)) return 1;
   return crnn::cpu::balanced_unit(d->B, nt, (kPanelCols + k.N - 1) / k.N);
 }
 
+// The output columns [*lo, *hi) of a row whose input column ow s_w + w0 lies inside [0, W); the
+// columns outside read padding.
+void valid_columns(int64_t *lo, int64_t *hi, int64_t w0, const crnn_conv2d_desc *d, const Dims &k) {
+  const int64_t s = d->stride_w;
+  int64_t a = w0 >= 0 ? 0 : (-w0 + s - 1) / s, b = d->W - w0 <= 0 ? 0 : (d->W - w0 + s - 1) / s;
+  if (b > k.Wo) b = k.Wo;
+  *lo = a < b ? a : b, *hi = b;
+}
+
 // panel[(c kh + i) kw + j][(oh - oh0) Wo + ow] = x[c][oh s_h - pad_t + i d_h][ow s_w - pad_l + j
-// d_w] for the output rows oh in [oh0, oh1); panel rows are ldp apart.
+// d_w] for the output rows oh in [oh0, oh1); panel rows are ldp apart. The in-bounds columns are
+// one memcpy per row at stride_w 1 (a per-element bounds test was 12-20 % of a strided layer's
+// forward, ResNet34_vd s2b0.conv0 at B = 64, perf), the padding columns memsets.
 void im2col(float *panel, int64_t ldp, const float *x, const crnn_conv2d_desc *d, const Dims &k,
             int64_t oh0, int64_t oh1) {
-  for (int64_t c = 0; c < k.Cg; ++c)
-    for (int64_t i = 0; i < d->kh; ++i)
-      for (int64_t j = 0; j < d->kw; ++j) {
+  for (int64_t j = 0; j < d->kw; ++j) {
+    const int64_t w0 = j * d->dil_w - d->pad_l;
+    int64_t lo, hi;
+    valid_columns(&lo, &hi, w0, d, k);
+    for (int64_t c = 0; c < k.Cg; ++c)
+      for (int64_t i = 0; i < d->kh; ++i) {
         float *row = panel + ((c * d->kh + i) * d->kw + j) * ldp;
         const float *xc = x + c * d->H * d->W;
         for (int64_t oh = oh0; oh < oh1; ++oh) {
@@ -57,35 +87,40 @@ void im2col(float *panel, int64_t ldp, const float *x, const crnn_conv2d_desc *d
             continue;
           }
           const float *xr = xc + h * d->W;
-          const int64_t w0 = j * d->dil_w - d->pad_l;
-          for (int64_t ow = 0; ow < k.Wo; ++ow) {
-            const int64_t w = ow * d->stride_w + w0;
-            out[ow] = w >= 0 && w < d->W ? xr[w] : 0.0f;
-          }
+          memset(out, 0, sizeof(float) * lo);
+          if (d->stride_w == 1)
+            memcpy(out + lo, xr + lo + w0, sizeof(float) * (hi - lo));
+          else
+            for (int64_t ow = lo; ow < hi; ++ow) out[ow] = xr[ow * d->stride_w + w0];
+          memset(out + hi, 0, sizeof(float) * (k.Wo - hi));
         }
       }
+  }
 }
 
 // dx_c[h][w] += dpanel[(c kh + i) kw + j][oh Wo + ow] for every window position (col2im);
-// dpanel rows are ldp apart.
+// dpanel rows are ldp apart. Only the in-bounds columns, without a test per element.
 void col2im(float *dx, const float *dpanel, int64_t ldp, const crnn_conv2d_desc *d, const Dims &k) {
-  for (int64_t c = 0; c < k.Cg; ++c)
-    for (int64_t i = 0; i < d->kh; ++i)
-      for (int64_t j = 0; j < d->kw; ++j) {
+  for (int64_t j = 0; j < d->kw; ++j) {
+    const int64_t w0 = j * d->dil_w - d->pad_l;
+    int64_t lo, hi;
+    valid_columns(&lo, &hi, w0, d, k);
+    for (int64_t c = 0; c < k.Cg; ++c)
+      for (int64_t i = 0; i < d->kh; ++i) {
         const float *row = dpanel + ((c * d->kh + i) * d->kw + j) * ldp;
         float *dxc = dx + c * d->H * d->W;
         for (int64_t oh = 0; oh < k.Ho; ++oh) {
           const int64_t h = oh * d->stride_h - d->pad_t + i * d->dil_h;
           if (h < 0 || h >= d->H) continue;
-          float *dxr = dxc + h * d->W;
-          const float *in = row + oh * k.Wo;
-          const int64_t w0 = j * d->dil_w - d->pad_l;
-          for (int64_t ow = 0; ow < k.Wo; ++ow) {
-            const int64_t w = ow * d->stride_w + w0;
-            if (w >= 0 && w < d->W) dxr[w] += in[ow];
-          }
+          float *__restrict dxr = dxc + h * d->W;
+          const float *__restrict in = row + oh * k.Wo;
+          if (d->stride_w == 1)
+            for (int64_t ow = lo; ow < hi; ++ow) dxr[ow + w0] += in[ow];
+          else
+            for (int64_t ow = lo; ow < hi; ++ow) dxr[ow * d->stride_w + w0] += in[ow];
         }
       }
+  }
 }
 
 void bias_gradient(float *db, const float *dy, const crnn_conv2d_desc *d, const Dims &k) {
@@ -110,7 +145,7 @@ BackwardLayout backward_layout(const crnn_conv2d_desc *d, const Dims &k) {
   BackwardLayout l;
   l.nt = crnn::cpu::resolve_threads(d->num_threads, d->B);
   l.cs = samples_per_unit(d, k, l.nt);
-  l.panel = crnn::cpu::align_up(sizeof(float) * k.K * k.N * l.cs);
+  l.panel = identity_panel(d) ? 0 : crnn::cpu::align_up(sizeof(float) * k.K * k.N * l.cs);
   l.dpanel = l.panel;
   l.dyc = l.cs > 1 ? crnn::cpu::align_up(sizeof(float) * k.Og * k.N * l.cs) : 0;
   l.dw = crnn::cpu::align_up(sizeof(float) * d->C_out * k.K);
@@ -130,7 +165,7 @@ ForwardLayout forward_layout(const crnn_conv2d_desc *d, const Dims &k) {
   l.cs = samples_per_unit(d, k, l.nt);
   // A batch smaller than the thread count (inference at B = 1) is split by output rows.
   l.blocks = d->B >= l.nt ? 1 : (l.nt + d->B - 1) / d->B;
-  l.panel = crnn::cpu::align_up(sizeof(float) * k.K * k.N * l.cs);
+  l.panel = identity_panel(d) ? 0 : crnn::cpu::align_up(sizeof(float) * k.K * k.N * l.cs);
   l.out = l.cs > 1 ? crnn::cpu::align_up(sizeof(float) * k.Og * k.N * l.cs) : 0;
   l.per_thread = l.panel + l.out;
   return l;
@@ -161,7 +196,8 @@ size_t crnn_cpu_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
   if (crnn::cpu::winograd::eligible(d)) return crnn::cpu::winograd::forward_workspace(d, false);
   const Dims k = dims_of(d);
   const ForwardLayout l = forward_layout(d, k);
-  return l.nt * l.per_thread;
+  // never 0 for a valid d (0 means invalid to the callers): 1x1 stride-1 layers need no panel
+  return l.nt * l.per_thread > 0 ? l.nt * l.per_thread : 64;
 }
 
 crnn_status_t crnn_cpu_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b,
@@ -205,9 +241,14 @@ crnn_status_t crnn_cpu_conv2d_forward_f32(float *y, const float *x, const float 
     for (int64_t g = 0; g < d->groups; ++g) {
       const float *xg = x + (n * d->C_in + g * k.Cg) * d->H * d->W;
       float *yg = y + (n * d->C_out + g * k.Og) * k.N + oh0 * k.Wo;
-      im2col(panel, cols, xg, d, k, oh0, oh1);
-      crnn::cpu::gemm(false, false, k.Og, cols, k.K, w + g * k.Og * k.K, k.K, panel, cols, 0.0f, yg,
-                      k.N);
+      if (identity_panel(d)) {
+        crnn::cpu::gemm(false, false, k.Og, cols, k.K, w + g * k.Og * k.K, k.K, xg + oh0 * k.Wo,
+                        k.N, 0.0f, yg, k.N);
+      } else {
+        im2col(panel, cols, xg, d, k, oh0, oh1);
+        crnn::cpu::gemm(false, false, k.Og, cols, k.K, w + g * k.Og * k.K, k.K, panel, cols, 0.0f,
+                        yg, k.N);
+      }
       for (int64_t o = 0; o < k.Og; ++o) bias_relu(yg + o * k.N, cols, b, g * k.Og + o, d->relu);
     }
   });
@@ -257,6 +298,18 @@ crnn_status_t crnn_cpu_conv2d_backward_f32(float *dx, float *dw, float *db, cons
     float *dw_t = dw_of(tid);
     const int64_t n0 = u * lay.cs, n1 = n0 + lay.cs < d->B ? n0 + lay.cs : d->B;
     const int64_t cols = (n1 - n0) * k.N;
+    if (identity_panel(d)) {  // one sample (n1 = n0 + 1): x is the panel, dx the dpanel
+      for (int64_t g = 0; g < d->groups; ++g) {
+        const float *dyg = dy + (n0 * d->C_out + g * k.Og) * k.N;
+        const float *xg = x + (n0 * d->C_in + g * k.Cg) * HW;
+        crnn::cpu::gemm(false, true, k.Og, k.K, k.N, dyg, k.N, xg, k.N, 1.0f, dw_t + g * k.Og * k.K,
+                        k.K);
+        if (dx)
+          crnn::cpu::gemm(true, false, k.K, k.N, k.Og, w + g * k.Og * k.K, k.K, dyg, k.N, 0.0f,
+                          dx + (n0 * d->C_in + g * k.Cg) * HW, k.N);
+      }
+      return;
+    }
     if (dx) memset(dx + n0 * d->C_in * HW, 0, sizeof(float) * (n1 - n0) * d->C_in * HW);
     for (int64_t g = 0; g < d->groups; ++g) {
       for (int64_t n = n0; n < n1; ++n)

@@ -124,6 +124,15 @@ int main() {
       {2, 17, 6, 9, 16, 3, 3, 1, 1, 0, 2, 2, 1, 1, 1, 1, 0, 2, CRNN_DEVICE_CPU, nullptr},
       {9, 16, 1, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, CRNN_DEVICE_CPU, nullptr},
       {70, 16, 2, 3, 16, 3, 3, 1, 1, 1, 1, 0, 2, 1, 1, 1, 1, 0, CRNN_DEVICE_CPU, nullptr},
+      // im2col row copies (stride_w 1: one memcpy per row) at ResNet34_vd's stride (2, 1): odd C,
+      // W_out 13, H_out 1, W = 1, asymmetric pads; a 1x1 stride-1 layer reading x as its panel
+      // (groups, B below and above the thread count, one that splits a sample's rows)
+      {3, 5, 5, 13, 7, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, CRNN_DEVICE_CPU, nullptr},
+      {2, 7, 2, 17, 9, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, CRNN_DEVICE_CPU, nullptr},
+      {1, 3, 4, 1, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 3, CRNN_DEVICE_CPU, nullptr},
+      {2, 4, 7, 10, 6, 3, 3, 3, 1, 2, 0, 0, 2, 1, 1, 1, 0, 0, CRNN_DEVICE_CPU, nullptr},
+      {3, 6, 4, 9, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 3, 1, 0, CRNN_DEVICE_CPU, nullptr},
+      {1, 5, 3, 7, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 3, CRNN_DEVICE_CPU, nullptr},
   };
 
   // The 2e-5 bounds are im2col's and F(2x2)'s: Winograd pinned to F(2x2) by the kernel's test

@@ -1,8 +1,9 @@
 // 2-D convolution forward and backward (crnn_fast kernel C API; backends: CPU).
 // CPU engines: Winograd F(2x2, 3x3) for 3x3 stride-1 layers with >= 16 channels each side
 // (kernels/cpu/conv2d_winograd.h: 2.25x fewer multiply-adds, all in 16 large sgemms), else im2col +
-// one OpenBLAS sgemm per (unit of samples, group). The bias and an optional ReLU are fused into the
-// output pass; units run on the pool's threads.
+// one OpenBLAS sgemm per (unit of samples, group) (1x1 stride-1 unpadded layers: on x itself,
+// no im2col). The bias and an optional ReLU are fused into the output pass; units run on the
+// pool's threads.
 //
 // Layouts (NCHW, MindSpore's / PyTorch's Conv2d):
 //   x (B, C_in, H, W); w (C_out, C_in / groups, kh, kw); b (C_out) or NULL;
