@@ -25,23 +25,10 @@ import time
 import numpy as np
 import scipy_openblas32  # noqa: F401  (loads the BLAS the extension binds to by SONAME)
 
+from crnn_fast.bench.lstm_capi import Desc, P, Weights
 from crnn_fast.reference import lstm as ref
 
 I_, H_, L_ = 512, 256, 2  # defaults; --input-size / --hidden / --layers change them
-P = ctypes.c_void_p
-
-
-class Desc(ctypes.Structure):
-    _fields_ = [
-        ("T", ctypes.c_int64), ("B", ctypes.c_int64), ("I", ctypes.c_int64),
-        ("H", ctypes.c_int64), ("num_layers", ctypes.c_int32), ("bidirectional", ctypes.c_int32),
-        ("has_bias", ctypes.c_int32), ("num_threads", ctypes.c_int32), ("device", ctypes.c_int32),
-        ("stream", P),
-    ]  # fmt: skip
-
-
-class Weights(ctypes.Structure):
-    _fields_ = [("w_ih", P), ("w_hh", P), ("b_ih", P), ("b_hh", P)]
 
 
 def ptr(a: np.ndarray | None) -> P:

@@ -51,3 +51,20 @@ def random_labels(rng, B: int, S: int, C: int, blank: int, lengths=None, repeat_
                 row[j] = row[j - 1]
         labels[b, : lengths[b]] = row
     return labels, lengths
+
+
+def lstm_case(rng, T, B, I, H, L, bi, bias, state, ragged):
+    """float32 LSTM parameters (reference init), x (T, B, I), h0 / c0 (L*D, B, H) or None, and
+    lengths (B,) in [0, T] with 0 and T both present when ragged (else None)."""
+    from crnn_fast.reference import lstm as ref
+
+    params = ref.init_lstm_params(I, H, L, bi, bias, rng=rng, dtype=np.float32)
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    D = 2 if bi else 1
+    h0 = rng.standard_normal((L * D, B, H)).astype(np.float32) if state else None
+    c0 = rng.standard_normal((L * D, B, H)).astype(np.float32) if state else None
+    lens = None
+    if ragged:
+        lens = rng.integers(0, T + 1, B).astype(np.int32)
+        lens[0], lens[-1] = 0, T
+    return params, x, h0, c0, lens

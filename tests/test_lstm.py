@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_close, lstm_case
 
 import crnn_fast
 from crnn_fast.reference import lstm as ref
@@ -26,19 +26,6 @@ CASES = {
     "I_ne_2H_batch_first": (9, 2, 4, 17, 1, True, True, True, False, True),
     "crnn_like_small": (24, 8, 64, 32, 2, True, True, False, False, False),
 }
-
-
-def make_case(rng, T, B, I, H, L, bi, bias, state, ragged):
-    params = ref.init_lstm_params(I, H, L, bi, bias, rng=rng, dtype=np.float32)
-    x = rng.standard_normal((T, B, I)).astype(np.float32)
-    D = 2 if bi else 1
-    h0 = rng.standard_normal((L * D, B, H)).astype(np.float32) if state else None
-    c0 = rng.standard_normal((L * D, B, H)).astype(np.float32) if state else None
-    lens = None
-    if ragged:
-        lens = rng.integers(0, T + 1, B).astype(np.int32)
-        lens[0], lens[-1] = 0, T
-    return params, x, h0, c0, lens
 
 
 def reference_forward(x, params, H, L, bi, h0, c0, lens, batch_first=False):
@@ -64,7 +51,7 @@ def reference_forward(x, params, H, L, bi, h0, c0, lens, batch_first=False):
 @pytest.mark.parametrize("case", list(CASES))
 def test_matches_reference(backend, rng, case, training):
     T, B, I, H, L, bi, bias, state, ragged, batch_first = CASES[case]
-    params, x, h0, c0, lens = make_case(rng, T, B, I, H, L, bi, bias, state, ragged)
+    params, x, h0, c0, lens = lstm_case(rng, T, B, I, H, L, bi, bias, state, ragged)
     xin = np.ascontiguousarray(x.transpose(1, 0, 2)) if batch_first else x
     out = crnn_fast.lstm_forward(
         xin,
@@ -92,7 +79,7 @@ def test_matches_reference(backend, rng, case, training):
 
 
 def test_threads_do_not_change_results(rng):
-    params, x, h0, c0, lens = make_case(rng, 8, 6, 10, 12, 2, True, True, True, True)
+    params, x, h0, c0, lens = lstm_case(rng, 8, 6, 10, 12, 2, True, True, True, True)
     kw = dict(num_layers=2, bidirectional=True, h0=h0, c0=c0, seq_length=lens)
     a = crnn_fast.lstm_forward(x, params, 12, num_threads=1, **kw)
     b = crnn_fast.lstm_forward(x, params, 12, num_threads=2, **kw)
@@ -140,7 +127,7 @@ def test_backward_matches_reference(backend, rng, case):
     float32 bound: 2e-6 * (1 + max |reference gradient|) per tensor (seen <= 8e-7 relative).
     """
     T, B, I, H, L, bi, bias, state, ragged, batch_first = CASES[case]
-    params, x, h0, c0, lens = make_case(rng, T, B, I, H, L, bi, bias, state, ragged)
+    params, x, h0, c0, lens = lstm_case(rng, T, B, I, H, L, bi, bias, state, ragged)
     kw = dict(
         num_layers=L,
         bidirectional=bi,

@@ -17,26 +17,13 @@ import ctypes
 
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_close, lstm_case
 
 import crnn_fast
+from crnn_fast.bench.lstm_capi import Desc, P, Weights
 from crnn_fast.reference import lstm as ref
 
 pytestmark = pytest.mark.skipif(not crnn_fast.backends()["cpu"], reason="no compiled CPU kernels")
-P = ctypes.c_void_p
-
-
-class Desc(ctypes.Structure):
-    _fields_ = [
-        ("T", ctypes.c_int64), ("B", ctypes.c_int64), ("I", ctypes.c_int64),
-        ("H", ctypes.c_int64), ("num_layers", ctypes.c_int32), ("bidirectional", ctypes.c_int32),
-        ("has_bias", ctypes.c_int32), ("num_threads", ctypes.c_int32), ("device", ctypes.c_int32),
-        ("stream", P),
-    ]  # fmt: skip
-
-
-class Weights(ctypes.Structure):
-    _fields_ = [("w_ih", P), ("w_hh", P), ("b_ih", P), ("b_hh", P)]
 
 
 def _lib():
@@ -79,14 +66,7 @@ def test_tiles_vs_reference(rng, case, threads):
     T, B, I, H, L, D, bias, state, ragged = case
     bi = D == 2
     lib = _lib()
-    params = ref.init_lstm_params(I, H, L, bi, bias, rng=rng, dtype=np.float32)
-    x = rng.standard_normal((T, B, I)).astype(np.float32)
-    h0 = rng.standard_normal((L * D, B, H)).astype(np.float32) if state else None
-    c0 = rng.standard_normal((L * D, B, H)).astype(np.float32) if state else None
-    lens = None
-    if ragged:
-        lens = rng.integers(0, T + 1, B).astype(np.int32)
-        lens[0], lens[-1] = 0, T
+    params, x, h0, c0, lens = lstm_case(rng, T, B, I, H, L, bi, bias, state, ragged)
     sfx = ["", "_reverse"][:D]
     names = [(f"_l{l}{s}") for l in range(L) for s in sfx]
     w_arrs = [[params[f"{n}{k}"] for k in names] for n in ("weight_ih", "weight_hh")]
