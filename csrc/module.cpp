@@ -18,6 +18,7 @@ void bind_ctc_beam_search(py::module_ &m);
 void bind_conv(py::module_ &m);
 void bind_check(py::module_ &m);
 void bind_dlpack(py::module_ &m);
+void bind_precision(py::module_ &m);
 }  // namespace bind
 }  // namespace crnn
 
@@ -65,6 +66,7 @@ PYBIND11_MODULE(_C, m) {
   crnn::bind::bind_conv(m);
   crnn::bind::bind_check(m);
   crnn::bind::bind_dlpack(m);
+  crnn::bind::bind_precision(m);
   m.def("aot_last_error", &crnn::aot::last_error,
         "Message of the last failed MindSpore aot entry point ('' if none failed yet).");
   m.def(

@@ -60,6 +60,19 @@ def rng():
 
 
 @pytest.fixture(autouse=True)
+def _float32_matmuls():
+    """Every test starts and ends with the CPU kernels' float32 GEMMs: the bfloat16 setting is
+    process-wide (a trainer run with system.amp_level O1-O3 sets it)."""
+    from crnn_fast import _backend
+
+    if _backend._C is not None:
+        _backend._C.set_cpu_matmul_precision("float32")
+    yield
+    if _backend._C is not None:
+        _backend._C.set_cpu_matmul_precision("float32")
+
+
+@pytest.fixture(autouse=True)
 def _corrupt_summaries():
     """Logs the "corrupt record(s) skipped" summaries of the datasets a test built inside the
     test (pytest captures them) rather than at interpreter exit, after pytest's summary."""

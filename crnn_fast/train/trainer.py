@@ -90,6 +90,37 @@ def setup_context(cfg: dict) -> tuple[int, int]:
     return rank, size
 
 
+def _cpu_kernels_train(ms) -> bool:  # noqa: ANN001
+    """Whether the model's layers run crnn_fast's C++ CPU kernels (device_target CPU, an
+    ``aot`` backend of the CPU): then ``system.amp_level`` sets their matmul precision."""
+    from .. import registry
+
+    if ms.get_context("device_target") != "CPU":
+        return False
+    try:
+        return registry.for_ms_target(registry.active(), "CPU") == "cpu"
+    except ValueError:
+        return False
+
+
+def _set_cpu_precision(amp: str) -> None:
+    """``system.amp_level`` on the CPU kernels (``crnn_fast.precision``): O0 float32; O1-O3
+    bfloat16 GEMM inputs, float32 sums and master weights where the CPU has AVX512-BF16, else
+    float32 (emulated bfloat16 would only be slower)."""
+    from ..precision import cpu_bf16_native, precision_for_amp_level, set_cpu_matmul_precision
+
+    precision = precision_for_amp_level(amp)
+    if precision == "bfloat16" and not cpu_bf16_native():
+        log.warning("system.amp_level %s: this CPU has no AVX512-BF16, training in float32", amp)
+        precision = "float32"
+    elif precision == "bfloat16":
+        log.info(
+            "system.amp_level %s on the CPU: bfloat16 GEMM inputs, float32 accumulation and "
+            "master weights (crnn_fast.precision)", amp,
+        )  # fmt: skip
+    set_cpu_matmul_precision(precision)
+
+
 def _model_and_loss(cfg: dict):
     import mindspore as ms
     from mindspore import nn
@@ -99,7 +130,9 @@ def _model_and_loss(cfg: dict):
 
     net = build_model_from_config(cfg["model"])
     amp = str(get(cfg, "system.amp_level", "O0"))
-    if amp != "O0":
+    if _cpu_kernels_train(ms):
+        _set_cpu_precision(amp)
+    elif amp != "O0":
         net = ms.amp.auto_mixed_precision(net, amp)
     loss_args = {k: v for k, v in cfg["loss"].items() if k != "name"}
     if cfg["loss"].get("name", "CTCLoss") != "CTCLoss":

@@ -167,6 +167,9 @@ void finish_weight_grad(float *dw, const Plan &p, char *base, int64_t i0, int64_
 int tile_size(const crnn_conv2d_desc *d) {
   if (forced("f2")) return 2;
   if (forced("f4") || forced("f4std")) return 4;
+  // bfloat16 GEMMs round the transformed tiles: F(2x2)'s error stays within 2x the operands' own
+  // rounding, F(4x4)'s grows to ~6x (its larger transform entries), at the same speed
+  if (matmul_precision() == MatmulPrecision::kBFloat16) return 2;
   const auto tiles = [&](int64_t m) {
     return (crnn_conv2d_out_h(d) + m - 1) / m * ((crnn_conv2d_out_w(d) + m - 1) / m);
   };

@@ -10,6 +10,9 @@ Groups (``op/model``, model = ``vgg7`` | ``resnet34``):
   O0, loss scale 1: their O3 is for Ascend), GRAPH mode; PyTorch: ``zero_grad``, forward,
   ``F.ctc_loss`` (MindOCR's mean of per-sample sums), ``backward``, ``AdamW.step`` with
   MindOCR's weight-decay groups;
+* ``train-step-bf16`` (only where the CPU has AVX512-BF16): crnn_fast with bfloat16 GEMM
+  inputs (``crnn_fast.precision``; the trainer's ``system.amp_level`` O1-O3 on the CPU) vs
+  PyTorch under ``torch.autocast("cpu", torch.bfloat16)``, both with float32 master weights;
 * ``phase-backbone``, ``phase-neck``, ``phase-head+loss`` (forward + backward of that part,
   gradients w.r.t. its weights and its input), ``phase-optimizer`` (AdamW from fixed
   gradients): where the step's time goes;
@@ -228,6 +231,50 @@ def test_train_step(benchmark: Any, model: str, provider: str) -> None:
         ref = reference_loss(st, b)
         err = abs(float(loss) - ref) / abs(ref)
         assert err <= 1e-3, (provider, float(loss), ref)
+
+
+@pytest.mark.parametrize("provider", [*FAST, "torch"])
+@pytest.mark.parametrize("model", [] if QUICK else list(MODELS))
+def test_train_step_bf16(benchmark: Any, model: str, provider: str) -> None:
+    """``train-step-bf16``: the step with bfloat16 GEMM inputs, float32 accumulation and master
+    weights (what ``system.amp_level`` O1-O3 selects on a CPU with AVX512-BF16) vs PyTorch's
+    ``torch.autocast("cpu", torch.bfloat16)`` around the forward. Losses within 2e-2 of the
+    float32 step's."""
+    from crnn_fast.precision import cpu_bf16_native, cpu_matmul_precision_scope
+
+    if not cpu_bf16_native():
+        pytest.skip("no AVX512-BF16 on this CPU: bf16 would time an emulation")
+    st = state(model)
+    tag(benchmark, "train-step-bf16", model + SUFFIX, provider, batch=BATCH)
+    if provider == "torch":
+        torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
+        from crnn_fast.bench.torch_crnn import torch_ctc_loss
+
+        tm = torch_model(st, torch).train()
+        opt = torch_adamw(tm, torch, st.config(BATCH))
+        x, lab = torch.from_numpy(st.x), torch.from_numpy(st.labels)
+
+        def fn():
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", torch.bfloat16):
+                logits = tm(x)
+            loss = torch_ctc_loss(logits.float(), lab, 36)
+            loss.backward()
+            opt.step()
+            return np.float32(loss.item())
+    else:
+        with backend_scope("cpu"):
+            net, step, _ = build_train_step(st.config(BATCH), 1000, 1)
+        st.load(net)
+        step.set_train(True)
+        x, lab = Tensor(st.x), Tensor(st.labels)
+
+        def fn():
+            with cpu_matmul_precision_scope("bfloat16"):  # process-wide: only for this call
+                return step(x, lab)[0].asnumpy()
+
+    loss = timed(benchmark, fn, budget_s=20.0)
+    check_close(st, f"step-loss/{BATCH}", provider + "-bf16", np.asarray(loss, np.float64), 2e-2)
 
 
 def reference_loss(st: ModelState, b: int) -> float:

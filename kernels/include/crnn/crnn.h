@@ -10,4 +10,5 @@
 #include "ctc_loss.h"
 #include "device_memory.h"
 #include "lstm.h"
+#include "matmul_precision.h"
 #include "status.h"

@@ -1,0 +1,308 @@
+// bfloat16-input, float32-accumulate GEMM (gemm_bf16.h): the AVX512-BF16 packed kernel and the
+// sgemm emulation used where the CPU lacks it.
+//
+// Packed layouts (uint32_t words, each a bf16 pair (k even in the low half, k odd in the high
+// half) as vdpbf16ps reads it; K is padded to even with a zero):
+//   A block: micro-panels of kMR rows, [pair][row]: the kernel broadcasts one word per row;
+//   B block: micro-panels of kNR columns, [pair][column]: two zmm loads per pair.
+// Blocking (BLIS order): kNC columns of B x kKC2 pairs packed once (512 KB, L2), kMC rows of A
+// (48 KB), then kMR x kNR tiles with the B micro-panel (16 KB) held in L1 across the A panels.
+#include "gemm_bf16.h"
+
+#include <string.h>
+
+#include <atomic>
+#include <memory>
+#include <new>
+
+#include "../common/narrow_float.h"
+#include "blas.h"
+#include "crnn/matmul_precision.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CRNN_HAVE_BF16_KERNEL 1
+// GCC 12's unpack/shuffle intrinsics pass _mm512_undefined_epi32() as the unused merge source,
+// which -Wmaybe-uninitialized reports at every use.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define CRNN_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#endif
+
+namespace crnn {
+namespace cpu {
+namespace {
+
+std::atomic<int> g_precision{static_cast<int>(MatmulPrecision::kFloat32)};
+
+inline float round_bf16(float x) {
+  return bf16_bits_to_float(float_to_bf16_bits(x));
+}
+
+// op(X) as stored ((rows, cols), ld) rounded to bf16 values into a compact float32 copy.
+void round_rows(int64_t rows, int64_t cols, const float *x, int64_t ld, float *out) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = round_bf16(x[r * ld + c]);
+}
+
+// Allocation-free last resort (no memory for the rounded copies): one dot product per element.
+void gemm_bf16_naive(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_t K, const float *A,
+                     int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      float s = 0.0f;
+      for (int64_t k = 0; k < K; ++k)
+        s += round_bf16(a_trans ? A[k * lda + i] : A[i * lda + k]) *
+             round_bf16(b_trans ? B[j * ldb + k] : B[k * ldb + j]);
+      C[i * ldc + j] = beta == 0.0f ? s : s + beta * C[i * ldc + j];
+    }
+}
+
+void gemm_bf16_portable(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_t K, const float *A,
+                        int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                        int64_t ldc) {
+  const int64_t ar = a_trans ? K : M, ac = a_trans ? M : K;
+  const int64_t br = b_trans ? N : K, bc = b_trans ? K : N;
+  std::unique_ptr<float[]> a(new (std::nothrow) float[ar * ac]);
+  std::unique_ptr<float[]> b(new (std::nothrow) float[br * bc]);
+  if (!a || !b) return gemm_bf16_naive(a_trans, b_trans, M, N, K, A, lda, B, ldb, beta, C, ldc);
+  round_rows(ar, ac, A, lda, a.get());
+  round_rows(br, bc, B, ldb, b.get());
+  gemm_f32(a_trans, b_trans, M, N, K, a.get(), ac, b.get(), bc, beta, C, ldc);
+}
+
+#if defined(CRNN_HAVE_BF16_KERNEL)
+
+constexpr int kMR = 12;
+constexpr int64_t kNR = 32;
+constexpr int64_t kKC2 = 128;  // pairs per K block
+constexpr int64_t kMC = 8 * kMR;
+constexpr int64_t kNC = 32 * kNR;
+
+struct PackBuffers {
+  uint32_t a[kMC * kKC2];
+  uint32_t b[kNC * kKC2];
+};
+
+// This thread's packing buffers (560 KB, allocated on first use, freed at thread exit).
+PackBuffers *thread_buffers() {
+  thread_local std::unique_ptr<PackBuffers> buf(new (std::nothrow) PackBuffers);
+  return buf.get();
+}
+
+CRNN_BF16_TARGET inline __mmask16 lanes(int64_t n) {
+  return n >= 16  ? static_cast<__mmask16>(0xffff)
+         : n <= 0 ? static_cast<__mmask16>(0)
+                  : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// 16 words (lo_j, hi_j), lo and hi rounded to bf16: the pair layout of 16 rows or columns.
+CRNN_BF16_TARGET inline __m512i pair_words(__m512 lo, __m512 hi) {
+  const __m512i words = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));  // lo.., hi..
+  const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
+                                         8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return _mm512_permutexvar_epi16(order, words);
+}
+
+// 32 consecutive k of one row (n <= 32 of them valid) as 16 pair words.
+CRNN_BF16_TARGET inline __m512i row_pairs(const float *x, int64_t n) {
+  const __m512 lo = _mm512_maskz_loadu_ps(lanes(n), x);
+  const __m512 hi = _mm512_maskz_loadu_ps(lanes(n - 16), x + 16);
+  return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+// Rows k and k + 1 (the second absent past K) of 16 consecutive columns, as pair words.
+CRNN_BF16_TARGET inline __m512i column_pairs(const float *x, int64_t ld, bool has_odd,
+                                             __mmask16 m) {
+  const __m512 lo = _mm512_maskz_loadu_ps(m, x);
+  const __m512 hi = has_odd ? _mm512_maskz_loadu_ps(m, x + ld) : _mm512_setzero_ps();
+  return pair_words(lo, hi);
+}
+
+CRNN_BF16_TARGET void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int g = 0; g < 16; g += 4) {  // u[g + c], lane L: column 4L + c of rows g..g+3
+    u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+    u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+    u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+    u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {  // a 4 x 4 transpose of 128-bit lanes
+    const __m512i s0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44);
+    const __m512i s1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
+    const __m512i s2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+    const __m512i s3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
+    r[c] = _mm512_shuffle_i32x4(s0, s2, 0x88);
+    r[4 + c] = _mm512_shuffle_i32x4(s0, s2, 0xdd);
+    r[8 + c] = _mm512_shuffle_i32x4(s1, s3, 0x88);
+    r[12 + c] = _mm512_shuffle_i32x4(s1, s3, 0xdd);
+  }
+}
+
+// Rows [i0, i0 + mc) x pairs [p0, p0 + kc2) of op(A) into kMR-row micro-panels.
+CRNN_BF16_TARGET void pack_a(bool trans, const float *A, int64_t lda, int64_t K, int64_t i0,
+                             int64_t mc, int64_t p0, int64_t kc2, uint32_t *out) {
+  alignas(64) uint32_t w[16];
+  const int64_t panels = (mc + kMR - 1) / kMR;
+  memset(out + (panels - 1) * kc2 * kMR, 0, sizeof(uint32_t) * kc2 * kMR);  // padded rows
+  auto put = [&](int64_t r, int64_t p, uint32_t v) {
+    out[(r / kMR) * kc2 * kMR + p * kMR + r % kMR] = v;
+  };
+  if (!trans) {  // row i: k contiguous
+    for (int64_t r = 0; r < mc; ++r)
+      for (int64_t p = 0; p < kc2; p += 16) {
+        const int64_t k = 2 * (p0 + p);
+        _mm512_store_si512(w, row_pairs(A + (i0 + r) * lda + k, K - k));
+        for (int64_t q = 0; q < 16 && p + q < kc2; ++q) put(r, p + q, w[q]);
+      }
+  } else {  // row k of the stored matrix: i contiguous
+    for (int64_t p = 0; p < kc2; ++p) {
+      const int64_t k = 2 * (p0 + p);
+      for (int64_t r = 0; r < mc; r += 16) {
+        const __mmask16 m = lanes(mc - r);
+        _mm512_store_si512(w, column_pairs(A + k * lda + i0 + r, lda, k + 1 < K, m));
+        for (int64_t q = 0; q < 16 && r + q < mc; ++q) put(r + q, p, w[q]);
+      }
+    }
+  }
+}
+
+// Pairs [p0, p0 + kc2) x columns [j0, j0 + nc) of op(B) into kNR-column micro-panels.
+CRNN_BF16_TARGET void pack_b(bool trans, const float *B, int64_t ldb, int64_t K, int64_t j0,
+                             int64_t nc, int64_t p0, int64_t kc2, uint32_t *out) {
+  for (int64_t j = 0; j < nc; j += 16) {
+    uint32_t *panel = out + (j / kNR) * kc2 * kNR + j % kNR;
+    if (!trans) {  // row k: columns contiguous
+      const __mmask16 m = lanes(nc - j);
+      for (int64_t p = 0; p < kc2; ++p) {
+        const int64_t k = 2 * (p0 + p);
+        _mm512_storeu_si512(panel + p * kNR, column_pairs(B + k * ldb + j0 + j, ldb, k + 1 < K, m));
+      }
+    } else {  // column j stored as a row (k contiguous): 16 columns x 16 pairs, transposed
+      for (int64_t p = 0; p < kc2; p += 16) {
+        const int64_t k = 2 * (p0 + p);
+        __m512i r[16];
+        for (int64_t c = 0; c < 16; ++c)
+          r[c] = j + c < nc ? row_pairs(B + (j0 + j + c) * ldb + k, K - k) : _mm512_setzero_si512();
+        transpose16(r);
+        for (int64_t q = 0; q < 16 && p + q < kc2; ++q)
+          _mm512_storeu_si512(panel + (p + q) * kNR, r[q]);
+      }
+    }
+  }
+}
+
+// C tile (mr <= kMR, nr <= kNR) = (add ? C : 0) + A panel . B panel.
+CRNN_BF16_TARGET void micro_tile(int64_t kc2, const uint32_t *a, const uint32_t *b, float *c,
+                                 int64_t ldc, int64_t mr, int64_t nr, bool add) {
+  __m512 acc[kMR][2];
+  for (int r = 0; r < kMR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc2; ++p) {
+    const __m512bh b0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b + p * kNR));
+    const __m512bh b1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(b + p * kNR + 16));
+#pragma GCC unroll 12
+    for (int r = 0; r < kMR; ++r) {
+      const __m512bh s = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(a[r])));
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], s, b0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], s, b1);
+    }
+    a += kMR;
+  }
+  const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+  for (int64_t r = 0; r < mr; ++r) {
+    float *cr = c + r * ldc;
+    __m512 v0 = acc[r][0], v1 = acc[r][1];
+    if (add) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
+    }
+    _mm512_mask_storeu_ps(cr, m0, v0);
+    _mm512_mask_storeu_ps(cr + 16, m1, v1);
+  }
+}
+
+bool gemm_bf16_packed(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_t K, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, bool add, float *C, int64_t ldc) {
+  PackBuffers *buf = thread_buffers();
+  if (!buf) return false;
+  const int64_t K2 = (K + 1) / 2;
+  for (int64_t jc = 0; jc < N; jc += kNC) {
+    const int64_t nc = N - jc < kNC ? N - jc : kNC;
+    for (int64_t pc = 0; pc < K2; pc += kKC2) {
+      const int64_t kc2 = K2 - pc < kKC2 ? K2 - pc : kKC2;
+      pack_b(b_trans, B, ldb, K, jc, nc, pc, kc2, buf->b);
+      const bool acc = add || pc > 0;
+      for (int64_t ic = 0; ic < M; ic += kMC) {
+        const int64_t mc = M - ic < kMC ? M - ic : kMC;
+        pack_a(a_trans, A, lda, K, ic, mc, pc, kc2, buf->a);
+        for (int64_t jr = 0; jr < nc; jr += kNR)
+          for (int64_t ir = 0; ir < mc; ir += kMR)
+            micro_tile(kc2, buf->a + (ir / kMR) * kc2 * kMR, buf->b + (jr / kNR) * kc2 * kNR,
+                       C + (ic + ir) * ldc + jc + jr, ldc, mc - ir < kMR ? mc - ir : kMR,
+                       nc - jr < kNR ? nc - jr : kNR, acc);
+      }
+    }
+  }
+  return true;
+}
+
+#endif  // CRNN_HAVE_BF16_KERNEL
+
+}  // namespace
+
+void set_matmul_precision(MatmulPrecision p) {
+  g_precision.store(static_cast<int>(p), std::memory_order_relaxed);
+}
+
+MatmulPrecision matmul_precision() {
+  return static_cast<MatmulPrecision>(g_precision.load(std::memory_order_relaxed));
+}
+
+bool bf16_native() {
+#if defined(CRNN_HAVE_BF16_KERNEL)
+  static const bool native =
+      __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  return native;
+#else
+  return false;
+#endif
+}
+
+void gemm_bf16(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_t K, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+               bool portable) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || (beta != 0.0f && beta != 1.0f)) {  // C = beta C first; then accumulate
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    if (K <= 0) return;
+    beta = 1.0f;
+  }
+#if defined(CRNN_HAVE_BF16_KERNEL)
+  if (!portable && bf16_native() &&
+      gemm_bf16_packed(a_trans, b_trans, M, N, K, A, lda, B, ldb, beta != 0.0f, C, ldc))
+    return;
+#endif
+  gemm_bf16_portable(a_trans, b_trans, M, N, K, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace cpu
+}  // namespace crnn
+
+extern "C" crnn_status_t crnn_cpu_set_matmul_precision(crnn_matmul_precision_t precision) {
+  if (precision != CRNN_MATMUL_FLOAT32 && precision != CRNN_MATMUL_BFLOAT16)
+    return CRNN_STATUS_INVALID_VALUE;
+  crnn::cpu::set_matmul_precision(static_cast<crnn::cpu::MatmulPrecision>(precision));
+  return CRNN_STATUS_SUCCESS;
+}
+
+extern "C" crnn_matmul_precision_t crnn_cpu_matmul_precision(void) {
+  return static_cast<crnn_matmul_precision_t>(crnn::cpu::matmul_precision());
+}
+
+extern "C" int crnn_cpu_bf16_native(void) {
+  return crnn::cpu::bf16_native() ? 1 : 0;
+}
