@@ -43,9 +43,9 @@ def gemm_oracle(a, b, a_trans, b_trans):
     return oa @ ob, np.abs(oa) @ np.abs(ob)
 
 
-SHAPES = [  # M, N, K: tile edges (12 x 32), K odd / one pair, the K (256) and N (1024) blocks
+SHAPES = [  # M, N, K: tile edges (12 x 32), K odd / one pair, the K (256), N (1024) and M (384) blocks
     (1, 1, 1), (1, 1, 2), (3, 5, 7), (11, 31, 3), (12, 32, 256), (13, 33, 257), (25, 65, 255),
-    (97, 1025, 513), (96, 1024, 512), (64, 40, 1), (2, 3, 600),
+    (97, 1025, 513), (96, 1024, 512), (64, 40, 1), (2, 3, 600), (385, 33, 257), (800, 70, 40),
 ]  # fmt: skip
 
 

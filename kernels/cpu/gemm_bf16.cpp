@@ -5,8 +5,10 @@
 // half) as vdpbf16ps reads it; K is padded to even with a zero):
 //   A block: micro-panels of kMR rows, [pair][row]: the kernel broadcasts one word per row;
 //   B block: micro-panels of kNR columns, [pair][column]: two zmm loads per pair.
-// Blocking (BLIS order): kNC columns of B x kKC2 pairs packed once (512 KB, L2), kMC rows of A
-// (48 KB), then kMR x kNR tiles with the B micro-panel (16 KB) held in L1 across the A panels.
+// Blocking: kNC columns of B x kKC2 pairs packed once (512 KB, L2) and, for M <= kMA, all rows
+// of A per K block (<= 192 KB, packed once: Winograd's and the LSTM's weights); for larger M
+// (BLIS order) kMC rows of A (48 KB) per B block. Then kMR x kNR tiles with the B micro-panel
+// (16 KB) held in L1 across the A panels.
 #include "gemm_bf16.h"
 
 #include <string.h>
@@ -74,16 +76,17 @@ void gemm_bf16_portable(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_
 
 constexpr int kMR = 12;
 constexpr int64_t kNR = 32;
-constexpr int64_t kKC2 = 128;  // pairs per K block
-constexpr int64_t kMC = 8 * kMR;
+constexpr int64_t kKC2 = 128;      // pairs per K block
+constexpr int64_t kMC = 8 * kMR;   // rows of A per block when M > kMA
+constexpr int64_t kMA = 32 * kMR;  // up to this many rows, all of A is one block
 constexpr int64_t kNC = 32 * kNR;
 
 struct PackBuffers {
-  uint32_t a[kMC * kKC2];
+  uint32_t a[kMA * kKC2];
   uint32_t b[kNC * kKC2];
 };
 
-// This thread's packing buffers (560 KB, allocated on first use, freed at thread exit).
+// This thread's packing buffers (704 KB, allocated on first use, freed at thread exit).
 PackBuffers *thread_buffers() {
   thread_local std::unique_ptr<PackBuffers> buf(new (std::nothrow) PackBuffers);
   return buf.get();
@@ -142,29 +145,28 @@ CRNN_BF16_TARGET void transpose16(__m512i r[16]) {
   }
 }
 
-// Rows [i0, i0 + mc) x pairs [p0, p0 + kc2) of op(A) into kMR-row micro-panels.
+// Rows [i0, i0 + mc) x pairs [p0, p0 + kc2) of op(A) into kMR-row micro-panels (rows past mc
+// in the last panel are zero).
 CRNN_BF16_TARGET void pack_a(bool trans, const float *A, int64_t lda, int64_t K, int64_t i0,
                              int64_t mc, int64_t p0, int64_t kc2, uint32_t *out) {
-  alignas(64) uint32_t w[16];
-  const int64_t panels = (mc + kMR - 1) / kMR;
-  memset(out + (panels - 1) * kc2 * kMR, 0, sizeof(uint32_t) * kc2 * kMR);  // padded rows
-  auto put = [&](int64_t r, int64_t p, uint32_t v) {
-    out[(r / kMR) * kc2 * kMR + p * kMR + r % kMR] = v;
-  };
-  if (!trans) {  // row i: k contiguous
-    for (int64_t r = 0; r < mc; ++r)
+  const __mmask16 full = static_cast<__mmask16>((1u << kMR) - 1u);
+  for (int64_t r0 = 0; r0 < mc; r0 += kMR, out += kc2 * kMR) {
+    const int64_t rows = mc - r0 < kMR ? mc - r0 : kMR;
+    if (!trans) {  // row i: k contiguous; 16 pairs of kMR rows, transposed
       for (int64_t p = 0; p < kc2; p += 16) {
         const int64_t k = 2 * (p0 + p);
-        _mm512_store_si512(w, row_pairs(A + (i0 + r) * lda + k, K - k));
-        for (int64_t q = 0; q < 16 && p + q < kc2; ++q) put(r, p + q, w[q]);
+        __m512i r[16];
+        for (int64_t i = 0; i < 16; ++i)
+          r[i] = i < rows ? row_pairs(A + (i0 + r0 + i) * lda + k, K - k) : _mm512_setzero_si512();
+        transpose16(r);
+        for (int64_t q = 0; q < 16 && p + q < kc2; ++q)
+          _mm512_mask_storeu_epi32(out + (p + q) * kMR, full, r[q]);
       }
-  } else {  // row k of the stored matrix: i contiguous
-    for (int64_t p = 0; p < kc2; ++p) {
-      const int64_t k = 2 * (p0 + p);
-      for (int64_t r = 0; r < mc; r += 16) {
-        const __mmask16 m = lanes(mc - r);
-        _mm512_store_si512(w, column_pairs(A + k * lda + i0 + r, lda, k + 1 < K, m));
-        for (int64_t q = 0; q < 16 && r + q < mc; ++q) put(r + q, p, w[q]);
+    } else {  // row k of the stored matrix: i contiguous
+      for (int64_t p = 0; p < kc2; ++p) {
+        const int64_t k = 2 * (p0 + p);
+        _mm512_mask_storeu_epi32(out + p * kMR, full,
+                                 column_pairs(A + k * lda + i0 + r0, lda, k + 1 < K, lanes(rows)));
       }
     }
   }
@@ -224,25 +226,41 @@ CRNN_BF16_TARGET void micro_tile(int64_t kc2, const uint32_t *a, const uint32_t 
   }
 }
 
+// The kMR x kNR tiles of C[ic.., jc..] (mc x nc) from packed A and B blocks.
+CRNN_BF16_TARGET void tiles(int64_t kc2, const uint32_t *a, int64_t mc, const uint32_t *b,
+                            int64_t nc, float *C, int64_t ldc, bool acc) {
+  for (int64_t jr = 0; jr < nc; jr += kNR)
+    for (int64_t ir = 0; ir < mc; ir += kMR)
+      micro_tile(kc2, a + (ir / kMR) * kc2 * kMR, b + (jr / kNR) * kc2 * kNR, C + ir * ldc + jr,
+                 ldc, mc - ir < kMR ? mc - ir : kMR, nc - jr < kNR ? nc - jr : kNR, acc);
+}
+
 bool gemm_bf16_packed(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_t K, const float *A,
                       int64_t lda, const float *B, int64_t ldb, bool add, float *C, int64_t ldc) {
   PackBuffers *buf = thread_buffers();
   if (!buf) return false;
   const int64_t K2 = (K + 1) / 2;
-  for (int64_t jc = 0; jc < N; jc += kNC) {
+  if (M <= kMA) {  // every row of A packed once per K block, B once per (K, N) block
+    for (int64_t pc = 0; pc < K2; pc += kKC2) {
+      const int64_t kc2 = K2 - pc < kKC2 ? K2 - pc : kKC2;
+      pack_a(a_trans, A, lda, K, 0, M, pc, kc2, buf->a);
+      for (int64_t jc = 0; jc < N; jc += kNC) {
+        const int64_t nc = N - jc < kNC ? N - jc : kNC;
+        pack_b(b_trans, B, ldb, K, jc, nc, pc, kc2, buf->b);
+        tiles(kc2, buf->a, M, buf->b, nc, C + jc, ldc, add || pc > 0);
+      }
+    }
+    return true;
+  }
+  for (int64_t jc = 0; jc < N; jc += kNC) {  // B once per block, A per kMC rows of it
     const int64_t nc = N - jc < kNC ? N - jc : kNC;
     for (int64_t pc = 0; pc < K2; pc += kKC2) {
       const int64_t kc2 = K2 - pc < kKC2 ? K2 - pc : kKC2;
       pack_b(b_trans, B, ldb, K, jc, nc, pc, kc2, buf->b);
-      const bool acc = add || pc > 0;
       for (int64_t ic = 0; ic < M; ic += kMC) {
         const int64_t mc = M - ic < kMC ? M - ic : kMC;
         pack_a(a_trans, A, lda, K, ic, mc, pc, kc2, buf->a);
-        for (int64_t jr = 0; jr < nc; jr += kNR)
-          for (int64_t ir = 0; ir < mc; ir += kMR)
-            micro_tile(kc2, buf->a + (ir / kMR) * kc2 * kMR, buf->b + (jr / kNR) * kc2 * kNR,
-                       C + (ic + ir) * ldc + jc + jr, ldc, mc - ir < kMR ? mc - ir : kMR,
-                       nc - jr < kNR ? nc - jr : kNR, acc);
+        tiles(kc2, buf->a, mc, buf->b, nc, C + ic * ldc + jc, ldc, add || pc > 0);
       }
     }
   }

@@ -52,8 +52,9 @@ double check_case(int64_t M, int64_t N, int64_t K, bool at, bool bt, bool portab
 }
 
 void matches_double_reference() {
-  const int64_t shapes[][3] = {{1, 1, 1},     {1, 1, 2},    {5, 3, 7},     {12, 32, 256},
-                               {13, 33, 257}, {25, 17, 31}, {97, 70, 513}, {7, 1030, 9}};
+  const int64_t shapes[][3] = {{1, 1, 1},     {1, 1, 2},     {5, 3, 7},
+                               {12, 32, 256}, {13, 33, 257}, {25, 17, 31},
+                               {97, 70, 513}, {7, 1030, 9},  {390, 40, 300}};
   unsigned seed = 1;
   for (const auto &s : shapes)
     for (int t = 0; t < 4; ++t)
