@@ -11,6 +11,7 @@
 // (16 KB) held in L1 across the A panels.
 #include "gemm_bf16.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <atomic>
@@ -35,10 +36,6 @@ namespace cpu {
 namespace {
 
 std::atomic<int> g_precision{static_cast<int>(MatmulPrecision::kFloat32)};
-
-inline float round_bf16(float x) {
-  return bf16_bits_to_float(float_to_bf16_bits(x));
-}
 
 // op(X) as stored ((rows, cols), ld) rounded to bf16 values into a compact float32 copy.
 void round_rows(int64_t rows, int64_t cols, const float *x, int64_t ld, float *out) {
@@ -267,9 +264,89 @@ bool gemm_bf16_packed(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_t 
   return true;
 }
 
+template <int MR>
+CRNN_BF16_TARGET void tile_pairs_mr(float *z0, float *z1, int64_t ldz, const uint32_t *a,
+                                    int64_t lda2, int64_t K2, const uint32_t *panel) {
+  __m512 acc[2][MR];  // two chains per row (even / odd pairs): 12 in flight, not 6
+  for (int r = 0; r < MR; ++r) acc[0][r] = acc[1][r] = _mm512_setzero_ps();
+  int64_t p = 0;
+  for (; p + 1 < K2; p += 2)
+    for (int h = 0; h < 2; ++h) {
+      const __m512bh w = reinterpret_cast<__m512bh>(_mm512_loadu_si512(panel + (p + h) * 16));
+      for (int r = 0; r < MR; ++r)
+        acc[h][r] = _mm512_dpbf16_ps(
+            acc[h][r], reinterpret_cast<__m512bh>(_mm512_set1_epi32(a[r * lda2 + p + h])), w);
+    }
+  if (p < K2) {
+    const __m512bh w = reinterpret_cast<__m512bh>(_mm512_loadu_si512(panel + p * 16));
+    for (int r = 0; r < MR; ++r)
+      acc[0][r] = _mm512_dpbf16_ps(
+          acc[0][r], reinterpret_cast<__m512bh>(_mm512_set1_epi32(a[r * lda2 + p])), w);
+  }
+  for (int r = 0; r < MR; ++r) {
+    const __m512 v = _mm512_add_ps(acc[0][r], acc[1][r]);
+    _mm256_storeu_ps(z0 + r * ldz, _mm512_castps512_ps256(v));
+    _mm256_storeu_ps(z1 + r * ldz,
+                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  }
+}
+
+CRNN_BF16_TARGET void to_pair_words_native(const float *x, int64_t n, uint32_t *out) {
+  for (int64_t k = 0; k < n; k += 32) {
+    const int64_t words = (n - k + 1) / 2 < 16 ? (n - k + 1) / 2 : 16;
+    _mm512_mask_storeu_epi32(out + k / 2, lanes(words), row_pairs(x + k, n - k));
+  }
+}
+
+CRNN_BF16_TARGET void panel_to_pair_words_native(float *panel, int64_t K) {
+  uint32_t *out = reinterpret_cast<uint32_t *>(panel);
+  for (int64_t p = 0; 2 * p < K; ++p) {  // block p is written after rows 2p, 2p + 1 are read
+    const __m512 lo = _mm512_loadu_ps(panel + 2 * p * 16);
+    const __m512 hi =
+        2 * p + 1 < K ? _mm512_loadu_ps(panel + (2 * p + 1) * 16) : _mm512_setzero_ps();
+    _mm512_storeu_si512(out + p * 16, pair_words(lo, hi));
+  }
+}
+
 #endif  // CRNN_HAVE_BF16_KERNEL
 
 }  // namespace
+
+float round_bf16(float x) {
+  return bf16_bits_to_float(float_to_bf16_bits(x));
+}
+
+void to_pair_words(const float *x, int64_t n, uint32_t *out) {
+#if defined(CRNN_HAVE_BF16_KERNEL)
+  to_pair_words_native(x, n, out);
+#else
+  (void)x, (void)n, (void)out;
+#endif
+}
+
+void panel_to_pair_words(float *panel, int64_t K) {
+#if defined(CRNN_HAVE_BF16_KERNEL)
+  panel_to_pair_words_native(panel, K);
+#else
+  (void)panel, (void)K;
+#endif
+}
+
+void tile_pair_words(int mr, float *z0, float *z1, int64_t ldz, const uint32_t *a, int64_t lda2,
+                     int64_t K2, const uint32_t *panel) {
+#if defined(CRNN_HAVE_BF16_KERNEL)
+  switch (mr) {
+    case 6: return tile_pairs_mr<6>(z0, z1, ldz, a, lda2, K2, panel);
+    case 5: return tile_pairs_mr<5>(z0, z1, ldz, a, lda2, K2, panel);
+    case 4: return tile_pairs_mr<4>(z0, z1, ldz, a, lda2, K2, panel);
+    case 3: return tile_pairs_mr<3>(z0, z1, ldz, a, lda2, K2, panel);
+    case 2: return tile_pairs_mr<2>(z0, z1, ldz, a, lda2, K2, panel);
+    default: return tile_pairs_mr<1>(z0, z1, ldz, a, lda2, K2, panel);
+  }
+#else
+  (void)mr, (void)z0, (void)z1, (void)ldz, (void)a, (void)lda2, (void)K2, (void)panel;
+#endif
+}
 
 void set_matmul_precision(MatmulPrecision p) {
   g_precision.store(static_cast<int>(p), std::memory_order_relaxed);
@@ -281,8 +358,11 @@ MatmulPrecision matmul_precision() {
 
 bool bf16_native() {
 #if defined(CRNN_HAVE_BF16_KERNEL)
-  static const bool native =
-      __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  // CRNN_FAST_BF16=emulate: the emulation even on AVX512-BF16 (the tests of that path)
+  const char *force = getenv("CRNN_FAST_BF16");
+  static const bool native = __builtin_cpu_supports("avx512bf16") &&
+                             __builtin_cpu_supports("avx512bw") &&
+                             !(force && strcmp(force, "emulate") == 0);
   return native;
 #else
   return false;

@@ -32,5 +32,18 @@ void gemm_bf16(bool a_trans, bool b_trans, int64_t M, int64_t N, int64_t K, cons
                int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
                bool portable = false);
 
+// x rounded to the nearest bfloat16 (ties to even), as a float.
+float round_bf16(float x);
+
+// The bfloat16 pieces of the LSTM recurrence (lstm_recurrent.h), native (bf16_native()) only.
+// n floats -> (n + 1) / 2 pair words (k even low, k odd high; an odd tail paired with 0).
+void to_pair_words(const float *x, int64_t n, uint32_t *out);
+// In place: a panel of K rows x 16 floats -> (K + 1) / 2 rows x 16 pair words (rows 2p, 2p + 1).
+void panel_to_pair_words(float *panel, int64_t K);
+// Rows r < mr (<= 6) of a (pair words, rows lda2 apart): z0[r * ldz + 0..8) =
+// sum_p a[r][p] . panel[p][0..8) (vdpbf16ps), z1 the same over panel columns 8..16.
+void tile_pair_words(int mr, float *z0, float *z1, int64_t ldz, const uint32_t *a, int64_t lda2,
+                     int64_t K2, const uint32_t *panel);
+
 }  // namespace cpu
 }  // namespace crnn

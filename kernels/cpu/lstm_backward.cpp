@@ -63,6 +63,7 @@ struct LayerIO {
   float *dz, *dhp, *dh, *dc, *dh0, *dc0;
   const int32_t *len;
   int64_t dir, idx;
+  crnn::cpu::lstm_rec::Mode mode;  // float32 or bfloat16 products (the panels' form)
 };
 
 // The row (t * B + b) of sample b at `step` of the recurrence (counted in processing order).
@@ -122,9 +123,15 @@ CRNN_SIMD_CLONES void bptt_slice(const LayerIO &io, int64_t b0, int64_t b1, cons
         a[m] = step < Tb ? io.dz + row_of(io, b, step, Tb, k) * dz_stride(k) : io.zero;
       }
       float *z = io.dhp + bb * ldh;
-      for (int64_t k0 = 0; k0 < H; k0 += rec::kPanel)
-        rec::tile(mr, z + k0, z + k0 + 8, ldh, a, G,
-                  io.panel + (k0 / rec::kPanel) * G * rec::kPanel);
+      if (io.mode == rec::Mode::kFloat32) {
+        for (int64_t k0 = 0; k0 < H; k0 += rec::kPanel)
+          rec::tile(mr, z + k0, z + k0 + 8, ldh, a, G,
+                    io.panel + (k0 / rec::kPanel) * G * rec::kPanel);
+      } else {
+        const rec::TileRows rows(io.mode, mr, a, G);
+        for (int64_t k0 = 0; k0 < H; k0 += rec::kPanel)
+          rows.tile(z + k0, z + k0 + 8, ldh, io.panel + (k0 / rec::kPanel) * G * rec::kPanel);
+      }
       for (int m = 0; m < mr; ++m) {
         const int64_t b = bb + m, Tb = io.len ? io.len[b] : k.T;
         // a sample not yet started at `step` starts at step - 1 from dh_n
@@ -172,10 +179,13 @@ void layer_bptt(const LstmDims &k, int64_t l, int nt, const float *reserve, cons
   const auto at = [base](size_t off) { return reinterpret_cast<float *>(base + off); };
   const int64_t TB = k.T * k.B, BH = k.B * k.H;
   const int64_t nblk = rec::ceil_div(k.H, rec::kPanel), psize = rec::backward_pack_size(k.H);
+  const rec::Mode mode = rec::mode();
   crnn::cpu::parallel_chunks(nt, k.D * nblk, [&](int64_t u0, int64_t u1) {
-    for (int64_t u = u0; u < u1; ++u)
-      rec::pack_backward(at(ws.pack) + (u / nblk) * psize, w->w_hh[l * k.D + u / nblk], k.H,
-                         u % nblk, u % nblk + 1);
+    for (int64_t u = u0; u < u1; ++u) {
+      float *dst = at(ws.pack) + (u / nblk) * psize;
+      rec::pack_backward(dst, w->w_hh[l * k.D + u / nblk], k.H, u % nblk, u % nblk + 1);
+      rec::prepare_panels(dst + (u % nblk) * k.G * rec::kPanel, k.G, 1, mode);
+    }
   });
   const int64_t slices = nt >= k.D ? nt / k.D : 1, units = k.D * slices;
   crnn::cpu::parallel_for(nt, units, false, [&](int64_t u, int) {
@@ -199,7 +209,8 @@ void layer_bptt(const LstmDims &k, int64_t l, int nt, const float *reserve, cons
                      st.dc0,
                      st.len,
                      dir,
-                     idx};
+                     idx,
+                     mode};
     bptt_slice(io, k.B * s / slices, k.B * (s + 1) / slices, k);
   });
 }

@@ -77,6 +77,7 @@ struct Recurrence {
   int64_t y_stride;
   bool reverse;
   bool h0_zero;  // h0 = NULL: the first step's products are zeros (1/T of the work skipped)
+  crnn::cpu::lstm_rec::Mode mode;  // float32 or bfloat16 products (the panels' form)
 };
 
 // The cell update of sample b at `step` from its row of z: bias, sigmoid/tanh, c, h, the
@@ -119,14 +120,22 @@ CRNN_CPU_INLINE void recurrence(const Recurrence &r, int64_t b0, int64_t b1, con
       const int mr = static_cast<int>(b1 - bb < rec::kRows ? b1 - bb : rec::kRows);
       for (int m = 0; m < mr; ++m) a[m] = r.h + (bb + m) * H;
       float *z = r.z + bb * ldz;
-      if (step == 0 && r.h0_zero)
+      if (step == 0 && r.h0_zero) {
         memset(z, 0, mr * ldz * 4);
-      else
+      } else if (r.mode == rec::Mode::kFloat32) {
         for (int64_t j0 = 0; j0 < H; j0 += rec::kFwdUnits) {
           const float *pif = r.panel + (j0 / rec::kFwdUnits) * 2 * H * rec::kPanel;
           rec::tile(mr, z + j0, z + Hp + j0, ldz, a, H, pif);
           rec::tile(mr, z + 2 * Hp + j0, z + 3 * Hp + j0, ldz, a, H, pif + H * rec::kPanel);
         }
+      } else {
+        const rec::TileRows rows(r.mode, mr, a, H);
+        for (int64_t j0 = 0; j0 < H; j0 += rec::kFwdUnits) {
+          const float *pif = r.panel + (j0 / rec::kFwdUnits) * 2 * H * rec::kPanel;
+          rows.tile(z + j0, z + Hp + j0, ldz, pif);
+          rows.tile(z + 2 * Hp + j0, z + 3 * Hp + j0, ldz, pif + H * rec::kPanel);
+        }
+      }
       for (int m = 0; m < mr; ++m) cell_update<kTrain>(r, bb + m, step, k);
     }
 }
@@ -174,6 +183,7 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
   const int64_t TB = k.T * k.B, BH = k.B * k.H, DH = k.D * k.H, ldgx = gx_stride(k);
   const int nt = crnn::cpu::resolve_threads(d->num_threads, k.B * k.D);
   crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h): no second pool
+  const rec::Mode mode = rec::mode();
 
   const float *in = x;
   int64_t in_size = k.I;
@@ -193,9 +203,11 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
     // W_hh panels of both directions, the unit blocks split over the cores.
     const int64_t nblk = rec::ceil_div(k.H, rec::kFwdUnits), psize = rec::forward_pack_size(k.H);
     crnn::cpu::parallel_chunks(nt, k.D * nblk, [&](int64_t u0, int64_t u1) {
-      for (int64_t u = u0; u < u1; ++u)
-        rec::pack_forward(pack + (u / nblk) * psize, w->w_hh[l * k.D + u / nblk], k.H, u % nblk,
-                          u % nblk + 1);
+      for (int64_t u = u0; u < u1; ++u) {
+        float *dst = pack + (u / nblk) * psize;
+        rec::pack_forward(dst, w->w_hh[l * k.D + u / nblk], k.H, u % nblk, u % nblk + 1);
+        rec::prepare_panels(dst + (u % nblk) * 2 * k.H * rec::kPanel, k.H, 2, mode);
+      }
     });
     // Work units (direction, batch slice): nt / D slices per direction.
     const int64_t slices = nt >= k.D ? nt / k.D : 1, units = k.D * slices;
@@ -230,7 +242,8 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
                          seq_length,
                          DH,
                          dir == 1,
-                         h0 == nullptr};
+                         h0 == nullptr,
+                         mode};
       recurrence_f32(r, b0, b1, k);
       memcpy(h_n + idx * BH + b0 * k.H, h + b0 * k.H, nb * k.H * 4);
       memcpy(c_n + idx * BH + b0 * k.H, c + b0 * k.H, nb * k.H * 4);

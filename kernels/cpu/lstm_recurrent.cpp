@@ -3,7 +3,12 @@
 
 #include <string.h>
 
+#include <memory>
+#include <new>
+
+#include "../common/narrow_float.h"
 #include "cpu_common.h"
+#include "gemm_bf16.h"
 
 namespace crnn {
 namespace cpu {
@@ -98,6 +103,77 @@ CRNN_SIMD_CLONES void tile(int mr, float *z0, float *z1, int64_t ldz, const floa
   if (wide) return tile_rows<16>(mr, z0, z1, ldz, a, K, panel);
 #endif
   tile_rows<8>(mr, z0, z1, ldz, a, K, panel);
+}
+
+Mode mode() {
+  if (matmul_precision() != MatmulPrecision::kBFloat16) return Mode::kFloat32;
+  return bf16_native() ? Mode::kBf16Native : Mode::kBf16Emulated;
+}
+
+void prepare_panels(float *panel, int64_t K, int64_t count, Mode m) {
+  for (int64_t i = 0; i < count; ++i, panel += K * kPanel) {
+    if (m == Mode::kBf16Native) {
+      panel_to_pair_words(panel, K);
+    } else if (m == Mode::kBf16Emulated) {
+      for (int64_t j = 0; j < K * kPanel; ++j) panel[j] = round_bf16(panel[j]);
+    }
+  }
+}
+
+namespace {
+
+// This thread's row buffer, grown to `words` 32-bit words (nullptr: no memory).
+uint32_t *row_buffer(int64_t words) {
+  thread_local std::unique_ptr<uint32_t[]> buf;
+  thread_local int64_t size = 0;
+  if (words > size) {
+    buf.reset(new (std::nothrow) uint32_t[words]);
+    size = buf ? words : 0;
+  }
+  return buf.get();
+}
+
+// Panel element (k, n) in the mode's form, as a float.
+float panel_at(Mode m, const float *panel, int64_t k, int64_t n) {
+  if (m == Mode::kBf16Emulated) return panel[k * kPanel + n];
+  const uint32_t w = reinterpret_cast<const uint32_t *>(panel)[(k / 2) * kPanel + n];
+  return bf16_bits_to_float(static_cast<uint16_t>(k % 2 ? w >> 16 : w & 0xffffu));
+}
+
+}  // namespace
+
+TileRows::TileRows(Mode m, int mr, const float *const *a, int64_t K)
+    : m_(m), mr_(mr), K_(K), a_(a), rounded_{}, pairs_(nullptr), buffered_(false) {
+  const int64_t row_words = m == Mode::kBf16Native ? (K + 1) / 2 : K;
+  uint32_t *buf = row_buffer(kRows * row_words);
+  if (!buf) return;
+  buffered_ = true;
+  for (int r = 0; r < mr; ++r) {
+    uint32_t *row = buf + r * row_words;
+    if (m == Mode::kBf16Native) {
+      to_pair_words(a[r], K, row);
+    } else {
+      float *f = reinterpret_cast<float *>(row);
+      for (int64_t k = 0; k < K; ++k) f[k] = round_bf16(a[r][k]);
+      rounded_[r] = f;
+    }
+  }
+  pairs_ = buf;
+}
+
+void TileRows::tile(float *z0, float *z1, int64_t ldz, const float *panel) const {
+  if (buffered_ && m_ == Mode::kBf16Native) {
+    const int64_t K2 = (K_ + 1) / 2;
+    return tile_pair_words(mr_, z0, z1, ldz, pairs_, K2, K2,
+                           reinterpret_cast<const uint32_t *>(panel));
+  }
+  if (buffered_) return crnn::cpu::lstm_rec::tile(mr_, z0, z1, ldz, rounded_, K_, panel);
+  for (int r = 0; r < mr_; ++r)
+    for (int64_t n = 0; n < kPanel; ++n) {
+      float s = 0.0f;
+      for (int64_t k = 0; k < K_; ++k) s += round_bf16(a_[r][k]) * panel_at(m_, panel, k, n);
+      (n < 8 ? z0 + r * ldz + n : z1 + r * ldz + n - 8)[0] = s;
+    }
 }
 
 }  // namespace lstm_rec

@@ -54,6 +54,33 @@ void pack_backward(float *panel, const float *w_hh, int64_t H, int64_t kb0, int6
 void tile(int mr, float *z0, float *z1, int64_t ldz, const float *const *a, int64_t K,
           const float *panel);
 
+// ---- bfloat16 recurrence (the CPU matmul precision bfloat16, crnn/matmul_precision.h) ------
+// W_hh and the tile's rows (h_{t-1}, dZ_t) rounded to bfloat16, float32 sums. kBf16Native
+// (AVX512-BF16): the panels hold pair words (gemm_bf16.h), each tile's rows are converted once
+// into a per-thread buffer, vdpbf16ps. kBf16Emulated: panels and rows as rounded floats through
+// the float32 tile, the same numerics.
+enum class Mode { kFloat32, kBf16Native, kBf16Emulated };
+Mode mode();  // from the process-wide precision, read once per kernel call
+
+// In place: `count` consecutive panels of K rows x 16 floats into the mode's form.
+void prepare_panels(float *panel, int64_t K, int64_t count, Mode m);
+
+// The rows of one tile in the mode's form; then its tiles over panels of prepare_panels.
+class TileRows {
+ public:
+  TileRows(Mode m, int mr, const float *const *a, int64_t K);
+  void tile(float *z0, float *z1, int64_t ldz, const float *panel) const;
+
+ private:
+  Mode m_;
+  int mr_;
+  int64_t K_;
+  const float *const *a_;        // the caller's rows (kept for the unbuffered fallback)
+  const float *rounded_[kRows];  // kBf16Emulated
+  const uint32_t *pairs_;        // kBf16Native: mr rows of (K + 1) / 2 words
+  bool buffered_;                // false: no memory for the buffer (a scalar loop rounds instead)
+};
+
 // Units rounded up to whole forward (8) / backward (16) blocks: the tiles write whole blocks.
 inline int64_t forward_units(int64_t H) {
   return ceil_div(H, kFwdUnits) * kFwdUnits;

@@ -2,7 +2,9 @@
 // both paths (the AVX512-BF16 kernel where the CPU has it, the sgemm emulation), every
 // transpose, tile / block edges and strided rows, outputs NaN-poisoned; two threads at once
 // (each has its own packing buffers: TSan in CI); the C API precision switch, seen through a
-// 1x1 convolution (its GEMM). Run by ctest (CI: also under ASan + UBSan and TSan).
+// 1x1 convolution (its GEMM); a 2-layer BiLSTM forward + backward in bf16 (the recurrence's
+// bf16 panels and row buffers) with NaN-poisoned workspaces, within bf16 error of float32. Run by
+// ctest (CI: also under ASan + UBSan and TSan).
 #include <math.h>
 
 #include <thread>
@@ -12,6 +14,7 @@
 #include "common/narrow_float.h"
 #include "cpu/gemm_bf16.h"
 #include "crnn/conv2d.h"
+#include "crnn/lstm.h"
 #include "crnn/matmul_precision.h"
 
 namespace {
@@ -99,12 +102,70 @@ void precision_switch() {
   CHECK(crnn_cpu_bf16_native() == (crnn::cpu::bf16_native() ? 1 : 0), "native flag");
 }
 
+// Forward + backward of a ragged 2-layer BiLSTM (H = 20: a partial 16-unit panel) at the
+// given precision; returns y followed by every gradient.
+std::vector<float> lstm_run(crnn_matmul_precision_t p) {
+  crnn_cpu_set_matmul_precision(p);
+  const int64_t T = 6, B = 7, I = 9, H = 20, G = 4 * H;
+  const crnn_lstm_desc d{T, B, I, H, 2, 1, 1, 2, 0, nullptr};
+  unsigned seed = 5;
+  std::vector<std::vector<float>> par(16);
+  const float *wi[4], *wh[4], *bi[4], *bh[4];
+  float *dwi[4], *dwh[4], *dbi[4], *dbh[4];
+  std::vector<std::vector<float>> grads(16);
+  for (int i = 0; i < 4; ++i) {
+    const int64_t in = i < 2 ? I : 2 * H, sizes[4] = {G * in, G * H, G, G};
+    for (int j = 0; j < 4; ++j) {
+      par[4 * i + j].resize(sizes[j]);
+      for (float &v : par[4 * i + j]) v = 0.3f * next(seed);
+      grads[4 * i + j].assign(sizes[j], NAN);
+    }
+    wi[i] = par[4 * i].data(), wh[i] = par[4 * i + 1].data();
+    bi[i] = par[4 * i + 2].data(), bh[i] = par[4 * i + 3].data();
+    dwi[i] = grads[4 * i].data(), dwh[i] = grads[4 * i + 1].data();
+    dbi[i] = grads[4 * i + 2].data(), dbh[i] = grads[4 * i + 3].data();
+  }
+  const crnn_lstm_weights_f32 w{wi, wh, bi, bh};
+  std::vector<float> x(T * B * I), dy(T * B * 2 * H), y(T * B * 2 * H, NAN), hn(4 * B * H, NAN),
+      cn(4 * B * H, NAN), dx(x.size(), NAN), res(crnn_lstm_reserve_size(&d), NAN);
+  for (float &v : x) v = next(seed);
+  for (float &v : dy) v = next(seed);
+  const int32_t len[7] = {6, 0, 3, 6, 1, 5, 6};
+  std::vector<float> wsf(crnn_lstm_forward_workspace_size(&d) / 4 + 1, NAN);
+  std::vector<float> wsb(crnn_lstm_backward_workspace_size(&d) / 4 + 1, NAN);
+  CHECK(crnn_lstm_forward_f32(y.data(), hn.data(), cn.data(), res.data(), x.data(), nullptr,
+                              nullptr, len, &w, &d, wsf.data(), wsf.size() * 4) == 0,
+        "forward");
+  CHECK(crnn_lstm_backward_f32(dx.data(), nullptr, nullptr, dwi, dwh, dbi, dbh, dy.data(), nullptr,
+                               nullptr, x.data(), y.data(), nullptr, nullptr, len, res.data(), &w,
+                               &d, wsb.data(), wsb.size() * 4) == 0,
+        "backward");
+  std::vector<float> all(y);
+  all.insert(all.end(), dx.begin(), dx.end());
+  for (const auto &g : grads) all.insert(all.end(), g.begin(), g.end());
+  crnn_cpu_set_matmul_precision(CRNN_MATMUL_FLOAT32);
+  return all;
+}
+
+void lstm_in_bf16() {
+  const std::vector<float> f = lstm_run(CRNN_MATMUL_FLOAT32), h = lstm_run(CRNN_MATMUL_BFLOAT16);
+  double num = 0.0, den = 0.0;
+  bool finite = true;
+  for (size_t i = 0; i < f.size(); ++i) {
+    finite = finite && std::isfinite(h[i]) && std::isfinite(f[i]);
+    num += (h[i] - f[i]) * (h[i] - f[i]), den += f[i] * f[i];
+  }
+  const double rel = sqrt(num / den);
+  CHECK(finite && rel > 1e-5 && rel < 2e-2, "relative RMS difference to float32: %g", rel);
+}
+
 }  // namespace
 
 int main() {
   matches_double_reference();
   two_threads_at_once();
   precision_switch();
+  lstm_in_bf16();
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
     return 1;
