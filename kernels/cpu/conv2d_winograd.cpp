@@ -197,6 +197,7 @@ void weight_gradient(float *dw, const float *dy, const float *x, const crnn_conv
 
 bool eligible(const crnn_conv2d_desc *d) {
   const auto small = [](int64_t v) { return v >= 0 && v <= 2; };
+  if (forced("off")) return false;  // CRNN_FAST_WINOGRAD=off: im2col for every layer
   return d->kh == 3 && d->kw == 3 && d->stride_h == 1 && d->stride_w == 1 && d->dil_h == 1 &&
          d->dil_w == 1 && d->groups == 1 && d->C_in >= 16 && d->C_out >= 16 && small(d->pad_t) &&
          small(d->pad_b) && small(d->pad_l) && small(d->pad_r);
