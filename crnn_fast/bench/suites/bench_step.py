@@ -192,6 +192,48 @@ def torch_adamw(tm: Any, torch: Any, cfg: dict):
 # ---------------------------------------------------------------------------------------------
 
 
+def torch_step(st: ModelState, autocast: bool) -> Fn:
+    """PyTorch's step: zero_grad, forward (under ``torch.autocast("cpu", torch.bfloat16)`` when
+    ``autocast``), MindOCR's CTC loss in float32, backward, AdamW."""
+    torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
+    from crnn_fast.bench.torch_crnn import torch_ctc_loss
+
+    tm = torch_model(st, torch).train()
+    opt = torch_adamw(tm, torch, st.config(BATCH))
+    x, lab = torch.from_numpy(st.x), torch.from_numpy(st.labels)
+
+    def fn():
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", torch.bfloat16, enabled=autocast):
+            logits = tm(x)
+        loss = torch_ctc_loss(logits.float(), lab, 36)
+        loss.backward()
+        opt.step()
+        return np.float32(loss.item())
+
+    return fn
+
+
+def ms_step(st: ModelState, backend: str, b: int, precision: str) -> Fn:
+    """The trainer's ``TrainStep`` on ``backend`` over the first ``b`` samples, its CPU GEMMs at
+    ``precision`` (``crnn_fast.precision``; process-wide, so set only around each call)."""
+    from crnn_fast.precision import cpu_matmul_precision_scope
+
+    with backend_scope(backend):
+        net, step, _ = build_train_step(st.config(b), 1000, 1)
+    st.load(net)
+    step.set_train(True)
+    x, lab = Tensor(st.x[:b]), Tensor(st.labels[:b])
+
+    def fn():
+        if backend == "stock":
+            return step(x, lab)[0].asnumpy()
+        with cpu_matmul_precision_scope(precision):
+            return step(x, lab)[0].asnumpy()
+
+    return fn
+
+
 @pytest.mark.parametrize("provider", [p for p in PEERS if p != "stock" or not QUICK])
 @pytest.mark.parametrize("model", list(MODELS))
 def test_train_step(benchmark: Any, model: str, provider: str) -> None:
@@ -200,30 +242,11 @@ def test_train_step(benchmark: Any, model: str, provider: str) -> None:
     tag(benchmark, "train-step", model + SUFFIX, provider, batch=b, time_scale=BATCH / b,
         items=BATCH)  # fmt: skip
     if provider == "torch":
-        torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
-        from crnn_fast.bench.torch_crnn import torch_ctc_loss
-
-        tm = torch_model(st, torch).train()
-        opt = torch_adamw(tm, torch, st.config(BATCH))
-        x, lab = torch.from_numpy(st.x), torch.from_numpy(st.labels)
-
-        def fn():
-            opt.zero_grad(set_to_none=True)
-            loss = torch_ctc_loss(tm(x), lab, 36)
-            loss.backward()
-            opt.step()
-            return np.float32(loss.item())
+        fn = torch_step(st, autocast=False)
     else:
         if provider == "stock" and not STOCK:
             pytest.skip("CRNN_FAST_BENCH_STOCK=0")
-        with backend_scope("cpu" if provider == "crnn_fast" else "stock"):
-            net, step, _ = build_train_step(st.config(b), 1000, 1)
-        st.load(net)
-        step.set_train(True)
-        x, lab = Tensor(st.x[:b]), Tensor(st.labels[:b])
-
-        def fn():
-            return step(x, lab)[0].asnumpy()
+        fn = ms_step(st, "cpu" if provider == "crnn_fast" else "stock", b, "float32")
 
     loss = timed(benchmark, fn, budget_s=20.0)
     check_close(st, f"step-loss/{b}", provider, np.asarray(loss, np.float64), 1e-3)
@@ -240,38 +263,16 @@ def test_train_step_bf16(benchmark: Any, model: str, provider: str) -> None:
     weights (what ``system.amp_level`` O1-O3 selects on a CPU with AVX512-BF16) vs PyTorch's
     ``torch.autocast("cpu", torch.bfloat16)`` around the forward. Losses within 2e-2 of the
     float32 step's."""
-    from crnn_fast.precision import cpu_bf16_native, cpu_matmul_precision_scope
+    from crnn_fast.precision import cpu_bf16_native
 
     if not cpu_bf16_native():
         pytest.skip("no AVX512-BF16 on this CPU: bf16 would time an emulation")
     st = state(model)
     tag(benchmark, "train-step-bf16", model + SUFFIX, provider, batch=BATCH)
     if provider == "torch":
-        torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
-        from crnn_fast.bench.torch_crnn import torch_ctc_loss
-
-        tm = torch_model(st, torch).train()
-        opt = torch_adamw(tm, torch, st.config(BATCH))
-        x, lab = torch.from_numpy(st.x), torch.from_numpy(st.labels)
-
-        def fn():
-            opt.zero_grad(set_to_none=True)
-            with torch.autocast("cpu", torch.bfloat16):
-                logits = tm(x)
-            loss = torch_ctc_loss(logits.float(), lab, 36)
-            loss.backward()
-            opt.step()
-            return np.float32(loss.item())
+        fn = torch_step(st, autocast=True)
     else:
-        with backend_scope("cpu"):
-            net, step, _ = build_train_step(st.config(BATCH), 1000, 1)
-        st.load(net)
-        step.set_train(True)
-        x, lab = Tensor(st.x), Tensor(st.labels)
-
-        def fn():
-            with cpu_matmul_precision_scope("bfloat16"):  # process-wide: only for this call
-                return step(x, lab)[0].asnumpy()
+        fn = ms_step(st, "cpu", BATCH, "bfloat16")
 
     loss = timed(benchmark, fn, budget_s=20.0)
     check_close(st, f"step-loss/{BATCH}", provider + "-bf16", np.asarray(loss, np.float64), 2e-2)
