@@ -22,7 +22,7 @@ import torch
 from mindspore import Tensor
 
 from crnn_fast.bench.common import THREADS
-from crnn_fast.bench.torch_crnn import build_torch_crnn, load_from_mindspore, torch_ctc_loss
+from crnn_fast.bench.torch_crnn import build_torch_crnn, load_from_mindspore, train_step
 from crnn_fast.configs import config_path
 from crnn_fast.models import backend_scope
 from crnn_fast.precision import set_cpu_matmul_precision
@@ -71,13 +71,7 @@ def main(name: str, rounds: int, bf16: bool) -> None:
     xt, lt = torch.from_numpy(xn), torch.from_numpy(labels)
 
     def torch_step(autocast: bool = False) -> float:
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", torch.bfloat16, enabled=autocast):
-            logits = tm(xt)
-        loss = torch_ctc_loss(logits.float(), lt, 36)
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return train_step(tm, opt, xt, lt, autocast)
 
     def ms_step(step, precision: str = "float32"):
         def run():

@@ -273,6 +273,19 @@ def torch_ctc_loss(
     return loss.mean().to(logits_tbc.dtype)
 
 
+def train_step(model, opt, x: torch.Tensor, labels: torch.Tensor, autocast: bool) -> float:  # noqa: ANN001
+    """One PyTorch training step of the CRNN peer: zero_grad, the forward (under
+    ``torch.autocast("cpu", torch.bfloat16)`` when ``autocast``: float32 master weights),
+    MindOCR's CTC loss (blank 36) in float32, backward, ``opt.step()``; returns the loss."""
+    opt.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", torch.bfloat16, enabled=autocast):
+        logits = model(x)
+    loss = torch_ctc_loss(logits.float(), labels, 36)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
 def check_against_crnn_fast(name: str, batch: int = 2, seed: int = 0) -> dict[str, float]:
     """Builds crnn_fast's ``name`` (MindSpore PYNATIVE, CPU) and the torch peer with its weights;
     returns max abs diffs of the eval probabilities (B, T, C) (``probs``), the train-mode

@@ -196,22 +196,12 @@ def torch_step(st: ModelState, autocast: bool) -> Fn:
     """PyTorch's step: zero_grad, forward (under ``torch.autocast("cpu", torch.bfloat16)`` when
     ``autocast``), MindOCR's CTC loss in float32, backward, AdamW."""
     torch = pytest.importorskip("torch", reason="PyTorch not installed (optional peer)")
-    from crnn_fast.bench.torch_crnn import torch_ctc_loss
+    from crnn_fast.bench.torch_crnn import train_step
 
     tm = torch_model(st, torch).train()
     opt = torch_adamw(tm, torch, st.config(BATCH))
     x, lab = torch.from_numpy(st.x), torch.from_numpy(st.labels)
-
-    def fn():
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", torch.bfloat16, enabled=autocast):
-            logits = tm(x)
-        loss = torch_ctc_loss(logits.float(), lab, 36)
-        loss.backward()
-        opt.step()
-        return np.float32(loss.item())
-
-    return fn
+    return lambda: np.float32(train_step(tm, opt, x, lab, autocast))
 
 
 def ms_step(st: ModelState, backend: str, b: int, precision: str) -> Fn:
