@@ -6,6 +6,9 @@
 // operands to bfloat16 (round to nearest even) and accumulate in float32; tensors, outputs and
 // master weights stay float32. Native on CPUs with AVX512-BF16 (vdpbf16ps), emulated (same
 // numerics, slower than float32) elsewhere: crnn_cpu_bf16_native says which.
+// Memory: in bfloat16 each CPU thread that runs a GEMM allocates its packing buffers (704 KB)
+// and a row buffer for the LSTM recurrence once, on first use (the only allocations of the
+// kernels outside the caller's workspace; float32 allocates nothing).
 // Status: INVALID_VALUE for a precision outside the enum.
 #pragma once
 
