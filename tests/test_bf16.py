@@ -266,3 +266,12 @@ def test_emulated_path_matches_too():
     )  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert " passed" in res.stdout and "failed" not in res.stdout
+
+
+def test_without_the_compiled_kernels(monkeypatch):
+    """No crnn_fast._C (the NumPy fallback): float32 is reported, bfloat16 cannot be set."""
+    monkeypatch.setattr(_backend, "_C", None)
+    assert precision.cpu_matmul_precision() == "float32"
+    assert precision.cpu_bf16_native() is False
+    with pytest.raises(RuntimeError, match="crnn_fast._C is not built"):
+        precision.set_cpu_matmul_precision("bfloat16")
