@@ -33,7 +33,15 @@ SUITE_TITLES = {
     "step": "The whole CRNN: train step and inference",
 }
 BACKBONES = {"vgg7": "VGG7", "resnet34": "ResNet34_vd"}
-HEADLINE_OPS = ("loss+grad", "greedy", "beam10", "lstm-fwd+bwd", "train-step", "infer")
+HEADLINE_OPS = (
+    "loss+grad",
+    "greedy",
+    "beam10",
+    "lstm-fwd+bwd",
+    "train-step",
+    "train-step-bf16",
+    "infer",
+)
 
 
 # --- formatting -----------------------------------------------------------------------------
