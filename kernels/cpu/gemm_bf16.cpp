@@ -358,11 +358,13 @@ MatmulPrecision matmul_precision() {
 
 bool bf16_native() {
 #if defined(CRNN_HAVE_BF16_KERNEL)
-  // CRNN_FAST_BF16=emulate: the emulation even on AVX512-BF16 (the tests of that path)
-  const char *force = getenv("CRNN_FAST_BF16");
-  static const bool native = __builtin_cpu_supports("avx512bf16") &&
-                             __builtin_cpu_supports("avx512bw") &&
-                             !(force && strcmp(force, "emulate") == 0);
+  // Read once (every GEMM asks): CRNN_FAST_BF16=emulate runs the emulation even on
+  // AVX512-BF16 (the tests of that path).
+  static const bool native = [] {
+    const char *force = getenv("CRNN_FAST_BF16");
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+           !(force && strcmp(force, "emulate") == 0);
+  }();
   return native;
 #else
   return false;
