@@ -1,5 +1,6 @@
 """Evidence for the Winograd variant choice (issue 19), not a benchmark suite: per CRNN 3x3
-stride-1 layer (crnn_fast.bench.conv_layers), F(2x2, 3x3) vs F(4x4, 3x3) in the compiled CPU kernel.
+stride-1 layer (crnn_fast.bench.conv_layers), F(2x2, 3x3) vs F(4x4, 3x3) vs F(2x4, 3x3) in the
+compiled CPU kernel.
 
 1. Error: max|got - ref| / max|ref| of the forward, the data gradient and the weight gradient vs
    the float64 reference (crnn_fast.reference.conv), at a small batch (--error-batch; the
@@ -8,9 +9,9 @@ stride-1 layer (crnn_fast.bench.conv_layers), F(2x2, 3x3) vs F(4x4, 3x3) in the 
 2. Time at --batch (default 64): median forward and forward + backward (dx + dw) per variant,
    the two interleaved (A B A B ...) in one process.
 
-The variant is forced with the kernel's test knob CRNN_FAST_WINOGRAD=f2|f4|f4std (read per
+The variant is forced with the kernel's test knob CRNN_FAST_WINOGRAD=f2|f4|f2x4|f4std (read per
 call; f4std: F(4x4) on Lavin & Gray's points, error only); unset, conv2d_winograd.h's
-tile_size() chooses (the last column).
+tiles() chooses (the last column).
 
     python benchmarks/winograd_f4_error.py [--batch 64] [--reps 7] [--only vgg7.conv6,...]
 """
@@ -28,8 +29,8 @@ import crnn_fast
 from crnn_fast.bench.conv_layers import ConvLayer, distinct, resnet34_vd_convs, vgg7_convs
 from crnn_fast.reference import conv as ref
 
-VARIANTS = ("f2", "f4", "f4std")  # error; timed: f2, f4 (f4std's speed is f4's)
-TIMED = ("f2", "f4")
+VARIANTS = ("f2", "f4", "f4std", "f2x4")  # error; timed: all but f4std (f4's speed)
+TIMED = ("f2", "f4", "f2x4")
 # The binding caches kernel workspaces up to 64 MB; larger ones (both variants' backward on the
 # big layers) are fresh mmaps per call whose page faults the MindSpore aot path (a cached
 # workspace) never pays: glibc keeps freed memory on its heap with these (read at start-up).
@@ -120,9 +121,9 @@ def main() -> None:
     saved = os.environ.get("CRNN_FAST_WINOGRAD")
     print(
         "| layer | shape | err F2 fwd / dx / dw | err F4 fwd / dx / dw | err F4 std points "
-        f"| fwd F2 / F4 ms (B={args.batch}) | fwd+bwd F2 / F4 ms | rule |"
+        f"| err F2x4 | fwd F2 / F4 / F2x4 ms (B={args.batch}) | fwd+bwd F2 / F4 / F2x4 ms | rule |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     try:
         for layer in layers:
             e = errors(layer, args.error_batch, rng)
@@ -134,8 +135,8 @@ def main() -> None:
             else:
                 t = times(layer, args.batch, args.reps, rng)
                 for p in range(2):
-                    f2, f4 = t["f2"][p] * 1e3, t["f4"][p] * 1e3
-                    row.append(f"{f2:.0f} / {f4:.0f} ({f2 / f4:.2f}x)")
+                    f2, f4, f24 = (t[v][p] * 1e3 for v in TIMED)
+                    row.append(f"{f2:.0f} / {f4:.0f} / {f24:.0f} ({f2 / min(f4, f24):.2f}x)")
             row.append(chosen(layer))
             print("| " + " | ".join(row) + " |", flush=True)
     finally:

@@ -161,7 +161,7 @@ def _assert_rel(got, want, name):
     assert_close(got, want, atol=F4_TOL * np.abs(want).max(), rtol=0, name=name)
 
 
-@pytest.mark.parametrize("variant", ["f2", "f4", "auto"])
+@pytest.mark.parametrize("variant", ["f2", "f4", "f2x4", "auto"])
 @pytest.mark.parametrize("case", F4_CASES)
 def test_conv2d_winograd_variants_match_reference(backend, case, variant, monkeypatch, rng):
     if variant == "auto":  # the selection rule's choice
@@ -203,3 +203,23 @@ def test_conv2d_winograd_knob_selects_the_variant(monkeypatch, rng):
         with registry.backend_scope("cpu"):
             out[variant] = crnn_fast.conv2d_forward(x, w, None, padding=1)
     assert not np.array_equal(out["f2"], out["f4"])
+
+
+@pytest.mark.parametrize(
+    "H, W, want",
+    [(2, 50, "f2x4"), (1, 50, "f2x4"), (4, 50, "f4"), (8, 25, "f4"), (2, 6, "f2"), (1, 25, "f2")],
+)
+def test_conv2d_winograd_rule_picks_the_variant(H, W, want, monkeypatch, rng):
+    # F(2x4) on planes one or two rows high (the ResNet34_vd s3 layers: 2x50), F(4x4) where its
+    # sgemm flops are <= 3/4 of F(2x2)'s, else F(2x2): the unforced output equals exactly one
+    # forced variant's (they all round differently)
+    x, w = _realistic(rng, 2, 16, 16, H, W)
+    out = {}
+    with registry.backend_scope("cpu"):
+        for variant in ("f2", "f4", "f2x4", None):
+            if variant is None:
+                monkeypatch.delenv("CRNN_FAST_WINOGRAD", raising=False)
+            else:
+                monkeypatch.setenv("CRNN_FAST_WINOGRAD", variant)
+            out[variant] = crnn_fast.conv2d_forward(x, w, None, padding=1)
+    assert [v for v in ("f2", "f4", "f2x4") if np.array_equal(out[None], out[v])] == [want]

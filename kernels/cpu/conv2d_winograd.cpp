@@ -1,6 +1,6 @@
-// Winograd F(m x m, 3x3), m = 2 or 4 (conv2d_winograd.h): the plan, chunking and threading shared
-// by both variants; the tile transforms are the variant's (conv2d_winograd_f2.cpp, _f4.cpp). Per
-// chunk of samples (one chunk per pool task): input transform into V, T sgemms into M, output
+// Winograd F(mh x m, 3x3), 2x2, 4x4 or 2x4 (conv2d_winograd.h): the plan, chunking and threading
+// shared by both variants; the tile transforms are the variant's (conv2d_winograd_f2.cpp, _f4.cpp).
+// Per chunk of samples (one chunk per pool task): input transform into V, T sgemms into M, output
 // transform (+ bias, ReLU) into y. The weight gradient is the transpose: Z = A dy A^T per tile,
 // dU[k] += Z[k] V[k]^T (per-thread sums), dw = G^T dU G.
 #include "conv2d_winograd.h"
@@ -19,20 +19,24 @@ namespace {
 
 enum class Mode { kForward, kDataGrad, kWeightGrad };
 
-bool forced(const char *variant) {  // the test / benchmark knob (see tile_size)
+bool forced(const char *variant) {  // the test / benchmark knob (see tiles)
   const char *v = getenv("CRNN_FAST_WINOGRAD");
   return v && strcmp(v, variant) == 0;
 }
 
 Plan make_plan(const crnn_conv2d_desc *d, Mode mode) {
   Plan p;
-  p.v = tile_size(d) == 2 ? &kF2 : forced("f4std") ? &kF4Standard : &kF4;
+  const Tiles shape = tiles(d);
+  p.v = shape == Tiles::kF2x2   ? &kF2
+        : shape == Tiles::kF2x4 ? &kF2x4
+        : forced("f4std")       ? &kF4Standard
+                                : &kF4;
   p.e = mode == Mode::kDataGrad ? data_gradient_desc(d) : *d;
-  p.m = p.v->m, p.T = (p.m + 2) * (p.m + 2);
+  p.mh = p.v->mh, p.m = p.v->m, p.T = (p.mh + 2) * (p.m + 2);
   p.C = p.e.C_in, p.O = p.e.C_out;
   p.Ho = crnn_conv2d_out_h(&p.e), p.Wo = crnn_conv2d_out_w(&p.e);
-  p.TH = (p.Ho + p.m - 1) / p.m, p.TW = (p.Wo + p.m - 1) / p.m, p.tiles = p.TH * p.TW;
-  p.Hp = p.m * p.TH + 2;
+  p.TH = (p.Ho + p.mh - 1) / p.mh, p.TW = (p.Wo + p.m - 1) / p.m, p.tiles = p.TH * p.TW;
+  p.Hp = p.mh * p.TH + 2;
   const int64_t blocks = (p.TW + 15) / 16;  // of 16 tiles, 16 m (+ 2 input) columns
   p.W2s = 16 * p.m * blocks, p.Wps = p.W2s + 16;
   const int64_t target = mode == Mode::kWeightGrad ? p.v->target_tiles_wgrad : p.v->target_tiles;
@@ -50,7 +54,7 @@ Plan make_plan(const crnn_conv2d_desc *d, Mode mode) {
   p.v_off = t.take(sizeof(float) * p.T * p.C * (p.Pmax + 16));
   p.m_off = t.take(sizeof(float) * p.T * p.O * (p.Pmax + 16));
   p.in_off = t.take(sizeof(float) * p.Hp * p.Wps);
-  p.out_off = t.take(sizeof(float) * p.m * p.TH * p.W2s);
+  p.out_off = t.take(sizeof(float) * p.mh * p.TH * p.W2s);
   p.du_off = t.take(mode == Mode::kWeightGrad ? sizeof(float) * p.T * p.O * p.C : 0);
   p.taps_off = t.take(mode == Mode::kWeightGrad ? 0 : sizeof(float) * 9 * p.C);
   p.per_thread = t.off;
@@ -129,7 +133,7 @@ void weight_grad_chunk(float *dU, const float *dy, const float *x, const Plan &p
   float *gp = reinterpret_cast<float *>(scratch + p.out_off);
   const crnn_conv2d_desc &e = p.e;
   const int64_t P = (n1 - n0) * p.tiles, ld = P + 16, HW = e.H * e.W;
-  memset(gp, 0, sizeof(float) * p.m * p.TH * p.W2s);
+  memset(gp, 0, sizeof(float) * p.mh * p.TH * p.W2s);
   for (int64_t n = n0; n < n1; ++n) {
     for (int64_t c = 0; c < p.C; ++c) {
       pad_plane(xp, x + (n * p.C + c) * HW, p);
@@ -164,16 +168,17 @@ void finish_weight_grad(float *dw, const Plan &p, char *base, int64_t i0, int64_
 
 }  // namespace
 
-int tile_size(const crnn_conv2d_desc *d) {
-  if (forced("f2")) return 2;
-  if (forced("f4") || forced("f4std")) return 4;
-  // bfloat16 GEMMs round the transformed tiles: F(2x2)'s error stays within 2x the operands' own
-  // rounding, F(4x4)'s grows to ~6x (its larger transform entries), at the same speed
-  if (matmul_precision() == MatmulPrecision::kBFloat16) return 2;
-  const auto tiles = [&](int64_t m) {
-    return (crnn_conv2d_out_h(d) + m - 1) / m * ((crnn_conv2d_out_w(d) + m - 1) / m);
+Tiles tiles(const crnn_conv2d_desc *d) {
+  if (forced("f2")) return Tiles::kF2x2;
+  if (forced("f4") || forced("f4std")) return Tiles::kF4x4;
+  if (forced("f2x4")) return Tiles::kF2x4;
+  if (matmul_precision() == MatmulPrecision::kBFloat16) return Tiles::kF2x2;
+  const auto flops = [&](int64_t mh, int64_t m) {  // sgemm points over the plane's tiles
+    return (mh + 2) * (m + 2) * ((crnn_conv2d_out_h(d) + mh - 1) / mh) *
+           ((crnn_conv2d_out_w(d) + m - 1) / m);
   };
-  return 4 * 36 * tiles(4) <= 3 * 16 * tiles(2) ? 4 : 2;  // F(4x4)'s sgemm flops <= 3/4 F(2x2)'s
+  if (4 * flops(4, 4) <= 3 * flops(2, 2)) return Tiles::kF4x4;
+  return 5 * flops(2, 4) <= 4 * flops(2, 2) ? Tiles::kF2x4 : Tiles::kF2x2;
 }
 
 void weight_gradient(float *dw, const float *dy, const float *x, const crnn_conv2d_desc *d,

@@ -26,7 +26,7 @@ namespace winograd {
 // channels (below that the 16 sgemms are too thin and im2col wins, e.g. the RGB first layer).
 bool eligible(const crnn_conv2d_desc *d);
 
-// The output tile side m (2 or 4) used for the convolution d (eligible) in all three passes
+// The output tiles (rows x columns) used for the convolution d (eligible) in all three passes
 // (forward, data gradient, weight gradient). F(4x4) needs 1.8x fewer sgemm flops than F(2x2)
 // (36 / 16 points for 16 / 4 outputs) but its transforms cost more and amplify float32 rounding
 // more. The rule: F(4x4) where (a) it is faster: its sgemm flops, 36 per 4x4 tile, are at most 3/4
@@ -37,11 +37,17 @@ bool eligible(const crnn_conv2d_desc *d);
 // bound: max|err| <= 2e-5 max|ref| for the forward, data and weight gradient, measured <= 6.4e-6 on
 // every CRNN layer, C up to 512 (F(2x2): <= 1e-6; F(4x4) on Lavin & Gray's points: <= 1.6e-5),
 // so (b) holds wherever (a) does and adds no condition to the code
-// (benchmarks/winograd_f4_error.py regenerates these figures).
+// (benchmarks/winograd_f4_error.py regenerates these figures). Where F(4x4) is not chosen,
+// F(2x4) (2x4 tiles, 24 points, F(4x4)'s points along the width only) where its sgemm flops are
+// at most 4/5 of F(2x2)'s: the 2-row layers (2x50: 312 vs 400 points per 100 outputs, and fewer
+// transform operations per output too); its error lies between F(2x2)'s and F(4x4)'s.
+// In bfloat16 matmul precision always F(2x2): the GEMMs round the transformed tiles, and F(2x2)'s
+// error stays within 1.5x the operands' own rounding, F(2x4)'s grows to 2.8x, F(4x4)'s to ~6x.
 // Test / benchmark knob (not an API): the environment variable CRNN_FAST_WINOGRAD forces the
-// variant, read on every call (the workspace queries included): f2, f4, or f4std (F(4x4) on Lavin
-// & Gray's points instead of ours, conv2d_winograd_f4.cpp).
-int tile_size(const crnn_conv2d_desc *d);
+// variant, read on every call (the workspace queries included): f2, f4, f2x4, or f4std (F(4x4) on
+// Lavin & Gray's points instead of ours, conv2d_winograd_f4.cpp).
+enum class Tiles { kF2x2, kF4x4, kF2x4 };
+Tiles tiles(const crnn_conv2d_desc *d);
 
 // Bytes of workspace forward() needs for d (U, plus V, M and two planes per thread).
 size_t forward_workspace(const crnn_conv2d_desc *d, bool flip_transpose);

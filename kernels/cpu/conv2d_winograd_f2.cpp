@@ -115,7 +115,7 @@ void weights_grad(float *dw, const float *us, int64_t stride) {
 
 // Tiles per chunk (the N of the forward sgemms, the K of the weight-gradient ones): V and M
 // stay in L2/L3; the weight gradient wants more, its per-thread dU is read and written per chunk.
-const Variant kF2 = {2, 512, 2048, weights, input, output, output_grad, weights_grad};
+const Variant kF2 = {2, 2, 512, 2048, weights, input, output, output_grad, weights_grad};
 
 }  // namespace winograd
 }  // namespace cpu

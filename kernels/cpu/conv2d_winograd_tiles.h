@@ -1,9 +1,10 @@
-// Internal to conv2d_winograd*.cpp: the plan shared by F(2x2, 3x3) and F(4x4, 3x3), and the
-// per-variant tile transforms it calls (conv2d_winograd_f2.cpp, conv2d_winograd_f4.cpp).
+// Internal to conv2d_winograd*.cpp: the plan shared by F(2x2, 3x3), F(4x4, 3x3) and F(2x4, 3x3),
+// and the per-variant tile transforms it calls (conv2d_winograd_f2.cpp, conv2d_winograd_f4.cpp).
 //
-// A variant with output tiles m x m has input tiles a x a, a = m + 2, and T = a^2 transform
-// points k = a i + j: U (T, O, C), V (T, C, P + 16), M and Z (T, O, P + 16), tile p = (sample,
-// th, tw) row-major with th < TH = ceil(H_out / m), tw < TW = ceil(W_out / m).
+// A variant with output tiles mh x m (rows x columns) has input tiles (mh + 2) x (m + 2) and
+// T = (mh + 2) (m + 2) transform points k = (m + 2) i + j: U (T, O, C), V (T, C, P + 16), M and
+// Z (T, O, P + 16), tile p = (sample, th, tw) row-major with th < TH = ceil(H_out / mh),
+// tw < TW = ceil(W_out / m).
 //
 // Transforms work on 16 tiles of a tile row at a time (GCC vector extensions: one AVX-512
 // register in the x86-64-v4 clone, pairs / quads of narrower ones in the others). They read and
@@ -23,29 +24,31 @@ namespace winograd {
 struct Plan;
 
 struct Variant {
-  int m;                                     // output tile side; the input tile is m + 2
+  int mh, m;                                 // output tile rows, columns (input: + 2 each)
   int64_t target_tiles, target_tiles_wgrad;  // tiles per chunk (see make_plan)
   // uo[k OC + c] = (G g G^T)[k] for channels c in [0, C), g (9, C) one output channel's taps
   // (tap-major, channel-contiguous); C >= 16.
   void (*weights)(float *uo, int64_t OC, const float *g, int64_t C);
-  // V[k ldv + th TW + tw] = (B^T d B)[k] for the tile of plane xp (Hp, Wps) at (m th, m tw).
+  // V[k ldv + th TW + tw] = (B^T d B)[k] for the tile of plane xp (Hp, Wps) at (mh th, m tw).
   void (*input)(float *V, int64_t ldv, const float *xp, const Plan &p);
-  // yp (m TH, W2s) = A^T M A per tile, M[k ldm + th TW + tw].
+  // yp (mh TH, W2s) = A^T M A per tile, M[k ldm + th TW + tw].
   void (*output)(float *yp, const float *M, int64_t ldm, const Plan &p);
-  // Z[k ldz + th TW + tw] = (A g A^T)[k] for the m x m tile of gp (m TH, W2s) at (m th, m tw).
+  // Z[k ldz + th TW + tw] = (A g A^T)[k] for the mh x m tile of gp (mh TH, W2s) at
+  // (mh th, m tw).
   void (*output_grad)(float *Z, int64_t ldz, const float *gp, const Plan &p);
   // dw (3, 3) = G^T u G, u (T) one (o, c) pair's summed weight-gradient points, u[k stride].
   void (*weights_grad)(float *dw, const float *u, int64_t stride);
 };
 
 // kF4: points (0, -1, 1, 1/2, -2, inf); kF4Standard: Lavin & Gray's (0, 1, -1, 2, -2, inf), kept
-// for benchmarks/winograd_f4_error.py (2-2.5x the error, the same speed).
-extern const Variant kF2, kF4, kF4Standard;
+// for benchmarks/winograd_f4_error.py (2-2.5x the error, the same speed); kF2x4: F(2, 3) along
+// the height (kF2's points) by F(4, 3) along the width (kF4's), for planes one or two rows high.
+extern const Variant kF2, kF4, kF4Standard, kF2x4;
 
 struct Plan {
   const Variant *v;
   crnn_conv2d_desc e;  // the convolution actually computed (the data-gradient one if flipped)
-  int64_t m, T, C, O, Ho, Wo, TH, TW, tiles, chunk, units, Pmax, Hp, Wps, W2s;
+  int64_t mh, m, T, C, O, Ho, Wo, TH, TW, tiles, chunk, units, Pmax, Hp, Wps, W2s;
   int nt;
   size_t u_off, threads_off, per_thread, v_off, m_off, in_off, out_off, du_off, taps_off, bytes;
 };

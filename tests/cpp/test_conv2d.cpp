@@ -1,6 +1,6 @@
 // conv2d forward kernel vs a naive double-precision loop on small random cases (strides, pads,
-// dilation, groups, ReLU; Winograd F(2x2) and F(4x4)), with outputs and workspaces NaN-poisoned
-// first; statuses for bad descriptors.
+// dilation, groups, ReLU; Winograd F(2x2), F(4x4) and F(2x4)), with outputs and workspaces
+// NaN-poisoned first; statuses for bad descriptors.
 #include <math.h>
 #include <stdlib.h>
 
@@ -151,8 +151,18 @@ int main() {
   for (const auto &d : cases)
     if (d.kh == 3 && d.kw == 3 && d.stride_h == 1 && d.C_in >= 16) check_case(d, gen, 2e-5, "F4");
   for (const auto &d : f4_cases) check_case(d, gen, 2e-5, "F4");
+  // F(2x4) forced on the same cases, and chosen by the rule on 2-row planes (the last case)
+  const crnn_conv2d_desc f2x4_cases[] = {
+      {2, 24, 2, 50, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, CRNN_DEVICE_CPU, nullptr},
+  };
+  setenv("CRNN_FAST_WINOGRAD", "f2x4", 1);
+  for (const auto &d : cases)
+    if (d.kh == 3 && d.kw == 3 && d.stride_h == 1 && d.C_in >= 16) check_case(d, gen, 2e-5, "F2x4");
+  for (const auto &d : f4_cases) check_case(d, gen, 2e-5, "F2x4");
+  for (const auto &d : f2x4_cases) check_case(d, gen, 2e-5, "F2x4");
   unsetenv("CRNN_FAST_WINOGRAD");  // the selection rule's choice
   for (const auto &d : f4_cases) check_case(d, gen, 2e-5, "auto");
+  for (const auto &d : f2x4_cases) check_case(d, gen, 2e-5, "auto");
   crnn_conv2d_desc bad = cases[1];
   bad.groups = 3;  // divides C_in = 3 but not C_out = 10
   bad.C_out = 10;
