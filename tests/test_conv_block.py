@@ -46,6 +46,8 @@ CASES = [
     ("odd-width-pool-same", 1, 16, 16, 4, 7, 3, (1, 1), (1, 1, 1, 1), False, False, True,
      Pool(2, 2, 2, 2, same=True)),
     ("b1-bn-pool", 1, 3, 4, 6, 6, 3, (1, 1), (1, 1, 1, 1), True, False, True, Pool(2, 2, 2, 2)),
+    ("conv-relu-no-bn", 2, 16, 16, 5, 7, 3, (1, 1), (1, 1, 1, 1), False, False, True, None),
+    ("residual-bn-no-relu", 2, 16, 16, 3, 11, 3, (1, 1), (1, 1, 1, 1), True, True, False, None),
 ]  # fmt: skip
 IDS = [c[0] for c in CASES]
 EPS, MOMENTUM = 1e-4, 0.9

@@ -52,7 +52,7 @@ bool valid(const crnn_conv_block_desc *d) {
 template <bool BN, bool RES, bool RELU>
 struct Act {
   float mean, scale, beta;
-  static constexpr bool relu = RELU;
+  static constexpr bool bn = BN, res = RES, relu = RELU;
   CRNN_CPU_INLINE float operator()(const float *z, const float *r, int64_t i) const {
     float v = BN ? (z[i] - mean) * scale + beta : z[i];
     if (RES) v += r[i];
@@ -140,7 +140,7 @@ void each_window(const float *a, const Windows &w, F &&fn) {
 }
 
 template <typename A>
-void activate(float *a, const float *z, const float *r, int64_t n, const A &act) {
+CRNN_SIMD_CLONES void activate(float *a, const float *z, const float *r, int64_t n, A act) {
   for (int64_t i = 0; i < n; ++i) a[i] = act(z, r, i);
 }
 
@@ -154,19 +154,77 @@ void forward_plane(float *y, float *a, const float *z, const float *r, const A &
   each_window(a, w, [&](int64_t i, int64_t j, int64_t, float m) { y[i * g.Pw + j] = m; });
 }
 
-// dv = relu'(a) unpool(dy) for one plane (a recomputed from z, r into the scratch a).
+// dv = relu'(a) unpool(dy) for one plane with a pool (a recomputed from z into the scratch a).
 template <typename A>
-void backward_plane(float *dv, float *a, const float *dy, const float *z, const float *r,
-                    const A &act, const Geo &g, const Windows &w) {
-  if (!g.pool) {
-    for (int64_t i = 0; i < g.N; ++i) dv[i] = !A::relu || act(z, r, i) > 0.0f ? dy[i] : 0.0f;
-    return;
-  }
-  activate(a, z, r, g.N, act);
+void unpool_plane(float *dv, float *a, const float *dy, const float *z, const A &act, const Geo &g,
+                  const Windows &w) {
+  activate(a, z, nullptr, g.N, act);
   memset(dv, 0, sizeof(float) * g.N);
   each_window(a, w, [&](int64_t i, int64_t j, int64_t at, float m) {
     dv[at] += !A::relu || m > 0.0f ? dy[i * g.Pw + j] : 0.0f;
   });
+}
+
+typedef crnn::cpu::Vec<float>::type V8;
+constexpr int64_t kLanes = crnn::cpu::Vec<float>::kLanes;
+
+CRNN_CPU_INLINE void vstore(float *p, V8 v) {
+  __builtin_memcpy(p, &v, sizeof v);
+}
+
+// One plane without a pool, in one pass: dv = relu'(v) dy with v the activation recomputed from
+// z (and r), dr = dv with a residual; sums[0] += sum dv, sums[1] += sum dv (z - mean) (8 float
+// lanes per plane, double across planes).
+template <typename A>
+CRNN_SIMD_CLONES void route_plane(float *dv, float *dr, const float *dy, const float *z,
+                                  const float *r, const A &act, int64_t n, double *sums) {
+  const float m = act.mean;
+  V8 s = V8{}, sx = V8{};
+  const V8 zero = V8{};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const V8 zv = crnn::cpu::vload(z + i), g = crnn::cpu::vload(dy + i);
+    V8 d = g;
+    if (A::relu) {
+      V8 v = A::bn ? (zv - m) * act.scale + act.beta : zv;
+      if (A::res) v += crnn::cpu::vload(r + i);
+      d = v > zero ? g : zero;
+    }
+    vstore(dv + i, d);
+    if (A::res) vstore(dr + i, d);
+    s += d;
+    sx += d * (zv - m);
+  }
+  float ts = crnn::cpu::hsum8(s), tsx = crnn::cpu::hsum8(sx);
+  for (; i < n; ++i) {
+    const float d = !A::relu || act(z, r, i) > 0.0f ? dy[i] : 0.0f;
+    dv[i] = d;
+    if (A::res) dr[i] = d;
+    ts += d;
+    tsx += d * (z[i] - m);
+  }
+  sums[0] += ts, sums[1] += tsx;
+}
+
+// sums[0] += sum dv, sums[1] += sum dv (z - m) over one plane (one pass).
+CRNN_SIMD_CLONES void plane_sums(const float *dv, const float *z, float m, int64_t n,
+                                 double *sums) {
+  V8 s = V8{}, sx = V8{};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const V8 d = crnn::cpu::vload(dv + i);
+    s += d;
+    sx += d * (crnn::cpu::vload(z + i) - m);
+  }
+  float ts = crnn::cpu::hsum8(s), tsx = crnn::cpu::hsum8(sx);
+  for (; i < n; ++i) ts += dv[i], tsx += dv[i] * (z[i] - m);
+  sums[0] += ts, sums[1] += tsx;
+}
+
+// BatchNorm's backward in place on one plane: dz = k (dv - mean dv - (z - mean) kx).
+CRNN_SIMD_CLONES void batch_norm_plane(float *dv, const float *z, int64_t n, float k, float mdv,
+                                       float m, float kx) {
+  for (int64_t i = 0; i < n; ++i) dv[i] = k * (dv[i] - mdv - (z[i] - m) * kx);
 }
 
 struct Layout {
@@ -209,8 +267,9 @@ CRNN_CPU_INLINE float sum_times_dev(const float *a, const float *z, float m, int
 }
 
 // mean and invstd of channel c over its B planes of z (two passes, double); moving stats.
-void channel_statistics(float *mean, float *invstd, float *moving_mean, float *moving_var,
-                        const float *z, const crnn_conv_block_desc *d, const Geo &g, int64_t c) {
+CRNN_SIMD_CLONES void channel_statistics(float *mean, float *invstd, float *moving_mean,
+                                         float *moving_var, const float *z,
+                                         const crnn_conv_block_desc *d, const Geo &g, int64_t c) {
   const int64_t B = d->conv.B, M = B * g.N;
   double s = 0.0;
   for (int64_t n = 0; n < B; ++n) s += crnn::cpu::row_sum(z + (n * g.C + c) * g.N, g.N);
@@ -328,27 +387,29 @@ crnn_status_t crnn_cpu_conv_block_backward_f32(float *dx, float *dw, float *db, 
     float *a = scratch_of(workspace, l, g, tid);
     const float m = d->batch_norm ? mean[c] : 0.0f, is = d->batch_norm ? invstd[c] : 1.0f;
     const float k = d->batch_norm ? gamma[c] * is : 1.0f;
-    double sdv = 0.0, sdvx = 0.0;  // sum dv, sum dv (z - mean)
-    for (int64_t n = 0; n < B; ++n) {
-      const int64_t u = n * g.C + c;
-      const float *zp = z + u * g.N, *rp = d->residual ? r + u * g.N : nullptr;
-      float *dv = dz + u * g.N;
-      with_act(d, m, k, d->batch_norm ? beta[c] : 0.0f,
-               [&](const auto &act) { backward_plane(dv, a, dy + u * g.P, zp, rp, act, g, win); });
-      if (d->residual) memcpy(dr + u * g.N, dv, sizeof(float) * g.N);
-      if (d->batch_norm) {
-        sdv += crnn::cpu::row_sum(dv, g.N);
-        sdvx += sum_times_dev(dv, zp, m, g.N);
+    double sums[2] = {0.0, 0.0};  // sum dv, sum dv (z - mean)
+    with_act(d, m, k, d->batch_norm ? beta[c] : 0.0f, [&](const auto &act) {
+      for (int64_t n = 0; n < B; ++n) {
+        const int64_t u = n * g.C + c;
+        const float *zp = z + u * g.N;
+        float *dv = dz + u * g.N;
+        if (g.pool) {
+          unpool_plane(dv, a, dy + u * g.P, zp, act, g, win);
+          if (d->batch_norm) plane_sums(dv, zp, m, g.N, sums);
+        } else {
+          route_plane(dv, d->residual ? dr + u * g.N : nullptr, dy + u * g.N, zp,
+                      d->residual ? r + u * g.N : nullptr, act, g.N, sums);
+        }
       }
-    }
+    });
     if (!d->batch_norm) return;
+    const double sdv = sums[0], sdvx = sums[1];
     dgamma[c] = static_cast<float>(sdvx * is), dbeta[c] = static_cast<float>(sdv);
     const float mdv = static_cast<float>(sdv / M), mdvx = static_cast<float>(sdvx * is / M);
     const float kx = is * mdvx;  // dz = k (dv - mean dv - (z - mean) invstd mean(dv xhat))
     for (int64_t n = 0; n < B; ++n) {
-      const float *zp = z + (n * g.C + c) * g.N;
-      float *dv = dz + (n * g.C + c) * g.N;
-      for (int64_t i = 0; i < g.N; ++i) dv[i] = k * (dv[i] - mdv - (zp[i] - m) * kx);
+      const int64_t u = n * g.C + c;
+      batch_norm_plane(dz + u * g.N, z + u * g.N, g.N, k, mdv, m, kx);
     }
   });
   return crnn_cpu_conv2d_backward_f32(dx, dw, db, dz, x, w, &d->conv, ws + l.conv,
