@@ -48,6 +48,13 @@ CASES = [
     ("b1-bn-pool", 1, 3, 4, 6, 6, 3, (1, 1), (1, 1, 1, 1), True, False, True, Pool(2, 2, 2, 2)),
     ("conv-relu-no-bn", 2, 16, 16, 5, 7, 3, (1, 1), (1, 1, 1, 1), False, False, True, None),
     ("residual-bn-no-relu", 2, 16, 16, 3, 11, 3, (1, 1), (1, 1, 1, 1), True, True, False, None),
+    # wide enough for the vectorized unpool (8 windows at a time) and its remainder
+    ("pool2x2-wide-same-odd", 2, 16, 16, 7, 37, 3, (1, 1), (1, 1, 1, 1), True, False, True,
+     Pool(2, 2, 2, 2, same=True)),
+    ("pool2x1-wide", 2, 16, 16, 8, 21, 3, (1, 1), (1, 1, 1, 1), False, False, True,
+     Pool(2, 1, 2, 1)),
+    ("pool2x2-bn-no-relu", 1, 16, 16, 4, 32, 3, (1, 1), (1, 1, 1, 1), True, False, False,
+     Pool(2, 2, 2, 2)),
 ]  # fmt: skip
 IDS = [c[0] for c in CASES]
 EPS, MOMENTUM = 1e-4, 0.9

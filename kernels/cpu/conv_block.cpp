@@ -172,6 +172,80 @@ CRNN_CPU_INLINE void vstore(float *p, V8 v) {
   __builtin_memcpy(p, &v, sizeof v);
 }
 
+// The activation of 8 consecutive elements of z, as Act computes it (this file is compiled
+// without FMA contraction, so every path rounds alike: the backward's recomputed activations,
+// and the maxima chosen on them, are the forward's).
+template <typename A>
+CRNN_CPU_INLINE V8 act8(const A &act, const float *z) {
+  V8 v = crnn::cpu::vload(z);
+  if (A::bn) v = (v - act.mean) * act.scale + act.beta;
+  return A::relu ? (v > V8{} ? v : V8{}) : v;
+}
+
+typedef decltype(V8{} > V8{}) M8;
+constexpr M8 kEven8 = {0, 2, 4, 6, 8, 10, 12, 14}, kOdd8 = kEven8 + 1;
+constexpr M8 kLo8 = {0, 8, 1, 9, 2, 10, 3, 11}, kHi8 = kLo8 + 4;
+
+// unpool_plane for 2 x KW windows (KW 1 or 2) that tile the plane (VGG7's pools: every cell in
+// one window), without the scratch plane: 8 windows at a time, the activations recomputed in
+// registers, dy sent to each window's first maximum in row-major order (the forward's choice)
+// and zeros elsewhere; windows cut by the plane's edge one at a time.
+template <int KW, typename A>
+CRNN_SIMD_CLONES void unpool_tiling(float *dv, const float *dy, const float *z, const A &act,
+                                    const Geo &g, const Windows &w) {
+  const V8 zero = V8{};
+  const auto one_window = [&](int64_t i, int64_t j) {
+    const int64_t r0 = 2 * i, r1 = r0 + 2 < w.Ho ? r0 + 2 : w.Ho;
+    const int64_t c0 = j * KW, c1 = c0 + KW < w.Wo ? c0 + KW : w.Wo;
+    int64_t at = r0 * w.Wo + c0;
+    float m = act(z, nullptr, at);
+    for (int64_t h = r0; h < r1; ++h)
+      for (int64_t x = c0; x < c1; ++x) {
+        const float v = act(z, nullptr, h * w.Wo + x);
+        if (v > m) m = v, at = h * w.Wo + x;
+        dv[h * w.Wo + x] = 0.0f;
+      }
+    dv[at] = !A::relu || m > 0.0f ? dy[i * g.Pw + j] : 0.0f;
+  };
+  for (int64_t i = 0; i < w.Ph; ++i) {
+    const int64_t r0 = 2 * i;
+    int64_t j = 0;
+    if (r0 + 2 <= w.Ho) {
+      const float *z0 = z + r0 * w.Wo, *z1 = z0 + w.Wo, *gy = dy + i * g.Pw;
+      float *d0 = dv + r0 * w.Wo, *d1 = d0 + w.Wo;
+      for (; (j + 8) * KW <= w.Wo; j += 8) {
+        const V8 g8 = crnn::cpu::vload(gy + j);
+        if (KW == 1) {
+          const V8 a = act8(act, z0 + j), b = act8(act, z1 + j);
+          const M8 mb = b > a;
+          const V8 m = mb ? b : a, d = !A::relu ? g8 : m > zero ? g8 : zero;
+          vstore(d0 + j, mb ? zero : d);
+          vstore(d1 + j, mb ? d : zero);
+        } else {  // a b / c e: the window's cells in row-major order
+          const V8 p0 = act8(act, z0 + 2 * j), p1 = act8(act, z0 + 2 * j + 8);
+          const V8 q0 = act8(act, z1 + 2 * j), q1 = act8(act, z1 + 2 * j + 8);
+          const V8 a = __builtin_shuffle(p0, p1, kEven8), b = __builtin_shuffle(p0, p1, kOdd8);
+          const V8 c = __builtin_shuffle(q0, q1, kEven8), e = __builtin_shuffle(q0, q1, kOdd8);
+          const M8 mb = b > a;
+          V8 m = mb ? b : a;
+          const M8 mc = c > m;
+          m = mc ? c : m;
+          const M8 me = e > m;
+          m = me ? e : m;
+          const V8 d = !A::relu ? g8 : m > zero ? g8 : zero;
+          const V8 da = (mb | mc | me) ? zero : d, db = (mb & ~(mc | me)) ? d : zero;
+          const V8 dc = (mc & ~me) ? d : zero, de = me ? d : zero;
+          vstore(d0 + 2 * j, __builtin_shuffle(da, db, kLo8));
+          vstore(d0 + 2 * j + 8, __builtin_shuffle(da, db, kHi8));
+          vstore(d1 + 2 * j, __builtin_shuffle(dc, de, kLo8));
+          vstore(d1 + 2 * j + 8, __builtin_shuffle(dc, de, kHi8));
+        }
+      }
+    }
+    for (; j < w.Pw; ++j) one_window(i, j);
+  }
+}
+
 // One plane without a pool, in one pass: dv = relu'(v) dy with v the activation recomputed from
 // z (and r), dr = dv with a residual; sums[0] += sum dv, sums[1] += sum dv (z - mean) (8 float
 // lanes per plane, double across planes).
@@ -394,7 +468,12 @@ crnn_status_t crnn_cpu_conv_block_backward_f32(float *dx, float *dw, float *db, 
         const float *zp = z + u * g.N;
         float *dv = dz + u * g.N;
         if (g.pool) {
-          unpool_plane(dv, a, dy + u * g.P, zp, act, g, win);
+          if (win.tiling && win.kh == 2 && win.kw == 2)
+            unpool_tiling<2>(dv, dy + u * g.P, zp, act, g, win);
+          else if (win.tiling && win.kh == 2 && win.kw == 1)
+            unpool_tiling<1>(dv, dy + u * g.P, zp, act, g, win);
+          else
+            unpool_plane(dv, a, dy + u * g.P, zp, act, g, win);
           if (d->batch_norm) plane_sums(dv, zp, m, g.N, sums);
         } else {
           route_plane(dv, d->residual ? dr + u * g.N : nullptr, dy + u * g.N, zp,
