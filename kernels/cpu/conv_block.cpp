@@ -172,13 +172,14 @@ CRNN_CPU_INLINE void vstore(float *p, V8 v) {
   __builtin_memcpy(p, &v, sizeof v);
 }
 
-// The activation of 8 consecutive elements of z, as Act computes it (this file is compiled
-// without FMA contraction, so every path rounds alike: the backward's recomputed activations,
-// and the maxima chosen on them, are the forward's).
+// The activation of 8 consecutive elements, as Act computes it from z (and r) (this file is
+// compiled without FMA contraction, so every path rounds alike: the backward's recomputed
+// activations, and the ReLU masks and maxima taken on them, are the forward's).
 template <typename A>
-CRNN_CPU_INLINE V8 act8(const A &act, const float *z) {
+CRNN_CPU_INLINE V8 act8(const A &act, const float *z, const float *r = nullptr) {
   V8 v = crnn::cpu::vload(z);
   if (A::bn) v = (v - act.mean) * act.scale + act.beta;
+  if (A::res) v += crnn::cpu::vload(r);
   return A::relu ? (v > V8{} ? v : V8{}) : v;
 }
 
@@ -258,12 +259,7 @@ CRNN_SIMD_CLONES void route_plane(float *dv, float *dr, const float *dy, const f
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     const V8 zv = crnn::cpu::vload(z + i), g = crnn::cpu::vload(dy + i);
-    V8 d = g;
-    if (A::relu) {
-      V8 v = A::bn ? (zv - m) * act.scale + act.beta : zv;
-      if (A::res) v += crnn::cpu::vload(r + i);
-      d = v > zero ? g : zero;
-    }
+    const V8 d = !A::relu ? g : act8(act, z + i, A::res ? r + i : nullptr) > zero ? g : zero;
     vstore(dv + i, d);
     if (A::res) vstore(dr + i, d);
     s += d;
@@ -277,21 +273,6 @@ CRNN_SIMD_CLONES void route_plane(float *dv, float *dr, const float *dy, const f
     ts += d;
     tsx += d * (z[i] - m);
   }
-  sums[0] += ts, sums[1] += tsx;
-}
-
-// sums[0] += sum dv, sums[1] += sum dv (z - m) over one plane (one pass).
-CRNN_SIMD_CLONES void plane_sums(const float *dv, const float *z, float m, int64_t n,
-                                 double *sums) {
-  V8 s = V8{}, sx = V8{};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    const V8 d = crnn::cpu::vload(dv + i);
-    s += d;
-    sx += d * (crnn::cpu::vload(z + i) - m);
-  }
-  float ts = crnn::cpu::hsum8(s), tsx = crnn::cpu::hsum8(sx);
-  for (; i < n; ++i) ts += dv[i], tsx += dv[i] * (z[i] - m);
   sums[0] += ts, sums[1] += tsx;
 }
 
@@ -474,7 +455,10 @@ crnn_status_t crnn_cpu_conv_block_backward_f32(float *dx, float *dw, float *db, 
             unpool_tiling<1>(dv, dy + u * g.P, zp, act, g, win);
           else
             unpool_plane(dv, a, dy + u * g.P, zp, act, g, win);
-          if (d->batch_norm) plane_sums(dv, zp, m, g.N, sums);
+          if (d->batch_norm) {
+            sums[0] += crnn::cpu::row_sum(dv, g.N);
+            sums[1] += sum_times_dev(dv, zp, m, g.N);
+          }
         } else {
           route_plane(dv, d->residual ? dr + u * g.N : nullptr, dy + u * g.N, zp,
                       d->residual ? r + u * g.N : nullptr, act, g.N, sums);
