@@ -1,5 +1,5 @@
 // Winograd F(mh x m, 3x3), 2x2, 4x4 or 2x4 (conv2d_winograd.h): the plan, chunking and threading
-// shared by both variants; the tile transforms are the variant's (conv2d_winograd_f2.cpp, _f4.cpp).
+// shared by all variants; the tile transforms are the variant's (conv2d_winograd_f2.cpp, _f4.cpp).
 // Per chunk of samples (one chunk per pool task): input transform into V, T sgemms into M, output
 // transform (+ bias, ReLU) into y. The weight gradient is the transpose: Z = A dy A^T per tile,
 // dU[k] += Z[k] V[k]^T (per-thread sums), dw = G^T dU G.
