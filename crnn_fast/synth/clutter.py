@@ -7,7 +7,11 @@ in luma away from the text colour so the word stays legible:
 * ``gradient``: a linear ramp between two colours in a random direction;
 * ``paper``: fine grain and fibres over a light tint of the colour, with blotches;
 * ``shapes``: other rendered content behind the word: rectangles, ellipses and bands in other
-  colours, as on labels, signs and forms.
+  colours, as on labels, signs and forms;
+* ``grain``: strong pixel or blocky grain over the colour (sensor noise, halftone screens,
+  concrete, fabric);
+* ``waves``: the interference of 3-6 plane waves (moire, guilloche and quasicrystal-like
+  patterns of security print, screens and textiles).
 
 Occluders (:func:`occlude`): a thin curve across the crop (captcha-style), speckle dots, and
 border lines along an edge (table cells, boxes).
@@ -23,7 +27,7 @@ from PIL import Image, ImageDraw
 __all__ = ["BACKGROUNDS", "background", "contrasting", "occlude", "random_colour", "smooth_field"]
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-BACKGROUNDS = ("smooth", "gradient", "paper", "shapes")
+BACKGROUNDS = ("smooth", "gradient", "paper", "shapes", "grain", "waves")
 
 
 def random_colour(rng: np.random.Generator) -> np.ndarray:
@@ -101,6 +105,29 @@ def _shapes(rng, bg, fg, H, W, min_contrast):
     return np.asarray(im, np.float32)
 
 
+def _grain(rng, bg, H, W, amp):
+    cell = int(rng.choice((1, 1, 2, 3)))  # grain size, px
+    field = rng.standard_normal((max(2, H // cell), max(2, W // cell))).astype(np.float32)
+    grain = np.asarray(Image.fromarray(field, "F").resize((W, H), Image.BILINEAR))
+    tint = rng.uniform(0.7, 1.0, 3).astype(np.float32)
+    return bg + (1.5 * amp * np.clip(grain, -2.5, 2.5))[..., None] * tint
+
+
+def _waves(rng, bg, H, W, amp):
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    n = int(rng.integers(3, 7))
+    base = rng.uniform(0, math.pi)
+    field = np.zeros((H, W), np.float32)
+    for k in range(n):  # near-symmetric directions give quasicrystal-like rosettes
+        ang = base + k * math.pi / n + rng.normal(0, 0.15)
+        k_len = 2 * math.pi / rng.uniform(2.5, 12.0)  # wavelength in px
+        phase = rng.uniform(0, 2 * math.pi)
+        field += np.cos(k_len * (math.cos(ang) * xx + math.sin(ang) * yy) + phase)
+    field *= math.sqrt(2.0 / n)  # unit std
+    tint = rng.uniform(0.6, 1.0, 3).astype(np.float32)
+    return bg + (1.5 * amp * np.clip(field, -2.5, 2.5))[..., None] * tint
+
+
 def background(
     rng: np.random.Generator,
     kind: str,
@@ -122,6 +149,12 @@ def background(
         return _paper(rng, bg, H, W, max(amp, 0.04 * abs(float((fg - bg) @ LUMA))))
     if kind == "shapes":
         return _shapes(rng, bg, fg, H, W, min_contrast)
+    # strong textures even at texture 0, within the legibility margin of the tests
+    strong = max(amp, 0.12 * abs(float((fg - bg) @ LUMA)))
+    if kind == "grain":
+        return _grain(rng, bg, H, W, strong)
+    if kind == "waves":
+        return _waves(rng, bg, H, W, strong)
     raise ValueError(f"background kind must be one of {BACKGROUNDS}, got {kind!r}")
 
 

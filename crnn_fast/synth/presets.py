@@ -42,7 +42,8 @@ class RenderConfig:
     p_blur: float = 0.5
     blur: tuple[float, float] = (0.3, 0.8)  # Gaussian sigma, output px
     noise: tuple[float, float] = (0.0, 4.0)  # pixel noise std, 0..255
-    p_stroke: float = 0.0  # outline in a third colour (font sizes >= 24 only)
+    p_stroke: float = 0.0  # outline in a third colour (font sizes >= 24 only) ...
+    p_hollow: float = 0.0  # ... or in the text colour, the letters filled with the background's
     p_shadow: float = 0.0  # drop shadow
     jpeg_quality: tuple[int, int] = (90, 95)  # used by the writer for image_format="jpg"
     # realism knobs (probabilities 0: off, and no random draw is spent on them)
@@ -110,7 +111,8 @@ _REALISM = dict(
     p_neighbours=0.2,
     p_underline=0.05,
     p_strike=0.03,
-    backgrounds=(0.55, 0.15, 0.15, 0.15),
+    backgrounds=(0.4, 0.1, 0.13, 0.13, 0.12, 0.12),
+    p_hollow=0.5,
     p_curve_line=0.05,
     p_dots=0.05,
     p_border=0.1,
@@ -118,7 +120,12 @@ _REALISM = dict(
     p_print=0.35,
 )
 DIFFICULTY["real-easy"] = replace(
-    DIFFICULTY["easy"], **_REALISM, pad_x=(0.0, 0.7), pad_y=(0.0, 0.3), jpeg_quality=(50, 95)
+    DIFFICULTY["easy"],
+    **_REALISM,
+    pad_x=(0.0, 0.7),
+    pad_y=(0.0, 0.3),
+    jpeg_quality=(50, 95),
+    p_stroke=0.1,
 )
 DIFFICULTY["real-medium"] = replace(DIFFICULTY["medium"], **_REALISM)
 DIFFICULTY["real-hard"] = replace(

@@ -250,11 +250,15 @@ def _colour(
         sc = np.full(3, 0.0 if float(bg @ _LUMA) > 127.5 else 255.0, np.float32)
         a = 0.6 * shadow[..., None]
         img = img * (1 - a) + sc * a
-    if stroke:  # an outline in a colour that contrasts with the text's
+    fill = fg
+    if stroke:  # an outline in a colour that contrasts with the text's ...
         a = alphas[1][..., None]
-        img = img * (1 - a) + contrasting(rng, fg, cfg.min_contrast) * a
+        if _chance(rng, cfg.p_hollow):  # ... or hollow letters: a text-coloured outline
+            img, fill = img * (1 - a) + fg * a, bg
+        else:
+            img = img * (1 - a) + contrasting(rng, fg, cfg.min_contrast) * a
     a = alphas[0][..., None]
-    img = img * (1 - a) + fg * a
+    img = img * (1 - a) + fill * a
     curve, dots = _chance(rng, cfg.p_curve_line), _chance(rng, cfg.p_dots)
     border = _chance(rng, cfg.p_border)
     if curve or dots or border:

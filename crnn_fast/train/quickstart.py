@@ -5,7 +5,7 @@
    ``WORKDIR/data``, and ``n_train`` clean crops of plain words under ``WORKDIR/data/clean``
    (reused when present with the same settings);
 2. ``crnn-fast train`` with the shipped ``crnn_vgg7_synth.yaml`` (CRNN-VGG7, MindOCR's recipe
-   at batch 32 and lr 5e-4, 5 epochs; the first :data:`CURRICULUM_EPOCHS` on the clean crops:
+   at batch 16 and lr 5e-4, 5 epochs; the first :data:`CURRICULUM_EPOCHS` on the clean crops:
    ``train.curriculum``) into ``WORKDIR/ckpt`` (best.ckpt, curves.png);
 3. ``crnn-fast eval`` of best.ckpt on the held-out test LMDB (word accuracy, NED), then on the
    out-of-distribution set ``crnn_fast.evalsets`` per style (400 word crops by trdg and
@@ -15,8 +15,8 @@
    predictions are printed beside their labels;
 5. the speed of one training step (forward, CTC loss, backward, AdamW) at the training batch
    size on crnn_fast's kernels and on MindSpore's own ops (``backend="stock"``), same process,
-   same batch: ``stock_steps`` timed stock steps after one warm-up (a stock step at batch 32
-   takes about a minute on 2 cores, almost all of it in MindSpore's CPU convolutions), with
+   same batch: ``stock_steps`` timed stock steps after one warm-up (a stock step at batch 16
+   takes about half a minute on 2 cores, almost all of it in MindSpore's CPU convolutions), with
    a progress bar per backend unless ``progress=False``.
 
 It ends with the exact ``crnn-fast predict`` command for its model. Returns (and writes to
@@ -39,7 +39,7 @@ __all__ = ["DEFAULT_WORKDIR", "predict_command", "quickstart"]
 
 DEFAULT_WORKDIR = "crnn_fast_quickstart"  # `crnn-fast predict` without --ckpt also looks here
 # The first epochs train on clean crops of plain words (train.curriculum): on the realistic
-# mix alone the CTC loss stayed on its plateau (~22) for ~800 of the 1560 steps.
+# mix alone the CTC loss stayed on its plateau (~22) for ~800 of 1560 steps at batch 32.
 CURRICULUM_EPOCHS = 2
 
 
@@ -103,7 +103,7 @@ def _show_predictions(cfg: dict, results: list, test_lmdb: Path, show: int) -> i
 def quickstart(
     workdir: str | Path = DEFAULT_WORKDIR,
     *,
-    n_train: int = 10000,
+    n_train: int = 8000,
     n_test: int = 500,
     seed: int = 0,
     workers: int = 2,
@@ -158,7 +158,7 @@ def quickstart(
     predict_s = time.perf_counter() - t0
     hits = _show_predictions(cfg, results, data / "test", show)
     print(f"[5/5] speed of one training step at batch {batch}: crnn_fast vs MindSpore's own ops"
-          + (" (a stock step takes ~1 min on 2 cores)" if stock_steps else ""),
+          + (" (a stock step takes ~30 s on 2 cores)" if stock_steps else ""),
           flush=True)  # fmt: skip
     image_label = first_train_batch(cfg)
     speed = {"crnn_fast": time_train_step(cfg, None, fast_steps, batch=image_label,

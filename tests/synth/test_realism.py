@@ -57,6 +57,8 @@ KNOBS = [
     ("backgrounds", (0.0, 1.0, 0.0, 0.0)),
     ("backgrounds", (0.0, 0.0, 1.0, 0.0)),
     ("backgrounds", (0.0, 0.0, 0.0, 1.0)),
+    ("backgrounds", (0.0, 0.0, 0.0, 0.0, 1.0, 0.0)),
+    ("backgrounds", (0.0, 0.0, 0.0, 0.0, 0.0, 1.0)),
     ("p_curve_line", 1.0),
     ("p_dots", 1.0),
     ("p_border", 1.0),
@@ -77,6 +79,23 @@ def test_each_realism_knob_changes_the_image(knob, value):
         assert img.image.shape[0] == 32 and img.image.dtype == np.uint8
         changed += not (img.image.shape == base.shape and np.array_equal(img.image, base))
     assert changed >= 3, knob
+
+
+def test_hollow_letters_take_the_background_colour():
+    """With an outline and ``p_hollow``, the glyphs' inside is the background's colour and the
+    outline the text's: on print colours (dark text, light background) the fill turns light."""
+    outlined = replace(PLAIN, font_size=(36, 40), p_stroke=1.0, p_print=1.0, jpeg_quality=(95, 95))
+    font = some_font()
+    for i in range(3):
+        solid = render("Hollow", font, np.random.default_rng([3, i]), outlined)
+        hollow = render(
+            "Hollow", font, np.random.default_rng([3, i]), replace(outlined, p_hollow=1.0)
+        )
+        inside = solid.alpha > 0.99
+        assert inside.sum() > 50
+        luma_solid = solid.image[inside] @ LUMA
+        luma_hollow = hollow.image[inside] @ LUMA
+        assert np.median(luma_solid) < 110 < 140 < np.median(luma_hollow), i
 
 
 def test_neighbours_keep_the_word_in_the_crop():

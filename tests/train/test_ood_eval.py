@@ -144,3 +144,40 @@ def test_score_texts_and_report_reject_bad_arguments(tmp_path):
     assert isinstance(SetScore("a", tmp_path, [], 0.0, 0.0).misreads, list)
     with pytest.raises(ValueError, match="limit must be >= 1"):
         predict_mod.predict(load_config(config_path()), tmp_path, limit=0)
+
+
+def test_epoch_curve_scores_each_epoch_checkpoint(tmp_path, monkeypatch):
+    import json
+
+    import ood_epoch_curve
+
+    run = tmp_path / "run"
+    (run / "ckpt").mkdir(parents=True)
+    for name in ("e10.ckpt", "e2.ckpt", "e1.ckpt", "best.ckpt", "e3x.ckpt"):
+        (run / "ckpt" / name).write_bytes(b"")
+    assert [e for e, _ in ood_epoch_curve.epoch_checkpoints(run / "ckpt")] == [1, 2, 10]
+    (run / "ckpt" / "e10.ckpt").unlink()
+    hist = {"loss": [], "val": [[1, 0.1, 0.5], [2, 0.3, 0.7], [3, 0.4, 0.8], [4, 0.5, 0.9]]}
+    (run / "ckpt" / "history.json").write_text(json.dumps(hist))
+    q = {"workdir": str(run), "train": {"global_step": 400, "seconds": 600.0}}
+    (run / "quickstart.json").write_text(json.dumps(q))
+    acc = {"e1.ckpt": 0.25, "e2.ckpt": 0.5}
+
+    def fake_score(cfg, sets, *, ckpt):
+        a = acc[Path(ckpt).name]
+        return {
+            n: SetScore(n, Path(p), [], a if n != "captcha" else 0.0, a) for n, p in sets.items()
+        }
+
+    monkeypatch.setattr(ood_epoch_curve, "score_sets", fake_score)
+    rows, got_q = ood_epoch_curve.curve(run, {})
+    assert got_q == q and [r["epoch"] for r in rows] == [1, 2]
+    assert rows[1]["step"] == 200 and rows[1]["minutes"] == pytest.approx(5.0)
+    assert rows[1]["in-domain"] == 0.5 and rows[1]["plain"] == 0.5 and rows[1]["captcha"] == 0.0
+    md = ood_epoch_curve.render(rows, q, "t")
+    assert "| 2 | 200 | 5.0 | 50.0 % | 50.0 % |" in md
+    png_path = tmp_path / "c.png"
+    ood_epoch_curve.plot(rows, "t", png_path)
+    assert Image.open(png_path).size[0] > 100
+    with pytest.raises(FileNotFoundError, match="quickstart.json"):
+        ood_epoch_curve.main(["--run", str(tmp_path / "none"), "--tag", "x"])
