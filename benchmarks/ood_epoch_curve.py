@@ -43,8 +43,8 @@ def curve(run: Path, cfg: dict) -> tuple[list[dict], dict]:
     run's ``quickstart.json``."""
     q = json.loads((run / "quickstart.json").read_text())
     steps, seconds = q["train"]["global_step"], q["train"]["seconds"]
-    val = {e: None for e, *_ in json.loads((run / "ckpt" / "history.json").read_text())["val"]}
-    per_epoch = steps // max(len(val), 1)
+    epochs = len(json.loads((run / "ckpt" / "history.json").read_text())["val"])
+    per_epoch = steps // max(epochs, 1)
     sets = {"in-domain": run / "data" / "test", **ood_sets()}
     rows = []
     for epoch, path in epoch_checkpoints(run / "ckpt"):
@@ -106,14 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         raise FileNotFoundError(f"--run {args.run} holds no quickstart.json")
     if not args.tag or "/" in args.tag:
         raise ValueError(f"--tag must be a non-empty file-name part, got {args.tag!r}")
-    from crnn_fast.configs import config_path
-    from crnn_fast.train.config import load_config
-    from crnn_fast.train.trainer import setup_context
+    from ood_report import load_eval_config
 
-    cfg_file = Path(args.config) if Path(args.config).is_file() else config_path(args.config)
-    cfg = load_config(cfg_file, args.opt)
-    setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
-    rows, q = curve(args.run, cfg)
+    rows, q = curve(args.run, load_eval_config(args.config, args.opt))
     if not rows:
         raise FileNotFoundError(f"no e{{k}}.ckpt in {args.run / 'ckpt'}")
     args.out_dir.mkdir(parents=True, exist_ok=True)

@@ -120,6 +120,19 @@ def misread_sheet(scores: dict[str, SetScore], ood: list[str], path: Path) -> in
     return len(picked)
 
 
+def load_eval_config(config: str, overrides: list[str]) -> dict:
+    """The config (a shipped name or a YAML file) with ``overrides``, and MindSpore's context
+    set up for one-process scoring."""
+    from crnn_fast.configs import config_path
+    from crnn_fast.train.config import load_config
+    from crnn_fast.train.trainer import setup_context
+
+    cfg_file = Path(config) if Path(config).is_file() else config_path(config)
+    cfg = load_config(cfg_file, overrides)
+    setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
+    return cfg
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ckpt", required=True, help="checkpoint to score")
@@ -133,13 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         raise FileNotFoundError(f"--ckpt {args.ckpt} is not a file")
     if not args.tag or "/" in args.tag:
         raise ValueError(f"--tag must be a non-empty file-name part, got {args.tag!r}")
-    from crnn_fast.configs import config_path
-    from crnn_fast.train.config import load_config
-    from crnn_fast.train.trainer import setup_context
-
-    cfg_file = Path(args.config) if Path(args.config).is_file() else config_path(args.config)
-    cfg = load_config(cfg_file, args.opt)
-    setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
+    cfg = load_eval_config(args.config, args.opt)
     sets = dict(ood_sets())
     ood = list(sets)
     if args.in_domain:
