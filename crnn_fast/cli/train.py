@@ -203,7 +203,7 @@ def _add_quickstart(sub: argparse._SubParsersAction) -> None:
         help="the main job: synth -> train CRNN-VGG7 -> eval -> predict -> speed vs stock",
     )
     p.add_argument("--workdir", default="crnn_fast_quickstart", help="data, checkpoints, results")
-    p.add_argument("--train", type=POSITIVE, default=8000, help="synthetic training images")
+    p.add_argument("--train", type=POSITIVE, default=12500, help="synthetic training images")
     p.add_argument("--test", type=POSITIVE, default=500, help="held-out test images")
     p.add_argument("--seed", type=int, default=0, help="synth seed")
     p.add_argument("--workers", type=POSITIVE, default=2, help="synth rendering processes")

@@ -51,7 +51,7 @@ __all__ = [
 
 # Bumped whenever the same arguments give other images or labels (synth.json records it, and
 # the quickstart regenerates data made by another version).
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 SPLIT_IDS = {"train": 0, "test": 1}
 _CHUNK = 128  # samples per worker task

@@ -153,12 +153,13 @@ class WordConfig:
     random_len: tuple[int, int] = (1, 10)
     pseudo_max_len: int = 10
     max_len: int = 23  # MindOCR's max_text_len
-    p_title: float = 0.2
-    p_upper: float = 0.15
+    # signs, labels, prices and dates: many Title / UPPER words, numbers, lines of 2-4 words
+    p_title: float = 0.3
+    p_upper: float = 0.2
     p_mixed: float = 0.03
-    p_number: float = 0.08
+    p_number: float = 0.15
     p_punct: float = 0.2
-    p_multi: float = 0.1
+    p_multi: float = 0.2
     max_frames: int = 24  # CTC frames of a 100 px input: len(label) + repeats must fit
 
 

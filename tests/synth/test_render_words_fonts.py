@@ -81,6 +81,9 @@ def test_sampler_realistic_text_keeps_mindocr_labels():
     assert 0.1 < share(lambda t: any(c in ".,!?:;()'\"-/$%#&" for c in t)) < 0.6
     assert share(lambda t: t != t.lower() and t != t.upper() and t != t.capitalize()) > 0.01
     assert share(lambda t: "$" in t or "%" in t or ":" in t) > 0.01
+    # as on signs, labels and receipts: many capitalised words and numbers
+    assert share(lambda t: t[:1].isupper()) > 0.35
+    assert np.mean([any(c.isdigit() for c in lab) for _, lab in pairs]) > 0.28
     lengths = np.array([len(lab) for _, lab in pairs])
     assert lengths.max() > 16 and np.mean(lengths > 16) < 0.05  # long lines exist, rarely
 
