@@ -2,7 +2,8 @@
 
 Subcommands: ``quickstart`` (the main job: synth -> train -> eval -> predict -> speed vs
 stock, ``crnn_fast.train.quickstart``), ``train``, ``eval``, ``predict``, ``synth``
-(:mod:`crnn_fast.cli.train`), ``bench`` (:mod:`crnn_fast.cli.bench`), ``demo`` (the kernel
+(:mod:`crnn_fast.cli.train`), ``export`` (:mod:`crnn_fast.cli.export`), ``bench``
+(:mod:`crnn_fast.cli.bench`), ``demo`` (the kernel
 check, :mod:`crnn_fast.cli.demo`; what a bare ``crnn-fast`` runs) and ``info``.
 
 Errors: a failing command prints ``crnn-fast <cmd>: error: <message>`` on stderr and exits
@@ -22,6 +23,7 @@ import traceback
 
 import crnn_fast
 from crnn_fast.cli import bench as bench_cmd
+from crnn_fast.cli import export as export_cmd
 from crnn_fast.cli import train as train_cmds
 from crnn_fast.cli.demo import demo
 
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("info", help="print what was compiled and which backend is active")
     train_cmds.add_parsers(sub)
     bench_cmd.add_parser(sub)
+    export_cmd.add_parser(sub)
     for p in sub.choices.values():  # --debug after the subcommand works too
         p.add_argument(
             "--debug",
@@ -104,6 +107,8 @@ def _run(args: argparse.Namespace) -> int:
         return train_cmds.run(args)
     if args.cmd == "bench":
         return bench_cmd.run(args)
+    if args.cmd == "export":
+        return export_cmd.run(args)
     if args.cmd == "info":
         print(json.dumps(crnn_fast.backends(), indent=2))
         return 0

@@ -1,0 +1,45 @@
+"""``crnn-fast export``: a checkpoint as ONNX (for ONNX Runtime) or MindIR (for MindSpore /
+MindSpore Lite), with ``OUT.json`` beside it (:mod:`crnn_fast.infer.export`).
+
+    crnn-fast export [--config FILE] [-o key.sub=value ...] [--ckpt CKPT]
+                     [--format onnx|mindir] [--out PATH] [--batch N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from . import train as train_cmds
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Registers ``export`` on the main parser's subparsers."""
+    from ..infer.export import FORMATS
+
+    p = sub.add_parser(
+        "export",
+        help="write a checkpoint as ONNX or MindIR, plus a JSON of its pre/post-processing",
+    )
+    p.add_argument("--config", "-c", help="YAML config (default: the shipped crnn_vgg7_synth)")
+    train_cmds._add_overrides(p, "override a config value, e.g. -o model.head.out_channels=37")
+    p.add_argument("--ckpt", help=train_cmds._CKPT_HELP)
+    p.add_argument("--format", choices=sorted(FORMATS), default="onnx", dest="fmt")
+    p.add_argument(
+        "--out", default="crnn", help="output path; .onnx/.mindir and .json are added (crnn)"
+    )
+    p.add_argument(
+        "--batch", type=train_cmds.POSITIVE, default=1, help="the graph's fixed batch size"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..infer.export import export_model
+    from ..train.trainer import setup_context
+
+    cfg_file, cfg = train_cmds._config(args)
+    ckpt = train_cmds.resolve_checkpoint(args.ckpt, cfg, cfg_file)
+    setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
+    out = export_model(cfg, ckpt=ckpt, fmt=args.fmt, out=args.out, batch=args.batch)
+    print(json.dumps({k: out[k] for k in ("path", "sidecar", "format", "input")}, indent=2))
+    return 0
