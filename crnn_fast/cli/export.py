@@ -1,8 +1,8 @@
-"""``crnn-fast export``: a checkpoint as ONNX (for ONNX Runtime) or MindIR (for MindSpore /
-MindSpore Lite), with ``OUT.json`` beside it (:mod:`crnn_fast.infer.export`).
+"""``crnn-fast export``: a checkpoint as ONNX (for ONNX Runtime) or MindIR (for MindSpore),
+with ``OUT.json`` beside it (:mod:`crnn_fast.infer.export`).
 
     crnn-fast export [--config FILE] [-o key.sub=value ...] [--ckpt CKPT]
-                     [--format onnx|mindir] [--out PATH] [--batch N]
+                     [--format onnx|mindir] [--out PATH] [--batch N | --dynamic-batch]
 """
 
 from __future__ import annotations
@@ -28,8 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", default="crnn", help="output path; .onnx/.mindir and .json are added (crnn)"
     )
-    p.add_argument(
-        "--batch", type=train_cmds.POSITIVE, default=1, help="the graph's fixed batch size"
+    size = p.add_mutually_exclusive_group()
+    size.add_argument(
+        "--batch", type=train_cmds.POSITIVE, default=1, help="the graph's fixed batch size (1)"
+    )
+    size.add_argument(
+        "--dynamic-batch", action="store_true", help="any batch size (--format mindir only)"
     )
 
 
@@ -40,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
     cfg_file, cfg = train_cmds._config(args)
     ckpt = train_cmds.resolve_checkpoint(args.ckpt, cfg, cfg_file)
     setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
-    out = export_model(cfg, ckpt=ckpt, fmt=args.fmt, out=args.out, batch=args.batch)
+    if args.dynamic_batch and args.fmt != "mindir":
+        raise train_cmds.UsageError(
+            "argument --dynamic-batch: needs --format mindir (ONNX graphs get a fixed batch)"
+        )
+    batch = None if args.dynamic_batch else args.batch
+    out = export_model(cfg, ckpt=ckpt, fmt=args.fmt, out=args.out, batch=batch)
     print(json.dumps({k: out[k] for k in ("path", "sidecar", "format", "input")}, indent=2))
     return 0

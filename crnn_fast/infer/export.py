@@ -6,15 +6,19 @@
 
 * ``onnx``: ``OUT.onnx`` for ONNX Runtime (``mindspore.onnx.export``, or ``mindspore.export(...,
   file_format="ONNX")`` on older MindSpore);
-* ``mindir``: ``OUT.mindir`` for MindSpore / MindSpore Lite (``mindspore.load`` +
-  ``nn.GraphCell``);
+* ``mindir``: ``OUT.mindir`` for MindSpore (``mindspore.load`` + ``nn.GraphCell``; MindSpore
+  Lite reads MindIR too, not tested here);
 
 plus ``OUT.json`` beside it: what a runtime needs around the graph, so that it reads images as
 ``crnn-fast predict`` does. The input is float32 ``(batch, 3, H, W)`` NCHW RGB, resized to
 ``H x W`` without keeping the aspect ratio, normalised as ``(x - mean) / std``. The output is
 softmax probabilities ``(batch, T, C)`` (batch-first). Decoding is greedy CTC: the best class
-per frame, repeats merged, the ``blank`` index dropped, ids mapped through ``characters``. The
-exported graph has a fixed batch: pad a smaller batch with zeros.
+per frame, repeats merged, the ``blank`` index dropped, ids mapped through ``characters``.
+
+The batch is fixed (``batch=N``: pad a smaller batch with zeros) or, for MindIR only, dynamic
+(``batch=None``). An ONNX graph cannot have a dynamic batch: MindSpore's ONNX exporter writes
+the LSTM's zero initial state as a constant of the traced batch, which ONNX Runtime then
+rejects for any other batch.
 """
 
 from __future__ import annotations
@@ -29,11 +33,17 @@ __all__ = ["FORMATS", "export_model"]
 FORMATS = {"onnx": ".onnx", "mindir": ".mindir"}
 
 
-def _check_args(fmt: str, batch: int) -> None:
+def _check_args(fmt: str, batch: int | None) -> None:
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {sorted(FORMATS)}, got {fmt!r}")
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    if batch is None:
+        if fmt != "mindir":
+            raise ValueError(
+                "batch=None (a dynamic batch) needs format 'mindir': in ONNX, MindSpore fixes the "
+                "LSTM's initial state to the traced batch; export ONNX with a fixed batch"
+            )
+    elif isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ValueError(f"batch must be an integer >= 1 or None (dynamic), got {batch!r}")
 
 
 def _write_graph(net, x, stem: str, fmt: str) -> None:
@@ -47,7 +57,9 @@ def _write_graph(net, x, stem: str, fmt: str) -> None:
     ms.export(net, x, file_name=stem, file_format=fmt.upper())
 
 
-def _sidecar(cfg: dict, fmt: str, graph: Path, batch: int, h: int, w: int, ckpt: str) -> dict:
+def _sidecar(
+    cfg: dict, fmt: str, graph: Path, batch: int | None, h: int, w: int, ckpt: str
+) -> dict:
     from .. import __version__
     from ..train.config import get
     from ..train.trainer import label_decoder
@@ -77,14 +89,15 @@ def _sidecar(cfg: dict, fmt: str, graph: Path, batch: int, h: int, w: int, ckpt:
 
 
 def export_model(
-    cfg: dict, *, ckpt: str, fmt: str = "onnx", out: str | Path, batch: int = 1
+    cfg: dict, *, ckpt: str, fmt: str = "onnx", out: str | Path, batch: int | None = 1
 ) -> dict:
     """Writes ``out`` + ``.onnx`` / ``.mindir`` (a suffix of ``out`` is replaced) and ``out`` +
     ``.json``; returns the JSON's content plus ``"path"`` (the graph file) and ``"sidecar"``.
 
     ``cfg``: a loaded config (its ``model`` section and the eval input size); ``ckpt``: a
     checkpoint of that model; ``fmt``: ``onnx`` | ``mindir``; ``batch``: the graph's fixed
-    batch size."""
+    batch size, or None for a dynamic one (MindIR only; the JSON's input shape then starts with
+    null)."""
     _check_args(fmt, batch)
     import mindspore as ms
 
@@ -102,7 +115,11 @@ def export_model(
     load_checkpoint_strict(net, ckpt)
     net.set_train(False)
     h, w = _input_hw(cfg)
-    _write_graph(net, ms.Tensor(np.zeros((batch, 3, h, w), np.float32)), str(stem), fmt)
+    if batch is None:
+        x = ms.Tensor(shape=[None, 3, h, w], dtype=ms.float32)
+    else:
+        x = ms.Tensor(np.zeros((batch, 3, h, w), np.float32))
+    _write_graph(net, x, str(stem), fmt)
     graph = stem.with_name(stem.name + FORMATS[fmt])
     if not graph.is_file():
         raise RuntimeError(f"MindSpore's exporter wrote no {graph}")

@@ -70,6 +70,18 @@ def test_mindir_round_trip(exported):
     assert meta["sidecar"] == str(tmp / "crnn.json")
 
 
+def test_mindir_dynamic_batch(exported):
+    """One MindIR graph with a dynamic batch serves batches of 3 and 1."""
+    cfg, ckpt, ref, tmp = exported
+    meta = export_model(cfg, ckpt=ckpt, fmt="mindir", out=tmp / "dyn", batch=None)
+    assert meta["input"]["shape"] == [None, 3, 32, 100]
+    cell = ms.nn.GraphCell(ms.load(meta["path"]))
+    for b in (3, 1):
+        out = np.full_like(ref[:b], np.nan)
+        out[...] = cell(ms.Tensor(images(3)[:b])).asnumpy()
+        np.testing.assert_allclose(out, ref[:b], rtol=0, atol=1e-5)
+
+
 def test_sidecar_decodes_like_predict(exported):
     """Greedy decoding as the JSON describes it gives the texts of crnn_fast's decoder."""
     from crnn_fast.train.trainer import label_decoder
@@ -90,6 +102,8 @@ def test_bad_arguments_name_themselves(tmp_path):
         export_model(cfg, ckpt="x.ckpt", fmt="tflite", out=tmp_path / "m")
     with pytest.raises(ValueError, match="batch"):
         export_model(cfg, ckpt="x.ckpt", fmt="onnx", out=tmp_path / "m", batch=0)
+    with pytest.raises(ValueError, match="mindir"):  # ONNX: no dynamic batch
+        export_model(cfg, ckpt="x.ckpt", fmt="onnx", out=tmp_path / "m", batch=None)
     with pytest.raises(FileNotFoundError, match="ckpt"):
         export_model(cfg, ckpt=str(tmp_path / "missing.ckpt"), fmt="onnx", out=tmp_path / "m")
 
@@ -103,3 +117,7 @@ def test_cli_export(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["input"]["shape"] == [1, 3, 32, 100]
     assert main(["export", "--ckpt", str(tmp_path / "nope.ckpt")]) == 1
     assert "nope.ckpt" in capsys.readouterr().err
+    assert main(["export", "--ckpt", ckpt, "--dynamic-batch"]) == 2  # the default is ONNX
+    assert "--dynamic-batch" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: not both
+        main(["export", "--ckpt", ckpt, "--batch", "2", "--dynamic-batch"])
