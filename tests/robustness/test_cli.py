@@ -244,6 +244,7 @@ def test_top_level_help_ends_in_whole_sentences():
         "synth",
         "quickstart",
         "bench",
+        "export",
     }
     for name, text in helps.items():
         assert text and not re.search(r"(->|,|:|\band|\bthe)$", text), (name, text)
