@@ -41,13 +41,13 @@ def run(args: argparse.Namespace) -> int:
     from ..infer.export import export_model
     from ..train.trainer import setup_context
 
-    cfg_file, cfg = train_cmds._config(args)
-    ckpt = train_cmds.resolve_checkpoint(args.ckpt, cfg, cfg_file)
-    setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
     if args.dynamic_batch and args.fmt != "mindir":
         raise train_cmds.UsageError(
             "argument --dynamic-batch: needs --format mindir (ONNX graphs get a fixed batch)"
         )
+    cfg_file, cfg = train_cmds._config(args)
+    ckpt = train_cmds.resolve_checkpoint(args.ckpt, cfg, cfg_file)
+    setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
     batch = None if args.dynamic_batch else args.batch
     out = export_model(cfg, ckpt=ckpt, fmt=args.fmt, out=args.out, batch=batch)
     print(json.dumps({k: out[k] for k in ("path", "sidecar", "format", "input")}, indent=2))

@@ -1,6 +1,6 @@
 """Deployment: :func:`export_model` (``crnn-fast export``) writes a trained CRNN as ONNX or
 MindIR with a JSON of its pre- and post-processing."""
 
-from .export import FORMATS, export_model
+from .export import FORMATS, export_model, write_graph
 
-__all__ = ["FORMATS", "export_model"]
+__all__ = ["FORMATS", "export_model", "write_graph"]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FORMATS", "export_model"]
+__all__ = ["FORMATS", "export_model", "write_graph"]
 
 FORMATS = {"onnx": ".onnx", "mindir": ".mindir"}
 
@@ -46,7 +46,9 @@ def _check_args(fmt: str, batch: int | None) -> None:
         raise ValueError(f"batch must be an integer >= 1 or None (dynamic), got {batch!r}")
 
 
-def _write_graph(net, x, stem: str, fmt: str) -> None:
+def write_graph(net, x, stem: str, fmt: str) -> None:
+    """Writes ``net`` (a Cell in inference mode) traced at input ``x`` as ``stem.onnx`` or
+    ``stem.mindir`` (``fmt``: ``onnx`` | ``mindir``)."""
     import mindspore as ms
 
     if fmt == "onnx":
@@ -119,7 +121,7 @@ def export_model(
         x = ms.Tensor(shape=[None, 3, h, w], dtype=ms.float32)
     else:
         x = ms.Tensor(np.zeros((batch, 3, h, w), np.float32))
-    _write_graph(net, x, str(stem), fmt)
+    write_graph(net, x, str(stem), fmt)
     graph = stem.with_name(stem.name + FORMATS[fmt])
     if not graph.is_file():
         raise RuntimeError(f"MindSpore's exporter wrote no {graph}")

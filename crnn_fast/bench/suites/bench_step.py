@@ -55,6 +55,7 @@ ms = pytest.importorskip("mindspore", reason="MindSpore not installed")
 from mindspore import Tensor  # noqa: E402
 
 from crnn_fast.configs import config_path  # noqa: E402
+from crnn_fast.infer import write_graph  # noqa: E402
 from crnn_fast.models import backend_scope, build_model, fold_for_inference  # noqa: E402
 from crnn_fast.nn import CTCLoss  # noqa: E402
 from crnn_fast.train.config import load_config  # noqa: E402
@@ -399,12 +400,7 @@ def onnx_session(st: ModelState, batch: int) -> Any:
     net.set_train(False)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, st.name)
-        x = Tensor(np.zeros((batch, 3, 32, 100), np.float32))
-        exporter = getattr(getattr(ms, "onnx", None), "export", None)
-        if exporter is not None:
-            exporter(net, x, file_name=path)
-        else:
-            ms.export(net, x, file_name=path, file_format="ONNX")
+        write_graph(net, Tensor(np.zeros((batch, 3, 32, 100), np.float32)), path, "onnx")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = THREADS
         return ort.InferenceSession(path + ".onnx", opts, providers=["CPUExecutionProvider"])
