@@ -19,6 +19,7 @@ void bind_conv(py::module_ &m);
 void bind_check(py::module_ &m);
 void bind_dlpack(py::module_ &m);
 void bind_precision(py::module_ &m);
+void bind_infer(py::module_ &m);
 }  // namespace bind
 }  // namespace crnn
 
@@ -67,6 +68,7 @@ PYBIND11_MODULE(_C, m) {
   crnn::bind::bind_check(m);
   crnn::bind::bind_dlpack(m);
   crnn::bind::bind_precision(m);
+  crnn::bind::bind_infer(m);
   m.def("aot_last_error", &crnn::aot::last_error,
         "Message of the last failed MindSpore aot entry point ('' if none failed yet).");
   m.def(

@@ -13,6 +13,7 @@
 
 #include "blas.h"
 #include "conv2d_winograd.h"
+#include "conv_forward.h"
 #include "cpu_common.h"
 #include "cpu_kernels.h"
 
@@ -203,11 +204,19 @@ size_t crnn_cpu_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
 crnn_status_t crnn_cpu_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b,
                                           const crnn_conv2d_desc *d, void *workspace,
                                           size_t workspace_bytes) {
+  return crnn::cpu::conv2d_forward(y, x, w, nullptr, b, d, workspace, workspace_bytes);
+}
+
+}  // extern "C"
+
+crnn_status_t crnn::cpu::conv2d_forward(float *y, const float *x, const float *w, const float *U,
+                                        const float *b, const crnn_conv2d_desc *d,
+                                        void *workspace, size_t workspace_bytes) {
   if (!valid(d) || !y || !x || !w) return CRNN_STATUS_INVALID_VALUE;
   if (!workspace || workspace_bytes < crnn_cpu_conv2d_forward_workspace_size(d))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   if (crnn::cpu::winograd::eligible(d)) {
-    crnn::cpu::winograd::forward(y, x, w, b, d, false, workspace);
+    crnn::cpu::winograd::forward(y, x, w, b, d, false, workspace, U);
     return CRNN_STATUS_SUCCESS;
   }
   const Dims k = dims_of(d);
@@ -254,6 +263,8 @@ crnn_status_t crnn_cpu_conv2d_forward_f32(float *y, const float *x, const float 
   });
   return CRNN_STATUS_SUCCESS;
 }
+
+extern "C" {
 
 size_t crnn_cpu_conv2d_backward_workspace_size(const crnn_conv2d_desc *d) {
   if (!valid(d)) return 0;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vector>
+
 #include "blas.h"
 #include "conv2d_winograd_tiles.h"
 #include "cpu_common.h"
@@ -225,16 +227,34 @@ size_t weight_gradient_workspace(const crnn_conv2d_desc *d) {
   return make_plan(d, Mode::kWeightGrad).bytes;
 }
 
+const void *variant(const crnn_conv2d_desc *d) {
+  return make_plan(d, Mode::kForward).v;
+}
+
+size_t transformed_weights_size(const crnn_conv2d_desc *d) {
+  const Plan p = make_plan(d, Mode::kForward);
+  return static_cast<size_t>(p.T * p.O * p.C);
+}
+
+void transform_forward_weights(float *U, const float *w, const crnn_conv2d_desc *d) {
+  const Plan p = make_plan(d, Mode::kForward);
+  std::vector<float> g(9 * p.C);
+  transform_weights(U, g.data(), w, p, false, 0, p.O);
+}
+
 void forward(float *y, const float *x, const float *w, const float *b, const crnn_conv2d_desc *d,
-             bool flip_transpose, void *workspace) {
+             bool flip_transpose, void *workspace, const float *U_given) {
   const Plan p = make_plan(d, flip_transpose ? Mode::kDataGrad : Mode::kForward);
   char *base = static_cast<char *>(workspace);
   float *U = reinterpret_cast<float *>(base + p.u_off);
   set_blas_threads(1);  // parallelism is ours (thread_pool.h)
-  parallel_for(p.nt, p.nt, false, [&](int64_t c, int tid) {
-    float *g = reinterpret_cast<float *>(base + p.threads_off + tid * p.per_thread + p.taps_off);
-    transform_weights(U, g, w, p, flip_transpose, p.O * c / p.nt, p.O * (c + 1) / p.nt);
-  });
+  if (U_given && !flip_transpose)
+    U = const_cast<float *>(U_given);  // read only below
+  else
+    parallel_for(p.nt, p.nt, false, [&](int64_t c, int tid) {
+      float *g = reinterpret_cast<float *>(base + p.threads_off + tid * p.per_thread + p.taps_off);
+      transform_weights(U, g, w, p, flip_transpose, p.O * c / p.nt, p.O * (c + 1) / p.nt);
+    });
   const float *bias = flip_transpose ? nullptr : b;
   if (p.units < p.nt) {  // one chunk, split inside
     run_chunk(y, x, bias, U, p, 0, d->B, base + p.threads_off, p.nt);

@@ -55,8 +55,17 @@ size_t forward_workspace(const crnn_conv2d_desc *d, bool flip_transpose);
 // y = conv(x, w) + b (ReLU if d->relu), or with flip_transpose the data gradient of the
 // convolution d describes: x is then dy (B, C_out, H_out, W_out), y is dx (B, C_in, H, W), b is
 // ignored and w is still the forward's (C_out, C_in, 3, 3).
+// U_given: the forward's transformed weights (transform_forward_weights, for this d's variant),
+// or NULL to transform w into the workspace (always so with flip_transpose).
 void forward(float *y, const float *x, const float *w, const float *b, const crnn_conv2d_desc *d,
-             bool flip_transpose, void *workspace);
+             bool flip_transpose, void *workspace, const float *U_given = nullptr);
+
+// Weights transformed once for repeated forwards (inference): U (T, C_out, C_in) of the variant
+// tiles(d) and the knob pick for d, transformed_weights_size(d) floats. `variant(d)` identifies
+// that variant (equal for two descriptors whose transformed weights are interchangeable).
+const void *variant(const crnn_conv2d_desc *d);
+size_t transformed_weights_size(const crnn_conv2d_desc *d);
+void transform_forward_weights(float *U, const float *w, const crnn_conv2d_desc *d);
 
 // dw (C_out, C_in, 3, 3) of the convolution d given dy (B, C_out, H_out, W_out) and x.
 size_t weight_gradient_workspace(const crnn_conv2d_desc *d);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cpu_common.h"
+#include "conv_forward.h"
 #include "cpu_kernels.h"
 
 namespace {
@@ -345,6 +346,40 @@ CRNN_SIMD_CLONES void channel_statistics(float *mean, float *invstd, float *movi
 
 }  // namespace
 
+// The forward of crnn_cpu_conv_block_forward_f32, with a Winograd conv's weights already
+// transformed when U is not NULL (crnn::cpu::conv_block_forward).
+static crnn_status_t block_forward(float *y, float *z, float *mean, float *invstd,
+                                   float *moving_mean, float *moving_var, const float *x, const float *w, const float *U,
+                            const float *b, const float *gamma, const float *beta, const float *r,
+                            const crnn_conv_block_desc *d, void *workspace, size_t workspace_bytes) {
+  if (!valid(d) || !y || !z || !x || !w || (d->residual && !r) ||
+      (d->batch_norm && (!mean || !invstd || !gamma || !beta)))
+    return CRNN_STATUS_INVALID_VALUE;
+  if (!workspace || workspace_bytes < crnn_cpu_conv_block_forward_workspace_size(d))
+    return CRNN_STATUS_WORKSPACE_TOO_SMALL;
+  const Geo g = geo_of(d);
+  const Layout l = layout_of(d, false);
+  char *ws = static_cast<char *>(workspace);
+  const crnn_status_t st =
+      crnn::cpu::conv2d_forward(z, x, w, U, b, &d->conv, ws + l.conv, workspace_bytes - l.conv);
+  if (st != CRNN_STATUS_SUCCESS) return st;
+  if (d->batch_norm)
+    crnn::cpu::parallel_for(l.nt, g.C, false, [&](int64_t c, int) {
+      channel_statistics(mean, invstd, moving_mean, moving_var, z, d, g, c);
+    });
+  const Windows win = windows_of(d, g);
+  crnn::cpu::parallel_for(l.nt, d->conv.B * g.C, false, [&](int64_t u, int tid) {
+    float *a = scratch_of(workspace, l, g, tid);
+    const int64_t c = u % g.C;
+    const float m = d->batch_norm ? mean[c] : 0.0f;
+    const float k = d->batch_norm ? gamma[c] * invstd[c] : 1.0f;
+    with_act(d, m, k, d->batch_norm ? beta[c] : 0.0f, [&](const auto &act) {
+      forward_plane(y + u * g.P, a, z + u * g.N, d->residual ? r + u * g.N : nullptr, act, g, win);
+    });
+  });
+  return CRNN_STATUS_SUCCESS;
+}
+
 extern "C" {
 
 void crnn_conv_block_pool_pads(const crnn_conv_block_desc *d, int64_t pads[4]) {
@@ -388,33 +423,22 @@ crnn_status_t crnn_cpu_conv_block_forward_f32(float *y, float *z, float *mean, f
                                               const float *beta, const float *r,
                                               const crnn_conv_block_desc *d, void *workspace,
                                               size_t workspace_bytes) {
-  if (!valid(d) || !y || !z || !x || !w || (d->residual && !r) ||
-      (d->batch_norm && (!mean || !invstd || !gamma || !beta)))
-    return CRNN_STATUS_INVALID_VALUE;
-  if (!workspace || workspace_bytes < crnn_cpu_conv_block_forward_workspace_size(d))
-    return CRNN_STATUS_WORKSPACE_TOO_SMALL;
-  const Geo g = geo_of(d);
-  const Layout l = layout_of(d, false);
-  char *ws = static_cast<char *>(workspace);
-  const crnn_status_t st =
-      crnn_cpu_conv2d_forward_f32(z, x, w, b, &d->conv, ws + l.conv, workspace_bytes - l.conv);
-  if (st != CRNN_STATUS_SUCCESS) return st;
-  if (d->batch_norm)
-    crnn::cpu::parallel_for(l.nt, g.C, false, [&](int64_t c, int) {
-      channel_statistics(mean, invstd, moving_mean, moving_var, z, d, g, c);
-    });
-  const Windows win = windows_of(d, g);
-  crnn::cpu::parallel_for(l.nt, d->conv.B * g.C, false, [&](int64_t u, int tid) {
-    float *a = scratch_of(workspace, l, g, tid);
-    const int64_t c = u % g.C;
-    const float m = d->batch_norm ? mean[c] : 0.0f;
-    const float k = d->batch_norm ? gamma[c] * invstd[c] : 1.0f;
-    with_act(d, m, k, d->batch_norm ? beta[c] : 0.0f, [&](const auto &act) {
-      forward_plane(y + u * g.P, a, z + u * g.N, d->residual ? r + u * g.N : nullptr, act, g, win);
-    });
-  });
-  return CRNN_STATUS_SUCCESS;
+  return block_forward(y, z, mean, invstd, moving_mean, moving_var, x, w, nullptr, b, gamma, beta,
+                       r, d, workspace, workspace_bytes);
 }
+
+}  // extern "C"
+
+crnn_status_t crnn::cpu::conv_block_forward(float *y, float *z, const float *x, const float *w,
+                                            const float *U, const float *b, const float *r,
+                                            const crnn_conv_block_desc *d, void *workspace,
+                                            size_t workspace_bytes) {
+  if (d && d->batch_norm) return CRNN_STATUS_INVALID_VALUE;
+  return block_forward(y, z, nullptr, nullptr, nullptr, nullptr, x, w, U, b, nullptr, nullptr, r,
+                       d, workspace, workspace_bytes);
+}
+
+extern "C" {
 
 size_t crnn_cpu_conv_block_backward_workspace_size(const crnn_conv_block_desc *d) {
   return valid(d) ? layout_of(d, true).bytes : 0;
