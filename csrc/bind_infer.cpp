@@ -4,6 +4,8 @@
 #include <stdexcept>
 
 #include "../kernels/cpu/infer_net.h"
+#include <pybind11/stl.h>
+
 #include "bind_util.h"
 
 namespace crnn {
@@ -139,6 +141,11 @@ Calls release the GIL and are serialised per net.)doc")
       .def("set_head", &set_head, py::arg("w"), py::arg("b"), "Dense head w (K, F), b (K,).")
       .def("frames", &Net::frames, py::arg("height"), py::arg("width"),
            "Output frames T for inputs of this height and width.")
+      .def("name_last", &Net::name_last, py::arg("name"), "Names the step added last.")
+      .def("set_profiling", &Net::set_profiling, py::arg("on"),
+           "While on, each call records every step's wall time (last_profile).")
+      .def("last_profile", &Net::last_profile,
+           "[(step name, milliseconds)] of the last call made while profiling.")
       .def_property_readonly("classes", &Net::classes)
       .def_property_readonly("input_channels", &Net::input_channels)
       .def("forward", &forward, py::arg("images"),

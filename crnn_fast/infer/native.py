@@ -82,6 +82,7 @@ def _conv(net, params, name, inp, out, *, relu=True, res=-1, stride=(1, 1), pool
                      VGG_BN_EPS if vgg else RESNET_BN_EPS)  # fmt: skip
     p = (w.shape[2] - 1) // 2 if same_pad else 0
     net.add_conv(inp, out, res, w, b, stride, (p, p, p, p), relu, pool)
+    net.name_last(name.removeprefix("backbone."))
 
 
 def _vgg7(net, params) -> int:
@@ -114,6 +115,7 @@ def _resnet34(net, params) -> int:
             if stride != (1, 1):  # 'vd' shortcut: AvgPool(stride) then a 1x1 conv
                 src = _Slots.free(cur, mid)
                 net.add_pool(cur, src, True, stride, stride)
+                net.name_last(f"{blk.removeprefix('backbone.')}.short.pool")
             res = _Slots.free(cur, mid, src)
             _conv(net, params, f"{blk}.short", src, res, relu=False)
         out = _Slots.free(mid, res)
@@ -123,6 +125,7 @@ def _resnet34(net, params) -> int:
         raise ValueError("params: ResNet34_vd backbone without backbone.block_list.* weights")
     out = _Slots.free(cur)
     net.add_pool(cur, out, False, (2, 2), (2, 2))
+    net.name_last("maxpool2d_2")
     return out
 
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "blas.h"
@@ -74,7 +75,7 @@ void Net::add_conv(int in, int out, int res, const float *w, const float *b, int
   c.w.assign(w, w + C_out * C_in * kh * kw);
   c.b.assign(b, b + C_out);
   convs_.push_back(std::move(c));
-  steps_.push_back({true, convs_.size() - 1});
+  steps_.push_back({true, convs_.size() - 1, "conv" + std::to_string(convs_.size())});
 }
 
 void Net::add_pool(int in, int out, bool average, int64_t kh, int64_t kw, int64_t sh,
@@ -83,7 +84,7 @@ void Net::add_pool(int in, int out, bool average, int64_t kh, int64_t kw, int64_
   if (kh < 1 || kw < 1 || sh < 1 || sw < 1) bad("pool: window and strides must be >= 1");
   check_slot(in, out, "pool");
   pools_.push_back({in, out, average, kh, kw, sh, sw});
-  steps_.push_back({false, pools_.size() - 1});
+  steps_.push_back({false, pools_.size() - 1, "pool" + std::to_string(pools_.size())});
 }
 
 void Net::set_lstm(int64_t H, int32_t layers, bool bidirectional,
@@ -120,6 +121,21 @@ void Net::set_head(const float *w, const float *b, int64_t K, int64_t F) {
 }
 
 int64_t Net::input_channels() const { return C_in_; }
+
+void Net::name_last(const std::string &name) {
+  if (steps_.empty()) bad("name_last: no step yet");
+  steps_.back().name = name;
+}
+
+// Profiling: the time since the previous mark, under `name`.
+void Net::mark(const std::string &name) {
+  if (!profiling_) return;
+  const double now = std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+  if (!name.empty()) profile_.emplace_back(name, now - mark_);
+  mark_ = now;
+}
 
 // The input and output shape of every step for an input (B, C_in, H, W); the last one's
 // output is the features'.
@@ -236,11 +252,14 @@ void Net::run_pool(const Pool &p, const Io &io, int64_t B) {
 void Net::run_backbone(const float *x, int64_t B, int64_t H, int64_t W) {
   x_ = x;
   const std::vector<Io> io = shapes(B, H, W);
+  profile_.clear();
+  mark("");
   for (size_t i = 0; i < steps_.size(); ++i) {
     if (steps_[i].conv)
       run_conv(convs_[steps_[i].index], io[i], B);
     else
       run_pool(pools_[steps_[i].index], io[i], B);
+    mark(steps_[i].name);
   }
 }
 
@@ -254,6 +273,7 @@ float *Net::run_tail(float *probs, int64_t B, int64_t T, int64_t C) {
       for (int64_t t = 0; t < T; ++t) seq_[(t * B + b) * C + c] = row[t];
     }
   });
+  mark("sequence");
   const crnn_lstm_desc ld{T, B, C, H_, layers_, bidirectional_, 1, 0, CRNN_DEVICE_CPU, nullptr};
   const crnn_lstm_weights_f32 lw{w_ih_.data(), w_hh_.data(), b_ih_.data(), b_hh_.data()};
   const size_t LDBH = static_cast<size_t>(layers_ * (bidirectional_ ? 2 : 1) * B * H_);
@@ -264,6 +284,7 @@ float *Net::run_tail(float *probs, int64_t B, int64_t T, int64_t C) {
                                   seq_.data(), nullptr, nullptr, nullptr, &lw, &ld,
                                   workspace(bytes), bytes),
         "lstm");
+  mark("lstm");
   if (!probs) {
     if (probs_.size() < static_cast<size_t>(B * T * K_)) probs_.resize(B * T * K_);
     probs = probs_.data();
@@ -283,6 +304,7 @@ float *Net::run_tail(float *probs, int64_t B, int64_t T, int64_t C) {
       for (int64_t k = 0; k < K_; ++k) p[k] /= sum;
     }
   });
+  mark("head");
   return probs;
 }
 
@@ -311,6 +333,7 @@ void Net::recognize(int32_t *ids, int32_t *lengths, float *char_probs, int32_t *
   check(crnn_cpu_ctc_greedy_f32(ids, lengths, char_probs, char_frames, p, nullptr, T, B, K_,
                                 workspace(bytes), bytes, &opt),
         "greedy decoding");
+  mark("decode");
 }
 
 }  // namespace infer

@@ -23,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crnn/conv_block.h"
@@ -52,6 +53,12 @@ class Net {
   // The head: w (K, F), b (K), F = the LSTM's D H.
   void set_head(const float *w, const float *b, int64_t K, int64_t F);
 
+  // Names the step added last (for profiles).
+  void name_last(const std::string &name);
+  // While on, each call records every step's wall time: (name, milliseconds), in order.
+  void set_profiling(bool on) { profiling_ = on; }
+  std::vector<std::pair<std::string, double>> last_profile() const { return profile_; }
+
   int64_t classes() const { return K_; }
   int64_t input_channels() const;
   // The output frames T for inputs (H, W); throws std::invalid_argument as a run would.
@@ -79,6 +86,7 @@ class Net {
   struct Step {
     bool conv;
     size_t index;
+    std::string name;
   };
   struct Shape {
     int64_t C = 0, H = 0, W = 0;
@@ -95,6 +103,7 @@ class Net {
   float *run_tail(float *probs, int64_t B, int64_t T, int64_t C);
   float *slot(int i, size_t floats);
   void *workspace(size_t bytes);
+  void mark(const std::string &name);
 
   std::vector<Conv> convs_;
   std::vector<Pool> pools_;
@@ -114,6 +123,9 @@ class Net {
   std::vector<float> z_, seq_, rnn_, state_, probs_;
   std::vector<char> workspace_;
   const float *x_ = nullptr;  // the current call's input (slot 0)
+  bool profiling_ = false;
+  std::vector<std::pair<std::string, double>> profile_;
+  double mark_ = 0.0;
 };
 
 }  // namespace infer

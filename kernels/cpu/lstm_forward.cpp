@@ -123,7 +123,12 @@ CRNN_CPU_INLINE void recurrence(const Recurrence &r, int64_t b0, int64_t b1, con
       if (step == 0 && r.h0_zero) {
         memset(z, 0, mr * ldz * 4);
       } else if (r.mode == rec::Mode::kFloat32) {
-        for (int64_t j0 = 0; j0 < H; j0 += rec::kFwdUnits) {
+        int64_t j0 = 0;
+        if (mr == 1)  // two unit blocks (four panels) at a time: see tile_row4
+          for (; j0 + 2 * rec::kFwdUnits <= Hp; j0 += 2 * rec::kFwdUnits)
+            rec::tile_row4(z, Hp, j0, a[0], H,
+                           r.panel + (j0 / rec::kFwdUnits) * 2 * H * rec::kPanel);
+        for (; j0 < H; j0 += rec::kFwdUnits) {
           const float *pif = r.panel + (j0 / rec::kFwdUnits) * 2 * H * rec::kPanel;
           rec::tile(mr, z + j0, z + Hp + j0, ldz, a, H, pif);
           rec::tile(mr, z + 2 * Hp + j0, z + 3 * Hp + j0, ldz, a, H, pif + H * rec::kPanel);

@@ -105,6 +105,44 @@ CRNN_SIMD_CLONES void tile(int mr, float *z0, float *z1, int64_t ldz, const floa
   tile_rows<8>(mr, z0, z1, ldz, a, K, panel);
 }
 
+template <int L>
+CRNN_CPU_INLINE void row4(float *z, int64_t Hp, int64_t j0, const float *a, int64_t K,
+                          const float *panels) {
+  typedef typename Lanes<L>::type V;
+  constexpr int NV = kPanel / L;
+  V acc[4][NV];
+  for (int q = 0; q < 4; ++q)
+    for (int v = 0; v < NV; ++v) acc[q][v] = V{};
+  const int64_t stride = K * kPanel;  // from one panel to the next
+  for (int64_t k = 0; k < K; ++k) {
+    const V s = a[k] - V{};  // see tile_mr
+    for (int q = 0; q < 4; ++q)
+      for (int v = 0; v < NV; ++v) {
+        V w;
+        __builtin_memcpy(&w, panels + q * stride + k * kPanel + v * L, sizeof(V));
+        acc[q][v] += s * w;
+      }
+  }
+  for (int q = 0; q < 4; ++q) {
+    float out[kPanel];
+    __builtin_memcpy(out, acc[q], sizeof(out));
+    // panel q: unit block q / 2, gate pair q % 2 ([i f] or [g o]); columns 0..8, 8..16
+    float *z0 = z + (2 * (q % 2)) * Hp + j0 + 8 * (q / 2), *z1 = z0 + Hp;
+    __builtin_memcpy(z0, out, 8 * 4);
+    __builtin_memcpy(z1, out + 8, 8 * 4);
+  }
+}
+
+CRNN_SIMD_CLONES void tile_row4(float *z, int64_t Hp, int64_t j0, const float *a, int64_t K,
+                                const float *panels) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    (!defined(CRNN_NO_CLONES) || defined(__AVX512F__))
+  static const bool wide = __builtin_cpu_supports("avx512f");
+  if (wide) return row4<16>(z, Hp, j0, a, K, panels);
+#endif
+  row4<8>(z, Hp, j0, a, K, panels);
+}
+
 Mode mode() {
   if (matmul_precision() != MatmulPrecision::kBFloat16) return Mode::kFloat32;
   return bf16_native() ? Mode::kBf16Native : Mode::kBf16Emulated;

@@ -54,6 +54,13 @@ void pack_backward(float *panel, const float *w_hh, int64_t H, int64_t kb0, int6
 void tile(int mr, float *z0, float *z1, int64_t ldz, const float *const *a, int64_t K,
           const float *panel);
 
+// tile() for one row over four consecutive panels at once (two forward unit blocks: [i f] and
+// [g o] of units j0..j0+8, then of j0+8..j0+16): four independent accumulator chains where a
+// one-row tile has one, whose FMA latency bounds it (inference at B = 1). Each sum still runs
+// over k in order, so the results are tile()'s bit for bit. z rows as in the recurrence: gate q
+// of unit j at z[q * Hp + j].
+void tile_row4(float *z, int64_t Hp, int64_t j0, const float *a, int64_t K, const float *panels);
+
 // ---- bfloat16 recurrence (the CPU matmul precision bfloat16, crnn/matmul_precision.h) ------
 // W_hh and the tile's rows (h_{t-1}, dZ_t) rounded to bfloat16, float32 sums. kBf16Native
 // (AVX512-BF16): the panels hold pair words (gemm_bf16.h), each tile's rows are converted once
