@@ -1,11 +1,11 @@
-// pybind11 binding of the native inference program (kernels/cpu/infer_net.h): crnn_fast._C.InferNet.
-// crnn_fast/infer/native.py builds it from a model's folded weights; this checks the arrays
-// and converts the program's exceptions (std::invalid_argument -> ValueError).
+// pybind11 binding of the native inference program (kernels/cpu/infer_net.h):
+// crnn_fast._C.InferNet. crnn_fast/infer/native.py builds it from a model's folded weights; this
+// checks the arrays and converts the program's exceptions (std::invalid_argument -> ValueError).
+#include <pybind11/stl.h>
+
 #include <stdexcept>
 
 #include "../kernels/cpu/infer_net.h"
-#include <pybind11/stl.h>
-
 #include "bind_util.h"
 
 namespace crnn {
@@ -38,8 +38,8 @@ void add_conv(Net &net, int in, int out, int res, py::handle w_obj, py::handle b
     if (pk[0] < 1) throw py::value_error("pool window must be >= 1");
   }
   net.add_conv(in, out, res, w.data(), b.data(), w.shape(0), w.shape(1), w.shape(2), w.shape(3),
-               pair_at(stride, 0, "stride"), pair_at(stride, 1, "stride"), pads, relu, pk[0],
-               pk[1], pk[2], pk[3]);
+               pair_at(stride, 0, "stride"), pair_at(stride, 1, "stride"), pads, relu, pk[0], pk[1],
+               pk[2], pk[3]);
 }
 
 void set_lstm(Net &net, int64_t H, int32_t layers, bool bidirectional, py::list weights,
@@ -105,8 +105,8 @@ py::tuple recognize(Net &net, py::handle x_obj, int32_t blank, bool return_probs
   {
     py::gil_scoped_release nogil;
     net.recognize(ids.mutable_data(), lengths.mutable_data(), char_probs.mutable_data(),
-                  frames.mutable_data(), return_probs ? probs.mutable_data() : nullptr, x.data(),
-                  B, H, W, blank);
+                  frames.mutable_data(), return_probs ? probs.mutable_data() : nullptr, x.data(), B,
+                  H, W, blank);
   }
   if (return_probs) return py::make_tuple(ids, lengths, char_probs, frames, probs);
   return py::make_tuple(ids, lengths, char_probs, frames);
@@ -133,8 +133,8 @@ Calls release the GIL and are serialised per net.)doc")
             n.add_pool(in, out, average, pair_at(k, 0, "kernel"), pair_at(k, 1, "kernel"),
                        pair_at(s, 0, "stride"), pair_at(s, 1, "stride"));
           },
-          py::arg("inp"), py::arg("out"), py::arg("average"), py::arg("kernel"),
-          py::arg("stride"), "Max- or average-pool with MindSpore's 'same' padding.")
+          py::arg("inp"), py::arg("out"), py::arg("average"), py::arg("kernel"), py::arg("stride"),
+          "Max- or average-pool with MindSpore's 'same' padding.")
       .def("set_lstm", &set_lstm, py::arg("hidden_size"), py::arg("num_layers"),
            py::arg("bidirectional"), py::arg("weights"), py::arg("input_size"),
            "weights: per layer and direction (w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H,)).")

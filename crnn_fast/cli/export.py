@@ -1,8 +1,9 @@
-"""``crnn-fast export``: a checkpoint as ONNX (for ONNX Runtime) or MindIR (for MindSpore),
-with ``OUT.json`` beside it (:mod:`crnn_fast.infer.export`).
+"""``crnn-fast export``: a checkpoint as ONNX (for ONNX Runtime), MindIR (for MindSpore) or the
+native path's weights file (``crnn``: for ``crnn_fast.infer.Recognizer.load``, any batch, no
+MindSpore needed to run it), with ``OUT.json`` beside it (:mod:`crnn_fast.infer.export`).
 
     crnn-fast export [--config FILE] [-o key.sub=value ...] [--ckpt CKPT]
-                     [--format onnx|mindir] [--out PATH] [--batch N | --dynamic-batch]
+                     [--format onnx|mindir|crnn] [--out PATH] [--batch N | --dynamic-batch]
 """
 
 from __future__ import annotations
@@ -19,18 +20,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "export",
-        help="write a checkpoint as ONNX or MindIR, plus a JSON of its pre/post-processing",
+        help="write a checkpoint as ONNX, MindIR or native weights, plus a JSON of its "
+        "pre/post-processing",
     )
     p.add_argument("--config", "-c", help="YAML config (default: the shipped crnn_vgg7_synth)")
     train_cmds._add_overrides(p, "override a config value, e.g. -o model.head.out_channels=37")
     p.add_argument("--ckpt", help=train_cmds._CKPT_HELP)
     p.add_argument("--format", choices=sorted(FORMATS), default="onnx", dest="fmt")
     p.add_argument(
-        "--out", default="crnn", help="output path; .onnx/.mindir and .json are added (crnn)"
+        "--out", default="crnn", help="output path; .onnx/.mindir/.crnn and .json are added (crnn)"
     )
     size = p.add_mutually_exclusive_group()
     size.add_argument(
-        "--batch", type=train_cmds.POSITIVE, default=1, help="the graph's fixed batch size (1)"
+        "--batch",
+        type=train_cmds.POSITIVE,
+        default=1,
+        help="the graph's fixed batch size (1; crnn: any)",
     )
     size.add_argument(
         "--dynamic-batch", action="store_true", help="any batch size (--format mindir only)"

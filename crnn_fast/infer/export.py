@@ -8,6 +8,9 @@
   file_format="ONNX")`` on older MindSpore);
 * ``mindir``: ``OUT.mindir`` for MindSpore (``mindspore.load`` + ``nn.GraphCell``; MindSpore
   Lite reads MindIR too, not tested here);
+* ``crnn``: ``OUT.crnn`` for crnn_fast's native path (``crnn_fast.infer.Recognizer.load``,
+  which needs no MindSpore): the checkpoint's parameters under their names, as an uncompressed
+  NumPy ``.npz``; any batch size;
 
 plus ``OUT.json`` beside it: what a runtime needs around the graph, so that it reads images as
 ``crnn-fast predict`` does. The input is float32 ``(batch, 3, H, W)`` NCHW RGB, resized to
@@ -30,14 +33,14 @@ import numpy as np
 
 __all__ = ["FORMATS", "export_model", "write_graph"]
 
-FORMATS = {"onnx": ".onnx", "mindir": ".mindir"}
+FORMATS = {"onnx": ".onnx", "mindir": ".mindir", "crnn": ".crnn"}
 
 
 def _check_args(fmt: str, batch: int | None) -> None:
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {sorted(FORMATS)}, got {fmt!r}")
     if batch is None:
-        if fmt != "mindir":
+        if fmt == "onnx":
             raise ValueError(
                 "batch=None (a dynamic batch) needs format 'mindir': in ONNX, MindSpore fixes the "
                 "LSTM's initial state to the traced batch; export ONNX with a fixed batch"
@@ -97,9 +100,9 @@ def export_model(
     ``.json``; returns the JSON's content plus ``"path"`` (the graph file) and ``"sidecar"``.
 
     ``cfg``: a loaded config (its ``model`` section and the eval input size); ``ckpt``: a
-    checkpoint of that model; ``fmt``: ``onnx`` | ``mindir``; ``batch``: the graph's fixed
-    batch size, or None for a dynamic one (MindIR only; the JSON's input shape then starts with
-    null)."""
+    checkpoint of that model; ``fmt``: ``onnx`` | ``mindir`` | ``crnn``; ``batch``: the graph's
+    fixed batch size, or None for a dynamic one (MindIR only; the JSON's input shape then starts
+    with null); ``crnn`` takes any batch (``batch`` is not used)."""
     _check_args(fmt, batch)
     import mindspore as ms
 
@@ -117,12 +120,18 @@ def export_model(
     load_checkpoint_strict(net, ckpt)
     net.set_train(False)
     h, w = _input_hw(cfg)
-    if batch is None:
+    if fmt == "crnn":
+        graph = stem.with_name(stem.name + FORMATS[fmt])
+        with open(graph, "wb") as f:  # (np.savez given a name would append .npz)
+            np.savez(f, **{p.name: p.asnumpy() for p in net.get_parameters()})
+        batch = None
+    elif batch is None:
         x = ms.Tensor(shape=[None, 3, h, w], dtype=ms.float32)
     else:
         x = ms.Tensor(np.zeros((batch, 3, h, w), np.float32))
-    write_graph(net, x, str(stem), fmt)
-    graph = stem.with_name(stem.name + FORMATS[fmt])
+    if fmt != "crnn":
+        write_graph(net, x, str(stem), fmt)
+        graph = stem.with_name(stem.name + FORMATS[fmt])
     if not graph.is_file():
         raise RuntimeError(f"MindSpore's exporter wrote no {graph}")
     meta = _sidecar(cfg, fmt, graph, batch, h, w, ckpt)

@@ -17,7 +17,7 @@ and ``rec_resnet.py``: the BatchNorm epsilons, paddings and pools below are thei
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -138,8 +138,8 @@ def _lstm(net, params, prefix="neck.seq_encoder") -> int:
     weights = []
     for layer in range(layers):
         for sfx in ("", "_reverse")[:D]:
-            weights.append(tuple(_f32(params[f"{prefix}.{k}_l{layer}{sfx}"])
-                                 for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")))  # fmt: skip
+            names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            weights.append(tuple(_f32(params[f"{prefix}.{k}_l{layer}{sfx}"]) for k in names))
     H = weights[0][1].shape[1]
     net.set_lstm(H, layers, D == 2, weights, weights[0][0].shape[1])
     return D * H

@@ -4,8 +4,10 @@
 image file, a folder of images (``.jpg .jpeg .png .bmp .webp``, sorted by name, not recursive)
 or an LMDB in MindOCR's layout (records named ``image-%09d``). Each image goes through
 MindOCR's inference preprocessing (decode, RGB, resize to the eval pipeline's size,
-(x - 127) / 127), the model in inference mode (Conv+BN blocks folded), then greedy CTC
-decoding (MindOCR's postprocess) or, with ``beam_width > 0``, prefix beam search (top-1).
+(x - 127) / 127), the model in inference mode -- by default the native path
+(``crnn_fast.infer.Recognizer``: the whole model as one ``_C`` call per batch), or the MindSpore
+model with its Conv+BN blocks folded -- then greedy CTC decoding (MindOCR's postprocess) or,
+with ``beam_width > 0``, prefix beam search (top-1).
 
 Results file (MindOCR's ``rec_results.txt``): one ``name<TAB>text`` line per entry of the
 source, in source order. Tabs, newlines, carriage returns and backslashes in a name (or a
@@ -192,20 +194,46 @@ def _write_results(out: Path, rows: list[tuple[str, str]], skipped: list[tuple[s
         side.unlink()
 
 
+def _model(cfg: dict, ckpt: str | None, engine: str, fold: bool, net):
+    """probs_of(x (B, 3, h, w)) -> (B, T, C) and, natively, recognize(x) -> Recognition."""
+    from ..infer import Recognizer
+
+    if isinstance(net, Recognizer):
+        return net.forward, net.recognize
+    if net is None and engine == "native":
+        path = ckpt or get(cfg, "eval.ckpt_load_path")
+        if not path:
+            raise ValueError("no checkpoint: pass --ckpt or set eval.ckpt_load_path")
+        rec = Recognizer.from_checkpoint(path, cfg)
+        return rec.forward, rec.recognize
+    import mindspore as ms
+
+    from ..models import fold_for_inference
+    from .trainer import model_from_checkpoint
+
+    if net is None:
+        net = model_from_checkpoint(cfg, ckpt)
+        if fold:
+            fold_for_inference(net)
+    return (lambda x: net(ms.Tensor(x)).asnumpy()), None
+
+
 def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
             out: str | Path | None = "rec_results.txt", beam_width: int = 0,
             batch_size: int = 64, fold: bool = True, strict: bool = False,
-            follow_symlinks: bool = False, net=None,
-            limit: int | None = None) -> PredictResults:  # fmt: skip
-    """See the module docstring. ``net``: a model already loaded and in inference mode
-    (e.g. to read several sources with one load); ``ckpt`` and ``fold`` are then unused.
-    ``limit``: read only the first ``limit`` entries of ``source``."""
-    import mindspore as ms
-
+            follow_symlinks: bool = False, net=None, limit: int | None = None,
+            engine: str = "native") -> PredictResults:  # fmt: skip
+    """See the module docstring. ``engine``: ``native`` (``crnn_fast.infer.Recognizer``: the
+    whole model as one native call per batch) or ``mindspore`` (the MindSpore model, its conv
+    blocks folded when ``fold``). ``net``: a ``Recognizer``, or a MindSpore model already
+    loaded and in inference mode (e.g. to read several sources with one load); ``ckpt``,
+    ``engine`` and ``fold`` are then unused. ``limit``: read only the first ``limit`` entries
+    of ``source``."""
     from ..functional.ctc import ctc_beam_search
-    from ..models import fold_for_inference
-    from .trainer import label_decoder, model_from_checkpoint
+    from .trainer import label_decoder
 
+    if engine not in ("native", "mindspore"):
+        raise ValueError(f"engine must be 'native' or 'mindspore', got {engine!r}")
     if beam_width < 0 or batch_size < 1:
         raise ValueError(
             f"need beam_width >= 0 and batch_size >= 1, got {beam_width}, {batch_size}"
@@ -218,10 +246,7 @@ def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
         for e in entries:
             if e.error is not None:
                 raise ValueError(f"{e.name!r} in {source}: {e.error} (strict: nothing written)")
-    if net is None:
-        net = model_from_checkpoint(cfg, ckpt)
-        if fold:
-            fold_for_inference(net)
+    probs_of, recognize = _model(cfg, ckpt, engine, fold, net)
     post = label_decoder(cfg)
     texts: dict[int, tuple[str, float]] = {}
     skipped: dict[int, str] = {}
@@ -230,7 +255,13 @@ def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
         skipped.update({start + i: r for i, r in bad.items()})
         if not ok:
             continue
-        probs = net(ms.Tensor(np.stack([x for _, x in ok]))).asnumpy()  # (B, T, C)
+        x = np.stack([x for _, x in ok])
+        if recognize is not None and not beam_width:
+            r = recognize(x)
+            for (i, _), t, c in zip(ok, r.texts, r.confidences):
+                texts[start + i] = (t, c)
+            continue
+        probs = probs_of(x)  # (B, T, C)
         if beam_width:
             r = ctc_beam_search(probs, blank=post.blank_idx, beam_width=beam_width,
                                 input_kind="probs", batch_first=True)  # fmt: skip

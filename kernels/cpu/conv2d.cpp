@@ -210,8 +210,8 @@ crnn_status_t crnn_cpu_conv2d_forward_f32(float *y, const float *x, const float 
 }  // extern "C"
 
 crnn_status_t crnn::cpu::conv2d_forward(float *y, const float *x, const float *w, const float *U,
-                                        const float *b, const crnn_conv2d_desc *d,
-                                        void *workspace, size_t workspace_bytes) {
+                                        const float *b, const crnn_conv2d_desc *d, void *workspace,
+                                        size_t workspace_bytes) {
   if (!valid(d) || !y || !x || !w) return CRNN_STATUS_INVALID_VALUE;
   if (!workspace || workspace_bytes < crnn_cpu_conv2d_forward_workspace_size(d))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;

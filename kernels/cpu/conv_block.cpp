@@ -11,8 +11,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "cpu_common.h"
 #include "conv_forward.h"
+#include "cpu_common.h"
 #include "cpu_kernels.h"
 
 namespace {
@@ -349,9 +349,11 @@ CRNN_SIMD_CLONES void channel_statistics(float *mean, float *invstd, float *movi
 // The forward of crnn_cpu_conv_block_forward_f32, with a Winograd conv's weights already
 // transformed when U is not NULL (crnn::cpu::conv_block_forward).
 static crnn_status_t block_forward(float *y, float *z, float *mean, float *invstd,
-                                   float *moving_mean, float *moving_var, const float *x, const float *w, const float *U,
-                            const float *b, const float *gamma, const float *beta, const float *r,
-                            const crnn_conv_block_desc *d, void *workspace, size_t workspace_bytes) {
+                                   float *moving_mean, float *moving_var, const float *x,
+                                   const float *w, const float *U, const float *b,
+                                   const float *gamma, const float *beta, const float *r,
+                                   const crnn_conv_block_desc *d, void *workspace,
+                                   size_t workspace_bytes) {
   if (!valid(d) || !y || !z || !x || !w || (d->residual && !r) ||
       (d->batch_norm && (!mean || !invstd || !gamma || !beta)))
     return CRNN_STATUS_INVALID_VALUE;
@@ -434,8 +436,8 @@ crnn_status_t crnn::cpu::conv_block_forward(float *y, float *z, const float *x, 
                                             const crnn_conv_block_desc *d, void *workspace,
                                             size_t workspace_bytes) {
   if (d && d->batch_norm) return CRNN_STATUS_INVALID_VALUE;
-  return block_forward(y, z, nullptr, nullptr, nullptr, nullptr, x, w, U, b, nullptr, nullptr, r,
-                       d, workspace, workspace_bytes);
+  return block_forward(y, z, nullptr, nullptr, nullptr, nullptr, x, w, U, b, nullptr, nullptr, r, d,
+                       workspace, workspace_bytes);
 }
 
 extern "C" {

@@ -18,10 +18,9 @@ crnn_status_t conv2d_forward(float *y, const float *x, const float *w, const flo
 
 // The conv block without BatchNorm (d->batch_norm must be 0: inference folds it into w and b):
 // z = conv(x, w) + b, y = [pool]([relu](z [+ r])). U as for conv2d_forward.
-crnn_status_t conv_block_forward(float *y, float *z, const float *x, const float *w,
-                                 const float *U, const float *b, const float *r,
-                                 const crnn_conv_block_desc *d, void *workspace,
-                                 size_t workspace_bytes);
+crnn_status_t conv_block_forward(float *y, float *z, const float *x, const float *w, const float *U,
+                                 const float *b, const float *r, const crnn_conv_block_desc *d,
+                                 void *workspace, size_t workspace_bytes);
 
 }  // namespace cpu
 }  // namespace crnn

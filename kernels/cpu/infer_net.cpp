@@ -20,7 +20,9 @@ namespace cpu {
 namespace infer {
 namespace {
 
-[[noreturn]] void bad(const std::string &what) { throw std::invalid_argument(what); }
+[[noreturn]] void bad(const std::string &what) {
+  throw std::invalid_argument(what);
+}
 
 void check(crnn_status_t st, const std::string &step) {
   if (st != CRNN_STATUS_SUCCESS)
@@ -28,22 +30,27 @@ void check(crnn_status_t st, const std::string &step) {
 }
 
 // MindSpore's 'same' pooling: ceil(n / s) outputs, the padding's extra cell at the end.
-int64_t same_out(int64_t n, int64_t s) { return (n + s - 1) / s; }
+int64_t same_out(int64_t n, int64_t s) {
+  return (n + s - 1) / s;
+}
 int64_t same_pad_before(int64_t n, int64_t k, int64_t s) {
   const int64_t total = (same_out(n, s) - 1) * s + k - n;
   return total > 0 ? total / 2 : 0;
 }
 
-bool direct(const crnn_conv_block_desc &d) { return d.pool_kh == 0 && !d.residual; }
+bool direct(const crnn_conv_block_desc &d) {
+  return d.pool_kh == 0 && !d.residual;
+}
 
 }  // namespace
 
 void Net::check_slot(int in, int out, const char *what) {
-  if (in < 0 || in >= slots_) bad(std::string(what) + ": input slot " + std::to_string(in) +
-                                  " is not written by an earlier step");
+  if (in < 0 || in >= slots_)
+    bad(std::string(what) + ": input slot " + std::to_string(in) +
+        " is not written by an earlier step");
   if (out < 1 || out > slots_ || out == in)
-    bad(std::string(what) + ": output slot " + std::to_string(out) +
-        " must be a slot in [1, " + std::to_string(slots_) + "] other than the input");
+    bad(std::string(what) + ": output slot " + std::to_string(out) + " must be a slot in [1, " +
+        std::to_string(slots_) + "] other than the input");
   if (out == slots_) ++slots_;
   last_ = out;
 }
@@ -66,8 +73,9 @@ void Net::add_conv(int in, int out, int res, const float *w, const float *b, int
   c.in = in, c.out = out, c.res = res;
   crnn_conv_block_desc &d = c.d;
   memset(&d, 0, sizeof d);
-  d.conv = crnn_conv2d_desc{1, C_in, 1, 1, C_out, kh, kw, stride_h, stride_w, pads[0], pads[1],
-                            pads[2], pads[3], 1, 1, 1, 0, 0, CRNN_DEVICE_CPU, nullptr};
+  d.conv = crnn_conv2d_desc{1,        C_in,     1,       1,       C_out,           kh,      kw,
+                            stride_h, stride_w, pads[0], pads[1], pads[2],         pads[3], 1,
+                            1,        1,        0,       0,       CRNN_DEVICE_CPU, nullptr};
   d.residual = res >= 0, d.relu = relu;
   d.pool_kh = pool_kh, d.pool_kw = pool_kw, d.pool_sh = pool_sh, d.pool_sw = pool_sw;
   d.pool_same = 1;
@@ -78,8 +86,7 @@ void Net::add_conv(int in, int out, int res, const float *w, const float *b, int
   steps_.push_back({true, convs_.size() - 1, "conv" + std::to_string(convs_.size())});
 }
 
-void Net::add_pool(int in, int out, bool average, int64_t kh, int64_t kw, int64_t sh,
-                   int64_t sw) {
+void Net::add_pool(int in, int out, bool average, int64_t kh, int64_t kw, int64_t sh, int64_t sw) {
   if (steps_.empty()) bad("pool: the program starts with a conv");
   if (kh < 1 || kw < 1 || sh < 1 || sw < 1) bad("pool: window and strides must be >= 1");
   check_slot(in, out, "pool");
@@ -120,7 +127,9 @@ void Net::set_head(const float *w, const float *b, int64_t K, int64_t F) {
   head_b_.assign(b, b + K);
 }
 
-int64_t Net::input_channels() const { return C_in_; }
+int64_t Net::input_channels() const {
+  return C_in_;
+}
 
 void Net::name_last(const std::string &name) {
   if (steps_.empty()) bad("name_last: no step yet");
@@ -130,9 +139,9 @@ void Net::name_last(const std::string &name) {
 // Profiling: the time since the previous mark, under `name`.
 void Net::mark(const std::string &name) {
   if (!profiling_) return;
-  const double now = std::chrono::duration<double, std::milli>(
-                         std::chrono::steady_clock::now().time_since_epoch())
-                         .count();
+  const double now =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
   if (!name.empty()) profile_.emplace_back(name, now - mark_);
   mark_ = now;
 }
@@ -317,8 +326,7 @@ void Net::forward(float *probs, const float *x, int64_t B, int64_t H, int64_t W)
 }
 
 void Net::recognize(int32_t *ids, int32_t *lengths, float *char_probs, int32_t *char_frames,
-                    float *probs, const float *x, int64_t B, int64_t H, int64_t W,
-                    int32_t blank) {
+                    float *probs, const float *x, int64_t B, int64_t H, int64_t W, int32_t blank) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (B < 1) bad("the batch must hold >= 1 image");
   if (blank < 0 || blank >= K_) bad("blank must be a class index in [0, classes)");

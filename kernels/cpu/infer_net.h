@@ -39,8 +39,8 @@ class Net {
   // left, right; pool_kh 0: no pool, else a max-pool with MindSpore's 'same' padding.
   void add_conv(int in, int out, int res, const float *w, const float *b, int64_t C_out,
                 int64_t C_in, int64_t kh, int64_t kw, int64_t stride_h, int64_t stride_w,
-                const int64_t pads[4], bool relu, int64_t pool_kh, int64_t pool_kw,
-                int64_t pool_sh, int64_t pool_sw);
+                const int64_t pads[4], bool relu, int64_t pool_kh, int64_t pool_kw, int64_t pool_sh,
+                int64_t pool_sw);
   // A max- or average-pool (MindSpore's 'same' padding; an average counts the cells inside
   // the plane only) from slot `in` to slot `out`.
   void add_pool(int in, int out, bool average, int64_t kh, int64_t kw, int64_t sh, int64_t sw);
