@@ -157,15 +157,24 @@ BackwardLayout backward_layout(const crnn_conv2d_desc *d, const Dims &k) {
 struct ForwardLayout {
   int nt;
   int64_t cs, blocks;  // samples per unit; blocks of output rows per sample (cs == 1)
+  int64_t oblocks;     // blocks of output channels per sample (cs == 1, blocks == 1)
   size_t panel, out, per_thread;
 };
 
 ForwardLayout forward_layout(const crnn_conv2d_desc *d, const Dims &k) {
   ForwardLayout l;
+  const int nt_max = crnn::cpu::resolve_threads(d->num_threads, d->B * k.Og);
   l.nt = crnn::cpu::resolve_threads(d->num_threads, d->B * k.Ho);
   l.cs = samples_per_unit(d, k, l.nt);
-  // A batch smaller than the thread count (inference at B = 1) is split by output rows.
+  // A batch smaller than the thread count (inference at B = 1) is split by output rows, or,
+  // when there are fewer rows than threads (VGG7's last layer: one row), by output channels.
   l.blocks = d->B >= l.nt ? 1 : (l.nt + d->B - 1) / d->B;
+  l.oblocks = 1;
+  if (d->B * k.Ho < nt_max) {
+    l.nt = nt_max;
+    l.cs = 1, l.blocks = 1;
+    l.oblocks = (nt_max + d->B - 1) / d->B;
+  }
   l.panel = identity_panel(d) ? 0 : crnn::cpu::align_up(sizeof(float) * k.K * k.N * l.cs);
   l.out = l.cs > 1 ? crnn::cpu::align_up(sizeof(float) * k.Og * k.N * l.cs) : 0;
   l.per_thread = l.panel + l.out;
@@ -221,7 +230,7 @@ crnn_status_t crnn::cpu::conv2d_forward(float *y, const float *x, const float *w
   }
   const Dims k = dims_of(d);
   const ForwardLayout l = forward_layout(d, k);
-  const int64_t units = l.cs > 1 ? (d->B + l.cs - 1) / l.cs : d->B * l.blocks;
+  const int64_t units = l.cs > 1 ? (d->B + l.cs - 1) / l.cs : d->B * l.blocks * l.oblocks;
   crnn::cpu::set_blas_threads(1);  // parallelism is ours (thread_pool.h)
   crnn::cpu::parallel_for(l.nt, units, false, [&](int64_t u, int tid) {
     float *panel = reinterpret_cast<float *>(static_cast<char *>(workspace) + tid * l.per_thread);
@@ -243,22 +252,25 @@ crnn_status_t crnn::cpu::conv2d_forward(float *y, const float *x, const float *w
       }
       return;
     }
-    const int64_t n = u / l.blocks, r = u % l.blocks;
+    const int64_t per_sample = l.blocks * l.oblocks, n = u / per_sample;
+    const int64_t r = (u % per_sample) / l.oblocks, ob = u % l.oblocks;
     const int64_t oh0 = k.Ho * r / l.blocks, oh1 = k.Ho * (r + 1) / l.blocks;
+    const int64_t o0 = k.Og * ob / l.oblocks, o1 = k.Og * (ob + 1) / l.oblocks;
     const int64_t cols = (oh1 - oh0) * k.Wo;
-    if (cols == 0) return;
+    if (cols == 0 || o1 == o0) return;
     for (int64_t g = 0; g < d->groups; ++g) {
       const float *xg = x + (n * d->C_in + g * k.Cg) * d->H * d->W;
-      float *yg = y + (n * d->C_out + g * k.Og) * k.N + oh0 * k.Wo;
+      const float *wg = w + (g * k.Og + o0) * k.K;
+      float *yg = y + (n * d->C_out + g * k.Og + o0) * k.N + oh0 * k.Wo;
       if (identity_panel(d)) {
-        crnn::cpu::gemm(false, false, k.Og, cols, k.K, w + g * k.Og * k.K, k.K, xg + oh0 * k.Wo,
-                        k.N, 0.0f, yg, k.N);
+        crnn::cpu::gemm(false, false, o1 - o0, cols, k.K, wg, k.K, xg + oh0 * k.Wo, k.N, 0.0f, yg,
+                        k.N);
       } else {
         im2col(panel, cols, xg, d, k, oh0, oh1);
-        crnn::cpu::gemm(false, false, k.Og, cols, k.K, w + g * k.Og * k.K, k.K, panel, cols, 0.0f,
-                        yg, k.N);
+        crnn::cpu::gemm(false, false, o1 - o0, cols, k.K, wg, k.K, panel, cols, 0.0f, yg, k.N);
       }
-      for (int64_t o = 0; o < k.Og; ++o) bias_relu(yg + o * k.N, cols, b, g * k.Og + o, d->relu);
+      for (int64_t o = o0; o < o1; ++o)
+        bias_relu(yg + (o - o0) * k.N, cols, b, g * k.Og + o, d->relu);
     }
   });
   return CRNN_STATUS_SUCCESS;

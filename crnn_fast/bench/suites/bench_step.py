@@ -17,9 +17,11 @@ Groups (``op/model``, model = ``vgg7`` | ``resnet34``):
   gradients w.r.t. its weights and its input), ``phase-optimizer`` (AdamW from fixed
   gradients): where the step's time goes;
 * ``infer`` (shape ``<model>-b<B>``, B = 1, 16, 64; quick runs: 1): eval mode, softmax
-  (B, T, C); crnn_fast's model folded (``fold_for_inference``) as ``crnn-fast predict`` runs
-  it; PyTorch under ``no_grad``; ``onnxruntime``: the stock model exported by MindSpore
-  (``mindspore.onnx.export``, fixed shapes) run by ONNX Runtime's CPU provider, when installed.
+  (B, T, C); ``crnn_fast``: the native path ``crnn-fast predict`` runs (the whole model as one
+  ``_C`` call, ``crnn_fast.infer.native``); ``crnn_fast-mindspore``: crnn_fast's MindSpore model
+  with its conv blocks folded (``fold_for_inference``); PyTorch under ``no_grad``;
+  ``onnxruntime``: the stock model exported by MindSpore (``mindspore.onnx.export``, fixed
+  shapes) run by ONNX Runtime's CPU provider, when installed.
 
 Quick runs (``CRNN_FAST_BENCH_QUICK=1``): CRNN-VGG7 only, B=4 (groups ``train-step/vgg7-b4``),
 no phases, no stock training step (its compile and convolutions take ~40 s). Only crnn_fast's
@@ -56,6 +58,7 @@ from mindspore import Tensor  # noqa: E402
 
 from crnn_fast.configs import config_path  # noqa: E402
 from crnn_fast.infer import write_graph  # noqa: E402
+from crnn_fast.infer.native import build_net  # noqa: E402
 from crnn_fast.models import backend_scope, build_model, fold_for_inference  # noqa: E402
 from crnn_fast.nn import CTCLoss  # noqa: E402
 from crnn_fast.train.config import load_config  # noqa: E402
@@ -406,7 +409,7 @@ def onnx_session(st: ModelState, batch: int) -> Any:
         return ort.InferenceSession(path + ".onnx", opts, providers=["CPUExecutionProvider"])
 
 
-@pytest.mark.parametrize("provider", [*PEERS, "onnxruntime"])
+@pytest.mark.parametrize("provider", [*PEERS, *[f"{p}-mindspore" for p in FAST], "onnxruntime"])
 @pytest.mark.parametrize("batch", INFER_BATCHES)
 @pytest.mark.parametrize("model", list(MODELS))
 def test_infer(benchmark: Any, model: str, batch: int, provider: str) -> None:
@@ -429,12 +432,18 @@ def test_infer(benchmark: Any, model: str, batch: int, provider: str) -> None:
 
         def fn():
             return sess.run(None, {name: x})[0]
+    elif provider == "crnn_fast":  # the native path: the whole model in one _C call
+        native = build_net({p.name: p.asnumpy() for p in st.model_on("cpu").get_parameters()})
+        x = st.x[:b]
+
+        def fn():
+            return native.forward(x)
     else:
         if provider == "stock" and not STOCK:
             pytest.skip("CRNN_FAST_BENCH_STOCK=0")
-        net = st.model_on("cpu" if provider == "crnn_fast" else "stock")
+        net = st.model_on("cpu" if provider == "crnn_fast-mindspore" else "stock")
         net.set_train(False)
-        if provider == "crnn_fast":
+        if provider == "crnn_fast-mindspore":
             fold_for_inference(net)
         x = Tensor(st.x[:b])
 
