@@ -14,6 +14,7 @@
 #include "conv_forward.h"
 #include "cpu_common.h"
 #include "cpu_kernels.h"
+#include "lstm_packed.h"
 
 namespace crnn {
 namespace cpu {
@@ -288,11 +289,21 @@ float *Net::run_tail(float *probs, int64_t B, int64_t T, int64_t C) {
   const size_t LDBH = static_cast<size_t>(layers_ * (bidirectional_ ? 2 : 1) * B * H_);
   if (rnn_.size() < static_cast<size_t>(T * B * F_)) rnn_.resize(T * B * F_);
   if (state_.size() < 2 * LDBH) state_.resize(2 * LDBH);
+  const int64_t D = bidirectional_ ? 2 : 1;
+  if (panel_form_ != lstm_panel_form()) {  // first call, or another matmul precision
+    panels_.assign(layers_, std::vector<float>(lstm_panels_size(H_, D)));
+    panel_ptrs_.clear();
+    for (int32_t l = 0; l < layers_; ++l) {
+      lstm_pack_layer(panels_[l].data(), &lw, l, D, H_);
+      panel_ptrs_.push_back(panels_[l].data());
+    }
+    panel_form_ = lstm_panel_form();
+  }
   const size_t bytes = crnn_cpu_lstm_forward_workspace_size(&ld);
-  check(crnn_cpu_lstm_forward_f32(rnn_.data(), state_.data(), state_.data() + LDBH, nullptr,
-                                  seq_.data(), nullptr, nullptr, nullptr, &lw, &ld,
-                                  workspace(bytes), bytes),
-        "lstm");
+  check(
+      lstm_forward(rnn_.data(), state_.data(), state_.data() + LDBH, nullptr, seq_.data(), nullptr,
+                   nullptr, nullptr, &lw, &ld, workspace(bytes), bytes, panel_ptrs_.data()),
+      "lstm");
   mark("lstm");
   if (!probs) {
     if (probs_.size() < static_cast<size_t>(B * T * K_)) probs_.resize(B * T * K_);

@@ -117,6 +117,9 @@ class Net {
   std::vector<std::vector<float>> lstm_w_;  // per layer and direction: w_ih, w_hh, b_ih, b_hh
   std::vector<const float *> w_ih_, w_hh_, b_ih_, b_hh_;
   std::vector<float> head_w_, head_b_;
+  std::vector<std::vector<float>> panels_;  // per layer: W_hh packed (lstm_packed.h)
+  std::vector<const float *> panel_ptrs_;
+  int panel_form_ = -1;
 
   std::mutex mutex_;
   std::vector<std::vector<float>> slot_;

@@ -20,6 +20,7 @@
 #include "cpu_common.h"
 #include "cpu_kernels.h"
 #include "lstm_layout.h"
+#include "lstm_packed.h"
 #include "lstm_recurrent.h"
 
 namespace {
@@ -67,6 +68,10 @@ Workspace workspace_of(const Dims &k) {
   w.bytes = c.off;
   return w;
 }
+
+// Below this many input rows (T B) per thread the input projection splits its gate columns
+// over the threads instead of its rows.
+constexpr int64_t kMinProjectionRows = 32;
 
 // One direction's recurrence inputs and outputs.
 struct Recurrence {
@@ -172,6 +177,36 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
                                         const int32_t *seq_length, const crnn_lstm_weights_f32 *w,
                                         const crnn_lstm_desc *d, void *workspace,
                                         size_t workspace_bytes) {
+  return crnn::cpu::lstm_forward(y, h_n, c_n, reserve, x, h0, c0, seq_length, w, d, workspace,
+                                 workspace_bytes, nullptr);
+}
+
+}  // extern "C"
+
+int64_t crnn::cpu::lstm_panels_size(int64_t H, int64_t D) {
+  return D * rec::forward_pack_size(H);
+}
+
+int crnn::cpu::lstm_panel_form() {
+  return static_cast<int>(rec::mode());
+}
+
+void crnn::cpu::lstm_pack_layer(float *panels, const crnn_lstm_weights_f32 *w, int64_t layer,
+                                int64_t D, int64_t H) {
+  const int64_t nblk = rec::ceil_div(H, rec::kFwdUnits), psize = rec::forward_pack_size(H);
+  const rec::Mode mode = rec::mode();
+  for (int64_t dir = 0; dir < D; ++dir) {
+    float *dst = panels + dir * psize;
+    rec::pack_forward(dst, w->w_hh[layer * D + dir], H, 0, nblk);
+    rec::prepare_panels(dst, H, 2 * nblk, mode);
+  }
+}
+
+crnn_status_t crnn::cpu::lstm_forward(float *y, float *h_n, float *c_n, float *reserve,
+                                      const float *x, const float *h0, const float *c0,
+                                      const int32_t *seq_length, const crnn_lstm_weights_f32 *w,
+                                      const crnn_lstm_desc *d, void *workspace,
+                                      size_t workspace_bytes, const float *const *panels) {
   if (!y || !h_n || !c_n || !x || !crnn::cpu::lstm_args_ok(d, w, seq_length))
     return CRNN_STATUS_INVALID_VALUE;
   const Dims k = dims_of(d);
@@ -198,22 +233,32 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
     for (int64_t dir = 0; dir < k.D; ++dir) {
       const int64_t idx = l * k.D + dir;
       float *gxd = gx + dir * TB * ldgx;
-      crnn::cpu::parallel_chunks(nt, TB, [&](int64_t m0, int64_t m1) {
-        crnn::cpu::gemm(false, true, m1 - m0, k.G, in_size, in + m0 * in_size, in_size,
-                        w->w_ih[idx], in_size, 0.0f, gxd + m0 * ldgx, ldgx);
-      });
+      if (TB >= nt * kMinProjectionRows)
+        crnn::cpu::parallel_chunks(nt, TB, [&](int64_t m0, int64_t m1) {
+          crnn::cpu::gemm(false, true, m1 - m0, k.G, in_size, in + m0 * in_size, in_size,
+                          w->w_ih[idx], in_size, 0.0f, gxd + m0 * ldgx, ldgx);
+        });
+      else  // few rows (inference at B = 1): split the gate columns, each thread reads part of W_ih
+        crnn::cpu::parallel_chunks(nt, (k.G + 15) / 16, [&](int64_t n0, int64_t n1) {
+          n0 *= 16, n1 = n1 * 16 < k.G ? n1 * 16 : k.G;
+          crnn::cpu::gemm(false, true, TB, n1 - n0, in_size, in, in_size,
+                          w->w_ih[idx] + n0 * in_size, in_size, 0.0f, gxd + n0, ldgx);
+        });
       for (int64_t j = 0; j < k.G; ++j)
         bias[dir * k.G + j] = d->has_bias ? w->b_ih[idx][j] + w->b_hh[idx][j] : 0.0f;
     }
-    // W_hh panels of both directions, the unit blocks split over the cores.
+    // W_hh panels of both directions (given, or packed here with the unit blocks split over
+    // the cores).
     const int64_t nblk = rec::ceil_div(k.H, rec::kFwdUnits), psize = rec::forward_pack_size(k.H);
-    crnn::cpu::parallel_chunks(nt, k.D * nblk, [&](int64_t u0, int64_t u1) {
-      for (int64_t u = u0; u < u1; ++u) {
-        float *dst = pack + (u / nblk) * psize;
-        rec::pack_forward(dst, w->w_hh[l * k.D + u / nblk], k.H, u % nblk, u % nblk + 1);
-        rec::prepare_panels(dst + (u % nblk) * 2 * k.H * rec::kPanel, k.H, 2, mode);
-      }
-    });
+    const float *layer_pack = panels ? panels[l] : pack;
+    if (!panels)
+      crnn::cpu::parallel_chunks(nt, k.D * nblk, [&](int64_t u0, int64_t u1) {
+        for (int64_t u = u0; u < u1; ++u) {
+          float *dst = pack + (u / nblk) * psize;
+          rec::pack_forward(dst, w->w_hh[l * k.D + u / nblk], k.H, u % nblk, u % nblk + 1);
+          rec::prepare_panels(dst + (u % nblk) * 2 * k.H * rec::kPanel, k.H, 2, mode);
+        }
+      });
     // Work units (direction, batch slice): nt / D slices per direction.
     const int64_t slices = nt >= k.D ? nt / k.D : 1, units = k.D * slices;
     crnn::cpu::parallel_for(nt, units, false, [&](int64_t u, int) {
@@ -242,7 +287,7 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
                          cell_res,
                          zbuf + dir * k.B * z_stride(k),
                          gx + dir * TB * ldgx,
-                         pack + dir * psize,
+                         layer_pack + dir * psize,
                          bias + dir * k.G,
                          seq_length,
                          DH,
@@ -258,5 +303,3 @@ crnn_status_t crnn_cpu_lstm_forward_f32(float *y, float *h_n, float *c_n, float 
   }
   return CRNN_STATUS_SUCCESS;
 }
-
-}  // extern "C"
