@@ -7,7 +7,7 @@ registered by ``crnn_fast.cli.app``).
     crnn-fast train [--config FILE] [-o key.sub=value ...] [--resume [CKPT]] [--backend B]
     crnn-fast eval  [--config FILE] [-o key.sub=value ...] [--ckpt CKPT] [--per-set] [--backend B]
     crnn-fast predict SOURCE [--config FILE] [--ckpt CKPT] [--beam W] [--out rec_results.txt]
-                     [--strict] [--follow-symlinks]
+                     [--strict] [--follow-symlinks] [--engine native|mindspore]
     crnn-fast synth OUT [--train N] [--test N] [--seed S] [--difficulty mix|easy|...]
 
 ``--config`` defaults to the shipped ``crnn_vgg7_synth.yaml``; a bare name (``crnn_vgg7``)
@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from .. import registry
@@ -161,6 +162,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--beam", type=NONNEG, default=0, help="prefix beam search width (0: greedy)")
     p.add_argument("--batch-size", type=POSITIVE, default=64)
+    p.add_argument(
+        "--engine",
+        choices=("native", "mindspore"),
+        default="native",
+        help="native: the whole model as one crnn_fast call per batch (default); mindspore: "
+        "the MindSpore model with folded conv blocks",
+    )
     p.add_argument(
         "--strict",
         action="store_true",
@@ -310,12 +318,15 @@ def _predict(args: argparse.Namespace, cfg: dict, cfg_file: Path) -> dict:
     ckpt = resolve_checkpoint(args.ckpt, cfg, cfg_file)
     # one process: MindOCR's recipes say system.distribute: True (for msrun training)
     setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
+    start = time.perf_counter()
     res = predict(cfg, args.source, ckpt=ckpt, out=args.out, beam_width=args.beam,
                   batch_size=args.batch_size, strict=args.strict,
-                  follow_symlinks=args.follow_symlinks)  # fmt: skip
+                  follow_symlinks=args.follow_symlinks, engine=args.engine)  # fmt: skip
+    seconds = time.perf_counter() - start
     for name, text, _ in res[:20]:
         print(f"{escape_field(name)}\t{escape_field(text)}")
-    out = {"images": len(res), "written": args.out, "checkpoint": ckpt}
+    out = {"images": len(res), "written": args.out, "checkpoint": ckpt, "engine": args.engine,
+           "seconds": round(seconds, 3)}  # fmt: skip
     if res.skipped:
         out["unreadable"] = len(res.skipped)
         out["unreadable_list"] = str(unreadable_path(args.out))
