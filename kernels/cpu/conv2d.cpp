@@ -213,19 +213,19 @@ size_t crnn_cpu_conv2d_forward_workspace_size(const crnn_conv2d_desc *d) {
 crnn_status_t crnn_cpu_conv2d_forward_f32(float *y, const float *x, const float *w, const float *b,
                                           const crnn_conv2d_desc *d, void *workspace,
                                           size_t workspace_bytes) {
-  return crnn::cpu::conv2d_forward(y, x, w, nullptr, b, d, workspace, workspace_bytes);
+  return crnn::cpu::conv2d_forward(y, x, w, nullptr, nullptr, b, d, workspace, workspace_bytes);
 }
 
 }  // extern "C"
 
 crnn_status_t crnn::cpu::conv2d_forward(float *y, const float *x, const float *w, const float *U,
-                                        const float *b, const crnn_conv2d_desc *d, void *workspace,
-                                        size_t workspace_bytes) {
+                                        const float *UP, const float *b, const crnn_conv2d_desc *d,
+                                        void *workspace, size_t workspace_bytes) {
   if (!valid(d) || !y || !x || !w) return CRNN_STATUS_INVALID_VALUE;
   if (!workspace || workspace_bytes < crnn_cpu_conv2d_forward_workspace_size(d))
     return CRNN_STATUS_WORKSPACE_TOO_SMALL;
   if (crnn::cpu::winograd::eligible(d)) {
-    crnn::cpu::winograd::forward(y, x, w, b, d, false, workspace, U);
+    crnn::cpu::winograd::forward(y, x, w, b, d, false, workspace, U, UP);
     return CRNN_STATUS_SUCCESS;
   }
   const Dims k = dims_of(d);

@@ -13,6 +13,7 @@
 #include "blas.h"
 #include "conv2d_winograd_tiles.h"
 #include "cpu_common.h"
+#include "gemm_small_n.h"
 
 namespace crnn {
 namespace cpu {
@@ -89,8 +90,8 @@ void pad_plane(float *xp, const float *x, const Plan &p) {
 // apart), each of the nt threads working on it uses its own region's planes. nt = 1 inside a
 // per-chunk task; nt > 1 when a small batch is one chunk (each phase is then split: channels,
 // (k, block of output channels), output channels).
-void run_chunk(float *y, const float *x, const float *b, const float *U, const Plan &p, int64_t n0,
-               int64_t n1, char *regions, int nt) {
+void run_chunk(float *y, const float *x, const float *b, const float *U, const float *UP,
+               const Plan &p, int64_t n0, int64_t n1, char *regions, int nt) {
   const auto region = [&](int t) { return regions + t * p.per_thread; };
   float *V = reinterpret_cast<float *>(region(0) + p.v_off);
   float *M = reinterpret_cast<float *>(region(0) + p.m_off);
@@ -103,11 +104,22 @@ void run_chunk(float *y, const float *x, const float *b, const float *U, const P
       p.v->input(V + c * ld + (n - n0) * p.tiles, p.C * ld, xp, p);
     }
   });
-  parallel_for(nt, p.T * nt, false, [&](int64_t j, int) {
-    const int64_t k = j / nt, o0 = p.O * (j % nt) / nt, o1 = p.O * (j % nt + 1) / nt;
-    gemm(false, false, o1 - o0, P, p.C, U + (k * p.O + o0) * p.C, p.C, V + k * p.C * ld, ld, 0.0f,
-         M + (k * p.O + o0) * ld, ld);
-  });
+  if (UP && P <= kSmallN && p.C >= kSmallNMinK && matmul_precision() == MatmulPrecision::kFloat32) {
+    const int64_t panels = p.O / kPanelRows;  // split in whole panels
+    parallel_for(nt, p.T * nt, false, [&](int64_t j, int) {
+      const int64_t k = j / nt, o0 = panels * (j % nt) / nt * kPanelRows;
+      const int64_t o1 = panels * (j % nt + 1) / nt * kPanelRows;
+      if (o1 > o0)
+        gemm_small_n(o1 - o0, P, p.C, UP + (k * p.O + o0) * p.C, V + k * p.C * ld, ld,
+                     M + (k * p.O + o0) * ld, ld);
+    });
+  } else {
+    parallel_for(nt, p.T * nt, false, [&](int64_t j, int) {
+      const int64_t k = j / nt, o0 = p.O * (j % nt) / nt, o1 = p.O * (j % nt + 1) / nt;
+      gemm(false, false, o1 - o0, P, p.C, U + (k * p.O + o0) * p.C, p.C, V + k * p.C * ld, ld, 0.0f,
+           M + (k * p.O + o0) * ld, ld);
+    });
+  }
   parallel_for(nt, p.O, false, [&](int64_t o, int tid) {
     float *yp = reinterpret_cast<float *>(region(tid) + p.out_off);
     const float bias = b ? b[o] : 0.0f;
@@ -231,6 +243,20 @@ const void *variant(const crnn_conv2d_desc *d) {
   return make_plan(d, Mode::kForward).v;
 }
 
+bool narrow(const crnn_conv2d_desc *d) {
+  if (matmul_precision() != MatmulPrecision::kFloat32 || d->C_out % kPanelRows ||
+      d->C_in < kSmallNMinK)
+    return false;
+  const Plan p = make_plan(d, Mode::kForward);
+  return (p.units < p.nt ? d->B : p.chunk) * p.tiles <= kSmallN;
+}
+
+void pack_forward_panels(float *UP, const float *U, const crnn_conv2d_desc *d) {
+  const Plan p = make_plan(d, Mode::kForward);
+  for (int64_t k = 0; k < p.T; ++k)
+    pack_small_n(UP + k * p.O * p.C, U + k * p.O * p.C, p.O, p.C, p.C);
+}
+
 size_t transformed_weights_size(const crnn_conv2d_desc *d) {
   const Plan p = make_plan(d, Mode::kForward);
   return static_cast<size_t>(p.T * p.O * p.C);
@@ -243,12 +269,15 @@ void transform_forward_weights(float *U, const float *w, const crnn_conv2d_desc 
 }
 
 void forward(float *y, const float *x, const float *w, const float *b, const crnn_conv2d_desc *d,
-             bool flip_transpose, void *workspace, const float *U_given) {
+             bool flip_transpose, void *workspace, const float *U_given, const float *UP) {
   const Plan p = make_plan(d, flip_transpose ? Mode::kDataGrad : Mode::kForward);
   char *base = static_cast<char *>(workspace);
   float *U = reinterpret_cast<float *>(base + p.u_off);
   set_blas_threads(1);  // parallelism is ours (thread_pool.h)
-  if (U_given && !flip_transpose)
+  if (flip_transpose) UP = nullptr;
+  if (UP && narrow(d))
+    U = nullptr;  // the panels serve every chunk
+  else if (U_given && !flip_transpose)
     U = const_cast<float *>(U_given);  // read only below
   else
     parallel_for(p.nt, p.nt, false, [&](int64_t c, int tid) {
@@ -257,12 +286,12 @@ void forward(float *y, const float *x, const float *w, const float *b, const crn
     });
   const float *bias = flip_transpose ? nullptr : b;
   if (p.units < p.nt) {  // one chunk, split inside
-    run_chunk(y, x, bias, U, p, 0, d->B, base + p.threads_off, p.nt);
+    run_chunk(y, x, bias, U, UP, p, 0, d->B, base + p.threads_off, p.nt);
     return;
   }
   parallel_for(p.nt, p.units, false, [&](int64_t u, int tid) {
     const int64_t n0 = u * p.chunk, n1 = n0 + p.chunk < d->B ? n0 + p.chunk : d->B;
-    run_chunk(y, x, bias, U, p, n0, n1, base + p.threads_off + tid * p.per_thread, 1);
+    run_chunk(y, x, bias, U, UP, p, n0, n1, base + p.threads_off + tid * p.per_thread, 1);
   });
 }
 

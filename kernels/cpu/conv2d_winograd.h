@@ -57,8 +57,17 @@ size_t forward_workspace(const crnn_conv2d_desc *d, bool flip_transpose);
 // ignored and w is still the forward's (C_out, C_in, 3, 3).
 // U_given: the forward's transformed weights (transform_forward_weights, for this d's variant),
 // or NULL to transform w into the workspace (always so with flip_transpose).
+// UP: the same weights packed for the narrow GEMM (pack_forward_panels), used instead of U when
+// narrow(d) (the caller then may pass U_given NULL).
 void forward(float *y, const float *x, const float *w, const float *b, const crnn_conv2d_desc *d,
-             bool flip_transpose, void *workspace, const float *U_given = nullptr);
+             bool flip_transpose, void *workspace, const float *U_given = nullptr,
+             const float *UP = nullptr);
+
+// True when a forward of d runs its GEMMs through gemm_small_n.h's kernel given panels: float32
+// precision, C_out a multiple of its panel rows, at most kSmallN tiles per GEMM (batch 1).
+bool narrow(const crnn_conv2d_desc *d);
+// UP (T, C_out / 32 panels of (C_in, 32)) from transform_forward_weights' U, same size.
+void pack_forward_panels(float *UP, const float *U, const crnn_conv2d_desc *d);
 
 // Weights transformed once for repeated forwards (inference): U (T, C_out, C_in) of the variant
 // tiles(d) and the knob pick for d, transformed_weights_size(d) floats. `variant(d)` identifies

@@ -350,7 +350,7 @@ CRNN_SIMD_CLONES void channel_statistics(float *mean, float *invstd, float *movi
 // transformed when U is not NULL (crnn::cpu::conv_block_forward).
 static crnn_status_t block_forward(float *y, float *z, float *mean, float *invstd,
                                    float *moving_mean, float *moving_var, const float *x,
-                                   const float *w, const float *U, const float *b,
+                                   const float *w, const float *U, const float *UP, const float *b,
                                    const float *gamma, const float *beta, const float *r,
                                    const crnn_conv_block_desc *d, void *workspace,
                                    size_t workspace_bytes) {
@@ -363,7 +363,7 @@ static crnn_status_t block_forward(float *y, float *z, float *mean, float *invst
   const Layout l = layout_of(d, false);
   char *ws = static_cast<char *>(workspace);
   const crnn_status_t st =
-      crnn::cpu::conv2d_forward(z, x, w, U, b, &d->conv, ws + l.conv, workspace_bytes - l.conv);
+      crnn::cpu::conv2d_forward(z, x, w, U, UP, b, &d->conv, ws + l.conv, workspace_bytes - l.conv);
   if (st != CRNN_STATUS_SUCCESS) return st;
   if (d->batch_norm)
     crnn::cpu::parallel_for(l.nt, g.C, false, [&](int64_t c, int) {
@@ -425,19 +425,19 @@ crnn_status_t crnn_cpu_conv_block_forward_f32(float *y, float *z, float *mean, f
                                               const float *beta, const float *r,
                                               const crnn_conv_block_desc *d, void *workspace,
                                               size_t workspace_bytes) {
-  return block_forward(y, z, mean, invstd, moving_mean, moving_var, x, w, nullptr, b, gamma, beta,
-                       r, d, workspace, workspace_bytes);
+  return block_forward(y, z, mean, invstd, moving_mean, moving_var, x, w, nullptr, nullptr, b,
+                       gamma, beta, r, d, workspace, workspace_bytes);
 }
 
 }  // extern "C"
 
 crnn_status_t crnn::cpu::conv_block_forward(float *y, float *z, const float *x, const float *w,
-                                            const float *U, const float *b, const float *r,
-                                            const crnn_conv_block_desc *d, void *workspace,
-                                            size_t workspace_bytes) {
+                                            const float *U, const float *UP, const float *b,
+                                            const float *r, const crnn_conv_block_desc *d,
+                                            void *workspace, size_t workspace_bytes) {
   if (d && d->batch_norm) return CRNN_STATUS_INVALID_VALUE;
-  return block_forward(y, z, nullptr, nullptr, nullptr, nullptr, x, w, U, b, nullptr, nullptr, r, d,
-                       workspace, workspace_bytes);
+  return block_forward(y, z, nullptr, nullptr, nullptr, nullptr, x, w, U, UP, b, nullptr, nullptr,
+                       r, d, workspace, workspace_bytes);
 }
 
 extern "C" {

@@ -209,18 +209,24 @@ void Net::run_conv(Conv &c, const Io &io, int64_t B) {
   float *y = slot(c.out, static_cast<size_t>(B * o.C * o.H * o.W));
   const float *x = c.in == 0 ? x_ : slot_[c.in].data();
   const float *r = c.res < 0 ? nullptr : c.res == 0 ? x_ : slot_[c.res].data();
-  const float *U = nullptr;
-  if (winograd::eligible(&d.conv)) {
-    std::vector<float> &u = c.transformed[winograd::variant(&d.conv)];
+  const float *U = nullptr, *UP = nullptr;
+  if (winograd::eligible(&d.conv)) {  // transformed once per variant: U, or the narrow panels
+    const bool narrow = winograd::narrow(&d.conv);
+    auto &cache = narrow ? c.panels : c.transformed;
+    std::vector<float> &u = cache[winograd::variant(&d.conv)];
     if (u.empty()) {
       u.resize(winograd::transformed_weights_size(&d.conv));
       winograd::transform_forward_weights(u.data(), c.w.data(), &d.conv);
+      if (narrow) {
+        std::vector<float> plain(u);
+        winograd::pack_forward_panels(u.data(), plain.data(), &d.conv);
+      }
     }
-    U = u.data();
+    (narrow ? UP : U) = u.data();
   }
   if (direct(d)) {
     const size_t bytes = crnn_cpu_conv2d_forward_workspace_size(&d.conv);
-    check(conv2d_forward(y, x, c.w.data(), U, c.b.data(), &d.conv, workspace(bytes), bytes),
+    check(conv2d_forward(y, x, c.w.data(), U, UP, c.b.data(), &d.conv, workspace(bytes), bytes),
           "conv");
     return;
   }
@@ -228,7 +234,7 @@ void Net::run_conv(Conv &c, const Io &io, int64_t B) {
   const size_t zn = static_cast<size_t>(B * d.conv.C_out * crnn_conv2d_out_h(&d.conv) *
                                         crnn_conv2d_out_w(&d.conv));
   if (z_.size() < zn) z_.resize(zn);
-  check(conv_block_forward(y, z_.data(), x, c.w.data(), U, c.b.data(), r, &d, workspace(bytes),
+  check(conv_block_forward(y, z_.data(), x, c.w.data(), U, UP, c.b.data(), r, &d, workspace(bytes),
                            bytes),
         "conv block");
 }

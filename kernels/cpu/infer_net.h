@@ -77,6 +77,7 @@ class Net {
     crnn_conv_block_desc d;  // B, H, W set per call
     std::vector<float> w, b;
     std::map<const void *, std::vector<float>> transformed;  // Winograd variant -> U
+    std::map<const void *, std::vector<float>> panels;       // the same packed for batch 1
   };
   struct Pool {
     int in, out;
