@@ -316,8 +316,9 @@ def _predict(args: argparse.Namespace, cfg: dict, cfg_file: Path) -> dict:
     if not os.path.lexists(args.source):
         raise FileNotFoundError(f"SOURCE {args.source} does not exist")
     ckpt = resolve_checkpoint(args.ckpt, cfg, cfg_file)
-    # one process: MindOCR's recipes say system.distribute: True (for msrun training)
-    setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
+    if args.engine != "native" or args.beam:  # (the native path runs no MindSpore graph)
+        # one process: MindOCR's recipes say system.distribute: True (for msrun training)
+        setup_context({**cfg, "system": {**(cfg.get("system") or {}), "distribute": False}})
     start = time.perf_counter()
     res = predict(cfg, args.source, ckpt=ckpt, out=args.out, beam_width=args.beam,
                   batch_size=args.batch_size, strict=args.strict,

@@ -195,17 +195,18 @@ def _write_results(out: Path, rows: list[tuple[str, str]], skipped: list[tuple[s
 
 
 def _model(cfg: dict, ckpt: str | None, engine: str, fold: bool, net):
-    """probs_of(x (B, 3, h, w)) -> (B, T, C) and, natively, recognize(x) -> Recognition."""
-    from ..infer import Recognizer
+    """A ``Recognizer``, or probs_of(x (B, 3, h, w)) -> (B, T, C) of a MindSpore model."""
+    from ..infer import WEIGHTS_SUFFIX, Recognizer
 
     if isinstance(net, Recognizer):
-        return net.forward, net.recognize
+        return net
+    path = ckpt or get(cfg, "eval.ckpt_load_path")
+    if net is None and path and str(path).endswith(WEIGHTS_SUFFIX):
+        return Recognizer.load(path)  # crnn-fast export --format crnn: no MindSpore
     if net is None and engine == "native":
-        path = ckpt or get(cfg, "eval.ckpt_load_path")
         if not path:
             raise ValueError("no checkpoint: pass --ckpt or set eval.ckpt_load_path")
-        rec = Recognizer.from_checkpoint(path, cfg)
-        return rec.forward, rec.recognize
+        return Recognizer.from_checkpoint(path, cfg)
     import mindspore as ms
 
     from ..models import fold_for_inference
@@ -215,7 +216,7 @@ def _model(cfg: dict, ckpt: str | None, engine: str, fold: bool, net):
         net = model_from_checkpoint(cfg, ckpt)
         if fold:
             fold_for_inference(net)
-    return (lambda x: net(ms.Tensor(x)).asnumpy()), None
+    return lambda x: net(ms.Tensor(x)).asnumpy()
 
 
 def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
@@ -246,8 +247,10 @@ def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
         for e in entries:
             if e.error is not None:
                 raise ValueError(f"{e.name!r} in {source}: {e.error} (strict: nothing written)")
-    probs_of, recognize = _model(cfg, ckpt, engine, fold, net)
-    post = label_decoder(cfg)
+    model = _model(cfg, ckpt, engine, fold, net)
+    rec = model if hasattr(model, "recognize") else None
+    probs_of = rec.forward if rec else model
+    post = label_decoder(cfg) if beam_width or rec is None else None  # (imports MindSpore)
     texts: dict[int, tuple[str, float]] = {}
     skipped: dict[int, str] = {}
     for start in range(0, len(entries), batch_size):
@@ -256,8 +259,8 @@ def predict(cfg: dict, source: str | Path, *, ckpt: str | None = None,
         if not ok:
             continue
         x = np.stack([x for _, x in ok])
-        if recognize is not None and not beam_width:
-            r = recognize(x)
+        if rec is not None and not beam_width:
+            r = rec.recognize(x)
             for (i, _), t, c in zip(ok, r.texts, r.confidences):
                 texts[start + i] = (t, c)
             continue

@@ -54,18 +54,18 @@ def images(batch: int, width: int = 100, seed: int = 1) -> np.ndarray:
 
 @pytest.fixture(scope="module", params=["crnn_vgg7_synth", "crnn_resnet34"])
 def model(request, tmp_path_factory):
-    """(cfg, ckpt, the MindSpore model of the stock backend, Recognizer, folder)."""
+    """(cfg, ckpt, the MindSpore model of the stock backend, Recognizer, folder, config name)."""
     tmp = tmp_path_factory.mktemp(request.param)
     cfg = load_config(config_path(request.param), [])
     ckpt = trained_like_checkpoint(cfg, tmp / "model.ckpt")
     with backend_scope("stock"):
         net = model_from_checkpoint(cfg, ckpt)
-    return cfg, ckpt, net, Recognizer.from_checkpoint(ckpt, cfg), tmp
+    return cfg, ckpt, net, Recognizer.from_checkpoint(ckpt, cfg), tmp, request.param
 
 
 @pytest.mark.parametrize("batch,width", [(1, 100), (3, 100), (2, 160)])
 def test_probs_match_the_mindspore_model(model, batch, width):
-    cfg, _, net, rec, _ = model
+    cfg, _, net, rec, _, _ = model
     x = images(batch, width)
     ref = net(ms.Tensor(x)).asnumpy()
     assert ref.max() > 0.5  # peaky enough to test something
@@ -77,7 +77,7 @@ def test_probs_match_the_mindspore_model(model, batch, width):
 
 
 def test_recognize_is_mindocrs_postprocess(model):
-    cfg, _, net, rec, _ = model
+    cfg, _, net, rec, _, _ = model
     x = images(4)
     ref = net(ms.Tensor(x)).asnumpy()
     want = label_decoder(cfg)(ref)
@@ -109,7 +109,7 @@ def test_concurrent_calls_agree(model):
 
 
 def test_export_crnn_round_trip_without_mindspore(model):
-    cfg, ckpt, _, rec, tmp = model
+    cfg, ckpt, _, rec, tmp, _ = model
     meta = export_model(cfg, ckpt=ckpt, fmt="crnn", out=tmp / "native")
     assert meta["path"] == str(tmp / "native.crnn") and meta["input"]["shape"][0] is None
     x = images(3)
@@ -126,10 +126,34 @@ def test_export_crnn_round_trip_without_mindspore(model):
     np.testing.assert_array_equal(np.load(tmp / "y.npy"), rec.forward(x))
 
 
+def test_predict_from_a_crnn_file_imports_no_mindspore(model, tmp_path):
+    """``crnn-fast predict --ckpt X.crnn``: the same texts as from the checkpoint, in a process
+    where importing MindSpore fails."""
+    from PIL import Image
+
+    cfg, ckpt, _, _, tmp, name = model
+    export_model(cfg, ckpt=ckpt, fmt="crnn", out=tmp / "pred")
+    rng = np.random.default_rng(5)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (32, 100, 3), np.uint8)).save(tmp_path / f"{i}.png")
+    want = predict(cfg, tmp_path, ckpt=ckpt, out=None)
+    config = str(config_path(name))
+    out = tmp_path / "rec.txt"
+    code = (
+        "import sys; sys.modules['mindspore'] = None\n"
+        "from crnn_fast.cli.app import main\n"
+        f"sys.exit(main(['predict', {str(tmp_path)!r}, '--config', {config!r}, '--ckpt', "
+        f"{str(tmp / 'pred.crnn')!r}, '--out', {str(out)!r}]))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    got = [line.split("\t") for line in out.read_text().splitlines()]
+    assert [t for _, t in got] == [t for _, t, _ in want]
+
+
 def test_predict_native_equals_mindspore_engine(model, tmp_path):
     from PIL import Image
 
-    cfg, ckpt, _, _, _ = model
+    cfg, ckpt, _, _, _, _ = model
     rng = np.random.default_rng(3)
     for i in range(3):
         Image.fromarray(rng.integers(0, 255, (32, 90 + 10 * i, 3), np.uint8)).save(
