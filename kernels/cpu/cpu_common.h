@@ -108,6 +108,19 @@ struct Vec {
   static constexpr int64_t kLanes = 32 / sizeof(T);
 };
 
+// float vectors of L = 8 or 16 lanes, for kernels whose SIMD clones pick the width at run time
+// (GCC drops vector_size with a dependent size: one specialization per width).
+template <int L>
+struct Lanes;
+template <>
+struct Lanes<8> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct Lanes<16> {
+  typedef float type __attribute__((vector_size(64)));
+};
+
 template <typename T>
 CRNN_CPU_INLINE typename Vec<T>::type vload(const T *p) {
   typename Vec<T>::type v;

@@ -10,17 +10,6 @@ namespace crnn {
 namespace cpu {
 namespace {
 
-template <int L>
-struct Lanes;
-template <>
-struct Lanes<8> {
-  typedef float type __attribute__((vector_size(32)));
-};
-template <>
-struct Lanes<16> {
-  typedef float type __attribute__((vector_size(64)));
-};
-
 // C rows [0, kPanelRows) of one panel, columns [n0, n0 + nt) (nt <= NT).
 template <int L, int NT>
 CRNN_CPU_INLINE void tile(int nt, int64_t K, const float *panel, const float *B, int64_t ldb,

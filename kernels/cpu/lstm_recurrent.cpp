@@ -41,18 +41,7 @@ void pack_backward(float *panel, const float *w_hh, int64_t H, int64_t kb0, int6
 // Rows r < MR: z0[r * ldz + 0..8) and z1[r * ldz + 0..8) = sum_k a[r][k] * panel[k * 16 + ..],
 // in vectors of L = 8 or 16 floats: 16 on AVX-512 (one zmm per row: 6 FMAs per panel load; 8
 // lanes would leave half of each FMA idle), 8 elsewhere (two ymm per row, the 6x16 kernel:
-// GCC lowers a 16-float vector on AVX2 through the stack, 3x slower).
-template <int L>
-struct Lanes;  // (GCC drops vector_size with a dependent size: one specialization per width)
-template <>
-struct Lanes<8> {
-  typedef float type __attribute__((vector_size(32)));
-};
-template <>
-struct Lanes<16> {
-  typedef float type __attribute__((vector_size(64)));
-};
-
+// GCC lowers a 16-float vector on AVX2 through the stack, 3x slower); Lanes<L>: cpu_common.h.
 template <int MR, int L>
 CRNN_CPU_INLINE void tile_mr(float *z0, float *z1, int64_t ldz, const float *const *a, int64_t K,
                              const float *panel) {
