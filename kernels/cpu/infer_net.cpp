@@ -185,9 +185,14 @@ std::vector<Net::Io> Net::shapes(int64_t B, int64_t H, int64_t W) const {
   return io;
 }
 
-int64_t Net::frames(int64_t H, int64_t W) const {
+void Net::check_input(int64_t B, int64_t H, int64_t W) const {
   if (steps_.empty() || !I_ || !K_) bad("the net is incomplete (conv, lstm and head needed)");
+  if (B < 1) bad("the batch must hold >= 1 image");
   if (H < 1 || W < 1) bad("the input's height and width must be >= 1");
+}
+
+int64_t Net::frames(int64_t H, int64_t W) const {
+  check_input(1, H, W);
   return shapes(1, H, W).back().out.W;
 }
 
@@ -265,7 +270,9 @@ void Net::run_pool(const Pool &p, const Io &io, int64_t B) {
   });
 }
 
-void Net::run_backbone(const float *x, int64_t B, int64_t H, int64_t W) {
+// Runs the backbone; returns the output frames T.
+int64_t Net::run_backbone(const float *x, int64_t B, int64_t H, int64_t W) {
+  check_input(B, H, W);
   x_ = x;
   const std::vector<Io> io = shapes(B, H, W);
   profile_.clear();
@@ -277,6 +284,7 @@ void Net::run_backbone(const float *x, int64_t B, int64_t H, int64_t W) {
       run_pool(pools_[steps_[i].index], io[i], B);
     mark(steps_[i].name);
   }
+  return io.back().out.W;
 }
 
 // Sequence, LSTM and head after run_backbone; returns probs (B, T, K) (the caller's or ours).
@@ -336,19 +344,15 @@ float *Net::run_tail(float *probs, int64_t B, int64_t T, int64_t C) {
 
 void Net::forward(float *probs, const float *x, int64_t B, int64_t H, int64_t W) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (B < 1) bad("the batch must hold >= 1 image");
-  const int64_t T = frames(H, W);
-  run_backbone(x, B, H, W);
+  const int64_t T = run_backbone(x, B, H, W);
   run_tail(probs, B, T, I_);
 }
 
 void Net::recognize(int32_t *ids, int32_t *lengths, float *char_probs, int32_t *char_frames,
                     float *probs, const float *x, int64_t B, int64_t H, int64_t W, int32_t blank) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (B < 1) bad("the batch must hold >= 1 image");
   if (blank < 0 || blank >= K_) bad("blank must be a class index in [0, classes)");
-  const int64_t T = frames(H, W);
-  run_backbone(x, B, H, W);
+  const int64_t T = run_backbone(x, B, H, W);
   const float *p = run_tail(probs, B, T, I_);
   crnn_ctc_decode_options opt;
   memset(&opt, 0, sizeof opt);

@@ -97,8 +97,9 @@ class Net {
   };
 
   void check_slot(int in, int out, const char *what);
+  void check_input(int64_t B, int64_t H, int64_t W) const;
   std::vector<Io> shapes(int64_t B, int64_t H, int64_t W) const;
-  void run_backbone(const float *x, int64_t B, int64_t H, int64_t W);
+  int64_t run_backbone(const float *x, int64_t B, int64_t H, int64_t W);
   void run_conv(Conv &c, const Io &io, int64_t B);
   void run_pool(const Pool &p, const Io &io, int64_t B);
   float *run_tail(float *probs, int64_t B, int64_t T, int64_t C);
