@@ -198,7 +198,7 @@ def _print_summary(out: dict, batch: int) -> None:
           + " / ".join(f"{k} {100 * a:.1f} %" for k, a in acc.items())
           + f" ({n_ood} images by trdg and captcha, never trained on)")  # fmt: skip
     p = out["predict"]
-    print(f"predict        {p['images_per_s']:.0f} images/s (folded model, batch 64)")
+    print(f"predict        {p['images_per_s']:.0f} images/s (native path, batch 64, load included)")
     print(f"train step     crnn_fast {fast:.3f} s at batch {batch} "
           f"({sp['crnn_fast']['images_per_s']:.0f} images/s)")  # fmt: skip
     if "stock" in sp:
