@@ -63,9 +63,7 @@ class Recognizer:
             )
         if not 0 <= blank < self.net.classes:
             raise ValueError(f"blank must be in [0, {self.net.classes}), got {blank}")
-        if height < 1 or width < 1:
-            raise ValueError(f"height and width must be >= 1, got {height}, {width}")
-        self.net.frames(height, width)  # raises if the model cannot take this size
+        self.net.frames(height, width)  # ValueError if the model cannot take this size
         self.blank = int(blank)
         self.height, self.width = int(height), int(width)
         self.mean, self.std = float(mean), float(std)

@@ -243,12 +243,14 @@ const void *variant(const crnn_conv2d_desc *d) {
   return make_plan(d, Mode::kForward).v;
 }
 
+// narrow() for the forward plan p of d.
+static bool narrow_plan(const crnn_conv2d_desc *d, const Plan &p) {
+  return matmul_precision() == MatmulPrecision::kFloat32 && d->C_out % kPanelRows == 0 &&
+         d->C_in >= kSmallNMinK && (p.units < p.nt ? d->B : p.chunk) * p.tiles <= kSmallN;
+}
+
 bool narrow(const crnn_conv2d_desc *d) {
-  if (matmul_precision() != MatmulPrecision::kFloat32 || d->C_out % kPanelRows ||
-      d->C_in < kSmallNMinK)
-    return false;
-  const Plan p = make_plan(d, Mode::kForward);
-  return (p.units < p.nt ? d->B : p.chunk) * p.tiles <= kSmallN;
+  return narrow_plan(d, make_plan(d, Mode::kForward));
 }
 
 void pack_forward_panels(float *UP, const float *U, const crnn_conv2d_desc *d) {
@@ -275,7 +277,7 @@ void forward(float *y, const float *x, const float *w, const float *b, const crn
   float *U = reinterpret_cast<float *>(base + p.u_off);
   set_blas_threads(1);  // parallelism is ours (thread_pool.h)
   if (flip_transpose) UP = nullptr;
-  if (UP && narrow(d))
+  if (UP && narrow_plan(d, p))
     U = nullptr;  // the panels serve every chunk
   else if (U_given && !flip_transpose)
     U = const_cast<float *>(U_given);  // read only below
